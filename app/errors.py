@@ -1,0 +1,28 @@
+"""Typed errors that carry a translatable message.
+
+Rules raise these without importing Flask; the view or API layer translates `message` in the
+user's language with `params`, so a Thai user reads Thai and an English user reads English.
+"""
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+class SitthiError(Exception):
+    status = 400
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def translated(self) -> str:
+        from flask_babel import gettext
+
+        return gettext(self.message, **self.params)
+
+
+class ValidationFailed(SitthiError, ValueError):
+    """Bad input: refused with a clear message, nothing changed."""

@@ -1,0 +1,61 @@
+"""The one place that turns dates, times and codes into text for people.
+
+Thai readers get the Buddhist Era (24 ก.ค. 2559); English readers the Gregorian year. Every
+template and every generated list/show column goes through these functions.
+"""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_babel import format_date as babel_format_date
+from flask_babel import get_locale
+
+BE_OFFSET = 543
+THAI_MONTHS_SHORT = (
+    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+)
+THAI_MONTHS_LONG = (
+    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+)
+
+
+def thai_date(value: date, style: str = "short") -> str:
+    """24 ก.ค. 2559 (short) or 24 กรกฎาคม 2559 (long); pure, no locale lookup."""
+    months = THAI_MONTHS_LONG if style == "long" else THAI_MONTHS_SHORT
+    return f"{value.day} {months[value.month - 1]} {value.year + BE_OFFSET}"
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale else "th"
+
+
+def _local(value: datetime) -> datetime:
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(zone)
+
+
+def format_date(value: date | datetime | None, style: str = "short") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    if _language() == "th":
+        return thai_date(value, style)
+    return babel_format_date(value, "d MMMM y" if style == "long" else "d MMM y")
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = _local(value)
+    return f"{format_date(local.date())} {local:%H:%M}"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["fdate"] = format_date
+    app.jinja_env.filters["fdatetime"] = format_datetime

@@ -1,0 +1,33 @@
+"""Every table of Sitthi, importable from one place."""
+from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's login, ab_user)
+
+from app.models.audit import AuditEvent
+from app.models.grant import GRANT_STATES, Grant
+from app.models.notification import Notification
+from app.models.officer import OFFICER_STATUSES, Officer
+from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
+from app.models.request import (
+    ATTACHMENT_KINDS,
+    ITEM_STATES,
+    REQUEST_KINDS,
+    REQUEST_STATES,
+    STAGE_ACTORS,
+    AccessRequest,
+    ApprovalChain,
+    ApprovalStage,
+    Attachment,
+    Decision,
+    RequestItem,
+)
+from app.models.review import ReviewCampaign, ReviewDecision
+from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFunction
+from app.models.unit import UNIT_KINDS, Unit
+
+__all__ = [
+    "ATTACHMENT_KINDS", "GRANT_STATES", "ITEM_STATES", "OFFICER_STATUSES", "REQUEST_KINDS",
+    "REQUEST_STATES", "STAGE_ACTORS", "UNIT_KINDS",
+    "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
+    "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
+    "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
+    "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",
+]

@@ -1,0 +1,50 @@
+"""The audit trail: append-only, written in the same transaction as what it records."""
+from datetime import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import utcnow
+
+
+class AuditEvent(Model):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_occurred_at", "occurred_at", "id"),
+        Index("ix_audit_object", "object_type", "object_id"),
+        Index("ix_audit_actor", "actor_id", "occurred_at"),
+        Index("ix_audit_unit", "unit_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    object_type: Mapped[str | None] = mapped_column(String(60))
+    object_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # The unit the event concerns, so a command can audit its own subtree.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    summary: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    remote_addr: Mapped[str | None] = mapped_column(String(45))
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type or ''}#{self.object_id or ''}"
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_changes(_mapper, _connection, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")

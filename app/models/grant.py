@@ -1,0 +1,58 @@
+"""สิทธิ์ที่ได้รับ: a right an officer holds, to one data source or one function, with an expiry."""
+from datetime import date, datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import TimestampMixin, VersionedMixin, check_in
+from app.models.officer import Officer
+from app.models.reference import RankGroup
+from app.models.request import AccessRequest, RequestItem
+from app.models.source import DataSource, SystemFunction
+
+GRANT_STATES = ("pending_activation", "active", "expired", "revoked", "suspended")
+
+
+class Grant(TimestampMixin, VersionedMixin, Model):
+    __tablename__ = "permission_grant"
+    __table_args__ = (
+        check_in("state", GRANT_STATES, "ck_grant_state"),
+        CheckConstraint(
+            "(data_source_id IS NULL) <> (function_id IS NULL)", name="ck_grant_one_target"
+        ),
+        CheckConstraint(
+            "valid_until IS NULL OR valid_until >= valid_from", name="ck_grant_validity"
+        ),
+        Index("ix_grant_officer_state", "officer_id", "state"),
+        Index("ix_grant_state_valid_until", "state", "valid_until"),
+        Index("ix_grant_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
+    officer: Mapped[Officer] = relationship(lazy="joined")
+    data_source_id: Mapped[int | None] = mapped_column(ForeignKey("data_source.id"))
+    data_source: Mapped[DataSource | None] = relationship(lazy="joined")
+    function_id: Mapped[int | None] = mapped_column(ForeignKey("system_function.id"))
+    function: Mapped[SystemFunction | None] = relationship(lazy="joined")
+    rank_group_id: Mapped[int | None] = mapped_column(ForeignKey("rank_group.id"))
+    rank_group: Mapped[RankGroup | None] = relationship(lazy="joined")
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"))
+    request: Mapped[AccessRequest | None] = relationship(lazy="joined")
+    request_item_id: Mapped[int | None] = mapped_column(ForeignKey("request_item.id"))
+    request_item: Mapped[RequestItem | None] = relationship()
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    granted_by = relationship("User", foreign_keys=[granted_by_id], lazy="joined")
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    agency_reference: Mapped[str | None] = mapped_column(String(100))
+    activated_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        target = self.data_source or self.function
+        return f"{self.officer} – {target}"

@@ -1,0 +1,38 @@
+"""The mail outbox: queued in the transaction of the decision, delivered by a worker command."""
+from datetime import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import check_in, utcnow
+
+NOTIFICATION_STATES = ("queued", "sent", "failed")
+
+
+class Notification(Model):
+    __tablename__ = "notification"
+    __table_args__ = (
+        check_in("state", NOTIFICATION_STATES, "ck_notification_state"),
+        Index("ix_notification_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    recipient_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"))
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,223 @@
+"""คำขอ: access requests, their items and files, the approval chains they go up and the
+decisions taken at each stage."""
+from datetime import date, datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from app.models.base import TimestampMixin, VersionedMixin, check_in, utcnow
+from app.models.officer import Officer
+from app.models.reference import RankGroup
+from app.models.source import DataSource, SystemFunction
+from app.models.unit import Unit
+
+REQUEST_KINDS = (
+    "new_account",
+    "account_renewal",
+    "external_search",
+    "external_search_renewal",
+    "additional_functions",
+    "temporary_assignment",
+    "return_home_unit",
+)
+REQUEST_STATES = ("draft", "submitted", "returned", "rejected", "completed", "cancelled")
+ITEM_STATES = ("pending", "approved", "rejected", "activated", "activation_refused")
+STAGE_ACTORS = ("certifying_head", "central_it", "command_tech", "agency")
+ATTACHMENT_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
+
+
+class ApprovalChain(Model):
+    """The ordered stages one kind of request goes through; data an Admin may change."""
+
+    __tablename__ = "approval_chain"
+    __table_args__ = (check_in("request_kind", REQUEST_KINDS, "ck_chain_request_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_kind: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    name_th: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    stages: Mapped[list["ApprovalStage"]] = relationship(
+        back_populates="chain", order_by="ApprovalStage.position", lazy="selectin"
+    )
+
+    def __str__(self) -> str:
+        return self.name_th
+
+
+class ApprovalStage(Model):
+    __tablename__ = "approval_stage"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "position", name="uq_stage_chain_position"),
+        check_in("actor", STAGE_ACTORS, "ck_stage_actor"),
+        CheckConstraint("position >= 1", name="ck_stage_position_positive"),
+        CheckConstraint("due_business_days >= 0", name="ck_stage_due_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("approval_chain.id"), nullable=False)
+    chain: Mapped[ApprovalChain] = relationship(back_populates="stages", lazy="joined")
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name_th: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor: Mapped[str] = mapped_column(String(30), nullable=False)
+    due_business_days: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name_th}"
+
+
+class AccessRequest(TimestampMixin, VersionedMixin, Model):
+    __tablename__ = "access_request"
+    __table_args__ = (
+        check_in("kind", REQUEST_KINDS, "ck_request_kind"),
+        check_in("state", REQUEST_STATES, "ck_request_state"),
+        Index("ix_request_state", "state"),
+        Index("ix_request_requester_id", "requester_id"),
+        Index("ix_request_head_state", "certifying_head_id", "state"),
+        Index("ix_request_unit_state", "unit_id", "state"),
+        Index("ix_request_kind", "kind"),
+        Index("ix_request_submitted_at", "submitted_at"),
+        Index("ix_request_due_on", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Running number printed on the memo, e.g. 2569/000123; set at first submission.
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
+    requester_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
+    requester: Mapped[Officer] = relationship(foreign_keys=[requester_id], lazy="joined")
+    # The requester's unit when the request was made, so the right command handles it.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    chain_id: Mapped[int | None] = mapped_column(ForeignKey("approval_chain.id"))
+    chain: Mapped[ApprovalChain | None] = relationship(lazy="joined")
+    current_stage_id: Mapped[int | None] = mapped_column(ForeignKey("approval_stage.id"))
+    current_stage: Mapped[ApprovalStage | None] = relationship(lazy="joined")
+    contact_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    contact_mobile: Mapped[str] = mapped_column(String(20), nullable=False)
+    duty_performed: Mapped[str] = mapped_column(Text, nullable=False)
+    duty_mismatch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    pledge_accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    certifying_head_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    certifying_head: Mapped[Officer | None] = relationship(
+        foreign_keys=[certifying_head_id], lazy="joined"
+    )
+    # Temporary assignment (ช่วยราชการ): where to and until when.
+    target_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    target_unit: Mapped[Unit | None] = relationship(foreign_keys=[target_unit_id], lazy="joined")
+    assignment_until: Mapped[date | None] = mapped_column(Date)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+
+    items: Mapped[list["RequestItem"]] = relationship(
+        back_populates="request", order_by="RequestItem.id", lazy="selectin"
+    )
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.id}"
+
+
+class RequestItem(VersionedMixin, Model):
+    """One data source or one function asked for; CentralIT may decide each on its own."""
+
+    __tablename__ = "request_item"
+    __table_args__ = (
+        check_in("state", ITEM_STATES, "ck_item_state"),
+        CheckConstraint(
+            "(data_source_id IS NULL) <> (function_id IS NULL)", name="ck_item_one_target"
+        ),
+        Index("ix_item_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
+    request: Mapped[AccessRequest] = relationship(back_populates="items", lazy="joined")
+    data_source_id: Mapped[int | None] = mapped_column(ForeignKey("data_source.id"))
+    data_source: Mapped[DataSource | None] = relationship(lazy="joined")
+    function_id: Mapped[int | None] = mapped_column(ForeignKey("system_function.id"))
+    function: Mapped[SystemFunction | None] = relationship(lazy="joined")
+    rank_group_id: Mapped[int | None] = mapped_column(ForeignKey("rank_group.id"))
+    rank_group: Mapped[RankGroup | None] = relationship(lazy="joined")
+    above_own_rank: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    comment: Mapped[str | None] = mapped_column(Text)
+    agency_reference: Mapped[str | None] = mapped_column(String(100))
+    activated_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        target = self.data_source or self.function
+        return str(target) if target else f"#{self.id}"
+
+
+class Attachment(Model):
+    """A PDF or JPEG kept in the database, so a request and its files commit or roll back together."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (
+        check_in("kind", ATTACHMENT_KINDS, "ck_attachment_kind"),
+        check_in("content_type", ("application/pdf", "image/jpeg"), "ck_attachment_type"),
+        Index("ix_attachment_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
+    request: Mapped[AccessRequest] = relationship(lazy="joined")
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Decision(Model):
+    """What one actor did at one stage (or to one item): the request's timeline."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_request_id", "request_id", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
+    request: Mapped[AccessRequest] = relationship(lazy="joined")
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("approval_stage.id"))
+    stage: Mapped[ApprovalStage | None] = relationship(lazy="joined")
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("request_item.id"))
+    item: Mapped[RequestItem | None] = relationship(lazy="joined")
+    transition: Mapped[str] = mapped_column(String(40), nullable=False)
+    from_state: Mapped[str] = mapped_column(String(20), nullable=False)
+    to_state: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    # Set when a deputy decided for someone away.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+
+    def __str__(self) -> str:
+        return f"{self.transition} {self.decided_at:%Y-%m-%d}"

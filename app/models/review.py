@@ -1,0 +1,62 @@
+"""การตรวจสอบสิทธิ์: a periodic rights audit of one command and the decision on each grant."""
+from datetime import date, datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import VersionedMixin, check_in, utcnow
+from app.models.grant import Grant
+from app.models.officer import Officer
+from app.models.unit import Unit
+
+CAMPAIGN_STATES = ("open", "closed")
+REVIEW_OUTCOMES = ("pending", "keep", "revoke", "fix_data")
+
+
+class ReviewCampaign(Model):
+    __tablename__ = "review_campaign"
+    __table_args__ = (
+        check_in("state", CAMPAIGN_STATES, "ck_campaign_state"),
+        Index("ix_campaign_unit_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    starts_on: Mapped[date] = mapped_column(Date, nullable=False)
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewDecision(VersionedMixin, Model):
+    __tablename__ = "review_decision"
+    __table_args__ = (
+        check_in("outcome", REVIEW_OUTCOMES, "ck_review_outcome"),
+        UniqueConstraint("campaign_id", "grant_id", name="uq_review_campaign_grant"),
+        Index("ix_review_officer_id", "officer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaign.id"), nullable=False)
+    campaign: Mapped[ReviewCampaign] = relationship(lazy="joined")
+    grant_id: Mapped[int] = mapped_column(ForeignKey("permission_grant.id"), nullable=False)
+    grant: Mapped[Grant] = relationship(lazy="joined")
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
+    officer: Mapped[Officer] = relationship(lazy="joined")
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    comment: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __str__(self) -> str:
+        return f"{self.campaign} – {self.grant}"

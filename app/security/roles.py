@@ -1,0 +1,89 @@
+"""Every role and its permissions, declared once and synced by `flask sitthi init`.
+
+A role is a set of (permission, resource) pairs on the resources of app/views (read, write,
+delete). Menu entries follow from reading: a role sees an entry when it may read its view.
+Admin holds every permission there is. Roles are cumulative where the job is: every role is also
+an Officer, because every user of Sitthi is an officer who may ask for rights.
+"""
+READ, WRITE, DELETE = "can_read", "can_write", "can_delete"
+
+# FAB's own pages every logged-in user needs: own profile and own password.
+SELF_SERVICE = [
+    ("can_userinfo", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+]
+
+
+def _grant(resources: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    return [(perm, resource) for resource, perms in resources.items() for perm in perms]
+
+
+OFFICER = SELF_SERVICE + _grant({"MyRequest": (READ,), "MyGrant": (READ,)})
+
+ROLES: dict[str, list[tuple[str, str]]] = {
+    "Officer": OFFICER,
+    "CommandTech": OFFICER + _grant({
+        "AccessRequest": (READ, WRITE),
+        "RequestItem": (READ,),
+        "Attachment": (READ,),
+        "Decision": (READ,),
+        "Grant": (READ, WRITE),
+        "SystemFunction": (READ,),
+        "Officer": (READ,),
+        "Unit": (READ,),
+        "ReviewCampaign": (READ, WRITE),
+        "ReviewDecision": (READ, WRITE),
+    }),
+    "Personnel": OFFICER + _grant({
+        "Officer": (READ, WRITE),
+        "Unit": (READ,),
+    }),
+    "CentralIT": OFFICER + _grant({
+        "AccessRequest": (READ, WRITE),
+        "RequestItem": (READ, WRITE),
+        "Attachment": (READ,),
+        "Decision": (READ,),
+        "Grant": (READ, WRITE),
+        "Officer": (READ,),
+        "Unit": (READ,),
+        "DataSource": (READ,),
+        "Agency": (READ,),
+        "DataSharingAgreement": (READ, WRITE),
+        "Holiday": (READ,),
+    }),
+    "Auditor": OFFICER + _grant({
+        "AccessRequest": (READ,),
+        "RequestItem": (READ,),
+        "Attachment": (READ,),
+        "Decision": (READ,),
+        "Grant": (READ,),
+        "Officer": (READ,),
+        "Unit": (READ,),
+        "AuditEvent": (READ,),
+        "ReviewCampaign": (READ,),
+        "ReviewDecision": (READ,),
+    }),
+}
+ADMIN = "Admin"
+ALL_ROLES = (*ROLES, ADMIN)
+
+
+def menu_permissions(role_permissions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """menu_access for each entry whose view the role may read, and for its category."""
+    from app.views.menu import menu_items
+
+    readable = {resource for perm, resource in role_permissions if perm == READ}
+    pairs: set[tuple[str, str]] = set()
+    for category, name, view in menu_items():
+        if view.class_permission_name in readable:
+            pairs.add(("menu_access", name))
+            pairs.add(("menu_access", category))
+    return sorted(pairs)
+
+
+def permissions_of(role: str) -> set[tuple[str, str]]:
+    declared = ROLES[role]
+    return set(declared) | set(menu_permissions(declared))

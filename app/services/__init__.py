@@ -1,0 +1,1 @@
+"""Commands: each does one job in one transaction and imports nothing from Flask."""

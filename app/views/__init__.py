@@ -1,0 +1,20 @@
+"""Every screen and menu entry, registered in one place."""
+from flask_appbuilder import AppBuilder
+
+from app.views.lookup import LookupView
+from app.views.menu import MENU
+
+
+def register(appbuilder: AppBuilder) -> None:
+    for category, category_label, category_icon, items in MENU:
+        for name, label, view_class, icon in items:
+            appbuilder.add_view(
+                view_class,
+                name,
+                label=label,
+                icon=icon,
+                category=category,
+                category_label=category_label,
+                category_icon=category_icon,
+            )
+    appbuilder.add_view_no_menu(LookupView)

@@ -1,0 +1,114 @@
+"""What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
+from flask import current_app, has_request_context
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import Date, DateTime
+
+from flask_appbuilder.fieldwidgets import Select2Widget
+from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
+
+from app.extensions import db
+from app.labels import label_of
+from app.formatting import format_date, format_datetime
+
+# Roles get read/write/delete per resource (Superset style) instead of one permission per URL.
+PERMISSION_BY_METHOD = {
+    "list": "read",
+    "show": "read",
+    "api": "read",
+    "api_read": "read",
+    "api_get": "read",
+    "api_readvalues": "read",
+    "api_column_add": "write",
+    "api_column_edit": "write",
+    "add": "write",
+    "edit": "write",
+    "api_create": "write",
+    "api_update": "write",
+    "delete": "delete",
+    "api_delete": "delete",
+    "action": "write",
+    "action_post": "write",
+    "file": "read",
+}
+
+
+class CappedCountInterface(SQLAInterface):
+    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
+        inner = self._apply_inner_all(
+            query, filters, select_columns=select_columns, aliases_mapping={}
+        )
+        return inner.limit(cap + 1).count()
+
+
+def datamodel(model) -> CappedCountInterface:
+    return CappedCountInterface(model, db.session)
+
+
+class SitthiModelView(ModelView):
+    method_permission_name = PERMISSION_BY_METHOD
+    # Files live in the database and are served by scoped endpoints, never from UPLOAD_FOLDER.
+    exclude_route_methods = {"download"}
+    page_size = 25
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._format_dates()
+
+    @property
+    def _related_views(self):
+        """Related lists on a detail page show only what the user may read on its own."""
+        views = self.__dict__.get("_all_related_views") or []
+        if not has_request_context():
+            return views
+        sm = self.appbuilder.sm
+        return [v for v in views if sm.has_access("can_read", v.class_permission_name)]
+
+    @_related_views.setter
+    def _related_views(self, value):
+        self.__dict__["_all_related_views"] = value
+
+    def _format_dates(self) -> None:
+        """Every date column in lists and detail pages goes through the one formatting helper."""
+        formatters = dict(self.formatters_columns or {})
+        columns = set(self.list_columns) | set(self.show_columns)
+        for name in columns:
+            column = self.datamodel.list_columns.get(name)
+            if name in formatters or column is None or not hasattr(column, "type"):
+                continue
+            column_type = column.type
+            if isinstance(column_type, DateTime):
+                formatters[name] = format_datetime
+            elif isinstance(column_type, Date):
+                formatters[name] = format_date
+        self.formatters_columns = formatters
+
+
+def code_column(mapping: dict):
+    """Show a stored code (state, kind) by its translated name."""
+
+    def render(value: str | None) -> str:
+        return label_of(mapping, value)
+
+    return render
+
+
+def code_field(label, mapping: dict, required: bool = True) -> SelectField:
+    """A select of translated names for a column that stores a code."""
+    validators = [DataRequired()] if required else [Optional()]
+    return SelectField(
+        label,
+        choices=[(code, name) for code, name in mapping.items()],
+        validators=validators,
+        widget=Select2Widget(),
+    )
+
+
+class ReadOnlyModelView(SitthiModelView):
+    """For records only the services write: the audit trail, decisions, the outbox."""
+
+    base_permissions = ["can_read"]

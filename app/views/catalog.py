@@ -1,0 +1,151 @@
+"""Reference data an Admin keeps as data: ranks, duty lines, sources, chains, holidays."""
+from app import labels
+from app.models import (
+    Agency,
+    ApprovalChain,
+    ApprovalStage,
+    DataSharingAgreement,
+    DataSource,
+    DutyLine,
+    Holiday,
+    PositionLevel,
+    Rank,
+    RankGroup,
+    SystemFunction,
+)
+from app.views.base import SitthiModelView, code_column, code_field, datamodel
+from app.views.labels import LABELS
+
+
+class RankGroupView(SitthiModelView):
+    datamodel = datamodel(RankGroup)
+    class_permission_name = "RankGroup"
+    label_columns = {**LABELS, "number": LABELS["number_group"]}
+    list_columns = ["number", "name_th", "name_en"]
+    show_columns = add_columns = edit_columns = ["number", "name_th", "name_en"]
+    search_columns = ["name_th", "name_en"]
+    base_order = ("number", "asc")
+
+
+class RankView(SitthiModelView):
+    datamodel = datamodel(Rank)
+    class_permission_name = "Rank"
+    label_columns = LABELS
+    list_columns = ["order", "abbr_th", "name_th", "name_en", "rank_class", "rank_group"]
+    show_columns = add_columns = edit_columns = [
+        "order", "name_th", "abbr_th", "name_en", "abbr_en", "rank_class", "rank_group",
+    ]
+    search_columns = ["name_th", "abbr_th", "name_en", "rank_group"]
+    formatters_columns = {"rank_class": code_column(labels.RANK_CLASS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "rank_class": code_field(LABELS["rank_class"], labels.RANK_CLASS)
+    }
+    base_order = ("order", "desc")
+
+
+class DutyLineView(SitthiModelView):
+    datamodel = datamodel(DutyLine)
+    class_permission_name = "DutyLine"
+    label_columns = LABELS
+    list_columns = ["code", "name_th", "name_en", "external_search_eligible"]
+    show_columns = add_columns = edit_columns = list_columns
+    search_columns = ["code", "name_th", "name_en", "external_search_eligible"]
+
+
+class PositionLevelView(SitthiModelView):
+    datamodel = datamodel(PositionLevel)
+    class_permission_name = "PositionLevel"
+    label_columns = LABELS
+    list_columns = ["order", "code", "name_th", "name_en"]
+    show_columns = add_columns = edit_columns = list_columns
+    search_columns = ["code", "name_th", "name_en"]
+    base_order = ("order", "asc")
+
+
+class HolidayView(SitthiModelView):
+    datamodel = datamodel(Holiday)
+    class_permission_name = "Holiday"
+    label_columns = LABELS
+    list_columns = ["day", "name_th", "name_en"]
+    show_columns = add_columns = edit_columns = list_columns
+    search_columns = ["day", "name_th", "name_en"]
+    base_order = ("day", "desc")
+
+
+class AgreementView(SitthiModelView):
+    datamodel = datamodel(DataSharingAgreement)
+    class_permission_name = "DataSharingAgreement"
+    label_columns = LABELS
+    list_columns = ["agency", "reference", "valid_from", "valid_until"]
+    show_columns = add_columns = edit_columns = [
+        "agency", "reference", "signed_on", "valid_from", "valid_until", "note",
+    ]
+    search_columns = ["agency", "reference", "valid_from", "valid_until"]
+
+
+class DataSourceView(SitthiModelView):
+    datamodel = datamodel(DataSource)
+    class_permission_name = "DataSource"
+    label_columns = LABELS
+    list_columns = [
+        "code", "name_th", "agency", "is_open", "needs_rank_group",
+        "needs_external_activation", "default_validity_months",
+    ]
+    show_columns = add_columns = edit_columns = [
+        "code", "name_th", "name_en", "agency", "is_open", "needs_rank_group",
+        "needs_external_activation", "activation_days", "default_validity_months", "description",
+    ]
+    search_columns = ["code", "name_th", "name_en", "agency", "is_open"]
+
+
+class AgencyView(SitthiModelView):
+    datamodel = datamodel(Agency)
+    class_permission_name = "Agency"
+    label_columns = LABELS
+    list_columns = ["code", "name_th", "name_en", "contact_email"]
+    show_columns = add_columns = edit_columns = list_columns
+    search_columns = ["code", "name_th", "name_en"]
+    related_views = [DataSourceView, AgreementView]
+
+
+class SystemFunctionView(SitthiModelView):
+    datamodel = datamodel(SystemFunction)
+    class_permission_name = "SystemFunction"
+    label_columns = LABELS
+    list_columns = ["code", "name_th", "min_position_level", "duty_line", "is_active"]
+    show_columns = add_columns = edit_columns = [
+        "code", "name_th", "name_en", "description", "min_position_level", "duty_line",
+        "default_validity_months", "is_active",
+    ]
+    search_columns = ["code", "name_th", "name_en", "min_position_level", "duty_line", "is_active"]
+
+
+class ApprovalStageView(SitthiModelView):
+    datamodel = datamodel(ApprovalStage)
+    class_permission_name = "ApprovalStage"
+    label_columns = LABELS
+    list_columns = ["chain", "position", "name_th", "actor", "due_business_days"]
+    show_columns = add_columns = edit_columns = [
+        "chain", "position", "name_th", "name_en", "actor", "due_business_days",
+    ]
+    search_columns = ["chain", "name_th", "actor"]
+    formatters_columns = {"actor": code_column(labels.STAGE_ACTOR)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "actor": code_field(LABELS["actor"], labels.STAGE_ACTOR)
+    }
+    base_order = ("chain_id", "asc")
+
+
+class ApprovalChainView(SitthiModelView):
+    datamodel = datamodel(ApprovalChain)
+    class_permission_name = "ApprovalChain"
+    label_columns = LABELS
+    list_columns = ["request_kind", "name_th", "is_active"]
+    show_columns = ["request_kind", "name_th", "name_en", "is_active"]
+    add_columns = edit_columns = show_columns
+    search_columns = ["request_kind", "name_th", "is_active"]
+    formatters_columns = {"request_kind": code_column(labels.REQUEST_KIND)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "request_kind": code_field(LABELS["request_kind"], labels.REQUEST_KIND)
+    }
+    related_views = [ApprovalStageView]

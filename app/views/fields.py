@@ -1,0 +1,65 @@
+"""A select that searches the server as you type, for relations to big tables.
+
+FAB's own related-field select loads the whole related table on every form and filter; with
+230,000 officers and 1,700 units that is the difference between 30 ms and 30 s. This field sends
+only the chosen row, and `/lookup/<kind>` answers searches 20 rows at a time.
+"""
+from flask import url_for
+from markupsafe import Markup, escape
+from wtforms import Field
+from wtforms.validators import ValidationError
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+
+
+class AjaxSelectWidget:
+    def __call__(self, field: "AjaxRelationField", **kwargs) -> Markup:
+        kwargs.setdefault("id", field.id)
+        css = kwargs.pop("class", "") or kwargs.pop("class_", "")
+        option = ""
+        if field.data is not None:
+            option = (
+                f'<option value="{escape(field.data.id)}" selected>{escape(str(field.data))}</option>'
+            )
+        return Markup(
+            '<select name="{name}" id="{id}" class="form-control sitthi-ajax-select {css}" '
+            'data-url="{url}" data-placeholder="{ph}" style="width:100%">'
+            '<option value=""></option>{option}</select>'
+        ).format(
+            name=field.name,
+            id=kwargs["id"],
+            css=css,
+            url=url_for("LookupView.lookup", kind=field.lookup_kind),
+            ph=str(_l("Type to search")),
+            option=Markup(option),
+        )
+
+
+class AjaxRelationField(Field):
+    widget = AjaxSelectWidget()
+
+    def __init__(self, label=None, validators=None, model=None, lookup_kind="", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.model = model
+        self.lookup_kind = lookup_kind
+
+    def process_data(self, value):
+        self.data = value
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        if raw in ("", None, "__None"):
+            self.data = None
+            return
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            self.data = None
+            raise ValidationError(_l("Not a valid choice."))
+        self.data = db.session.get(self.model, pk)
+        if self.data is None:
+            raise ValidationError(_l("The chosen record does not exist."))
+
+    def _value(self):
+        return str(self.data.id) if self.data is not None else ""

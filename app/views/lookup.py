@@ -1,0 +1,94 @@
+"""`/lookup/<kind>?q=`: the search behind every AJAX select, 20 rows at a time."""
+from flask import abort, jsonify, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access  # noqa: F401
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import AccessRequest, Grant, Officer, Unit, User
+
+PAGE = 20
+
+
+def _officers(term: str):
+    query = select(Officer).order_by(Officer.first_name_th, Officer.last_name_th)
+    digits = term.replace("-", "").replace(" ", "")
+    if digits.isdigit():
+        query = query.where(Officer.national_id.startswith(digits))
+    elif term:
+        parts = term.split()
+        for part in parts:
+            query = query.where(
+                or_(
+                    Officer.first_name_th.startswith(part),
+                    Officer.last_name_th.startswith(part),
+                    Officer.first_name_en.ilike(part + "%"),
+                    Officer.last_name_en.ilike(part + "%"),
+                )
+            )
+    return query
+
+
+def _units(term: str):
+    query = select(Unit).order_by(Unit.name_th)
+    if term:
+        query = query.where(
+            or_(
+                Unit.name_th.contains(term),
+                Unit.abbr_th.contains(term),
+                Unit.code.startswith(term),
+                Unit.name_en.ilike("%" + term + "%"),
+            )
+        )
+    return query
+
+
+def _users(term: str):
+    query = select(User).order_by(User.username)
+    if term:
+        query = query.where(or_(User.username.startswith(term), User.email.startswith(term)))
+    return query
+
+
+def _requests(term: str):
+    query = select(AccessRequest).order_by(AccessRequest.id.desc())
+    if term:
+        query = query.where(AccessRequest.number.startswith(term))
+    return query
+
+
+def _grants(term: str):
+    query = select(Grant).order_by(Grant.id.desc())
+    if term.isdigit():
+        query = query.where(Grant.id == int(term))
+    return query
+
+
+# kind -> (query builder, the FAB resource whose read permission the caller needs)
+LOOKUPS = {
+    "officer": (_officers, "Officer"),
+    "unit": (_units, "Unit"),
+    "user": (_users, "UserDBModelView"),
+    "request": (_requests, "AccessRequest"),
+    "grant": (_grants, "Grant"),
+}
+
+
+class LookupView(BaseView):
+    route_base = "/lookup"
+    default_view = "lookup"
+
+    @expose("/<kind>")
+    def lookup(self, kind: str):
+        if kind not in LOOKUPS:
+            abort(404)
+        build, resource = LOOKUPS[kind]
+        if not current_user.is_authenticated:
+            abort(401)
+        permission = "can_list" if resource == "UserDBModelView" else "can_read"
+        if not self.appbuilder.sm.has_access(permission, resource):
+            abort(403)
+        term = (request.args.get("q") or "").strip()[:100]
+        rows = db.session.scalars(build(term).limit(PAGE)).all()
+        return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])

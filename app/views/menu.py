@@ -1,0 +1,51 @@
+"""The menu, grouped by work. Each entry names the view whose read permission shows it."""
+from flask_babel import lazy_gettext as _l
+
+from app.views import audit, catalog, permissions, personnel, requests
+
+# (category name, label, icon, [(item name, label, view class, icon)])
+MENU = [
+    ("My Work", _l("My requests"), "fa-user", [
+        ("My Requests", _l("My requests"), requests.MyRequestView, "fa-file-text-o"),
+        ("My Permissions", _l("My permissions"), permissions.MyGrantView, "fa-key"),
+    ]),
+    ("Approvals", _l("Approvals"), "fa-check-square-o", [
+        ("Requests", _l("All requests"), requests.AccessRequestView, "fa-inbox"),
+        ("Request Items", _l("Request items"), requests.RequestItemView, "fa-list"),
+        ("Attachments", _l("Attachments"), requests.AttachmentView, "fa-paperclip"),
+        ("Decisions", _l("Decisions"), requests.DecisionView, "fa-gavel"),
+    ]),
+    ("Permissions", _l("Permissions"), "fa-key", [
+        ("Grants", _l("Grants"), permissions.GrantView, "fa-unlock-alt"),
+    ]),
+    ("Personnel", _l("Personnel"), "fa-users", [
+        ("Officers", _l("Officers"), personnel.OfficerView, "fa-id-card-o"),
+        ("Units", _l("Units"), personnel.UnitView, "fa-sitemap"),
+    ]),
+    ("Configuration", _l("Configuration"), "fa-cogs", [
+        ("Data Sources", _l("Data sources"), catalog.DataSourceView, "fa-database"),
+        ("Agencies", _l("Agencies"), catalog.AgencyView, "fa-building"),
+        ("Data Sharing Agreements", _l("Data-sharing agreements"), catalog.AgreementView, "fa-handshake-o"),
+        ("System Functions", _l("System functions"), catalog.SystemFunctionView, "fa-th"),
+        ("Approval Chains", _l("Approval chains"), catalog.ApprovalChainView, "fa-random"),
+        ("Approval Stages", _l("Approval stages"), catalog.ApprovalStageView, "fa-step-forward"),
+        ("Ranks", _l("Ranks"), catalog.RankView, "fa-star"),
+        ("Rank Groups", _l("Rank groups"), catalog.RankGroupView, "fa-star-half-o"),
+        ("Duty Lines", _l("Duty lines"), catalog.DutyLineView, "fa-road"),
+        ("Position Levels", _l("Position levels"), catalog.PositionLevelView, "fa-signal"),
+        ("Holidays", _l("Holidays"), catalog.HolidayView, "fa-calendar"),
+    ]),
+    ("Audit", _l("Audit"), "fa-search", [
+        ("Audit Events", _l("Audit trail"), audit.AuditEventView, "fa-history"),
+        ("Review Campaigns", _l("Rights reviews"), audit.ReviewCampaignView, "fa-check-circle"),
+        ("Review Decisions", _l("Review decisions"), audit.ReviewDecisionView, "fa-check"),
+        ("Notifications", _l("Mail outbox"), audit.NotificationView, "fa-envelope"),
+    ]),
+]
+
+
+def menu_items():
+    """Yield (category name, item name, view class) for every entry."""
+    for category, _label, _icon, items in MENU:
+        for name, _item_label, view, _item_icon in items:
+            yield category, name, view

@@ -1,0 +1,53 @@
+"""Grant screens: every grant (technology staff, CentralIT, auditors) and the officer's own."""
+from wtforms.validators import DataRequired, Optional
+
+from app import labels
+from app.models import AccessRequest, Grant, Officer
+from app.views.base import ReadOnlyModelView, SitthiModelView, code_column, code_field, datamodel
+from app.views.fields import AjaxRelationField
+from app.views.labels import LABELS
+from app.views.scoping import OwnedByCurrentOfficer
+
+GRANT_LIST = ["officer", "data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
+GRANT_SHOW = GRANT_LIST + [
+    "request", "granted_by", "agency_reference", "activated_on", "revoked_at", "reason",
+    "created_at", "updated_at",
+]
+
+
+class GrantView(SitthiModelView):
+    datamodel = datamodel(Grant)
+    class_permission_name = "Grant"
+    label_columns = LABELS
+    list_columns = GRANT_LIST
+    show_columns = GRANT_SHOW
+    add_columns = edit_columns = [
+        "officer", "data_source", "function", "rank_group", "state", "valid_from",
+        "valid_until", "request", "agency_reference", "activated_on", "reason",
+    ]
+    search_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
+    formatters_columns = {"state": code_column(labels.GRANT_STATE)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "officer": AjaxRelationField(
+            LABELS["officer"], [DataRequired()], model=Officer, lookup_kind="officer"
+        ),
+        "request": AjaxRelationField(
+            LABELS["request"], [Optional()], model=AccessRequest, lookup_kind="request"
+        ),
+        "state": code_field(LABELS["state"], labels.GRANT_STATE),
+    }
+    search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
+    base_order = ("id", "desc")
+
+
+class MyGrantView(ReadOnlyModelView):
+    datamodel = datamodel(Grant)
+    class_permission_name = "MyGrant"
+    label_columns = LABELS
+    list_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
+    show_columns = GRANT_SHOW
+    search_columns = ["data_source", "function", "state", "valid_until"]
+    formatters_columns = {"state": code_column(labels.GRANT_STATE)}
+    search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
+    base_filters = [["officer_id", OwnedByCurrentOfficer, None]]
+    base_order = ("valid_until", "asc")

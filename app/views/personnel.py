@@ -1,0 +1,98 @@
+"""Personnel screens: the unit tree and officers' records."""
+from app import labels
+from app.models import Officer, Unit, User
+from app.views.base import SitthiModelView, code_column, code_field, datamodel
+from app.views.fields import AjaxRelationField
+from app.views.labels import LABELS
+from app.views.permissions import GrantView
+from app.views.requests import AccessRequestView
+from app.views.validators import NationalId
+
+
+def unit_field(label, required=False):
+    from wtforms.validators import DataRequired, Optional
+
+    return AjaxRelationField(
+        label,
+        validators=[DataRequired()] if required else [Optional()],
+        model=Unit,
+        lookup_kind="unit",
+    )
+
+
+class OfficerView(SitthiModelView):
+    datamodel = datamodel(Officer)
+    class_permission_name = "Officer"
+    label_columns = LABELS
+    list_columns = [
+        "national_id_masked", "rank", "first_name_th", "last_name_th", "position_title",
+        "home_unit", "status",
+    ]
+    show_fieldsets = [
+        (
+            LABELS["officer"],
+            {
+                "fields": [
+                    "national_id_full", "rank", "first_name_th", "last_name_th",
+                    "first_name_en", "last_name_en", "birth_date", "status",
+                ]
+            },
+        ),
+        (
+            LABELS["position_title"],
+            {
+                "fields": [
+                    "position_title", "position_number", "position_level", "duty_line",
+                    "home_unit", "acting_unit", "acting_until",
+                ]
+            },
+        ),
+        (LABELS["email"], {"fields": ["email", "mobile", "user", "updated_at"]}),
+    ]
+    add_columns = edit_columns = [
+        "national_id", "rank", "first_name_th", "last_name_th", "first_name_en",
+        "last_name_en", "birth_date", "position_title", "position_number", "position_level",
+        "duty_line", "status", "home_unit", "acting_unit", "acting_until", "email", "mobile",
+        "user",
+    ]
+    search_columns = [
+        "national_id", "first_name_th", "last_name_th", "rank", "home_unit", "status",
+        "duty_line",
+    ]
+    validators_columns = {"national_id": [NationalId()]}
+    formatters_columns = {"status": code_column(labels.OFFICER_STATUS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
+        "home_unit": unit_field(LABELS["home_unit"], required=True),
+        "acting_unit": unit_field(LABELS["acting_unit"]),
+        "user": AjaxRelationField(LABELS["user"], model=User, lookup_kind="user"),
+    }
+    search_form_extra_fields = {
+        "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
+        "home_unit": unit_field(LABELS["home_unit"]),
+    }
+    base_order = ("id", "asc")
+    related_views = [AccessRequestView, GrantView]
+
+
+class UnitView(SitthiModelView):
+    datamodel = datamodel(Unit)
+    class_permission_name = "Unit"
+    label_columns = LABELS
+    list_columns = ["code", "abbr_th", "name_th", "kind", "province_th", "parent", "is_admin_scope"]
+    show_columns = add_columns = edit_columns = [
+        "code", "name_th", "name_en", "abbr_th", "kind", "province_th", "parent",
+        "is_admin_scope", "is_active",
+    ]
+    search_columns = ["code", "name_th", "abbr_th", "kind", "province_th", "parent", "is_admin_scope"]
+    formatters_columns = {"kind": code_column(labels.UNIT_KIND)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": code_field(LABELS["kind"], labels.UNIT_KIND),
+        "parent": unit_field(LABELS["parent"]),
+    }
+    search_form_extra_fields = {
+        "kind": code_field(LABELS["kind"], labels.UNIT_KIND),
+        "parent": unit_field(LABELS["parent"]),
+    }
+    base_order = ("code", "asc")
+    related_views = [OfficerView]

@@ -1,0 +1,24 @@
+"""Filters that tie a screen to the logged-in officer ("my requests", "my permissions")."""
+from flask_appbuilder.models.filters import BaseFilter
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Officer
+
+
+def current_officer_id() -> int | None:
+    if not current_user or not current_user.is_authenticated:
+        return None
+    return db.session.scalar(select(Officer.id).where(Officer.user_id == current_user.id))
+
+
+class OwnedByCurrentOfficer(BaseFilter):
+    """Rows whose `column_name` is the current user's officer; nothing for a user without one."""
+
+    def apply(self, query, value):
+        officer_id = current_officer_id()
+        column = getattr(self.model, self.column_name)
+        if officer_id is None:
+            return query.filter(column.is_(None), column.isnot(None))
+        return query.filter(column == officer_id)

@@ -1,0 +1,98 @@
+"""Sitthi settings, every one of them read from the environment.
+
+Nothing here is secret by default: SECRET_KEY is generated once into instance/ when unset,
+so a fresh clone works and a production deploy sets its own.
+"""
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SITTHI_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """The environment wins; otherwise one key per instance folder, kept across restarts."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "sitthi.db")
+)
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+APP_NAME = "Sitthi สิทธิ์"
+APP_THEME = ""
+FAB_BASE_TEMPLATE = "sitthi_baselayout.html"
+FAB_INDEX_VIEW = "app.views.home.HomeView"
+FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SitthiSecurityManager"
+
+# The schema belongs to Alembic and roles to `flask sitthi init` (see ../shared/FAB5.md).
+FAB_CREATE_DB = False
+FAB_UPDATE_PERMS = False
+
+AUTH_TYPE = AUTH_DB
+AUTH_ROLE_ADMIN = "Admin"
+AUTH_ROLE_PUBLIC = "Public"
+AUTH_USER_REGISTRATION = False
+AUTH_RATE_LIMITED = True
+RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+FAB_PASSWORD_COMPLEXITY_VALIDATOR = None  # set in create_app: must be a callable
+
+PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+
+BABEL_DEFAULT_LOCALE = "th"
+BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Asia/Bangkok")
+BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+LANGUAGES = {
+    "th": {"flag": "th", "name": "ไทย"},
+    "en": {"flag": "gb", "name": "English"},
+}
+
+FAB_API_SWAGGER_UI = True
+FAB_API_MAX_PAGE_SIZE = 100
+
+# Attachments (PDF/JPEG, checked by content in the request service).
+MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+
+# Outgoing mail (notifications outbox).
+MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "sitthi@localhost")
+
+# Business rules that an administrator may tune without a deploy of code.
+DEFAULT_VALIDITY_MONTHS = int(os.environ.get("DEFAULT_VALIDITY_MONTHS", 12))
+EXPIRY_REMINDER_DAYS = int(os.environ.get("EXPIRY_REMINDER_DAYS", 30))
+LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 10000))

@@ -207,10 +207,7 @@ class DemoLoader:
             last = rng.choice(LAST_NAMES)
             status = rng.choices(
                 ["active", "retired", "transferred_out", "suspended"], weights=[92, 4, 3, 1])[0]
-            if nid in known:
-                continue
-            known.add(nid)
-            self.session.add(Officer(
+            officer = Officer(
                 national_id=nid, rank=rank, first_name_th=first, last_name_th=last,
                 birth_date=date(rng.randrange(1966, 2001), rng.randrange(1, 13), rng.randrange(1, 29)),
                 position_title=self.levels[level].name_th.split(" (")[0],
@@ -218,7 +215,12 @@ class DemoLoader:
                 position_level=self.levels[level], duty_line=rng.choice(lines), status=status,
                 home_unit=rng.choice(stations), email=f"officer{index:03d}@sitthi.example",
                 mobile=f"08{rng.randrange(10**7, 10**8)}",
-            ))
+            )
+            # Every value is drawn before this check, so each run draws the same sequence.
+            if nid in known:
+                continue
+            known.add(nid)
+            self.session.add(officer)
             self._count("officers")
         self.session.flush()
 

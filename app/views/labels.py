@@ -51,7 +51,7 @@ LABELS = {
     "acting_until": _l("Acting until"),
     "email": _l("Email"),
     "mobile": _l("Mobile phone"),
-    "user": _l("Login"),
+    "user": _l("User account"),
     # sources and functions
     "agency": _l("Agency"),
     "contact_email": _l("Contact email"),

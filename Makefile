@@ -1,0 +1,53 @@
+# Sitthi: `make run` serves the demo on http://127.0.0.1:8080, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test install migrate init seed serve translations compile-translations bench clean
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+install: $(BIN)/activate compile-translations
+
+compile-translations: $(BIN)/activate
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f >/dev/null 2>&1
+
+migrate: install
+	$(FLASK) db upgrade
+
+init: migrate
+	$(FLASK) sitthi init
+
+seed: init
+	$(FLASK) sitthi seed-demo --if-empty
+
+run: seed
+	@echo ""
+	@echo "Sitthi is starting on http://$(HOST):$(PORT)"
+	@echo "Demo logins, all with the password Sitthi@demo1:"
+	@echo "  admin, officer, head, commandtech, centralit, personnel, auditor"
+	@echo ""
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-extract every message (ours and Flask-AppBuilder's own) into the catalogues.
+translations: $(BIN)/activate
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k gettext -k _ -k _l -k N_ \
+		--no-location --sort-output -o translations/messages.pot \
+		app $$($(BIN)/python -c 'import flask_appbuilder, os; print(os.path.dirname(flask_appbuilder.__file__))')
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+bench: install
+	$(BIN)/python -m bench.run_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

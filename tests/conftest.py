@@ -1,0 +1,155 @@
+"""One database per test run, built the way production builds it.
+
+The schema comes from the Alembic migrations, roles from `flask sitthi init`, people from
+`flask sitthi seed-demo`. SITTHI_TEST_POSTGRES=postgresql://user@host:port/db runs the suite on
+a fresh PostgreSQL database created (and dropped afterwards) through that server; otherwise a
+SQLite file in a temporary folder is used.
+"""
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEMO_PASSWORD = "Sitthi@demo1"
+POSTGRES_ADMIN_URL = os.environ.get("SITTHI_TEST_POSTGRES")
+
+
+class FreshDatabase:
+    """A database made for this run only: a SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, tmp_dir):
+        self.tmp_dir = tmp_dir
+        self.created: list[str] = []
+
+    def new_url(self, label: str) -> str:
+        if not POSTGRES_ADMIN_URL:
+            return f"sqlite:///{self.tmp_dir / (label + '.db')}"
+        name = f"sitthi_test_{label}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not POSTGRES_ADMIN_URL:
+            return
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    fresh = FreshDatabase(tmp_path_factory.mktemp("db"))
+    yield fresh
+    fresh.drop_all()
+
+
+def build_app(database_url: str, **overrides):
+    from app import create_app
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def prepare_database(app, seed: bool = True) -> None:
+    """Exactly what `make run` does: migrate, init, seed."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["sitthi", "init"])
+    assert result.exit_code == 0, result.output
+    if seed:
+        result = runner.invoke(args=["sitthi", "seed-demo"])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def app(databases):
+    application = build_app(databases.new_url("main"))
+    prepare_database(application)
+    yield application
+    with application.app_context():
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def db_session(app):
+    from app.extensions import db
+
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+class Browser:
+    """A logged-in (or anonymous) test client that knows how to find CSRF tokens."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, url: str) -> str:
+        html = self.client.get(url).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+            r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html
+        )
+        assert match, f"no CSRF token on {url}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):
+        token = self.csrf_token("/login/")
+        return self.client.post(
+            "/login/", data={"username": username, "password": password, "csrf_token": token}
+        )
+
+    def submit(self, url: str, data: dict, follow_redirects: bool = False):
+        """POST a form the way a browser would: with the token the form carried."""
+        payload = dict(data)
+        payload["csrf_token"] = self.csrf_token(url)
+        return self.client.post(url, data=payload, follow_redirects=follow_redirects)
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        return self.client.post(url, **kwargs)
+
+
+@pytest.fixture()
+def browser(app):
+    with app.test_client() as client:
+        yield Browser(client)
+
+
+@pytest.fixture()
+def login(app):
+    """login("centralit") -> a Browser logged in as that demo user."""
+    clients = []
+
+    def _login(username: str) -> Browser:
+        client = app.test_client()
+        clients.append(client)
+        user = Browser(client)
+        response = user.login(username)
+        assert response.status_code == 302, f"login as {username} failed"
+        return user
+
+    yield _login

@@ -1,0 +1,69 @@
+"""Every demo login sees exactly its menus; each entry opens, other roles' entries are refused."""
+import re
+
+import pytest
+
+OFFICER = {"/myrequestview/list/", "/mygrantview/list/"}
+APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
+             "/decisionview/list/"}
+PERSONNEL = {"/officerview/list/", "/unitview/list/"}
+CONFIGURATION = {
+    "/datasourceview/list/", "/agencyview/list/", "/agreementview/list/",
+    "/systemfunctionview/list/", "/approvalchainview/list/", "/approvalstageview/list/",
+    "/rankview/list/", "/rankgroupview/list/", "/dutylineview/list/",
+    "/positionlevelview/list/", "/holidayview/list/",
+}
+AUDIT = {"/auditeventview/list/", "/reviewcampaignview/list/", "/reviewdecisionview/list/",
+         "/notificationview/list/"}
+SECURITY = {"/users/list/", "/roles/list/", "/groups/list/", "/permissions/list/",
+            "/viewmenus/list/", "/permissionviews/list/"}
+
+MENUS = {
+    "officer": OFFICER,
+    "head": OFFICER,
+    "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/systemfunctionview/list/",
+                                                      "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
+    "personnel": OFFICER | PERSONNEL,
+    "centralit": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/datasourceview/list/",
+                                                    "/agencyview/list/", "/agreementview/list/",
+                                                    "/holidayview/list/"},
+    "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
+                                                  "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
+    "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {"/grantview/list/"},
+}
+EVERY_ENTRY = set().union(*MENUS.values())
+
+
+def menu_links(html: str) -> set[str]:
+    navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
+    return set(re.findall(r'href="(/[a-z]+/list/)"', navbar))
+
+
+@pytest.mark.parametrize("username", sorted(MENUS))
+def test_login_sees_exactly_its_menu(login, username):
+    user = login(username)
+    home = user.get("/")
+    assert home.status_code == 200
+    links = menu_links(home.get_data(as_text=True))
+    assert links == MENUS[username]
+
+
+@pytest.mark.parametrize("username", sorted(MENUS))
+def test_every_menu_entry_opens(login, username):
+    user = login(username)
+    for url in sorted(MENUS[username]):
+        assert user.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("username", sorted(set(MENUS) - {"admin"}))
+def test_other_roles_entries_are_forbidden(login, username):
+    user = login(username)
+    for url in sorted(EVERY_ENTRY - MENUS[username]):
+        assert user.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("url", sorted(EVERY_ENTRY))
+def test_anonymous_is_sent_to_login(browser, url):
+    response = browser.get(url)
+    assert response.status_code == 302
+    assert "/login/" in response.headers["Location"]

@@ -1,0 +1,118 @@
+"""Each role holds exactly the permissions its job needs: no more, no less."""
+import pytest
+from sqlalchemy import select
+
+from app.security.roles import ROLES, permissions_of
+
+SELF_SERVICE = {
+    ("can_userinfo", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+}
+OFFICER_MENUS = {"My Work", "My Requests", "My Permissions"}
+
+
+def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:
+    """{"Officer": "rw"} -> {("can_read", "Officer"), ("can_write", "Officer")}"""
+    names = {"r": "can_read", "w": "can_write", "d": "can_delete"}
+    return {(names[c], res) for res, codes in resources.items() for c in codes}
+
+
+def _menus(names: set[str]) -> set[tuple[str, str]]:
+    return {("menu_access", name) for name in names | OFFICER_MENUS}
+
+
+# The whole permission design on one screen; a change here is a change of policy.
+EXPECTED = {
+    "Officer": SELF_SERVICE | _perms({"MyRequest": "r", "MyGrant": "r"}) | _menus(set()),
+    "CommandTech": SELF_SERVICE
+    | _perms({
+        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "rw", "RequestItem": "r",
+        "Attachment": "r", "Decision": "r", "Grant": "rw", "SystemFunction": "r",
+        "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
+    })
+    | _menus({
+        "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
+        "Grants", "Configuration", "System Functions", "Personnel", "Officers", "Units",
+        "Audit", "Review Campaigns", "Review Decisions",
+    }),
+    "Personnel": SELF_SERVICE
+    | _perms({"MyRequest": "r", "MyGrant": "r", "Officer": "rw", "Unit": "r"})
+    | _menus({"Personnel", "Officers", "Units"}),
+    "CentralIT": SELF_SERVICE
+    | _perms({
+        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "rw", "RequestItem": "rw",
+        "Attachment": "r", "Decision": "r", "Grant": "rw", "Officer": "r", "Unit": "r",
+        "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
+    })
+    | _menus({
+        "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
+        "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
+        "Agencies", "Data Sharing Agreements", "Holidays",
+    }),
+    "Auditor": SELF_SERVICE
+    | _perms({
+        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "r", "RequestItem": "r",
+        "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
+        "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
+    })
+    | _menus({
+        "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
+        "Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
+        "Review Campaigns", "Review Decisions",
+    }),
+}
+
+
+def _held(app, role_name):
+    with app.app_context():
+        role = app.appbuilder.sm.find_role(role_name)
+        return {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
+
+
+@pytest.mark.parametrize("role_name", sorted(EXPECTED))
+def test_role_holds_exactly_its_permissions(app, role_name):
+    assert permissions_of(role_name) == EXPECTED[role_name]
+    assert _held(app, role_name) == EXPECTED[role_name]
+
+
+def test_every_declared_role_is_tested():
+    assert set(ROLES) == set(EXPECTED)
+
+
+def test_admin_holds_every_permission(app):
+    with app.app_context():
+        sm = app.appbuilder.sm
+        everything = {(pv.permission.name, pv.view_menu.name)
+                      for pv in sm.session.query(sm.permissionview_model)}
+    assert _held(app, "Admin") == everything
+    assert ("can_delete", "Officer") in everything
+
+
+def test_public_role_holds_nothing(app):
+    assert _held(app, "Public") == set()
+
+
+def test_no_role_can_change_the_audit_trail(app):
+    with app.app_context():
+        sm = app.appbuilder.sm
+        audit = {pv.permission.name for pv in sm.session.query(sm.permissionview_model)
+                 if pv.view_menu.name == "AuditEvent"}
+    assert audit == {"can_read"}
+
+
+def test_init_is_idempotent_and_repairs_drift(app):
+    """A permission added to a role by hand is taken away by the next `flask sitthi init`."""
+    with app.app_context():
+        sm = app.appbuilder.sm
+        role = sm.find_role("Officer")
+        role.permissions.append(sm.find_permission_view_menu("can_delete", "Officer"))
+        sm.session.commit()
+    assert ("can_delete", "Officer") in _held(app, "Officer")
+    result = app.test_cli_runner().invoke(args=["sitthi", "init"])
+    assert result.exit_code == 0, result.output
+    assert _held(app, "Officer") == EXPECTED["Officer"]
+    result = app.test_cli_runner().invoke(args=["sitthi", "init"])
+    assert "reference data added: none" in result.output

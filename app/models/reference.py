@@ -63,7 +63,7 @@ class PositionLevel(Model):
     __tablename__ = "position_level"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    code: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
     order: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
     name_th: Mapped[str] = mapped_column(String(150), nullable=False)
     name_en: Mapped[str] = mapped_column(String(150), nullable=False)

@@ -1,10 +1,45 @@
 """Sitthi's security manager: FAB's, plus the role sync that `flask sitthi init` runs."""
+from flask import g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.security.roles import ADMIN, ROLES, permissions_of
 
 
 class SitthiSecurityManager(SecurityManager):
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        """One query per request for all of the user's permissions, not one per menu entry."""
+        if not has_request_context():
+            return super()._has_view_access(user, permission_name, view_name)
+        key = getattr(user, "id", None)
+        cached = g.get("_sitthi_permissions")
+        if cached is None or cached[0] != key:
+            role_ids = [role.id for role in self.get_user_roles(user)]
+            cached = (key, self._permission_pairs(role_ids))
+            g._sitthi_permissions = cached
+        return (permission_name, view_name) in cached[1]
+
+    def _permission_pairs(self, role_ids: list[int]) -> frozenset[tuple[str, str]]:
+        from flask_appbuilder.security.sqla.models import (
+            Permission,
+            PermissionView,
+            ViewMenu,
+            assoc_permissionview_role,
+        )
+
+        if not role_ids:
+            return frozenset()
+        rows = (
+            self.session.query(Permission.name, ViewMenu.name)
+            .select_from(PermissionView)
+            .join(Permission, PermissionView.permission_id == Permission.id)
+            .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
+            .join(assoc_permissionview_role,
+                  assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+            .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
+            .all()
+        )
+        return frozenset((permission, view) for permission, view in rows)
+
     def ensure_builtin_roles(self) -> None:
         for name in (self.auth_role_admin, self.auth_role_public):
             if self.find_role(name) is None:

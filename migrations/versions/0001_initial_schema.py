@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 23:45:42.265445
+Create Date: 2026-11-21 23:51:27.054632
 
 """
 from alembic import op
@@ -117,7 +117,7 @@ def upgrade():
     )
     op.create_table('position_level',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('order', sa.Integer(), nullable=False),
     sa.Column('name_th', sa.String(length=150), nullable=False),
     sa.Column('name_en', sa.String(length=150), nullable=False),

@@ -1,0 +1,53 @@
+"""Small builders for test rows; they flush, the caller decides when to commit."""
+import itertools
+import random
+
+from sqlalchemy import select
+
+from app.domain import national_id
+from app.models import AccessRequest, Officer, Rank, RequestItem, DataSource, Unit
+
+_counter = itertools.count(1)
+_rng = random.Random(7)
+
+
+def new_national_id() -> str:
+    first_twelve = f"{_rng.choice('1358')}{_rng.randrange(10**10, 10**11):011d}"
+    return first_twelve + national_id.check_digit(first_twelve)
+
+
+def make_unit(session, code=None, kind="station", parent=None, admin_scope=False) -> Unit:
+    number = next(_counter)
+    unit = Unit(code=code or f"T-{number:05d}", name_th=f"หน่วยทดสอบ {number}", kind=kind,
+                parent=parent, is_admin_scope=admin_scope)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def make_officer(session, unit: Unit, rank_abbr="ร.ต.อ.", **fields) -> Officer:
+    rank = session.scalar(select(Rank).where(Rank.abbr_th == rank_abbr))
+    number = next(_counter)
+    values = dict(national_id=new_national_id(), rank=rank, first_name_th=f"ทดสอบ{number}",
+                  last_name_th="นามสกุลทดสอบ", status="active", home_unit=unit,
+                  email=f"t{number}@sitthi.example", mobile="0810000000")
+    values.update(fields)
+    officer = Officer(**values)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def make_request(session, requester: Officer, kind="external_search", state="submitted",
+                 source_code="vehicles", **fields) -> AccessRequest:
+    number = next(_counter)
+    values = dict(kind=kind, state=state, requester=requester, unit=requester.home_unit,
+                  number=f"T/{number:07d}", contact_email="t@sitthi.example",
+                  contact_mobile="0810000000", duty_performed="สืบสวน")
+    values.update(fields)
+    request = AccessRequest(**values)
+    session.add(request)
+    source = session.scalar(select(DataSource).where(DataSource.code == source_code))
+    session.add(RequestItem(request=request, data_source=source))
+    session.flush()
+    return request

@@ -1,0 +1,60 @@
+"""Thai first, English one click away, dates in the reader's calendar."""
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from app.formatting import thai_date
+from app.models import Holiday
+
+
+def test_thai_is_the_default(login):
+    admin = login("admin")
+    html = admin.get("/officerview/list/").get_data(as_text=True)
+    assert "กำลังพล" in html            # the Personnel menu
+    assert "เลขประจำตัวประชาชน" in html  # the National ID column
+    assert "ค้นหา" in html              # Flask-AppBuilder's own "Search"
+
+
+def test_english_is_one_click_away(login):
+    admin = login("admin")
+    assert admin.get("/lang/en").status_code == 302
+    html = admin.get("/officerview/list/").get_data(as_text=True)
+    assert "Personnel" in html and "National ID" in html
+    assert "เลขประจำตัวประชาชน" not in html
+    admin.get("/lang/th")
+    assert "เลขประจำตัวประชาชน" in admin.get("/officerview/list/").get_data(as_text=True)
+
+
+def test_dates_in_lists_use_the_readers_calendar(app, login):
+    with app.app_context():
+        from app.extensions import db
+
+        holiday = db.session.scalar(select(Holiday).order_by(Holiday.day.desc()))
+        day, holiday_id = holiday.day, holiday.id
+    admin = login("admin")
+    thai = admin.get(f"/holidayview/show/{holiday_id}").get_data(as_text=True)
+    assert thai_date(day) in thai                       # e.g. 31 ธ.ค. 2571
+    assert str(day.year + 543) in thai
+    admin.get("/lang/en")
+    english = admin.get(f"/holidayview/show/{holiday_id}").get_data(as_text=True)
+    assert f"{day.day} {day.strftime('%b')} {day.year}" in english
+
+
+def test_unknown_language_is_refused(login):
+    admin = login("admin")
+    admin.get("/lang/xx")
+    assert "กำลังพล" in admin.get("/").get_data(as_text=True)
+
+
+def test_every_thai_message_is_translated():
+    from babel.messages.pofile import read_po
+
+    with open("translations/th/LC_MESSAGES/messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    missing = [m.id for m in catalog if m.id and not m.string]
+    assert missing == []
+    placeholder = re.compile(r"%\(\w+\)[sd]|%[sd]")
+    for message in catalog:
+        if message.id and isinstance(message.id, str):
+            assert sorted(placeholder.findall(message.id)) == sorted(placeholder.findall(message.string)), message.id

@@ -191,15 +191,20 @@ class DemoLoader:
 
     def load_synthetic_officers(self, count: int = 300) -> None:
         self._refs()
-        rng = random.Random(2569)
         stations = sorted((u for u in self.units.values() if u.kind == "station"),
                           key=lambda u: u.code)
         ranks = sorted(self.ranks.values(), key=lambda r: r.order)
         lines = sorted(self.lines.values(), key=lambda d: d.code)
         known = set(self.session.scalars(select(Officer.national_id)))
         for index in range(count):
+            # One generator per person: the same index always makes the same officer, whatever
+            # else the database holds.
+            rng = random.Random(f"sitthi-demo-officer-{index}")
             first_twelve = f"{rng.choice('1358')}{rng.randrange(10**10, 10**11):011d}"
             nid = _valid_id(first_twelve)
+            if nid in known:
+                continue
+            known.add(nid)
             # weights: many non-commissioned officers, few generals, as in the force
             rank = rng.choices(ranks, weights=[9, 9, 9, 10, 14, 6, 6, 6, 4, 3, 2, 1, 0.5, 0.2])[0]
             level = self._level_for(rank.order)
@@ -207,7 +212,7 @@ class DemoLoader:
             last = rng.choice(LAST_NAMES)
             status = rng.choices(
                 ["active", "retired", "transferred_out", "suspended"], weights=[92, 4, 3, 1])[0]
-            officer = Officer(
+            self.session.add(Officer(
                 national_id=nid, rank=rank, first_name_th=first, last_name_th=last,
                 birth_date=date(rng.randrange(1966, 2001), rng.randrange(1, 13), rng.randrange(1, 29)),
                 position_title=self.levels[level].name_th.split(" (")[0],
@@ -215,12 +220,7 @@ class DemoLoader:
                 position_level=self.levels[level], duty_line=rng.choice(lines), status=status,
                 home_unit=rng.choice(stations), email=f"officer{index:03d}@sitthi.example",
                 mobile=f"08{rng.randrange(10**7, 10**8)}",
-            )
-            # Every value is drawn before this check, so each run draws the same sequence.
-            if nid in known:
-                continue
-            known.add(nid)
-            self.session.add(officer)
+            ))
             self._count("officers")
         self.session.flush()
 

@@ -1,4 +1,5 @@
 """Audit screens: the trail, rights-review campaigns and their decisions, the mail outbox."""
+from flask_babel import lazy_gettext as _l
 from wtforms.validators import DataRequired
 
 from app import labels
@@ -9,6 +10,8 @@ from app.views.labels import LABELS
 
 
 class AuditEventView(ReadOnlyModelView):
+    entity = _l("Audit event")
+    entities = _l("Audit trail")
     datamodel = datamodel(AuditEvent)
     class_permission_name = "AuditEvent"
     label_columns = LABELS
@@ -22,6 +25,8 @@ class AuditEventView(ReadOnlyModelView):
 
 
 class NotificationView(ReadOnlyModelView):
+    entity = _l("Mail")
+    entities = _l("Mail outbox")
     datamodel = datamodel(Notification)
     class_permission_name = "Notification"
     label_columns = LABELS
@@ -34,6 +39,8 @@ class NotificationView(ReadOnlyModelView):
 
 
 class ReviewDecisionView(SitthiModelView):
+    entity = _l("Review decision")
+    entities = _l("Review decisions")
     datamodel = datamodel(ReviewDecision)
     class_permission_name = "ReviewDecision"
     label_columns = LABELS
@@ -55,6 +62,8 @@ class ReviewDecisionView(SitthiModelView):
 
 
 class ReviewCampaignView(SitthiModelView):
+    entity = _l("Rights review")
+    entities = _l("Rights reviews")
     datamodel = datamodel(ReviewCampaign)
     class_permission_name = "ReviewCampaign"
     label_columns = LABELS

@@ -5,6 +5,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import Date, DateTime
 
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
@@ -54,15 +55,23 @@ class SitthiModelView(ModelView):
     # Files live in the database and are served by scoped endpoints, never from UPLOAD_FOLDER.
     exclude_route_methods = {"download"}
     page_size = 25
+    # Translated names for titles: "Officer" / "Officers"; FAB's own titles are English only.
+    entity = None
+    entities = None
 
     def __init__(self, **kwargs):
+        if self.entity is not None:
+            self.list_title = self.entities
+            self.show_title = _l("%(entity)s: details", entity=self.entity)
+            self.add_title = _l("Add %(entity)s", entity=self.entity)
+            self.edit_title = _l("Edit %(entity)s", entity=self.entity)
         super().__init__(**kwargs)
         self._format_dates()
 
     @property
     def _related_views(self):
         """Related lists on a detail page show only what the user may read on its own."""
-        views = self.__dict__.get("_all_related_views") or []
+        views = self.__dict__.setdefault("_all_related_views", [])
         if not has_request_context():
             return views
         sm = self.appbuilder.sm

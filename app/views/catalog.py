@@ -1,4 +1,6 @@
 """Reference data an Admin keeps as data: ranks, duty lines, sources, chains, holidays."""
+from flask_babel import lazy_gettext as _l
+
 from app import labels
 from app.models import (
     Agency,
@@ -18,6 +20,8 @@ from app.views.labels import LABELS
 
 
 class RankGroupView(SitthiModelView):
+    entity = _l("Rank group")
+    entities = _l("Rank groups")
     datamodel = datamodel(RankGroup)
     class_permission_name = "RankGroup"
     label_columns = {**LABELS, "number": LABELS["number_group"]}
@@ -28,6 +32,8 @@ class RankGroupView(SitthiModelView):
 
 
 class RankView(SitthiModelView):
+    entity = _l("Rank")
+    entities = _l("Ranks")
     datamodel = datamodel(Rank)
     class_permission_name = "Rank"
     label_columns = LABELS
@@ -44,6 +50,8 @@ class RankView(SitthiModelView):
 
 
 class DutyLineView(SitthiModelView):
+    entity = _l("Duty line")
+    entities = _l("Duty lines")
     datamodel = datamodel(DutyLine)
     class_permission_name = "DutyLine"
     label_columns = LABELS
@@ -53,6 +61,8 @@ class DutyLineView(SitthiModelView):
 
 
 class PositionLevelView(SitthiModelView):
+    entity = _l("Position level")
+    entities = _l("Position levels")
     datamodel = datamodel(PositionLevel)
     class_permission_name = "PositionLevel"
     label_columns = LABELS
@@ -63,6 +73,8 @@ class PositionLevelView(SitthiModelView):
 
 
 class HolidayView(SitthiModelView):
+    entity = _l("Holiday")
+    entities = _l("Holidays")
     datamodel = datamodel(Holiday)
     class_permission_name = "Holiday"
     label_columns = LABELS
@@ -73,6 +85,8 @@ class HolidayView(SitthiModelView):
 
 
 class AgreementView(SitthiModelView):
+    entity = _l("Data-sharing agreement")
+    entities = _l("Data-sharing agreements")
     datamodel = datamodel(DataSharingAgreement)
     class_permission_name = "DataSharingAgreement"
     label_columns = LABELS
@@ -84,6 +98,8 @@ class AgreementView(SitthiModelView):
 
 
 class DataSourceView(SitthiModelView):
+    entity = _l("Data source")
+    entities = _l("Data sources")
     datamodel = datamodel(DataSource)
     class_permission_name = "DataSource"
     label_columns = LABELS
@@ -99,6 +115,8 @@ class DataSourceView(SitthiModelView):
 
 
 class AgencyView(SitthiModelView):
+    entity = _l("Agency")
+    entities = _l("Agencies")
     datamodel = datamodel(Agency)
     class_permission_name = "Agency"
     label_columns = LABELS
@@ -109,6 +127,8 @@ class AgencyView(SitthiModelView):
 
 
 class SystemFunctionView(SitthiModelView):
+    entity = _l("System function")
+    entities = _l("System functions")
     datamodel = datamodel(SystemFunction)
     class_permission_name = "SystemFunction"
     label_columns = LABELS
@@ -121,6 +141,8 @@ class SystemFunctionView(SitthiModelView):
 
 
 class ApprovalStageView(SitthiModelView):
+    entity = _l("Approval stage")
+    entities = _l("Approval stages")
     datamodel = datamodel(ApprovalStage)
     class_permission_name = "ApprovalStage"
     label_columns = LABELS
@@ -137,6 +159,8 @@ class ApprovalStageView(SitthiModelView):
 
 
 class ApprovalChainView(SitthiModelView):
+    entity = _l("Approval chain")
+    entities = _l("Approval chains")
     datamodel = datamodel(ApprovalChain)
     class_permission_name = "ApprovalChain"
     label_columns = LABELS

@@ -1,4 +1,5 @@
 """Grant screens: every grant (technology staff, CentralIT, auditors) and the officer's own."""
+from flask_babel import lazy_gettext as _l
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
@@ -16,6 +17,8 @@ GRANT_SHOW = GRANT_LIST + [
 
 
 class GrantView(SitthiModelView):
+    entity = _l("Grant")
+    entities = _l("Grants")
     datamodel = datamodel(Grant)
     class_permission_name = "Grant"
     label_columns = LABELS
@@ -41,6 +44,8 @@ class GrantView(SitthiModelView):
 
 
 class MyGrantView(ReadOnlyModelView):
+    entity = _l("Grant")
+    entities = _l("My permissions")
     datamodel = datamodel(Grant)
     class_permission_name = "MyGrant"
     label_columns = LABELS

@@ -1,4 +1,6 @@
 """Personnel screens: the unit tree and officers' records."""
+from flask_babel import lazy_gettext as _l
+
 from app import labels
 from app.models import Officer, Unit, User
 from app.views.base import SitthiModelView, code_column, code_field, datamodel
@@ -21,6 +23,8 @@ def unit_field(label, required=False):
 
 
 class OfficerView(SitthiModelView):
+    entity = _l("Officer")
+    entities = _l("Officers")
     datamodel = datamodel(Officer)
     class_permission_name = "Officer"
     label_columns = LABELS
@@ -76,6 +80,8 @@ class OfficerView(SitthiModelView):
 
 
 class UnitView(SitthiModelView):
+    entity = _l("Unit")
+    entities = _l("Units")
     datamodel = datamodel(Unit)
     class_permission_name = "Unit"
     label_columns = LABELS

@@ -1,4 +1,5 @@
 """Request screens: every request (approvers, auditors) and the officer's own."""
+from flask_babel import lazy_gettext as _l
 from flask import Response, abort
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
@@ -26,6 +27,8 @@ ITEM_FORMATTERS = {"state": code_column(labels.ITEM_STATE)}
 
 
 class RequestItemView(SitthiModelView):
+    entity = _l("Request item")
+    entities = _l("Request items")
     datamodel = datamodel(RequestItem)
     class_permission_name = "RequestItem"
     label_columns = LABELS
@@ -47,6 +50,8 @@ class RequestItemView(SitthiModelView):
 
 
 class AttachmentView(ReadOnlyModelView):
+    entity = _l("Attachment")
+    entities = _l("Attachments")
     datamodel = datamodel(Attachment)
     class_permission_name = "Attachment"
     label_columns = LABELS
@@ -75,6 +80,8 @@ def _quoted(filename: str) -> str:
 
 
 class DecisionView(ReadOnlyModelView):
+    entity = _l("Decision")
+    entities = _l("Decisions")
     datamodel = datamodel(Decision)
     class_permission_name = "Decision"
     label_columns = LABELS
@@ -110,6 +117,8 @@ REQUEST_SHOW = [
 
 
 class AccessRequestView(SitthiModelView):
+    entity = _l("Request")
+    entities = _l("All requests")
     datamodel = datamodel(AccessRequest)
     class_permission_name = "AccessRequest"
     label_columns = LABELS
@@ -140,6 +149,8 @@ class AccessRequestView(SitthiModelView):
 
 
 class MyRequestView(ReadOnlyModelView):
+    entity = _l("Request")
+    entities = _l("My requests")
     datamodel = datamodel(AccessRequest)
     class_permission_name = "MyRequest"
     label_columns = LABELS

@@ -18,3 +18,10 @@ def register(appbuilder: AppBuilder) -> None:
                 category_icon=category_icon,
             )
     appbuilder.add_view_no_menu(LookupView)
+    _move_security_menu_last(appbuilder)
+
+
+def _move_security_menu_last(appbuilder: AppBuilder) -> None:
+    """FAB adds its Security menu before ours; people's daily work should come first."""
+    items = appbuilder.menu.menu
+    items.sort(key=lambda item: item.name == "Security")

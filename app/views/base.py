@@ -2,7 +2,7 @@
 from flask import current_app, has_request_context
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import Date, DateTime
+from sqlalchemy import Boolean, Date, DateTime
 
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
@@ -82,19 +82,32 @@ class SitthiModelView(ModelView):
         self.__dict__["_all_related_views"] = value
 
     def _format_dates(self) -> None:
-        """Every date column in lists and detail pages goes through the one formatting helper."""
+        """Dates go through the one formatting helper; an empty value shows as empty, not None."""
         formatters = dict(self.formatters_columns or {})
         columns = set(self.list_columns) | set(self.show_columns)
         for name in columns:
-            column = self.datamodel.list_columns.get(name)
-            if name in formatters or column is None or not hasattr(column, "type"):
+            if name in formatters:
                 continue
-            column_type = column.type
+            column_type = getattr(self.datamodel.list_columns.get(name), "type", None)
             if isinstance(column_type, DateTime):
                 formatters[name] = format_datetime
             elif isinstance(column_type, Date):
                 formatters[name] = format_date
+            elif isinstance(column_type, Boolean):
+                formatters[name] = yes_no
+            else:
+                formatters[name] = blank_if_none
         self.formatters_columns = formatters
+
+
+def yes_no(value) -> str:
+    if value is None:
+        return ""
+    return str(_l("Yes") if value else _l("No"))
+
+
+def blank_if_none(value):
+    return "" if value is None else value
 
 
 def code_column(mapping: dict):

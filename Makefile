@@ -47,7 +47,7 @@ translations: $(BIN)/activate
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 bench: install
-	$(BIN)/python -m bench.run_bench
+	$(BIN)/python bench/run_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

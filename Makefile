@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install migrate init seed serve translations compile-translations bench clean
+.PHONY: run test lint install migrate init seed translations compile-translations bench clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,11 @@ run: seed
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check app tests bench config.py app.py
 
 # Re-extract every message (ours and Flask-AppBuilder's own) into the catalogues.
 translations: $(BIN)/activate

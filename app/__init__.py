@@ -22,8 +22,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Before AppBuilder: FAB does not protect its own forms and GET actions otherwise.
     csrf.init_app(app)
 
-    from app import models  # noqa: F401  (register every table on the metadata)
-    from app import cli, formatting, views
+    from app import (
+        cli,
+        formatting,
+        models,  # noqa: F401  (register every table on the metadata)
+        views,
+    )
 
     with app.app_context():
         appbuilder = AppBuilder(

@@ -42,7 +42,7 @@ def seed_demo_command(if_empty: bool) -> None:
     added = DemoLoader(db.session, date.today()).load_all()
     db.session.commit()
     click.echo("demo data added: " + (", ".join(f"{k}={v}" for k, v in added.items()) or "nothing, all present"))
-    click.echo(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(l.username for l in DEMO_LOGINS))
+    click.echo(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(login.username for login in DEMO_LOGINS))
 
 
 def register(app: Flask) -> None:

@@ -19,9 +19,16 @@ class SitthiError(Exception):
         self.params = params
 
     def translated(self) -> str:
+        from flask import has_app_context
         from flask_babel import gettext
 
+        if not has_app_context():
+            return self.message % self.params if self.params else self.message
         return gettext(self.message, **self.params)
+
+    def __str__(self) -> str:
+        # FAB flashes str(error) from a failed pre_add/pre_update: show it in the user's language.
+        return self.translated()
 
 
 class ValidationFailed(SitthiError, ValueError):

@@ -3,7 +3,7 @@
 Thai readers get the Buddhist Era (24 ก.ค. 2559); English readers the Gregorian year. Every
 template and every generated list/show column goes through these functions.
 """
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -35,7 +35,7 @@ def _language() -> str:
 def _local(value: datetime) -> datetime:
     zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(zone)
 
 

@@ -13,7 +13,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event, func, insert, select
@@ -39,7 +39,15 @@ def database_url() -> str:
 
 def build_dataset(db) -> None:
     from app.domain import national_id
-    from app.models import AccessRequest, DataSource, Grant, Officer, Rank, RequestItem, Unit
+    from app.models import (
+        AccessRequest,
+        DataSource,
+        Grant,
+        Officer,
+        Rank,
+        RequestItem,
+        Unit,
+    )
 
     session = db.session
     if session.scalar(select(func.count(Officer.id))) >= OFFICERS:
@@ -66,7 +74,7 @@ def build_dataset(db) -> None:
     station_ids = session.scalars(select(Unit.id).where(Unit.code.like("B-S%"))).all()
     rank_ids = session.scalars(select(Rank.id)).all()
     existing = set(session.scalars(select(Officer.national_id)))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     made = 0
     while made < OFFICERS:
@@ -159,8 +167,11 @@ def main() -> None:
         timings = []
         statements = []
         for _ in range(REPEAT):
-            seen = []
-            listener = lambda *args: seen.append(1)  # noqa: E731
+            seen: list[int] = []
+
+            def listener(*_args, seen=seen):
+                seen.append(1)
+
             event.listen(engine, "before_cursor_execute", listener)
             started = time.perf_counter()
             response = client.get(path)

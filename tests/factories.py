@@ -5,7 +5,7 @@ import random
 from sqlalchemy import select
 
 from app.domain import national_id
-from app.models import AccessRequest, Officer, Rank, RequestItem, DataSource, Unit
+from app.models import AccessRequest, DataSource, Officer, Rank, RequestItem, Unit
 
 _counter = itertools.count(1)
 _rng = random.Random(7)

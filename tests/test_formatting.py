@@ -1,5 +1,5 @@
 """Dates: Buddhist Era in Thai, Gregorian in English, through one helper."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask_babel import force_locale
 
@@ -22,7 +22,7 @@ def test_format_follows_the_language(app):
 
 
 def test_datetimes_are_shown_in_bangkok_time(app):
-    late_utc = datetime(2016, 7, 24, 20, 15, tzinfo=timezone.utc)  # 03:15 next day in Bangkok
+    late_utc = datetime(2016, 7, 24, 20, 15, tzinfo=UTC)  # 03:15 next day in Bangkok
     with app.test_request_context():
         with force_locale("th"):
             assert format_datetime(late_utc) == "25 ก.ค. 2559 03:15"

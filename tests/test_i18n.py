@@ -1,6 +1,5 @@
 """Thai first, English one click away, dates in the reader's calendar."""
 import re
-from datetime import date
 
 from sqlalchemy import select
 

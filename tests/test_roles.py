@@ -1,6 +1,5 @@
 """Each role holds exactly the permissions its job needs: no more, no less."""
 import pytest
-from sqlalchemy import select
 
 from app.security.roles import ROLES, permissions_of
 

@@ -1,11 +1,10 @@
 """Security behaviour every screen shares: CSRF, escaping, masking, caching, lookups, login."""
-import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Officer, Unit, User
+from app.models import Officer, User
 from tests.conftest import DEMO_PASSWORD, Browser, build_app, prepare_database
 from tests.factories import make_officer, make_unit
 

@@ -3,8 +3,17 @@ from sqlalchemy import func, select
 
 from app.domain import national_id
 from app.models import (
-    AccessRequest, ApprovalChain, DataSource, DutyLine, Grant, Holiday, Officer, Rank, RankGroup,
-    Unit, User,
+    AccessRequest,
+    ApprovalChain,
+    DataSource,
+    DutyLine,
+    Grant,
+    Holiday,
+    Officer,
+    Rank,
+    RankGroup,
+    Unit,
+    User,
 )
 
 COUNTED = [Unit, Officer, User, AccessRequest, Grant, Rank, RankGroup, DataSource, ApprovalChain,

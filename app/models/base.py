@@ -1,12 +1,12 @@
 """Shared column helpers and the states every model may hold."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import CheckConstraint, DateTime, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_in(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:

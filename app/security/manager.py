@@ -1,11 +1,30 @@
 """Sitthi's security manager: FAB's, plus the role sync that `flask sitthi init` runs."""
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.security.roles import ADMIN, ROLES, permissions_of
 
 
 class SitthiSecurityManager(SecurityManager):
+    # -- every login, failed login and logout goes into the audit trail ---------------------
+    def _audit_login(self, action: str, user) -> None:
+        from app.services import audit
+
+        audit.record(
+            self.session, action, actor_id=user.id, object_type="User", object_id=user.id,
+            summary=user.username, remote_addr=request.remote_addr if has_request_context() else None,
+        )
+        self.session.commit()
+
+    def on_user_login(self, user) -> None:
+        self._audit_login("login", user)
+
+    def on_user_login_failed(self, user) -> None:
+        self._audit_login("login.failed", user)
+
+    def on_user_logout(self, user) -> None:
+        self._audit_login("logout", user)
+
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
         """One query per request for all of the user's permissions, not one per menu entry."""
         if not has_request_context():

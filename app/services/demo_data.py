@@ -6,7 +6,7 @@ same ~300 people with valid national IDs.
 """
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,7 +127,7 @@ class DemoLoader:
                    name_en="Office of the Inspector General", admin_scope=True)
         metro = self._unit("MPB", "กองบัญชาการตำรวจนครบาล", "command", rtp, abbr="บช.น.",
                            name_en="Metropolitan Police Bureau")
-        for index, (division, stations) in enumerate(METRO_DIVISIONS.items(), start=1):
+        for division, stations in METRO_DIVISIONS.items():
             number = division.split(".")[-1]
             div = self._unit(f"MPD{number}", f"กองบังคับการตำรวจนครบาล {number}", "division",
                              metro, abbr=division, name_en=f"Metropolitan Police Division {number}",
@@ -255,7 +255,7 @@ class DemoLoader:
         be_year = self.today.year + 543
 
         def when(days_ago: int) -> datetime:
-            return datetime.combine(self.today - timedelta(days=days_ago), time(9, 30), timezone.utc)
+            return datetime.combine(self.today - timedelta(days=days_ago), time(9, 30), UTC)
 
         # number suffix, requester, kind, state, stage position, days ago, items
         plan = [

@@ -3,8 +3,22 @@ from flask_babel import lazy_gettext as _l
 from wtforms.validators import DataRequired
 
 from app import labels
-from app.models import AuditEvent, Grant, Notification, Officer, ReviewCampaign, ReviewDecision, Unit
-from app.views.base import ReadOnlyModelView, SitthiModelView, code_column, code_field, datamodel
+from app.models import (
+    AuditEvent,
+    Grant,
+    Notification,
+    Officer,
+    ReviewCampaign,
+    ReviewDecision,
+    Unit,
+)
+from app.views.base import (
+    ReadOnlyModelView,
+    SitthiModelView,
+    code_column,
+    code_field,
+    datamodel,
+)
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
 

@@ -1,17 +1,21 @@
 """What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context, request
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import Boolean, Date, DateTime
-
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Date, DateTime
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
+from app.errors import N_, ValidationFailed
 from app.extensions import db
-from app.labels import label_of
 from app.formatting import format_date, format_datetime
+from app.labels import label_of
+from app.services import audit
+
+MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
 
 # Roles get read/write/delete per resource (Superset style) instead of one permission per URL.
 PERMISSION_BY_METHOD = {
@@ -67,6 +71,31 @@ class SitthiModelView(ModelView):
             self.edit_title = _l("Edit %(entity)s", entity=self.entity)
         super().__init__(**kwargs)
         self._format_dates()
+
+    # -- the audit trail of every change made through a generated screen ------------------
+    def _audit(self, action: str, item, before=None, after=None) -> None:
+        audit.record(
+            db.session, f"{type(item).__name__}.{action}", obj=item, before=before, after=after,
+            actor_id=getattr(g.user, "id", None), remote_addr=request.remote_addr,
+        )
+
+    def pre_add(self, item) -> None:
+        # The new row needs its id in the same transaction as its audit event.
+        db.session.add(item)
+        try:
+            db.session.flush()
+        except IntegrityError as error:
+            db.session.rollback()
+            raise ValidationFailed(MSG_CONFLICT) from error
+        self._audit("create", item, after=audit.snapshot(item))
+
+    def pre_update(self, item) -> None:
+        before, after = audit.changes(item)
+        if after:
+            self._audit("update", item, before=before, after=after)
+
+    def pre_delete(self, item) -> None:
+        self._audit("delete", item, before=audit.snapshot(item))
 
     @property
     def _related_views(self):

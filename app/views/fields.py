@@ -5,10 +5,10 @@ FAB's own related-field select loads the whole related table on every form and f
 only the chosen row, and `/lookup/<kind>` answers searches 20 rows at a time.
 """
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.validators import ValidationError
-from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 
@@ -54,9 +54,9 @@ class AjaxRelationField(Field):
             return
         try:
             pk = int(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as error:
             self.data = None
-            raise ValidationError(_l("Not a valid choice."))
+            raise ValidationError(_l("Not a valid choice.")) from error
         self.data = db.session.get(self.model, pk)
         if self.data is None:
             raise ValidationError(_l("The chosen record does not exist."))

@@ -4,7 +4,13 @@ from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.models import AccessRequest, Grant, Officer
-from app.views.base import ReadOnlyModelView, SitthiModelView, code_column, code_field, datamodel
+from app.views.base import (
+    ReadOnlyModelView,
+    SitthiModelView,
+    code_column,
+    code_field,
+    datamodel,
+)
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer

@@ -1,7 +1,9 @@
 """Personnel screens: the unit tree and officers' records."""
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
 
 from app import labels
+from app.errors import N_, ValidationFailed
 from app.models import Officer, Unit, User
 from app.views.base import SitthiModelView, code_column, code_field, datamodel
 from app.views.fields import AjaxRelationField
@@ -9,6 +11,8 @@ from app.views.labels import LABELS
 from app.views.permissions import GrantView
 from app.views.requests import AccessRequestView
 from app.views.validators import NationalId
+
+MSG_ONLY_ADMIN_LINKS_LOGINS = N_("Only an administrator may link a login to an officer.")
 
 
 def unit_field(label, required=False):
@@ -77,6 +81,21 @@ class OfficerView(SitthiModelView):
     }
     base_order = ("id", "asc")
     related_views = [AccessRequestView, GrantView]
+
+    def _check_login_link(self, item) -> None:
+        """Linking a login to a person decides whose rights that login holds: admins only."""
+        if inspect(item).attrs.user.history.has_changes() and not self.appbuilder.sm.has_access(
+            "can_edit", "UserDBModelView"
+        ):
+            raise ValidationFailed(MSG_ONLY_ADMIN_LINKS_LOGINS)
+
+    def pre_add(self, item) -> None:
+        self._check_login_link(item)
+        super().pre_add(item)
+
+    def pre_update(self, item) -> None:
+        self._check_login_link(item)
+        super().pre_update(item)
 
 
 class UnitView(SitthiModelView):

@@ -1,13 +1,15 @@
 """Request screens: every request (approvers, auditors) and the officer's own."""
-from flask_babel import lazy_gettext as _l
-from flask import Response, abort
+from flask import Response, abort, current_app, g, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.extensions import db
 from app.models import AccessRequest, Attachment, Decision, Officer, RequestItem, Unit
+from app.services.attachments import check_upload
 from app.views.base import (
     ReadOnlyModelView,
     SitthiModelView,
@@ -18,6 +20,7 @@ from app.views.base import (
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
+from app.views.validators import AcceptedDocument
 
 REQUEST_FORMATTERS = {
     "kind": code_column(labels.REQUEST_KIND),
@@ -49,16 +52,40 @@ class RequestItemView(SitthiModelView):
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.ITEM_STATE)}
 
 
-class AttachmentView(ReadOnlyModelView):
+class AttachmentView(SitthiModelView):
     entity = _l("Attachment")
     entities = _l("Attachments")
     datamodel = datamodel(Attachment)
     class_permission_name = "Attachment"
-    label_columns = LABELS
+    label_columns = {**LABELS, "upload": _l("File (PDF or JPEG)")}
     list_columns = ["request", "kind", "filename", "content_type", "size_bytes", "uploaded_at"]
     show_columns = list_columns + ["sha256"]
+    add_columns = ["request", "kind", "upload"]
+    edit_columns = ["kind"]
     search_columns = ["kind", "filename", "content_type", "uploaded_at"]
     formatters_columns = {"kind": code_column(labels.ATTACHMENT_KIND)}
+    add_form_extra_fields = {
+        "request": AjaxRelationField(
+            LABELS["request"], [DataRequired()], model=AccessRequest, lookup_kind="request"
+        ),
+        "kind": code_field(LABELS["kind"], labels.ATTACHMENT_KIND),
+        "upload": FileField(_l("File (PDF or JPEG)"), validators=[FileRequired(), AcceptedDocument()]),
+    }
+    edit_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.ATTACHMENT_KIND)}
+
+    def pre_add(self, item) -> None:
+        upload = request.files.get("upload")
+        checked = check_upload(
+            upload.filename if upload else "", upload.read() if upload else b"",
+            current_app.config["ATTACHMENT_MAX_BYTES"],
+        )
+        item.filename = checked.filename
+        item.content_type = checked.content_type
+        item.size_bytes = checked.size_bytes
+        item.sha256 = checked.sha256
+        item.content = checked.content
+        item.uploaded_by_id = g.user.id
+        super().pre_add(item)
 
     @expose("/file/<int:pk>")
     @has_access

@@ -1,0 +1,88 @@
+"""The audit trail: one AuditEvent per change, added to the caller's transaction.
+
+Nothing here commits: the event is saved or lost together with the change it describes.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent
+
+# Never copied into the trail: secrets, file bodies, and bookkeeping columns.
+NOT_RECORDED = {"password", "content", "version", "created_at", "updated_at", "changed_on", "created_on"}
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def snapshot(obj) -> dict:
+    """Every recorded column of a row, as JSON-safe values."""
+    state = inspect(obj)
+    return {
+        attr.key: _plain(attr.value)
+        for attr in state.attrs
+        if attr.key in state.mapper.columns and attr.key not in NOT_RECORDED
+    }
+
+
+def changes(obj) -> tuple[dict, dict]:
+    """(before, after) of the columns changed on a loaded row since it was read."""
+    state = inspect(obj)
+    before, after = {}, {}
+    for attr in state.attrs:
+        if attr.key not in state.mapper.columns or attr.key in NOT_RECORDED:
+            continue
+        history = attr.load_history()
+        if history.has_changes():
+            before[attr.key] = _plain(history.deleted[0]) if history.deleted else None
+            after[attr.key] = _plain(history.added[0]) if history.added else None
+    return before, after
+
+
+def unit_of(obj) -> int | None:
+    """The unit an event concerns, so each command can read the trail of its own subtree."""
+    for name in ("unit_id", "home_unit_id"):
+        value = getattr(obj, name, None)
+        if value is not None:
+            return value
+    officer = getattr(obj, "officer", None) or getattr(obj, "requester", None)
+    return getattr(officer, "home_unit_id", None)
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    on_behalf_of_id: int | None = None,
+    obj=None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    unit_id: int | None = None,
+    summary: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    remote_addr: str | None = None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or type(obj).__name__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+        unit_id = unit_id if unit_id is not None else unit_of(obj)
+        summary = summary or str(obj)
+    event = AuditEvent(
+        action=action, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id,
+        object_type=object_type, object_id=object_id, unit_id=unit_id,
+        summary=(summary or "")[:1000] or None, before=before or None, after=after or None,
+        remote_addr=remote_addr,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,167 @@
+"""Every change made through a screen, and every login, leaves an append-only trace."""
+import io
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AccessRequest, Attachment, AuditEvent, Officer, User
+from app.models.audit import AuditTrailIsAppendOnly
+from tests.conftest import Browser
+from tests.factories import make_officer, make_unit
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
+
+
+def _events(action, object_id=None):
+    query = select(AuditEvent).where(AuditEvent.action == action)
+    if object_id is not None:
+        query = query.where(AuditEvent.object_id == object_id)
+    return db.session.scalars(query.order_by(AuditEvent.id)).all()
+
+
+def _form_of(officer: Officer) -> dict:
+    """What the edit form posts back when nothing is changed."""
+    return {
+        "national_id": officer.national_id, "rank": str(officer.rank_id),
+        "first_name_th": officer.first_name_th, "last_name_th": officer.last_name_th,
+        "status": officer.status, "home_unit": str(officer.home_unit_id),
+        "email": officer.email or "", "mobile": officer.mobile or "",
+    }
+
+
+def test_an_edit_records_before_and_after_in_the_same_commit(app, login):
+    with app.app_context():
+        officer = make_officer(db.session, make_unit(db.session))
+        db.session.commit()
+        officer_id, form = officer.id, _form_of(officer)
+    admin = login("admin")
+    form["last_name_th"] = "นามสกุลใหม่"
+    form["status"] = "retired"
+    admin.submit(f"/officerview/edit/{officer_id}", form)
+    with app.app_context():
+        assert db.session.get(Officer, officer_id).last_name_th == "นามสกุลใหม่"
+        [event] = _events("Officer.update", officer_id)
+        assert event.before == {"last_name_th": "นามสกุลทดสอบ", "status": "active"}
+        assert event.after == {"last_name_th": "นามสกุลใหม่", "status": "retired"}
+        assert event.actor.username == "admin"
+        assert event.unit_id == db.session.get(Officer, officer_id).home_unit_id
+
+
+def test_create_and_delete_are_recorded(app, login):
+    admin = login("admin")
+    admin.submit("/holidayview/add", {"day": "2031-02-03", "name_th": "วันหยุดพิเศษทดสอบ"})
+    with app.app_context():
+        [created] = [e for e in _events("Holiday.create") if e.after.get("day") == "2031-02-03"]
+        holiday_id = created.object_id
+    token = admin.csrf_token("/holidayview/list/")
+    admin.post(f"/holidayview/delete/{holiday_id}", data={"csrf_token": token})
+    with app.app_context():
+        [deleted] = _events("Holiday.delete", holiday_id)
+        assert deleted.before["name_th"] == "วันหยุดพิเศษทดสอบ"
+
+
+def test_duplicate_code_is_refused_with_a_message_and_nothing_recorded(app, login):
+    admin = login("admin")
+    with app.app_context():
+        before = len(_events("DutyLine.create"))
+    response = admin.submit("/dutylineview/add", {"code": "traffic", "name_th": "ซ้ำ", "name_en": "dup"})
+    assert response.status_code == 200
+    assert "มีข้อมูลนี้อยู่แล้ว" in response.get_data(as_text=True)  # "Already exists."
+    assert 'value="ซ้ำ"' in response.get_data(as_text=True)      # what was typed is kept
+    with app.app_context():
+        assert len(_events("DutyLine.create")) == before
+
+
+def test_logins_and_failures_are_recorded(app, browser):
+    browser.login("auditor", "not-the-password")
+    Browser(app.test_client()).login("auditor")
+    with app.app_context():
+        auditor_id = db.session.scalar(select(User.id).where(User.username == "auditor"))
+        assert _events("login.failed", auditor_id)
+        assert _events("login", auditor_id)
+
+
+def test_the_trail_cannot_be_changed_or_deleted(app):
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).limit(1)).first()
+        event.summary = "rewritten"
+        with pytest.raises(AuditTrailIsAppendOnly):
+            db.session.flush()
+        db.session.rollback()
+        db.session.delete(db.session.scalars(select(AuditEvent).limit(1)).first())
+        with pytest.raises(AuditTrailIsAppendOnly):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_no_role_may_edit_the_audit_trail_through_a_screen(login):
+    admin = login("admin")
+    assert admin.get("/auditeventview/add").status_code == 403
+    assert admin.get("/auditeventview/list/").status_code == 200
+
+
+def test_personnel_cannot_link_a_login_to_an_officer(app, login):
+    with app.app_context():
+        officer = make_officer(db.session, make_unit(db.session))
+        db.session.commit()
+        officer_id, form = officer.id, _form_of(officer)
+        personnel_user = db.session.scalar(select(User.id).where(User.username == "personnel"))
+    personnel = login("personnel")
+    form["user"] = str(personnel_user + 1000)  # not even a real login: refused before lookup
+    personnel.submit(f"/officerview/edit/{officer_id}", form)
+    with app.app_context():
+        assert db.session.get(Officer, officer_id).user_id is None
+    form["user"] = ""
+    form["mobile"] = "0899999999"
+    personnel.submit(f"/officerview/edit/{officer_id}", form)
+    with app.app_context():
+        assert db.session.get(Officer, officer_id).mobile == "0899999999"
+
+
+def _upload(admin, request_id, name, content):
+    token = admin.csrf_token("/attachmentview/add")
+    return admin.post("/attachmentview/add", data={
+        "request": str(request_id), "kind": "memo", "csrf_token": token,
+        "upload": (io.BytesIO(content), name),
+    }, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("name, content, stored_type", [
+    ("บันทึก.pdf", PDF, "application/pdf"),
+    ("บัตร.jpg", JPEG, "image/jpeg"),
+    ("../../etc/บันทึก.PDF", PDF, "application/pdf"),
+])
+def test_admin_uploads_real_pdf_and_jpeg(app, login, name, content, stored_type):
+    admin = login("admin")
+    with app.app_context():
+        request_id = db.session.scalar(select(AccessRequest.id).order_by(AccessRequest.id))
+    _upload(admin, request_id, name, content)
+    with app.app_context():
+        stored = db.session.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
+        assert stored.content_type == stored_type
+        assert stored.content == content
+        assert "/" not in stored.filename and ".." not in stored.filename
+        attachment_id = stored.id
+    download = admin.get(f"/attachmentview/file/{attachment_id}")
+    assert download.data == content
+    assert download.mimetype == stored_type
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("fake.pdf", b"<html><script>alert(1)</script></html>", "Only PDF and JPEG files are accepted"),
+    ("empty.pdf", b"", "The file is empty."),
+    ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1), "the limit is 5 MB"),
+])
+def test_files_that_are_not_what_they_claim_are_refused(app, login, name, content, message):
+    admin = login("admin")
+    admin.get("/lang/en")
+    with app.app_context():
+        request_id = db.session.scalar(select(AccessRequest.id).order_by(AccessRequest.id))
+        before = db.session.scalar(select(db.func.count(Attachment.id)))
+    response = _upload(admin, request_id, name, content)
+    assert response.status_code == 200  # the form comes back with the reason next to the file
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Attachment.id))) == before

@@ -1,7 +1,6 @@
 """Form validators that reuse the domain rules, so a form and the model refuse the same input."""
-from wtforms.validators import ValidationError
-
 from flask import current_app
+from wtforms.validators import ValidationError
 
 from app.domain import national_id
 from app.errors import ValidationFailed

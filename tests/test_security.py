@@ -166,3 +166,16 @@ def test_weak_password_is_refused(login):
     # the old password still works
     fresh = Browser(officer.client.application.test_client())
     assert fresh.login("officer").status_code == 302
+
+
+def test_officer_found_by_national_id_typed_with_dashes(app, login, victim):
+    officer_id, nid = victim
+    personnel = login("personnel")
+    dashed = f"{nid[0]}-{nid[1:5]}-{nid[5:10]}-{nid[10:12]}-{nid[12]}"
+    exact = personnel.get(f"/officerview/list/?_flt_0_national_id={dashed}").get_data(as_text=True)
+    assert f"/officerview/show/{officer_id}" in exact
+    assert exact.count("/officerview/show/") == 1
+    prefix = personnel.get(f"/officerview/list/?_flt_1_national_id={nid[:9]}").get_data(as_text=True)
+    assert f"/officerview/show/{officer_id}" in prefix
+    nothing = personnel.get("/officerview/list/?_flt_1_national_id=abc").get_data(as_text=True)
+    assert "/officerview/show/" not in nothing

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.formatting import format_date, format_datetime
 from app.labels import label_of
 from app.services import audit
+from app.views.filters import SitthiFilterConverter
 
 MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
 
@@ -41,6 +42,11 @@ PERMISSION_BY_METHOD = {
 
 class CappedCountInterface(SQLAInterface):
     """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
+
+    filter_converter_class = SitthiFilterConverter
+
+    def is_national_id(self, col_name: str) -> bool:
+        return col_name == "national_id"
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config.get("LIST_COUNT_CAP", 10000)

@@ -82,3 +82,29 @@ def test_officer_sees_only_own_menus_in_the_browser(page, live_server):
     assert "ตั้งค่าระบบ" not in navbar and "กำลังพล" not in navbar
     response = page.goto(f"{live_server}/officerview/list/")
     assert response.status == 403
+
+
+def test_admin_adds_an_officer_choosing_the_unit_by_typing(page, live_server, app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Officer
+    from tests.factories import new_national_id
+
+    nid = new_national_id()
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server}/officerview/add")
+    page.fill("#national_id", nid)
+    page.fill("#first_name_th", "เบราว์เซอร์")
+    page.fill("#last_name_th", "ทดสอบหน่วย")
+    page.select_option("#rank", label="ด.ต.")
+    page.click("#home_unit + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", "เมืองขอนแก่น")
+    page.click(".select2-results__option:has-text('สภ.เมืองขอนแก่น')")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    with app.app_context():
+        officer = db.session.scalar(select(Officer).where(Officer.national_id == nid))
+        assert officer is not None
+        assert officer.home_unit.abbr_th == "สภ.เมืองขอนแก่น"
+        assert officer.first_name_th == "เบราว์เซอร์"

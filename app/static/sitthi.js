@@ -10,6 +10,11 @@
       allowClear: true,
       placeholder: $el.data("placeholder") || "",
       minimumInputLength: 1,
+      language: {
+        inputTooShort: function () { return $el.data("msgShort"); },
+        noResults: function () { return $el.data("msgNone"); },
+        searching: function () { return $el.data("msgSearching"); }
+      },
       ajax: {
         url: $el.data("url"),
         dataType: "json",
@@ -21,6 +26,10 @@
   }
   function scan(root) { $(root).find("select.sitthi-ajax-select").each(function () { init(this); }); }
   $(function () {
+    // FAB's empty choice has no text, and select2 then shows its value "__None".
+    $('select option[value="__None"]').each(function () {
+      if (!$(this).text()) { $(this).text("\u2014"); $(this).parent().trigger("change.select2"); }
+    });
     scan(document);
     new MutationObserver(function (mutations) {
       mutations.forEach(function (m) { m.addedNodes.forEach(function (n) { if (n.nodeType === 1) { scan(n); } }); });

@@ -24,7 +24,8 @@ class AjaxSelectWidget:
             )
         return Markup(
             '<select name="{name}" id="{id}" class="form-control sitthi-ajax-select {css}" '
-            'data-url="{url}" data-placeholder="{ph}" style="width:100%">'
+            'data-url="{url}" data-placeholder="{ph}" data-msg-short="{short}" '
+            'data-msg-none="{none}" data-msg-searching="{searching}" style="width:100%">'
             '<option value=""></option>{option}</select>'
         ).format(
             name=field.name,
@@ -32,6 +33,9 @@ class AjaxSelectWidget:
             css=css,
             url=url_for("LookupView.lookup", kind=field.lookup_kind),
             ph=str(_l("Type to search")),
+            short=str(_l("Type at least one character")),
+            none=str(_l("Nothing found")),
+            searching=str(_l("Searching…")),
             option=Markup(option),
         )
 

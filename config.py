@@ -57,8 +57,7 @@ AUTH_RATE_LIMITED = True
 RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-FAB_PASSWORD_COMPLEXITY_ENABLED = True
-FAB_PASSWORD_COMPLEXITY_VALIDATOR = None  # set in create_app: must be a callable
+FAB_PASSWORD_COMPLEXITY_ENABLED = True  # the validator itself is set in create_app()
 
 PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600))
 SESSION_COOKIE_HTTPONLY = True

@@ -13,9 +13,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app.security.passwords import password_complexity
 
-    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", password_complexity)
-    if app.config.get("FAB_PASSWORD_COMPLEXITY_VALIDATOR") is None:
-        app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_complexity
+    # FAB needs the callable itself here: a dotted path in config gives a 500 (../shared/FAB5.md).
+    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_complexity
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_path())

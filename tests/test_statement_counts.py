@@ -79,3 +79,15 @@ def test_forms_do_not_load_whole_related_tables(app, login):
                 "/officerview/list/", "/accessrequestview/list/"):
         html = admin.get(url).get_data(as_text=True)
         assert html.count("<option") < 200 < officers, url
+
+
+def test_counts_stop_at_the_cap(app, login):
+    """Past LIST_COUNT_CAP the list says "N+" instead of counting the whole table."""
+    admin = login("admin")
+    app.config["LIST_COUNT_CAP"] = 50
+    try:
+        html = admin.get("/officerview/list/").get_data(as_text=True)
+    finally:
+        app.config["LIST_COUNT_CAP"] = 10000
+    assert "50+" in html
+    assert "/officerview/show/" in html

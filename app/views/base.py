@@ -40,6 +40,13 @@ PERMISSION_BY_METHOD = {
 }
 
 
+class CappedCount(int):
+    """A count that stopped at the cap: shown as "10,000+", still usable for paging."""
+
+    def __str__(self) -> str:
+        return f"{int(self) - 1:,}+"
+
+
 class CappedCountInterface(SQLAInterface):
     """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
 
@@ -53,7 +60,8 @@ class CappedCountInterface(SQLAInterface):
         inner = self._apply_inner_all(
             query, filters, select_columns=select_columns, aliases_mapping={}
         )
-        return inner.limit(cap + 1).count()
+        count = inner.limit(cap + 1).count()
+        return CappedCount(count) if count > cap else count
 
 
 def datamodel(model) -> CappedCountInterface:

@@ -1,7 +1,6 @@
 """`/lookup/<kind>?q=`: the search behind every AJAX select, 20 rows at a time."""
 from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
-from flask_appbuilder.security.decorators import has_access  # noqa: F401
 from flask_login import current_user
 from sqlalchemy import or_, select
 

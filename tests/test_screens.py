@@ -1,0 +1,34 @@
+"""Admin opens the list, detail, add and edit screen of every entity without an error."""
+import re
+
+import pytest
+
+from app.views.menu import menu_items
+
+VIEWS = sorted({view.__name__.lower(): view for _c, _n, view in menu_items()}.items())
+READ_ONLY = {"auditeventview", "decisionview", "notificationview", "myrequestview", "mygrantview"}
+
+
+@pytest.mark.parametrize("route, view", VIEWS, ids=[name for name, _ in VIEWS])
+def test_admin_opens_every_screen(login, route, view):
+    admin = login("admin")
+    listing = admin.get(f"/{route}/list/")
+    assert listing.status_code == 200
+    html = listing.get_data(as_text=True)
+    first = re.search(rf'href="/{route}/show/(\d+)', html)
+    if first:
+        assert admin.get(f"/{route}/show/{first.group(1)}").status_code == 200
+    if route in READ_ONLY:
+        assert admin.get(f"/{route}/add").status_code == 403
+        return
+    assert admin.get(f"/{route}/add").status_code == 200
+    if first and route != "attachmentview":
+        assert admin.get(f"/{route}/edit/{first.group(1)}").status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_detail_pages_render_in_both_languages(login, lang):
+    admin = login("admin")
+    admin.get(f"/lang/{lang}")
+    for url in ("/accessrequestview/show/1", "/unitview/show/1", "/grantview/list/"):
+        assert admin.get(url).status_code == 200, url

@@ -1,11 +1,12 @@
 """Small builders for test rows; they flush, the caller decides when to commit."""
 import itertools
 import random
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from app.domain import national_id
-from app.models import AccessRequest, DataSource, Officer, Rank, RequestItem, Unit
+from app.models import AccessRequest, DataSource, Grant, Officer, Rank, RequestItem, Unit
 
 _counter = itertools.count(1)
 _rng = random.Random(7)
@@ -51,3 +52,14 @@ def make_request(session, requester: Officer, kind="external_search", state="sub
     session.add(RequestItem(request=request, data_source=source))
     session.flush()
     return request
+
+
+def make_grant(session, officer: Officer, source_code="vehicles", **fields) -> Grant:
+    source = session.scalar(select(DataSource).where(DataSource.code == source_code))
+    values = dict(officer=officer, data_source=source, state="active", valid_from=date.today(),
+                  valid_until=date.today() + timedelta(days=365))
+    values.update(fields)
+    grant = Grant(**values)
+    session.add(grant)
+    session.flush()
+    return grant

@@ -1,6 +1,5 @@
 """Audit screens: the trail, rights-review campaigns and their decisions, the mail outbox."""
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import DataRequired
 
 from app import labels
 from app.models import (
@@ -19,7 +18,7 @@ from app.views.base import (
     code_field,
     datamodel,
 )
-from app.views.fields import AjaxRelationField
+from app.views.fields import relation_field
 from app.views.labels import LABELS
 
 
@@ -65,10 +64,8 @@ class ReviewDecisionView(SitthiModelView):
     search_columns = ["campaign", "outcome", "decided_at"]
     formatters_columns = {"outcome": code_column(labels.REVIEW_OUTCOME)}
     add_form_extra_fields = {
-        "grant": AjaxRelationField(LABELS["grant"], [DataRequired()], model=Grant, lookup_kind="grant"),
-        "officer": AjaxRelationField(
-            LABELS["officer"], [DataRequired()], model=Officer, lookup_kind="officer"
-        ),
+        "grant": relation_field(LABELS["grant"], Grant, "grant", required=True),
+        "officer": relation_field(LABELS["officer"], Officer, "officer", required=True),
         "outcome": code_field(LABELS["outcome"], labels.REVIEW_OUTCOME),
     }
     edit_form_extra_fields = {"outcome": code_field(LABELS["outcome"], labels.REVIEW_OUTCOME)}
@@ -87,7 +84,7 @@ class ReviewCampaignView(SitthiModelView):
     search_columns = ["name", "state", "starts_on", "due_on"]
     formatters_columns = {"state": code_column(labels.CAMPAIGN_STATE)}
     add_form_extra_fields = edit_form_extra_fields = {
-        "unit": AjaxRelationField(LABELS["unit"], [DataRequired()], model=Unit, lookup_kind="unit"),
+        "unit": relation_field(LABELS["unit"], Unit, "unit", required=True),
         "state": code_field(LABELS["state"], labels.CAMPAIGN_STATE),
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.CAMPAIGN_STATE)}

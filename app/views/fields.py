@@ -8,7 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import Field
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from app.extensions import db
 
@@ -67,3 +67,13 @@ class AjaxRelationField(Field):
 
     def _value(self):
         return str(self.data.id) if self.data is not None else ""
+
+
+def relation_field(label, model, lookup_kind: str, required: bool = False) -> AjaxRelationField:
+    """The AJAX select for one relation; `lookup_kind` names the /lookup search behind it."""
+    return AjaxRelationField(
+        label,
+        [DataRequired()] if required else [Optional()],
+        model=model,
+        lookup_kind=lookup_kind,
+    )

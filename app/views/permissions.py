@@ -1,6 +1,5 @@
 """Grant screens: every grant (technology staff, CentralIT, auditors) and the officer's own."""
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.models import AccessRequest, Grant, Officer
@@ -11,7 +10,7 @@ from app.views.base import (
     code_field,
     datamodel,
 )
-from app.views.fields import AjaxRelationField
+from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 
@@ -37,12 +36,8 @@ class GrantView(SitthiModelView):
     search_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
     formatters_columns = {"state": code_column(labels.GRANT_STATE)}
     add_form_extra_fields = edit_form_extra_fields = {
-        "officer": AjaxRelationField(
-            LABELS["officer"], [DataRequired()], model=Officer, lookup_kind="officer"
-        ),
-        "request": AjaxRelationField(
-            LABELS["request"], [Optional()], model=AccessRequest, lookup_kind="request"
-        ),
+        "officer": relation_field(LABELS["officer"], Officer, "officer", required=True),
+        "request": relation_field(LABELS["request"], AccessRequest, "request"),
         "state": code_field(LABELS["state"], labels.GRANT_STATE),
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}

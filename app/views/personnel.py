@@ -6,24 +6,13 @@ from app import labels
 from app.errors import N_, ValidationFailed
 from app.models import Officer, Unit, User
 from app.views.base import SitthiModelView, code_column, code_field, datamodel
-from app.views.fields import AjaxRelationField
+from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.permissions import GrantView
 from app.views.requests import AccessRequestView
 from app.views.validators import NationalId
 
 MSG_ONLY_ADMIN_LINKS_LOGINS = N_("Only an administrator may link a login to an officer.")
-
-
-def unit_field(label, required=False):
-    from wtforms.validators import DataRequired, Optional
-
-    return AjaxRelationField(
-        label,
-        validators=[DataRequired()] if required else [Optional()],
-        model=Unit,
-        lookup_kind="unit",
-    )
 
 
 class OfficerView(SitthiModelView):
@@ -71,13 +60,13 @@ class OfficerView(SitthiModelView):
     formatters_columns = {"status": code_column(labels.OFFICER_STATUS)}
     add_form_extra_fields = edit_form_extra_fields = {
         "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
-        "home_unit": unit_field(LABELS["home_unit"], required=True),
-        "acting_unit": unit_field(LABELS["acting_unit"]),
-        "user": AjaxRelationField(LABELS["user"], model=User, lookup_kind="user"),
+        "home_unit": relation_field(LABELS["home_unit"], Unit, "unit", required=True),
+        "acting_unit": relation_field(LABELS["acting_unit"], Unit, "unit"),
+        "user": relation_field(LABELS["user"], User, "user"),
     }
     search_form_extra_fields = {
         "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
-        "home_unit": unit_field(LABELS["home_unit"]),
+        "home_unit": relation_field(LABELS["home_unit"], Unit, "unit"),
     }
     base_order = ("id", "asc")
     related_views = [AccessRequestView, GrantView]
@@ -113,11 +102,11 @@ class UnitView(SitthiModelView):
     formatters_columns = {"kind": code_column(labels.UNIT_KIND)}
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": code_field(LABELS["kind"], labels.UNIT_KIND),
-        "parent": unit_field(LABELS["parent"]),
+        "parent": relation_field(LABELS["parent"], Unit, "unit"),
     }
     search_form_extra_fields = {
         "kind": code_field(LABELS["kind"], labels.UNIT_KIND),
-        "parent": unit_field(LABELS["parent"]),
+        "parent": relation_field(LABELS["parent"], Unit, "unit"),
     }
     base_order = ("code", "asc")
     related_views = [OfficerView]

@@ -4,7 +4,6 @@ from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.extensions import db
@@ -17,7 +16,7 @@ from app.views.base import (
     code_field,
     datamodel,
 )
-from app.views.fields import AjaxRelationField
+from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 from app.views.validators import AcceptedDocument
@@ -45,9 +44,7 @@ class RequestItemView(SitthiModelView):
     search_columns = ["data_source", "function", "rank_group", "state", "above_own_rank"]
     formatters_columns = ITEM_FORMATTERS
     add_form_extra_fields = edit_form_extra_fields = {
-        "request": AjaxRelationField(
-            LABELS["request"], [DataRequired()], model=AccessRequest, lookup_kind="request"
-        ),
+        "request": relation_field(LABELS["request"], AccessRequest, "request", required=True),
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.ITEM_STATE)}
 
@@ -65,9 +62,7 @@ class AttachmentView(SitthiModelView):
     search_columns = ["kind", "filename", "content_type", "uploaded_at"]
     formatters_columns = {"kind": code_column(labels.ATTACHMENT_KIND)}
     add_form_extra_fields = {
-        "request": AjaxRelationField(
-            LABELS["request"], [DataRequired()], model=AccessRequest, lookup_kind="request"
-        ),
+        "request": relation_field(LABELS["request"], AccessRequest, "request", required=True),
         "kind": code_field(LABELS["kind"], labels.ATTACHMENT_KIND),
         "upload": FileField(_l("File (PDF or JPEG)"), validators=[FileRequired(), AcceptedDocument()]),
     }
@@ -122,18 +117,6 @@ class DecisionView(ReadOnlyModelView):
     base_order = ("decided_at", "desc")
 
 
-def _officer_field(label, required):
-    return AjaxRelationField(
-        label, [DataRequired()] if required else [Optional()], model=Officer, lookup_kind="officer"
-    )
-
-
-def _unit_field(label, required):
-    return AjaxRelationField(
-        label, [DataRequired()] if required else [Optional()], model=Unit, lookup_kind="unit"
-    )
-
-
 REQUEST_LIST = ["number", "kind", "requester", "unit", "state", "current_stage", "submitted_at", "due_on"]
 REQUEST_SHOW = [
     "number", "kind", "state", "requester", "unit", "chain", "current_stage",
@@ -161,15 +144,15 @@ class AccessRequestView(SitthiModelView):
     formatters_columns = REQUEST_FORMATTERS
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": code_field(LABELS["kind"], labels.REQUEST_KIND),
-        "requester": _officer_field(LABELS["requester"], True),
-        "certifying_head": _officer_field(LABELS["certifying_head"], False),
-        "unit": _unit_field(LABELS["unit"], True),
-        "target_unit": _unit_field(LABELS["target_unit"], False),
+        "requester": relation_field(LABELS["requester"], Officer, "officer", required=True),
+        "certifying_head": relation_field(LABELS["certifying_head"], Officer, "officer"),
+        "unit": relation_field(LABELS["unit"], Unit, "unit", required=True),
+        "target_unit": relation_field(LABELS["target_unit"], Unit, "unit"),
     }
     search_form_extra_fields = {
         "state": code_field(LABELS["state"], labels.REQUEST_STATE),
         "kind": code_field(LABELS["kind"], labels.REQUEST_KIND),
-        "unit": _unit_field(LABELS["unit"], False),
+        "unit": relation_field(LABELS["unit"], Unit, "unit"),
     }
     base_order = ("id", "desc")
     related_views = [RequestItemView, DecisionView, AttachmentView]

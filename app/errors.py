@@ -24,7 +24,9 @@ class SitthiError(Exception):
 
         if not has_app_context():
             return self.message % self.params if self.params else self.message
-        return gettext(self.message, **self.params)
+        # Parameters that are marked labels (a state, a transition) are translated too.
+        params = {k: gettext(v) if isinstance(v, str) else v for k, v in self.params.items()}
+        return gettext(self.message, **params)
 
     def __str__(self) -> str:
         # FAB flashes str(error) from a failed pre_add/pre_update: show it in the user's language.
@@ -33,3 +35,21 @@ class SitthiError(Exception):
 
 class ValidationFailed(SitthiError, ValueError):
     """Bad input: refused with a clear message, nothing changed."""
+
+
+class NotAllowed(SitthiError):
+    """The user may not do this to this record (wrong role, stage or command)."""
+
+    status = 403
+
+
+class NotFound(SitthiError):
+    """No such record, or not one the user may see: both answer the same, to leak nothing."""
+
+    status = 404
+
+
+class StaleRecord(SitthiError):
+    """Someone changed the record since the form was opened: nothing was saved."""
+
+    status = 409

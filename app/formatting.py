@@ -39,6 +39,22 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(zone)
 
 
+def local_today() -> date:
+    """Today in the office's time zone: due dates and activation dates are Bangkok days."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
+    return datetime.now(zone).date()
+
+
+def localized(obj, attribute: str = "name") -> str:
+    """obj.name_th for Thai readers, obj.name_en (falling back to Thai) for English ones."""
+    if obj is None:
+        return ""
+    thai = getattr(obj, f"{attribute}_th", None) or str(obj)
+    if _language() == "th":
+        return thai
+    return getattr(obj, f"{attribute}_en", None) or thai
+
+
 def format_date(value: date | datetime | None, style: str = "short") -> str:
     if value is None:
         return ""
@@ -59,3 +75,4 @@ def format_datetime(value: datetime | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["fdate"] = format_date
     app.jinja_env.filters["fdatetime"] = format_datetime
+    app.jinja_env.filters["localized"] = localized

@@ -25,6 +25,15 @@ REQUEST_KIND = {
     "temporary_assignment": _l("Temporary assignment to another unit"),
     "return_home_unit": _l("Return to home unit"),
 }
+REQUEST_KIND_HELP = {
+    "new_account": _l("A first account in the police information system (CRIMES)."),
+    "account_renewal": _l("Keep your CRIMES account after it expires."),
+    "external_search": _l("Search other agencies' data: civil registration, vehicles, companies, social security, ..."),
+    "external_search_renewal": _l("Renew search rights that are about to expire."),
+    "additional_functions": _l("Extra CRIMES functions, including becoming technology or personnel staff."),
+    "temporary_assignment": _l("Work for another unit for a while (ช่วยราชการ)."),
+    "return_home_unit": _l("End a temporary assignment and return to your home unit."),
+}
 REQUEST_STATE = {
     "draft": _l("Draft"),
     "submitted": _l("Submitted"),
@@ -69,9 +78,57 @@ REVIEW_OUTCOME = {
 }
 
 
+TRANSITION = {
+    "submit": _l("Sent"),
+    "resubmit": _l("Corrected and sent again"),
+    "cancel": _l("Cancelled by the requester"),
+    "return": _l("Returned for correction"),
+    "reject": _l("Rejected"),
+    "approve_item": _l("Item approved"),
+    "reject_item": _l("Item rejected"),
+    "activate": _l("Activated by the agency"),
+    "refuse_activation": _l("Activation refused by the agency"),
+}
+APPROVAL_BY_STAGE = {
+    "certifying_head": _l("Certified by the unit head"),
+    "central_it": _l("Approved by the Central IT Center"),
+    "command_tech": _l("Done by the command technology staff"),
+    "agency": _l("Activated by the agency"),
+}
+
+
+def transition_label(transition: str, stage_actor: str | None = None) -> str:
+    """What a timeline entry says: an approval is named after the stage that gave it."""
+    if transition == "approve":
+        return str(APPROVAL_BY_STAGE.get(stage_actor, _l("Approved")))
+    return label_of(TRANSITION, transition)
+
+
 def choices(mapping: dict) -> list[tuple[str, object]]:
     return list(mapping.items())
 
 
 def label_of(mapping: dict, code: str | None) -> str:
     return str(mapping.get(code, code or ""))
+
+
+CHECK_STATUS = {"pass": _l("Pass"), "warn": _l("Warning"), "fail": _l("Fail")}
+APPROVE_BUTTON = {
+    "certifying_head": _l("Certify"),
+    "central_it": _l("Approve"),
+    "command_tech": _l("Done"),
+}
+
+
+def register(app) -> None:
+    """Template helpers that name stored codes in the reader's language."""
+    app.jinja_env.globals.update(
+        kind_label=lambda code: label_of(REQUEST_KIND, code),
+        state_label=lambda code: label_of(REQUEST_STATE, code),
+        item_state_label=lambda code: label_of(ITEM_STATE, code),
+        grant_state_label=lambda code: label_of(GRANT_STATE, code),
+        attachment_kind_label=lambda code: label_of(ATTACHMENT_KIND, code),
+        stage_actor_label=lambda code: label_of(STAGE_ACTOR, code),
+        check_label=lambda code: label_of(CHECK_STATUS, code),
+        approve_label=lambda code: label_of(APPROVE_BUTTON, code) or str(_l("Approve")),
+    )

@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-OFFICER = {"/myrequestview/list/", "/mygrantview/list/"}
+OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/", "/tocertifyview/list/",
+           "/dashboard/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
 PERSONNEL = {"/officerview/list/", "/unitview/list/"}
@@ -21,22 +22,25 @@ SECURITY = {"/users/list/", "/roles/list/", "/groups/list/", "/permissions/list/
 MENUS = {
     "officer": OFFICER,
     "head": OFFICER,
-    "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/systemfunctionview/list/",
+    "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
                                                       "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
     "personnel": OFFICER | PERSONNEL,
-    "centralit": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/datasourceview/list/",
+    "centralit": OFFICER | APPROVALS | PERSONNEL | {"/toverifyview/list/", "/awaitingactivationview/list/",
+                                                    "/grantview/list/", "/datasourceview/list/",
                                                     "/agencyview/list/", "/agreementview/list/",
                                                     "/holidayview/list/"},
     "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
-    "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {"/grantview/list/"},
+    "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
+        "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
+        "/accountrequestview/list/"},
 }
 EVERY_ENTRY = set().union(*MENUS.values())
 
 
 def menu_links(html: str) -> set[str]:
     navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
-    return set(re.findall(r'href="(/[a-z]+/list/)"', navbar))
+    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/)"', navbar))
 
 
 @pytest.mark.parametrize("username", sorted(MENUS))

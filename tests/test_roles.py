@@ -10,7 +10,9 @@ SELF_SERVICE = {
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
 }
-OFFICER_MENUS = {"My Work", "My Requests", "My Permissions"}
+OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
+                 "Approvals", "Dashboard"}
+OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw", "Dashboard": "r"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:
@@ -25,35 +27,37 @@ def _menus(names: set[str]) -> set[tuple[str, str]]:
 
 # The whole permission design on one screen; a change here is a change of policy.
 EXPECTED = {
-    "Officer": SELF_SERVICE | _perms({"MyRequest": "r", "MyGrant": "r"}) | _menus(set()),
+    "Officer": SELF_SERVICE | _perms(OFFICER_PERMS) | _menus(set()),
     "CommandTech": SELF_SERVICE
     | _perms({
-        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "rw", "RequestItem": "r",
+        **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "rw", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "rw", "SystemFunction": "r",
         "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
     })
     | _menus({
-        "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
-        "Grants", "Configuration", "System Functions", "Personnel", "Officers", "Units",
+        "Approvals", "Account Requests", "Requests", "Request Items", "Attachments", "Decisions",
+        "Permissions", "Grants", "Configuration", "System Functions", "Personnel", "Officers", "Units",
         "Audit", "Review Campaigns", "Review Decisions",
     }),
     "Personnel": SELF_SERVICE
-    | _perms({"MyRequest": "r", "MyGrant": "r", "Officer": "rw", "Unit": "r"})
+    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r"})
     | _menus({"Personnel", "Officers", "Units"}),
     "CentralIT": SELF_SERVICE
     | _perms({
-        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "rw", "RequestItem": "rw",
+        **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "rw",
+        "RequestItem": "rw",
         "Attachment": "r", "Decision": "r", "Grant": "rw", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
     })
     | _menus({
-        "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
+        "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
+        "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
-        "MyRequest": "r", "MyGrant": "r", "AccessRequest": "r", "RequestItem": "r",
+        **OFFICER_PERMS, "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
     })

@@ -21,11 +21,20 @@ def _grant(resources: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     return [(perm, resource) for resource, perms in resources.items() for perm in perms]
 
 
-OFFICER = SELF_SERVICE + _grant({"MyRequest": (READ,), "MyGrant": (READ,)})
+# Every officer may ask for rights and may be named as the head who certifies a request; the
+# request service decides which requests each one may act on.
+OFFICER = SELF_SERVICE + _grant({
+    "MyRequest": (READ,),
+    "MyGrant": (READ,),
+    "RequestDesk": (READ, WRITE),
+    "ToCertify": (READ, WRITE),
+    "Dashboard": (READ,),
+})
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     "Officer": OFFICER,
     "CommandTech": OFFICER + _grant({
+        "AccountRequests": (READ, WRITE),
         "AccessRequest": (READ, WRITE),
         "RequestItem": (READ,),
         "Attachment": (READ,),
@@ -42,6 +51,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "Unit": (READ,),
     }),
     "CentralIT": OFFICER + _grant({
+        "ToVerify": (READ, WRITE),
+        "AwaitingActivation": (READ, WRITE),
         "AccessRequest": (READ, WRITE),
         "RequestItem": (READ, WRITE),
         "Attachment": (READ,),

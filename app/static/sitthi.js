@@ -19,13 +19,26 @@
         url: $el.data("url"),
         dataType: "json",
         delay: 250,
-        data: function (params) { return { q: params.term }; },
+        data: function (params) {
+          var query = { q: params.term };
+          var toggle = $el.data("scopeToggle");
+          if (toggle && $("#" + toggle).is(":checked")) { query.nationwide = 1; }
+          return query;
+        },
         processResults: function (data) { return { results: data.results }; }
       }
     });
   }
   function scan(root) { $(root).find("select.sitthi-ajax-select").each(function () { init(this); }); }
   $(function () {
+    // Bulk decisions from an inbox carry the comment typed above the list.
+    $(document).on("submit", "#action_form", function () {
+      var comment = $("#sitthi-bulk-comment");
+      if (comment.length) {
+        $(this).find("input[name=comment]").remove();
+        $("<input type='hidden' name='comment'>").val(comment.val()).appendTo(this);
+      }
+    });
     // FAB's empty choice has no text, and select2 then shows its value "__None".
     $('select option[value="__None"]').each(function () {
       if (!$(this).text()) { $(this).text("\u2014"); $(this).parent().trigger("change.select2"); }

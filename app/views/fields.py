@@ -25,13 +25,15 @@ class AjaxSelectWidget:
         return Markup(
             '<select name="{name}" id="{id}" class="form-control sitthi-ajax-select {css}" '
             'data-url="{url}" data-placeholder="{ph}" data-msg-short="{short}" '
-            'data-msg-none="{none}" data-msg-searching="{searching}" style="width:100%">'
-            '<option value=""></option>{option}</select>'
+            'data-msg-none="{none}" data-msg-searching="{searching}" data-scope-toggle="{toggle}" '
+            'style="width:100%"><option value=""></option>{option}</select>'
         ).format(
             name=field.name,
             id=kwargs["id"],
             css=css,
-            url=url_for("LookupView.lookup", kind=field.lookup_kind),
+            url=url_for(*field.endpoint) if field.endpoint else url_for(
+                "LookupView.lookup", kind=field.lookup_kind),
+            toggle=escape(field.scope_toggle or ""),
             ph=str(_l("Type to search")),
             short=str(_l("Type at least one character")),
             none=str(_l("Nothing found")),
@@ -43,10 +45,15 @@ class AjaxSelectWidget:
 class AjaxRelationField(Field):
     widget = AjaxSelectWidget()
 
-    def __init__(self, label=None, validators=None, model=None, lookup_kind="", **kwargs):
+    def __init__(self, label=None, validators=None, model=None, lookup_kind="", endpoint=None,
+                 scope_toggle=None, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.model = model
         self.lookup_kind = lookup_kind
+        # Another search than /lookup (e.g. heads of the officer's own command), and the id of a
+        # checkbox whose state widens that search (e.g. "search nationwide").
+        self.endpoint = endpoint
+        self.scope_toggle = scope_toggle
 
     def process_data(self, value):
         self.data = value

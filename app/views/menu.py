@@ -1,15 +1,30 @@
 """The menu, grouped by work. Each entry names the view whose read permission shows it."""
 from flask_babel import lazy_gettext as _l
 
-from app.views import audit, catalog, permissions, personnel, requests
+from app.views import (
+    audit,
+    catalog,
+    dashboard,
+    inboxes,
+    permissions,
+    personnel,
+    request_desk,
+    requests,
+)
 
 # (category name, label, icon, [(item name, label, view class, icon)])
 MENU = [
     ("My Work", _l("My requests"), "fa-user", [
+        ("New Request", _l("New request"), request_desk.RequestDeskView, "fa-plus"),
         ("My Requests", _l("My requests"), requests.MyRequestView, "fa-file-text-o"),
         ("My Permissions", _l("My permissions"), permissions.MyGrantView, "fa-key"),
+        ("To Certify", _l("To certify"), inboxes.ToCertifyView, "fa-pencil-square-o"),
     ]),
     ("Approvals", _l("Approvals"), "fa-check-square-o", [
+        ("To Verify", _l("To verify"), inboxes.ToVerifyView, "fa-check"),
+        ("Awaiting Activation", _l("Awaiting agency activation"), inboxes.AwaitingActivationView, "fa-hourglass-half"),
+        ("Account Requests", _l("Account requests"), inboxes.AccountRequestView, "fa-user-plus"),
+        ("Dashboard", _l("Dashboard"), dashboard.DashboardView, "fa-tachometer"),
         ("Requests", _l("All requests"), requests.AccessRequestView, "fa-inbox"),
         ("Request Items", _l("Request items"), requests.RequestItemView, "fa-list"),
         ("Attachments", _l("Attachments"), requests.AttachmentView, "fa-paperclip"),

@@ -1,5 +1,5 @@
 """Request screens: every request (approvers, auditors) and the officer's own."""
-from flask import Response, abort, current_app, g, request
+from flask import Response, abort, current_app, g, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -174,3 +174,9 @@ class MyRequestView(ReadOnlyModelView):
     }
     base_filters = [["requester_id", OwnedByCurrentOfficer, None]]
     base_order = ("id", "desc")
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        """An officer reads, edits and follows a request on the request page."""
+        return redirect(f"/requests/show/{int(pk)}")

@@ -1,16 +1,27 @@
 """Filters that tie a screen to the logged-in officer ("my requests", "my permissions")."""
+from flask import g
 from flask_appbuilder.models.filters import BaseFilter
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Officer
+from app.security.scope import Actor, actor_for
 
 
 def current_officer_id() -> int | None:
     if not current_user or not current_user.is_authenticated:
         return None
     return db.session.scalar(select(Officer.id).where(Officer.user_id == current_user.id))
+
+
+def current_actor() -> Actor:
+    """The logged-in user as the services see them, built once per request."""
+    actor = g.get("_sitthi_actor")
+    if actor is None or actor.user_id != current_user.id:
+        actor = actor_for(db.session, current_user)
+        g._sitthi_actor = actor
+    return actor
 
 
 class OwnedByCurrentOfficer(BaseFilter):

@@ -1,0 +1,799 @@
+"""Commands on access requests: save a draft, submit, cancel, decide at a stage, record activation.
+
+These functions are the only code that changes a request's state. Each one loads the request
+through the visibility rule, checks the stale-form version, asks the state machine whether the
+transition may fire, checks that the actor is the one the stage designates, then writes the
+new state, the Decision, the AuditEvent and the outbox mail in the caller's transaction. Nothing
+here commits: the caller commits once, or rolls everything back.
+"""
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed
+from app.models import (
+    AccessRequest,
+    ApprovalChain,
+    ApprovalStage,
+    Attachment,
+    DataSource,
+    Decision,
+    Grant,
+    Officer,
+    RankGroup,
+    RequestItem,
+    SystemFunction,
+    Unit,
+    User,
+)
+from app.models.base import utcnow
+from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
+from app.security.scope import ADMIN, AUDITOR, CENTRAL_IT, COMMAND_TECH, Actor, command_of
+from app.services import audit, eligibility, notifications
+from app.services.attachments import check_upload
+from app.services.business_days import due_date
+from app.workflow import machine
+
+MSG_NO_OFFICER = N_("Your login is not linked to an officer record, so you cannot make requests.")
+MSG_NOT_FOUND = N_("No such request, or not one you may see.")
+MSG_STALE = N_("Someone changed this request after you opened it. Nothing was saved: reload the page and try again.")
+MSG_NOT_YOURS = N_("Only the officer who made this request may change it.")
+MSG_NOT_EDITABLE = N_("Only a draft or a request returned for correction can be edited.")
+MSG_OWN_REQUEST = N_("You cannot decide on your own request.")
+MSG_TWO_STAGES = N_("You already decided this request at another stage; someone else must decide this one.")
+MSG_NOT_HEAD = N_("Only the unit head named on this request can certify it.")
+MSG_NOT_CENTRAL_IT = N_("Only the Central IT Center can decide at this stage.")
+MSG_NOT_COMMAND_TECH = N_("Only the technology staff of %(command)s can decide at this stage.")
+MSG_ITEMS_ONLY_AT_CENTRAL_IT = N_("Items are decided one by one only at the Central IT Center stage.")
+MSG_ALL_ITEMS_REJECTED = N_("Every item is rejected: reject the request instead, with a comment.")
+MSG_UNKNOWN_ITEM = N_("That item does not belong to this request.")
+MSG_BAD_KIND = N_("Unknown request kind.")
+MSG_NO_CHAIN = N_("No approval chain is set up for this kind of request; ask an administrator.")
+MSG_BAD_EMAIL = N_("Enter a valid e-mail address, like name@police.go.th.")
+MSG_BAD_MOBILE = N_("Enter a mobile number of 10 digits starting with 0, like 0812345678.")
+MSG_REQUIRED = N_("This field is required.")
+MSG_TOO_LONG = N_("Keep this under %(limit)s characters.")
+MSG_SOURCE_CLOSED = N_("%(source)s is not open for requests yet.")
+MSG_UNKNOWN_SOURCE = N_("Unknown data source.")
+MSG_UNKNOWN_FUNCTION = N_("Unknown or withdrawn system function.")
+MSG_NEEDS_GROUP = N_("Choose a rank group for %(source)s.")
+MSG_SOURCES_NOT_FOR_KIND = N_("Data sources are asked for only in an external search request.")
+MSG_FUNCTIONS_NOT_FOR_KIND = N_("System functions are asked for only in a function or account request.")
+MSG_HEAD_UNKNOWN = N_("The certifying head was not found in the personnel records.")
+MSG_HEAD_SELF = N_("You cannot name yourself as the certifying head.")
+MSG_TARGET_UNIT = N_("Choose the unit of the temporary assignment (not your current unit).")
+MSG_ASSIGNMENT_UNTIL = N_("The end of the assignment must be after today and within two years.")
+MSG_BAD_ATTACHMENT_KIND = N_("Unknown kind of document.")
+MSG_ITEM_DECIDED = N_("An item that was already decided cannot be removed.")
+MSG_NOT_AWAITING_ACTIVATION = N_("This item is not waiting for activation by the agency.")
+MSG_REFERENCE_REQUIRED = N_("Enter the agency's reference for the activation.")
+MSG_ACTIVATION_DATE = N_("The activation date cannot be in the future or before the approval.")
+MSG_REASON_REQUIRED = N_("Give the reason the agency refused activation.")
+MSG_INELIGIBLE = N_("The request cannot be submitted: %(reasons)s")
+
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+MOBILE = re.compile(r"^0\d{9}$")
+SEARCH_KINDS = eligibility.SEARCH_KINDS
+FUNCTION_KINDS = eligibility.FUNCTION_KINDS
+STAGE_DECISIONS = ("approve", "return", "reject")
+TEXT_LIMIT = 2000
+
+
+class Ineligible(SitthiError):
+    """The eligibility checks failed; every reason is listed, each in the user's language."""
+
+    status = 400
+
+    def __init__(self, checks: list[eligibility.Check]):
+        super().__init__(MSG_INELIGIBLE, reasons="; ".join(c.message % c.params for c in checks))
+        self.checks = checks
+
+    def translated(self) -> str:
+        from flask import has_app_context
+        from flask_babel import gettext
+
+        if not has_app_context():
+            return str(Exception.__str__(self))
+        reasons = "; ".join(gettext(c.message, **c.params) for c in self.checks)
+        return gettext(MSG_INELIGIBLE, reasons=reasons)
+
+
+def invalid(field_name: str, message: str, **params) -> ValidationFailed:
+    error = ValidationFailed(message, **params)
+    error.field = field_name
+    return error
+
+
+# -- what a form hands to the service ---------------------------------------------------------
+@dataclass(frozen=True)
+class SourceChoice:
+    data_source_id: int
+    rank_group_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestData:
+    kind: str
+    contact_email: str = ""
+    contact_mobile: str = ""
+    duty_performed: str = ""
+    duty_mismatch: bool = False
+    pledge_accepted: bool = False
+    certifying_head_id: int | None = None
+    target_unit_id: int | None = None
+    assignment_until: date | None = None
+    sources: tuple[SourceChoice, ...] = ()
+    function_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: str
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ItemDecision:
+    item_id: int
+    approve: bool
+    comment: str = ""
+
+
+@dataclass
+class Clock:
+    """Today in the office's time zone and now in UTC, passed in so tests can pick the day."""
+
+    today: date
+    now: datetime = field(default_factory=utcnow)
+
+
+# -- who may see and who may act ----------------------------------------------------------------
+def deciding_command_id(session: Session, request: AccessRequest) -> int | None:
+    """The command whose technology staff handle the request (the target's, for ช่วยราชการ)."""
+    unit_id = request.target_unit_id if request.kind == "temporary_assignment" else request.unit_id
+    return command_of(session, unit_id or request.unit_id)
+
+
+def can_view(session: Session, actor: Actor, request: AccessRequest) -> bool:
+    if actor.roles & {ADMIN, AUDITOR, CENTRAL_IT}:
+        return True
+    if actor.officer_id is not None and actor.officer_id == request.requester_id:
+        return True
+    if request.state != "draft" and actor.officer_id == request.certifying_head_id:
+        return True
+    if actor.has_role(COMMAND_TECH) and actor.command_id is not None:
+        return actor.command_id in {command_of(session, request.unit_id),
+                                    deciding_command_id(session, request)}
+    return False
+
+
+def load_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    request = session.get(AccessRequest, request_id)
+    if request is None or not can_view(session, actor, request):
+        raise NotFound(MSG_NOT_FOUND)
+    return request
+
+
+def _check_version(record, expected_version: int | None) -> None:
+    if expected_version is not None and record.version != int(expected_version):
+        raise StaleRecord(MSG_STALE)
+
+
+def _flush(session: Session) -> None:
+    """Write now, so a concurrent decision is caught here as a clear conflict."""
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise StaleRecord(MSG_STALE) from error
+
+
+def _is_requester(actor: Actor, request: AccessRequest) -> bool:
+    return (actor.officer_id is not None and actor.officer_id == request.requester_id) or (
+        request.created_by_id is not None and request.created_by_id == actor.user_id
+    )
+
+
+def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stage: ApprovalStage) -> None:
+    """Raise NotAllowed unless the actor is the one this stage designates."""
+    if _is_requester(actor, request):
+        raise NotAllowed(MSG_OWN_REQUEST)
+    if stage.actor != "agency":
+        earlier = session.scalar(
+            select(func.count(Decision.id)).where(
+                Decision.request_id == request.id,
+                Decision.actor_id == actor.user_id,
+                Decision.item_id.is_(None),
+                Decision.transition.in_(STAGE_DECISIONS),
+                Decision.stage_id != stage.id,
+            )
+        )
+        if earlier:
+            raise NotAllowed(MSG_TWO_STAGES)
+    if stage.actor == "certifying_head":
+        if actor.officer_id is None or actor.officer_id != request.certifying_head_id:
+            raise NotAllowed(MSG_NOT_HEAD)
+    elif stage.actor in ("central_it", "agency"):
+        # The agency activates in its own systems; CentralIT records what it did.
+        if not actor.has_role(CENTRAL_IT):
+            raise NotAllowed(MSG_NOT_CENTRAL_IT)
+    elif stage.actor == "command_tech":
+        command_id = deciding_command_id(session, request)
+        if not actor.has_role(COMMAND_TECH) or actor.command_id != command_id:
+            command = session.get(Unit, command_id) if command_id else None
+            raise NotAllowed(MSG_NOT_COMMAND_TECH, command=str(command or "-"))
+
+
+def stage_transitions(session: Session, actor: Actor, request: AccessRequest) -> list[str]:
+    """The stage decisions this actor may take on this request now (to show the right buttons)."""
+    if request.state != "submitted" or request.current_stage is None:
+        return []
+    try:
+        authorize_stage(session, actor, request, request.current_stage)
+    except NotAllowed:
+        return []
+    return list(STAGE_DECISIONS)
+
+
+def requester_transitions(actor: Actor, request: AccessRequest) -> list[str]:
+    if actor.officer_id is None or actor.officer_id != request.requester_id:
+        return []
+    names = machine.allowed_from(request.state)
+    return [n for n in names if machine.TRANSITIONS[n].fired_by == machine.REQUESTER]
+
+
+# -- drafts ------------------------------------------------------------------------------------
+def _validate_contact(data: RequestData) -> None:
+    if data.contact_email and (len(data.contact_email) > 254 or not EMAIL.match(data.contact_email)):
+        raise invalid("contact_email", MSG_BAD_EMAIL)
+    mobile = re.sub(r"[\s-]", "", data.contact_mobile or "")
+    if mobile and not MOBILE.match(mobile):
+        raise invalid("contact_mobile", MSG_BAD_MOBILE)
+    if len(data.duty_performed or "") > TEXT_LIMIT:
+        raise invalid("duty_performed", MSG_TOO_LONG, limit=TEXT_LIMIT)
+
+
+def _validate_head(session: Session, data: RequestData, officer: Officer) -> None:
+    if data.certifying_head_id is None:
+        return
+    if data.certifying_head_id == officer.id:
+        raise invalid("certifying_head", MSG_HEAD_SELF)
+    if session.get(Officer, data.certifying_head_id) is None:
+        raise invalid("certifying_head", MSG_HEAD_UNKNOWN)
+
+
+def _validate_assignment(session: Session, data: RequestData, officer: Officer, today: date) -> None:
+    if data.kind != "temporary_assignment":
+        return
+    if data.target_unit_id is not None:
+        unit = session.get(Unit, data.target_unit_id)
+        current = officer.acting_unit_id or officer.home_unit_id
+        if unit is None or not unit.is_active or unit.id == current:
+            raise invalid("target_unit", MSG_TARGET_UNIT)
+    if data.assignment_until is not None and not (
+        today < data.assignment_until <= today + relativedelta(years=2)
+    ):
+        raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
+
+
+def _chosen_sources(session: Session, data: RequestData) -> list[tuple[DataSource, RankGroup | None]]:
+    if data.sources and data.kind not in SEARCH_KINDS:
+        raise invalid("sources", MSG_SOURCES_NOT_FOR_KIND)
+    chosen, seen = [], set()
+    for choice in data.sources:
+        if choice.data_source_id in seen:
+            continue
+        seen.add(choice.data_source_id)
+        source = session.get(DataSource, choice.data_source_id)
+        if source is None:
+            raise invalid("sources", MSG_UNKNOWN_SOURCE)
+        if not source.is_open:
+            raise invalid("sources", MSG_SOURCE_CLOSED, source=source.name_th)
+        group = session.get(RankGroup, choice.rank_group_id) if choice.rank_group_id else None
+        if source.needs_rank_group and group is None:
+            raise invalid("rank_group", MSG_NEEDS_GROUP, source=source.name_th)
+        chosen.append((source, group if source.needs_rank_group else None))
+    return chosen
+
+
+def _chosen_functions(session: Session, data: RequestData) -> list[SystemFunction]:
+    if data.function_ids and data.kind not in FUNCTION_KINDS:
+        raise invalid("functions", MSG_FUNCTIONS_NOT_FOR_KIND)
+    chosen = []
+    for function_id in dict.fromkeys(data.function_ids):
+        function = session.get(SystemFunction, function_id)
+        if function is None or not function.is_active:
+            raise invalid("functions", MSG_UNKNOWN_FUNCTION)
+        chosen.append(function)
+    return chosen
+
+
+def _sync_items(session: Session, request: AccessRequest, officer: Officer,
+                sources: list[tuple[DataSource, RankGroup | None]],
+                functions: list[SystemFunction]) -> None:
+    own_group = officer.rank.rank_group.number if officer.rank and officer.rank.rank_group else None
+    wanted = {("source", s.id): (s, g) for s, g in sources}
+    wanted.update({("function", f.id): (f, None) for f in functions})
+    for item in list(request.items):
+        key = ("source", item.data_source_id) if item.data_source_id else ("function", item.function_id)
+        if key in wanted:
+            _target, group = wanted.pop(key)
+            item.rank_group = group
+            item.above_own_rank = bool(group and own_group and group.number < own_group)
+            continue
+        decided = session.scalar(select(func.count(Decision.id)).where(Decision.item_id == item.id))
+        if decided:
+            raise invalid("sources", MSG_ITEM_DECIDED)
+        request.items.remove(item)
+        session.delete(item)
+    for (what, _id), (target, group) in wanted.items():
+        item = RequestItem(
+            data_source=target if what == "source" else None,
+            function=target if what == "function" else None,
+            rank_group=group,
+            above_own_rank=bool(group and own_group and group.number < own_group),
+            state="pending",
+        )
+        request.items.append(item)
+
+
+def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads, max_bytes: int) -> None:
+    for upload in uploads:
+        if upload.kind not in ATTACHMENT_KINDS:
+            raise invalid("attachments", MSG_BAD_ATTACHMENT_KIND)
+        try:
+            checked = check_upload(upload.filename, upload.content, max_bytes)
+        except ValidationFailed as error:
+            error.field = f"upload_{upload.kind}"
+            raise
+        session.add(Attachment(
+            request=request, kind=upload.kind, filename=checked.filename,
+            content_type=checked.content_type, size_bytes=checked.size_bytes,
+            sha256=checked.sha256, content=checked.content, uploaded_by_id=actor.user_id,
+        ))
+
+
+def save_draft(
+    session: Session,
+    actor: Actor,
+    data: RequestData,
+    clock: Clock,
+    *,
+    request_id: int | None = None,
+    expected_version: int | None = None,
+    uploads: tuple[Upload, ...] = (),
+    remove_attachment_ids: tuple[int, ...] = (),
+    max_upload_bytes: int = 5 * 1024 * 1024,
+) -> AccessRequest:
+    """Create or update the actor's own draft (or returned) request, files included."""
+    if actor.officer_id is None:
+        raise NotAllowed(MSG_NO_OFFICER)
+    officer = session.get(Officer, actor.officer_id)
+    if request_id is None:
+        if data.kind not in REQUEST_KINDS:
+            raise invalid("kind", MSG_BAD_KIND)
+        chain = session.scalar(select(ApprovalChain).where(
+            ApprovalChain.request_kind == data.kind, ApprovalChain.is_active.is_(True)))
+        if chain is None or not chain.stages:
+            raise invalid("kind", MSG_NO_CHAIN)
+        request = None
+        before = None
+    else:
+        request = load_request(session, actor, request_id)
+        if request.requester_id != officer.id:
+            raise NotAllowed(MSG_NOT_YOURS)
+        if request.state not in (machine.DRAFT, machine.RETURNED):
+            raise machine.TransitionRefused(MSG_NOT_EDITABLE)
+        _check_version(request, expected_version)
+        before = audit.snapshot(request)
+
+    _validate_contact(data)
+    _validate_head(session, data, officer)
+    _validate_assignment(session, data, officer, clock.today)
+    sources = _chosen_sources(session, data)
+    functions = _chosen_functions(session, data)
+    if request is None:
+        request = AccessRequest(kind=data.kind, state="draft", requester=officer,
+                                unit_id=officer.acting_unit_id or officer.home_unit_id,
+                                chain=chain, created_by_id=actor.user_id)
+        session.add(request)
+
+    request.contact_email = (data.contact_email or "").strip()
+    request.contact_mobile = re.sub(r"[\s-]", "", data.contact_mobile or "")
+    request.duty_performed = (data.duty_performed or "").strip()
+    request.duty_mismatch = bool(data.duty_mismatch)
+    request.pledge_accepted = bool(data.pledge_accepted)
+    request.certifying_head_id = data.certifying_head_id
+    request.target_unit_id = data.target_unit_id if data.kind == "temporary_assignment" else None
+    request.assignment_until = data.assignment_until if data.kind == "temporary_assignment" else None
+    _sync_items(session, request, officer, sources, functions)
+    if remove_attachment_ids:
+        for attachment in session.scalars(select(Attachment).where(
+                Attachment.request_id == request.id, Attachment.id.in_(remove_attachment_ids))):
+            session.delete(attachment)
+    _flush(session)
+    _add_uploads(session, actor, request, uploads, max_upload_bytes)
+    _flush(session)
+    action = "AccessRequest.create" if before is None else "AccessRequest.update"
+    audit.record(session, action, actor_id=actor.user_id, obj=request, before=before,
+                 after=audit.snapshot(request))
+    return request
+
+
+# -- the transitions -----------------------------------------------------------------------------
+def _record(session: Session, actor: Actor, request: AccessRequest, transition: str,
+            from_state: str, stage: ApprovalStage | None, comment: str, clock: Clock,
+            item: RequestItem | None = None) -> Decision:
+    decision = Decision(
+        request=request, stage=stage, item=item, transition=transition,
+        from_state=from_state, to_state=item.state if item else request.state,
+        actor_id=actor.user_id,
+        comment=(comment or "").strip() or None, decided_at=clock.now,
+    )
+    session.add(decision)
+    if item is None:
+        audit.record(
+            session, f"AccessRequest.{transition}", actor_id=actor.user_id, obj=request,
+            before={"state": from_state, "stage": stage.name_en if stage else None},
+            after={"state": request.state,
+                   "stage": request.current_stage.name_en if request.current_stage else None,
+                   "comment": decision.comment},
+        )
+    else:
+        audit.record(session, f"RequestItem.{transition}", actor_id=actor.user_id, obj=item,
+                     object_type="RequestItem", unit_id=request.unit_id,
+                     after={"state": item.state, "comment": decision.comment})
+    return decision
+
+
+def _next_number(session: Session, today: date) -> str:
+    prefix = f"{today.year + 543}/"
+    last = session.scalar(select(func.max(AccessRequest.number)).where(
+        AccessRequest.number.like(prefix + "%")))
+    sequence = int(last.split("/")[1]) + 1 if last else 1
+    return f"{prefix}{sequence:06d}"
+
+
+def _context(request: AccessRequest, comment: str = "") -> machine.Context:
+    return machine.Context(
+        state=request.state,
+        comment=comment or "",
+        pledge_accepted=request.pledge_accepted,
+        item_count=len(request.items),
+        needs_items=request.kind in SEARCH_KINDS or request.kind == "additional_functions",
+        has_certifying_head=request.certifying_head_id is not None,
+        at_stage=request.current_stage is not None and request.current_stage.actor != "agency",
+    )
+
+
+def _require_complete(request: AccessRequest) -> None:
+    for name in ("contact_email", "contact_mobile", "duty_performed"):
+        if not getattr(request, name):
+            raise invalid(name, MSG_REQUIRED)
+    if request.kind == "temporary_assignment":
+        if request.target_unit_id is None:
+            raise invalid("target_unit", MSG_TARGET_UNIT)
+        if request.assignment_until is None:
+            raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
+
+
+def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
+           expected_version: int | None = None) -> AccessRequest:
+    """Send a draft up the chain, or a returned request back to the stage that returned it."""
+    request = load_request(session, actor, request_id)
+    if request.requester_id != actor.officer_id:
+        raise NotAllowed(MSG_NOT_YOURS)
+    _check_version(request, expected_version)
+    name = "resubmit" if request.state == machine.RETURNED else "submit"
+    machine.check(name, _context(request))
+    _require_complete(request)
+    failed = eligibility.failures(eligibility.check_request(session, request, clock.today))
+    if failed:
+        raise Ineligible(failed)
+    from_state = request.state
+    if name == "submit":
+        request.number = request.number or _next_number(session, clock.today)
+        request.current_stage = request.chain.stages[0]
+        request.submitted_at = clock.now
+    request.state = machine.SUBMITTED
+    request.due_on = due_date(session, clock.today, request.current_stage.due_business_days)
+    _flush(session)
+    _record(session, actor, request, name, from_state, request.current_stage, "", clock)
+    _notify_stage(session, request)
+    _notify_requester(session, request, name)
+    _flush(session)
+    return request
+
+
+def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
+           expected_version: int | None = None, comment: str = "") -> AccessRequest:
+    request = load_request(session, actor, request_id)
+    if request.requester_id != actor.officer_id:
+        raise NotAllowed(MSG_NOT_YOURS)
+    _check_version(request, expected_version)
+    machine.check("cancel", _context(request, comment))
+    from_state, stage = request.state, request.current_stage
+    request.state = machine.CANCELLED
+    request.due_on = None
+    request.current_stage = None
+    _flush(session)
+    _record(session, actor, request, "cancel", from_state, stage, comment, clock)
+    _notify_requester(session, request, "cancel")
+    _flush(session)
+    return request
+
+
+def decide(session: Session, actor: Actor, request_id: int, transition: str, clock: Clock, *,
+           expected_version: int | None = None, comment: str = "",
+           item_decisions: tuple[ItemDecision, ...] = ()) -> AccessRequest:
+    """Approve, return or reject a request at the stage it waits at."""
+    if transition not in STAGE_DECISIONS:
+        raise machine.TransitionRefused(machine.MSG_NO_STAGE)
+    request = load_request(session, actor, request_id)
+    _check_version(request, expected_version)
+    machine.check(transition, _context(request, comment))
+    stage = request.current_stage
+    authorize_stage(session, actor, request, stage)
+    if item_decisions and stage.actor != "central_it":
+        raise invalid("items", MSG_ITEMS_ONLY_AT_CENTRAL_IT)
+    from_state = request.state
+    if transition == "approve":
+        decided_items = _decide_items(session, actor, request, stage, item_decisions, clock)
+        _advance(session, actor, request, clock)
+    else:
+        decided_items = []
+        request.state = machine.RETURNED if transition == "return" else machine.REJECTED
+        request.due_on = None
+        if transition == "reject":
+            for item in request.items:
+                if item.state == "pending":
+                    item.state = "rejected"
+            request.current_stage = None
+    _flush(session)
+    _record(session, actor, request, transition, from_state, stage, comment, clock)
+    for item, item_comment, item_transition in decided_items:
+        _record(session, actor, request, item_transition, "pending", stage, item_comment, clock, item)
+    if request.state == machine.SUBMITTED:
+        _notify_stage(session, request)
+    _notify_requester(session, request, transition)
+    _flush(session)
+    return request
+
+
+def _decide_items(session, actor, request, stage, item_decisions, clock):
+    """Per-item decisions at CentralIT; items not mentioned are approved with the request."""
+    by_id = {item.id: item for item in request.items}
+    explicit = {}
+    for decision in item_decisions:
+        if decision.item_id not in by_id:
+            raise invalid("items", MSG_UNKNOWN_ITEM)
+        explicit[decision.item_id] = decision
+    decided = []
+    for item in request.items:
+        if item.state != "pending":
+            continue
+        choice = explicit.get(item.id)
+        approve = choice.approve if choice else True
+        if stage.actor != "central_it" and choice is None:
+            continue  # other stages approve the request, not its items
+        item.state = "approved" if approve else "rejected"
+        if choice and choice.comment:
+            item.comment = choice.comment.strip()
+        decided.append((item, choice.comment if choice else "", "approve_item" if approve else "reject_item"))
+    if request.items and not any(i.state in ("approved", "activated") for i in request.items) \
+            and all(i.state != "pending" for i in request.items):
+        raise invalid("items", MSG_ALL_ITEMS_REJECTED)
+    return decided
+
+
+def _advance(session: Session, actor: Actor, request: AccessRequest, clock: Clock) -> None:
+    """On to the next deciding stage, or complete the request (grants and all)."""
+    later = [s for s in request.chain.stages if s.position > request.current_stage.position]
+    deciding = [s for s in later if s.actor != "agency"]
+    if deciding:
+        request.current_stage = deciding[0]
+        request.due_on = due_date(session, clock.today, deciding[0].due_business_days)
+        return
+    agency_stage = next((s for s in later if s.actor == "agency"), None)
+    _complete(session, actor, request, agency_stage, clock)
+
+
+def _months_valid(item: RequestItem) -> int:
+    target = item.data_source or item.function
+    return target.default_validity_months if target else 12
+
+
+def _needs_activation(item: RequestItem, agency_stage: ApprovalStage | None) -> bool:
+    return bool(agency_stage and item.data_source and item.data_source.needs_external_activation)
+
+
+def _complete(session: Session, actor: Actor, request: AccessRequest,
+              agency_stage: ApprovalStage | None, clock: Clock) -> None:
+    request.state = machine.COMPLETED
+    request.completed_at = clock.now
+    awaiting = False
+    for item in request.items:
+        if item.state == "pending":
+            item.state = "approved"
+        if item.state != "approved":
+            continue
+        pending = _needs_activation(item, agency_stage)
+        awaiting = awaiting or pending
+        _grant_for(session, actor, request, item, pending, clock.today)
+    if awaiting:
+        request.current_stage = agency_stage
+        request.due_on = due_date(session, clock.today, agency_stage.due_business_days)
+    else:
+        request.current_stage = None
+        request.due_on = None
+    _apply_assignment(session, actor, request)
+
+
+def _grant_for(session: Session, actor: Actor, request: AccessRequest, item: RequestItem,
+               pending: bool, today: date) -> Grant:
+    """One grant per approved item; a renewal extends the grant the officer already holds."""
+    target = {"data_source_id": item.data_source_id} if item.data_source_id else {"function_id": item.function_id}
+    existing = session.scalar(select(Grant).where(
+        Grant.officer_id == request.requester_id, Grant.state == "active",
+        *[getattr(Grant, k) == v for k, v in target.items()]).limit(1))
+    valid_until = today + relativedelta(months=_months_valid(item))
+    if existing is not None and not pending:
+        before = {"valid_until": existing.valid_until.isoformat() if existing.valid_until else None}
+        existing.valid_until = max(valid_until, existing.valid_until or valid_until)
+        existing.rank_group_id = item.rank_group_id
+        existing.request = request
+        existing.request_item = item
+        audit.record(session, "Grant.extend", actor_id=actor.user_id, obj=existing,
+                     before=before, after={"valid_until": existing.valid_until.isoformat()})
+        return existing
+    grant = Grant(
+        officer_id=request.requester_id, rank_group_id=item.rank_group_id,
+        state="pending_activation" if pending else "active", valid_from=today,
+        valid_until=valid_until, request=request, request_item=item,
+        granted_by_id=actor.user_id, **target,
+    )
+    session.add(grant)
+    session.flush()
+    audit.record(session, "Grant.create", actor_id=actor.user_id, obj=grant, after=audit.snapshot(grant))
+    return grant
+
+
+def _apply_assignment(session: Session, actor: Actor, request: AccessRequest) -> None:
+    """A completed ช่วยราชการ or return-home request changes where the officer works."""
+    if request.kind not in ("temporary_assignment", "return_home_unit"):
+        return
+    officer = request.requester
+    before = {"acting_unit_id": officer.acting_unit_id}
+    if request.kind == "temporary_assignment":
+        officer.acting_unit_id = request.target_unit_id
+        officer.acting_until = request.assignment_until
+    else:
+        officer.acting_unit_id = None
+        officer.acting_until = None
+    audit.record(session, "Officer.assignment", actor_id=actor.user_id, obj=officer,
+                 before=before, after={"acting_unit_id": officer.acting_unit_id})
+
+
+def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock, *,
+                      activated: bool, reference: str = "", activated_on: date | None = None,
+                      comment: str = "", expected_version: int | None = None) -> RequestItem:
+    """Record what the data-owner agency did with an approved item: activated, or refused."""
+    item = session.get(RequestItem, item_id)
+    if item is None:
+        raise NotFound(MSG_NOT_FOUND)
+    request = load_request(session, actor, item.request_id)
+    stage = request.current_stage
+    if request.state != machine.COMPLETED or stage is None or stage.actor != "agency" \
+            or item.state != "approved" or not _needs_activation(item, stage):
+        raise machine.TransitionRefused(MSG_NOT_AWAITING_ACTIVATION)
+    _check_version(item, expected_version)
+    authorize_stage(session, actor, request, stage)
+    grant = session.scalar(select(Grant).where(Grant.request_item_id == item.id))
+    if activated:
+        reference = (reference or "").strip()
+        if not reference:
+            raise invalid("agency_reference", MSG_REFERENCE_REQUIRED)
+        on = activated_on or clock.today
+        approved_on = request.completed_at.date() if request.completed_at else on
+        if on > clock.today or on < approved_on:
+            raise invalid("activated_on", MSG_ACTIVATION_DATE)
+        item.state, item.agency_reference, item.activated_on = "activated", reference[:100], on
+        if grant is not None:
+            grant.state, grant.agency_reference, grant.activated_on = "active", reference[:100], on
+            grant.valid_from = on
+            grant.valid_until = on + relativedelta(months=_months_valid(item))
+    else:
+        if not (comment or "").strip():
+            raise invalid("comment", MSG_REASON_REQUIRED)
+        item.state = "activation_refused"
+        item.comment = comment.strip()
+        if grant is not None:
+            grant.state, grant.reason = "revoked", comment.strip()
+            grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
+    still_waiting = any(i.state == "approved" and _needs_activation(i, stage) for i in request.items)
+    if not still_waiting:
+        request.current_stage = None
+        request.due_on = None
+    _flush(session)
+    _record(session, actor, request, "activate" if activated else "refuse_activation",
+            "approved", stage, comment or reference, clock, item)
+    _notify_requester(session, request, "activate" if activated else "refuse_activation")
+    _flush(session)
+    return item
+
+
+# -- mail --------------------------------------------------------------------------------------
+SUBJECTS = {
+    "submit": ("ส่งคำขอแล้ว", "Request submitted"),
+    "resubmit": ("ส่งคำขอที่แก้ไขแล้ว", "Request resubmitted"),
+    "approve": ("คำขอผ่านการพิจารณา", "Request approved at a stage"),
+    "return": ("คำขอถูกส่งกลับให้แก้ไข", "Request returned for correction"),
+    "reject": ("คำขอไม่ได้รับอนุมัติ", "Request rejected"),
+    "cancel": ("ยกเลิกคำขอแล้ว", "Request cancelled"),
+    "activate": ("หน่วยงานเจ้าของข้อมูลเปิดใช้สิทธิ์แล้ว", "Activated by the data-owner agency"),
+    "refuse_activation": ("หน่วยงานเจ้าของข้อมูลไม่เปิดใช้สิทธิ์", "Activation refused by the agency"),
+    "waiting": ("คำขอรอการพิจารณาของท่าน", "A request waits for your decision"),
+    "completed": ("คำขอได้รับอนุมัติครบแล้ว", "Request completed"),
+}
+
+
+def _message(request: AccessRequest, what: str) -> tuple[str, str]:
+    thai, english = SUBJECTS[what]
+    subject = f"[Sitthi] {request.number or '#' + str(request.id)}: {thai} / {english}"
+    stage = request.current_stage
+    body = (
+        f"{thai}\n"
+        f"เลขที่คำขอ: {request.number}\n"
+        f"ผู้ขอ: {request.requester}\n"
+        f"ขั้นตอนปัจจุบัน: {stage.name_th if stage else '-'}\n"
+        f"กำหนดเสร็จ: {request.due_on.isoformat() if request.due_on else '-'}\n\n"
+        f"{english}\n"
+        f"Request number: {request.number}\n"
+        f"Current stage: {stage.name_en if stage else '-'}\n"
+        f"Due: {request.due_on.isoformat() if request.due_on else '-'}\n"
+        f"/requests/show/{request.id}\n"
+    )
+    return subject, body
+
+
+def stage_recipients(session: Session, request: AccessRequest) -> list[tuple[str, int | None]]:
+    """(e-mail, user id) of everyone the current stage waits for."""
+    stage = request.current_stage
+    if stage is None:
+        return []
+    if stage.actor == "certifying_head":
+        head = request.certifying_head
+        email = head.email or (head.user.email if head.user else None)
+        return [(email, head.user_id)] if email else []
+    role = CENTRAL_IT if stage.actor in ("central_it", "agency") else COMMAND_TECH
+    users = session.scalars(
+        select(User).where(User.active.is_(True), User.roles.any(name=role))
+    ).all()
+    if role == COMMAND_TECH:
+        command_id = deciding_command_id(session, request)
+        officers = {o.user_id: o for o in session.scalars(
+            select(Officer).where(Officer.user_id.in_([u.id for u in users])))}
+        users = [u for u in users if u.id in officers and command_of(
+            session, officers[u.id].acting_unit_id or officers[u.id].home_unit_id) == command_id]
+    return [(u.email, u.id) for u in users if u.email]
+
+
+def _notify_stage(session: Session, request: AccessRequest) -> None:
+    subject, body = _message(request, "waiting")
+    for email, user_id in stage_recipients(session, request):
+        notifications.queue(session, recipient_email=email, recipient_user_id=user_id,
+                            subject=subject, body=body, request_id=request.id)
+
+
+def _notify_requester(session: Session, request: AccessRequest, what: str) -> None:
+    if what == "approve" and request.state == machine.COMPLETED:
+        what = "completed"
+    subject, body = _message(request, what)
+    notifications.queue(session, recipient_email=request.contact_email or request.requester.email,
+                        recipient_user_id=request.requester.user_id, subject=subject, body=body,
+                        request_id=request.id)

@@ -1,0 +1,287 @@
+"""The approval dashboard: where requests are, which are late, and how long each actor takes.
+
+Built for national scale (about 1,700 units, 100,000 requests): every figure is one aggregate
+query, the unit tree is loaded once and resolved to commands in Python, and the number of SQL
+statements does not grow with the number of requests. No Flask here; the view renders the result.
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
+
+OPEN_STATES = ("submitted", "returned")
+OVERDUE_LIST_SIZE = 20
+TIMING_WINDOW_DAYS = 90
+AGENCY = "agency"
+
+# Request-level transitions that put a request into a stage, and those a stage actor leaves by.
+ENTERS_STAGE = frozenset({"submit", "resubmit", "approve"})
+LEAVES_STAGE = frozenset({"approve", "return", "reject"})
+# Every request-level transition that moves a request; any of them ends the time at a stage.
+REQUEST_TRANSITIONS = ENTERS_STAGE | LEAVES_STAGE | {"cancel"}
+
+
+@dataclass(frozen=True)
+class CommandCount:
+    """Open requests of the units one command administers; command_id None: no command above."""
+
+    command_id: int | None
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class OverdueRequest:
+    id: int
+    number: str | None
+    kind: str
+    state: str
+    unit_name: str
+    stage_name_th: str | None
+    stage_name_en: str | None
+    stage_actor: str | None
+    due_on: date
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """Median time a request spends at one kind of stage, from `samples` stage decisions.
+
+    Days are calendar days (hours / 24), the unit people read a wait in; None without samples.
+    """
+
+    actor: str
+    samples: int
+    median_hours: float | None
+    median_days: float | None
+
+
+@dataclass
+class Dashboard:
+    today: date
+    # Every state of REQUEST_STATES, in that order, zeros included.
+    by_state: dict[str, int]
+    # Open (submitted or returned) requests per administering command, most first.
+    open_by_command: list[CommandCount]
+    overdue_count: int
+    # The most overdue first, at most OVERDUE_LIST_SIZE.
+    overdue: list[OverdueRequest]
+    # Requests waiting now at a stage of each actor (every STAGE_ACTORS key, zeros included).
+    waiting_by_actor: dict[str, int]
+    # Every STAGE_ACTORS key, in that order.
+    stage_timings: list[StageTiming] = field(default_factory=list)
+
+    @property
+    def open_total(self) -> int:
+        return sum(row.count for row in self.open_by_command)
+
+
+def approval_dashboard(session: Session, today: date) -> Dashboard:
+    """Everything the dashboard shows, as of `today`, in a fixed number of SQL statements."""
+    overdue_count, overdue = _overdue(session, today)
+    return Dashboard(
+        today=today,
+        by_state=_by_state(session),
+        open_by_command=_open_by_command(session),
+        overdue_count=overdue_count,
+        overdue=overdue,
+        waiting_by_actor=_waiting_by_actor(session),
+        stage_timings=_stage_timings(session, today),
+    )
+
+
+# -- counts ------------------------------------------------------------------------------
+
+def _by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(AccessRequest.state, func.count()).group_by(AccessRequest.state)
+    ).all()
+    counts = dict.fromkeys(REQUEST_STATES, 0)
+    counts.update({state: count for state, count in rows})
+    return counts
+
+
+def _waiting_by_actor(session: Session) -> dict[str, int]:
+    """Submitted requests at a stage, plus completed ones waiting for an agency to activate."""
+    waiting = or_(
+        AccessRequest.state == "submitted",
+        and_(AccessRequest.state == "completed", ApprovalStage.actor == AGENCY),
+    )
+    rows = session.execute(
+        select(ApprovalStage.actor, func.count())
+        .select_from(AccessRequest)
+        .join(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
+        .where(waiting)
+        .group_by(ApprovalStage.actor)
+    ).all()
+    counts = dict.fromkeys(STAGE_ACTORS, 0)
+    counts.update({actor: count for actor, count in rows})
+    return counts
+
+
+# -- open requests per command -------------------------------------------------------------
+
+def unit_commands(session: Session) -> tuple[dict[int, int | None], dict[int, str]]:
+    """Every unit's administering command (as `scope.command_of` decides), in one query.
+
+    Returns (unit id -> command id or None, unit id -> display name).
+    """
+    rows = session.execute(
+        select(Unit.id, Unit.parent_id, Unit.is_admin_scope, Unit.abbr_th, Unit.name_th)
+    ).all()
+    parent = {row.id: row.parent_id for row in rows}
+    is_command = {row.id: row.is_admin_scope for row in rows}
+    names = {row.id: row.abbr_th or row.name_th for row in rows}
+    resolved: dict[int, int | None] = {}
+    for unit_id in parent:
+        path: list[int] = []
+        current: int | None = unit_id
+        command: int | None = None
+        while current is not None and current in parent:
+            if current in resolved:
+                command = resolved[current]
+                break
+            if current in path:  # a loop in the tree: no command, like command_of
+                break
+            path.append(current)
+            if is_command[current]:
+                command = current
+                break
+            current = parent[current]
+        for seen in path:
+            resolved[seen] = command
+    return resolved, names
+
+
+def _open_by_command(session: Session) -> list[CommandCount]:
+    per_unit = session.execute(
+        select(AccessRequest.unit_id, func.count())
+        .where(AccessRequest.state.in_(OPEN_STATES))
+        .group_by(AccessRequest.unit_id)
+    ).all()
+    commands, names = unit_commands(session)
+    totals: Counter[int | None] = Counter()
+    for unit_id, count in per_unit:
+        totals[commands.get(unit_id)] += count
+    rows = [
+        CommandCount(command_id=command_id, name=names.get(command_id, "") if command_id else "",
+                     count=count)
+        for command_id, count in totals.items()
+    ]
+    # Most first; the requests of units under no command last.
+    rows.sort(key=lambda row: (row.command_id is None, -row.count, row.name))
+    return rows
+
+
+# -- overdue ------------------------------------------------------------------------------
+
+def overdue_condition(today: date):
+    """Late at an approval stage, or completed but still waiting for an agency to activate."""
+    return and_(
+        AccessRequest.due_on < today,
+        or_(
+            AccessRequest.state == "submitted",
+            and_(AccessRequest.state == "completed", ApprovalStage.actor == AGENCY),
+        ),
+    )
+
+
+def _overdue(session: Session, today: date) -> tuple[int, list[OverdueRequest]]:
+    condition = overdue_condition(today)
+    count = session.scalar(
+        select(func.count())
+        .select_from(AccessRequest)
+        .outerjoin(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
+        .where(condition)
+    )
+    rows = session.execute(
+        select(
+            AccessRequest.id, AccessRequest.number, AccessRequest.kind, AccessRequest.state,
+            AccessRequest.due_on, Unit.abbr_th, Unit.name_th,
+            ApprovalStage.name_th.label("stage_name_th"),
+            ApprovalStage.name_en.label("stage_name_en"),
+            ApprovalStage.actor,
+        )
+        .select_from(AccessRequest)
+        .join(Unit, AccessRequest.unit_id == Unit.id)
+        .outerjoin(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
+        .where(condition)
+        .order_by(AccessRequest.due_on, AccessRequest.id)
+        .limit(OVERDUE_LIST_SIZE)
+    ).all()
+    return count or 0, [
+        OverdueRequest(
+            id=row.id, number=row.number, kind=row.kind, state=row.state,
+            unit_name=row.abbr_th or row.name_th,
+            stage_name_th=row.stage_name_th, stage_name_en=row.stage_name_en,
+            stage_actor=row.actor, due_on=row.due_on,
+            days_overdue=(today - row.due_on).days,
+        )
+        for row in rows
+    ]
+
+
+# -- time at each stage -----------------------------------------------------------------------
+
+def _stage_timings(session: Session, today: date) -> list[StageTiming]:
+    """Median time from entering a stage to the stage actor's decision, over the last 90 days.
+
+    A sample is a request-level approve/return/reject at a stage, decided in the window, paired
+    with the request-level decision just before it when that one put the request into the stage
+    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples.
+    """
+    since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
+    request_level = and_(
+        Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS)
+    )
+    decided_in_window = (
+        select(Decision.request_id)
+        .where(
+            Decision.item_id.is_(None),
+            Decision.stage_id.is_not(None),
+            Decision.transition.in_(LEAVES_STAGE),
+            Decision.decided_at >= since,
+        )
+    )
+    rows = session.execute(
+        select(
+            Decision.request_id, Decision.transition, Decision.decided_at, ApprovalStage.actor
+        )
+        .outerjoin(ApprovalStage, Decision.stage_id == ApprovalStage.id)
+        .where(request_level, Decision.request_id.in_(decided_in_window))
+        .order_by(Decision.request_id, Decision.decided_at, Decision.id)
+    ).all()
+
+    hours: dict[str, list[float]] = {actor: [] for actor in STAGE_ACTORS}
+    current_request = None
+    entered_at: datetime | None = None
+    for row in rows:
+        if row.request_id != current_request:
+            current_request, entered_at = row.request_id, None
+        leaves = row.transition in LEAVES_STAGE and row.actor is not None
+        if leaves and entered_at is not None and _as_utc(row.decided_at) >= since:
+            waited = row.decided_at - entered_at
+            hours.setdefault(row.actor, []).append(waited.total_seconds() / 3600)
+        entered_at = row.decided_at if row.transition in ENTERS_STAGE else None
+
+    timings = []
+    for actor, samples in hours.items():
+        middle = median(samples) if samples else None
+        timings.append(StageTiming(
+            actor=actor,
+            samples=len(samples),
+            median_hours=middle,
+            median_days=middle / 24 if middle is not None else None,
+        ))
+    return timings
+
+
+def _as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

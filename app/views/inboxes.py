@@ -1,0 +1,195 @@
+"""The approvers' inboxes: requests waiting for this user, with bulk decisions from the list.
+
+Each inbox is a list of requests filtered to what waits for the logged-in user. Bulk actions
+read only the selected ids and hand them to the request service, which loads every row again
+through its own visibility and stage rules: FAB loads action rows without the list's filters.
+"""
+from flask import flash, redirect, request
+from flask_appbuilder import expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import and_, or_, select
+
+from app import labels
+from app.errors import SitthiError
+from app.extensions import db
+from app.formatting import format_date, local_today
+from app.models import AccessRequest, ApprovalStage
+from app.security.scope import units_under
+from app.services import access_requests as service
+from app.views.base import PERMISSION_BY_METHOD, ReadOnlyModelView, code_column, code_field, datamodel
+from app.views.labels import LABELS
+from app.views.request_desk import clock
+from app.views.scoping import current_actor
+
+NOTHING = AccessRequest.id.is_(None)
+
+
+def _at_stage(actor_kind: str):
+    return AccessRequest.current_stage_id.in_(
+        select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
+
+
+class WaitsForCurrentHead(BaseFilter):
+    """Submitted requests that name the logged-in officer as head and wait at the head stage."""
+
+    def apply(self, query, value):
+        officer_id = current_actor().officer_id
+        if officer_id is None:
+            return query.filter(NOTHING)
+        return query.filter(AccessRequest.state == "submitted", _at_stage("certifying_head"),
+                            AccessRequest.certifying_head_id == officer_id)
+
+
+class WaitsAtStage(BaseFilter):
+    """Requests in `value` state waiting at a stage whose actor is `column_name`."""
+
+    def apply(self, query, value):
+        return query.filter(AccessRequest.state == value, _at_stage(self.column_name))
+
+
+class InCurrentCommand(BaseFilter):
+    """Requests of the user's command (for ช่วยราชการ: of the target unit's command)."""
+
+    def apply(self, query, value):
+        command_id = current_actor().command_id
+        if command_id is None:
+            return query.filter(NOTHING)
+        within = units_under(db.session, command_id)
+        return query.filter(or_(
+            and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
+            and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
+        ))
+
+
+def request_link(req: AccessRequest) -> Markup:
+    return Markup('<a href="/requests/show/{id}">{number}</a>').format(
+        id=req.id, number=escape(req.number or f"#{req.id}"))
+
+
+def due_cell(req: AccessRequest) -> Markup:
+    if req.due_on is None:
+        return Markup("")
+    text = escape(format_date(req.due_on))
+    if req.due_on < local_today():
+        return Markup('<span class="sitthi-overdue" title="{t}">{d} ⚠</span>').format(
+            d=text, t=gettext("overdue"))
+    return Markup("{d}").format(d=text)
+
+
+class InboxView(ReadOnlyModelView):
+    """A list of waiting requests; the number opens the request page where decisions are taken."""
+
+    datamodel = datamodel(AccessRequest)
+    base_permissions = ["can_read", "can_write"]
+    label_columns = {**LABELS, "link": _l("Number"), "due": _l("Due")}
+    list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due"]
+    search_columns = ["number", "kind", "submitted_at", "due_on"]
+    formatters_columns = {"kind": code_column(labels.REQUEST_KIND)}
+    search_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.REQUEST_KIND)}
+    base_order = ("due_on", "asc")
+    list_template = "sitthi/inbox_list.html"
+    bulk_actions: tuple[str, ...] = ()
+    method_permission_name = {
+        **PERMISSION_BY_METHOD, "approve_selected": "write", "return_selected": "write",
+        "reject_selected": "write",
+    }
+
+    def __init__(self, **kwargs):
+        self.list_columns = list(self.list_columns)
+        super().__init__(**kwargs)
+        self.formatters_columns = {**self.formatters_columns}
+
+    @property
+    def link(self):  # pragma: no cover - FAB reads the column through the model below
+        return None
+
+    def _decide_selected(self, transition: str):
+        """Decide each selected request through the service, one transaction each."""
+        actor = current_actor()
+        done, refused = [], []
+        comment = request.form.get("comment", "")
+        for raw in request.form.getlist("rowid"):
+            try:
+                pk = int(raw)
+            except ValueError:
+                continue
+            try:
+                req = service.decide(db.session, actor, pk, transition, clock(), comment=comment)
+                db.session.commit()
+                done.append(req.number)
+            except SitthiError as error:
+                db.session.rollback()
+                refused.append(f"#{pk}: {error.translated()}")
+        if done:
+            flash(gettext("Decided: %(numbers)s", numbers=", ".join(done)), "success")
+        for reason in refused:
+            flash(reason, "danger")
+        return redirect(request.referrer if _same_site(request.referrer) else self.get_redirect())
+
+    @action("approve_selected", _l("Approve selected"), _l("Approve every selected request?"),
+            "fa-check", single=False)
+    def approve_selected(self, _items):
+        return self._decide_selected("approve")
+
+    @action("return_selected", _l("Return selected (with the comment above)"),
+            _l("Return every selected request for correction?"), "fa-undo", single=False)
+    def return_selected(self, _items):
+        return self._decide_selected("return")
+
+    @action("reject_selected", _l("Reject selected (with the comment above)"),
+            _l("Reject every selected request?"), "fa-ban", single=False)
+    def reject_selected(self, _items):
+        return self._decide_selected("reject")
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        """The request page is the one place a request is read and decided."""
+        return redirect(f"/requests/show/{int(pk)}")
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+# The list's "link" and "due" columns are rendered from the row itself.
+AccessRequest.link = property(request_link)
+AccessRequest.due = property(due_cell)
+
+
+class ToCertifyView(InboxView):
+    entity = _l("Request")
+    entities = _l("To certify")
+    class_permission_name = "ToCertify"
+    base_filters = [["id", WaitsForCurrentHead, None]]
+
+
+class ToVerifyView(InboxView):
+    entity = _l("Request")
+    entities = _l("To verify")
+    class_permission_name = "ToVerify"
+    base_filters = [["central_it", WaitsAtStage, "submitted"]]
+
+
+class AccountRequestView(InboxView):
+    entity = _l("Request")
+    entities = _l("Account requests")
+    class_permission_name = "AccountRequests"
+    base_filters = [["command_tech", WaitsAtStage, "submitted"], ["id", InCurrentCommand, None]]
+
+
+class AwaitingActivationView(InboxView):
+    entity = _l("Request")
+    entities = _l("Awaiting agency activation")
+    class_permission_name = "AwaitingActivation"
+    base_filters = [["agency", WaitsAtStage, "completed"]]
+    list_columns = ["link", "requester", "unit", "completed_at", "due"]
+    method_permission_name = PERMISSION_BY_METHOD
+
+    # Activation is recorded item by item on the request page, with the agency's reference.
+    approve_selected = return_selected = reject_selected = None

@@ -1,0 +1,411 @@
+"""The request desk: an officer's request form, and the request page every decider works from.
+
+Views here only read the form, call app.services.access_requests and commit; who may do what
+is decided in that service.
+"""
+from datetime import date
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from app import labels
+from app.errors import SitthiError
+from app.extensions import db
+from app.formatting import local_today, localized
+from app.models import (
+    AccessRequest,
+    Attachment,
+    DataSource,
+    Decision,
+    Officer,
+    RankGroup,
+    SystemFunction,
+    Unit,
+)
+from app.security.scope import CENTRAL_IT, command_of, units_under
+from app.services import access_requests as service
+from app.services import eligibility
+from app.views.fields import relation_field
+from app.views.scoping import current_actor
+
+MSG_CONFLICT = _l("Someone else saved at the same moment. Nothing was saved: reload and try again.")
+UPLOAD_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
+
+
+def clock() -> service.Clock:
+    return service.Clock(today=local_today())
+
+
+def run(command):
+    """Run one service command in one transaction: commit on success, roll back on refusal."""
+    try:
+        result = command()
+        db.session.commit()
+        return result
+    except SitthiError as error:
+        db.session.rollback()
+        flash(error.translated(), "danger")
+    except IntegrityError:
+        db.session.rollback()
+        flash(str(MSG_CONFLICT), "danger")
+    return None
+
+
+class RequestForm(FlaskForm):
+    contact_email = StringField(_l("Contact e-mail"), [Optional(), Length(max=254)])
+    contact_mobile = StringField(_l("Mobile phone"), [Optional(), Length(max=20)])
+    duty_performed = TextAreaField(_l("Duty actually performed"), [Optional(), Length(max=2000)])
+    duty_mismatch = BooleanField(_l("My actual duty does not match my position number and duty line"))
+    pledge_accepted = BooleanField(_l("I pledge to use these rights only for my official duties, to keep my password secret and to accept responsibility for every search made with my account"))
+    certifying_head = relation_field(_l("Certifying unit head"), Officer, "officer")
+    nationwide = BooleanField(_l("Search nationwide"))
+    target_unit = relation_field(_l("Unit of the temporary assignment"), Unit, "unit")
+    assignment_until = DateField(_l("Assignment until"), [Optional()])
+
+
+def _head_field(form: RequestForm) -> None:
+    form.certifying_head.endpoint = ("RequestDeskView.heads",)
+    form.certifying_head.scope_toggle = "nationwide"
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _request_data(kind: str, form: RequestForm) -> service.RequestData:
+    sources = []
+    for raw in request.form.getlist("source"):
+        source_id = _int_or_none(raw)
+        if source_id is not None:
+            sources.append(service.SourceChoice(
+                source_id, _int_or_none(request.form.get(f"rank_group_{source_id}"))))
+    functions = tuple(f for f in (_int_or_none(v) for v in request.form.getlist("function")) if f)
+    return service.RequestData(
+        kind=kind,
+        contact_email=form.contact_email.data or "",
+        contact_mobile=form.contact_mobile.data or "",
+        duty_performed=form.duty_performed.data or "",
+        duty_mismatch=bool(form.duty_mismatch.data),
+        pledge_accepted=bool(form.pledge_accepted.data),
+        certifying_head_id=form.certifying_head.data.id if form.certifying_head.data else None,
+        target_unit_id=form.target_unit.data.id if form.target_unit.data else None,
+        assignment_until=form.assignment_until.data,
+        sources=tuple(sources),
+        function_ids=functions,
+    )
+
+
+def _uploads() -> tuple[service.Upload, ...]:
+    uploads = []
+    for kind in UPLOAD_KINDS:
+        for file in request.files.getlist(f"upload_{kind}"):
+            if file and file.filename:
+                uploads.append(service.Upload(kind, file.filename, file.read()))
+    return tuple(uploads)
+
+
+def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
+    """The status timeline: what happened, then the stages still ahead."""
+    steps: list[dict] = []
+    for decision in decisions:
+        stage_actor = decision.stage.actor if decision.stage else None
+        steps.append({
+            "done": True,
+            "label": labels.transition_label(decision.transition, stage_actor),
+            "item": decision.item,
+            "state": decision.transition,
+            "at": decision.decided_at,
+            "who": decision.actor,
+            "comment": decision.comment,
+        })
+    waiting = req.state in ("draft", "submitted", "returned") or (
+        req.state == "completed" and req.current_stage is not None)
+    if waiting and req.chain is not None:
+        position = req.current_stage.position if req.current_stage else 0
+        for stage in req.chain.stages:
+            if stage.position >= position:
+                current = stage.id == req.current_stage_id and req.state != "returned"
+                steps.append({"done": False, "label": localized(stage), "current": current,
+                              "due": req.due_on if current else None})
+    return steps
+
+
+class RequestDeskView(BaseView):
+    route_base = "/requests"
+    default_view = "new"
+    class_permission_name = "RequestDesk"
+    method_permission_name = {
+        "new": "write", "form": "write", "edit": "write", "submit": "write", "cancel": "write",
+        "decide": "write", "activate": "write", "heads": "write",
+        "show": "read", "memo": "read", "file": "read",
+    }
+
+    # -- the officer's form ---------------------------------------------------------------------
+    @expose("/new")
+    @has_access
+    def new(self):
+        return self.render_template("sitthi/request_kinds.html", kinds=labels.REQUEST_KIND,
+                                    descriptions=labels.REQUEST_KIND_HELP)
+
+    @expose("/new/<kind>", methods=["GET", "POST"])
+    @has_access
+    def form(self, kind: str):
+        if kind not in labels.REQUEST_KIND:
+            abort(404)
+        actor = current_actor()
+        officer = db.session.get(Officer, actor.officer_id) if actor.officer_id else None
+        if officer is None:
+            flash(gettext("Your login is not linked to an officer record, so you cannot make requests."), "danger")
+            return redirect(self.appbuilder.get_url_for_index)
+        form = RequestForm()
+        _head_field(form)
+        if request.method == "GET":
+            form.contact_email.data = officer.email or g.user.email
+            form.contact_mobile.data = officer.mobile
+        elif form.validate_on_submit():
+            data = _request_data(kind, form)
+            saved = self._save(actor, data, None, None)
+            if saved is not None:
+                return saved
+        return self._render_form(form, kind, officer, None)
+
+    @expose("/edit/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk: int):
+        actor = current_actor()
+        try:
+            req = service.load_request(db.session, actor, pk)
+        except SitthiError:
+            abort(404)
+        if req.requester_id != actor.officer_id or req.state not in ("draft", "returned"):
+            flash(gettext("Only a draft or a request returned for correction can be edited."), "warning")
+            return redirect(url_for(".show", pk=pk))
+        form = RequestForm(obj=req)
+        _head_field(form)
+        if request.method == "POST" and form.validate_on_submit():
+            data = _request_data(req.kind, form)
+            saved = self._save(actor, data, pk, request.form.get("version"))
+            if saved is not None:
+                return saved
+        return self._render_form(form, req.kind, req.requester, req)
+
+    def _save(self, actor, data, pk, version):
+        removed = tuple(i for i in (_int_or_none(v) for v in request.form.getlist("remove_attachment")) if i)
+        try:
+            req = service.save_draft(
+                db.session, actor, data, clock(), request_id=pk, expected_version=version,
+                uploads=_uploads(), remove_attachment_ids=removed,
+                max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
+            )
+            db.session.commit()
+        except SitthiError as error:
+            db.session.rollback()
+            g.form_errors = {getattr(error, "field", None) or "_form": error.translated()}
+            return None
+        if "submit_request" not in request.form:
+            flash(gettext("Draft saved."), "success")
+            return redirect(url_for(".show", pk=req.id))
+        # The draft (files included) is safe; submitting may still be refused with reasons.
+        submitted = run(lambda: service.submit(db.session, actor, req.id, clock()))
+        if submitted is not None:
+            flash(gettext("Request %(number)s sent to %(stage)s.", number=submitted.number,
+                          stage=submitted.current_stage.name_th), "success")
+            return redirect(url_for(".show", pk=req.id))
+        return redirect(url_for(".edit", pk=req.id))
+
+    def _render_form(self, form, kind, officer, req):
+        sources = db.session.scalars(select(DataSource).order_by(DataSource.id)).all()
+        functions = db.session.scalars(
+            select(SystemFunction).where(SystemFunction.is_active.is_(True)).order_by(SystemFunction.id)).all()
+        groups = db.session.scalars(select(RankGroup).order_by(RankGroup.number)).all()
+        own_group = officer.rank.rank_group if officer.rank else None
+        chosen_sources, chosen_groups, chosen_functions = set(), {}, set()
+        if request.method == "POST":
+            chosen_sources = {_int_or_none(v) for v in request.form.getlist("source")}
+            chosen_functions = {_int_or_none(v) for v in request.form.getlist("function")}
+            chosen_groups = {s.id: _int_or_none(request.form.get(f"rank_group_{s.id}")) for s in sources}
+        elif req is not None:
+            for item in req.items:
+                if item.data_source_id:
+                    chosen_sources.add(item.data_source_id)
+                    chosen_groups[item.data_source_id] = item.rank_group_id
+                if item.function_id:
+                    chosen_functions.add(item.function_id)
+        attachments = []
+        if req is not None:
+            attachments = db.session.scalars(
+                select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
+        status = 400 if g.get("form_errors") else 200
+        return self.render_template(
+            "sitthi/request_form.html", form=form, kind=kind, kind_label=labels.label_of(labels.REQUEST_KIND, kind),
+            officer=officer, officer_status=labels.label_of(labels.OFFICER_STATUS, officer.status),
+            req=req, sources=sources, functions=functions, groups=groups,
+            own_group=own_group, chosen_sources=chosen_sources, chosen_groups=chosen_groups,
+            chosen_functions=chosen_functions, attachments=attachments,
+            errors=g.get("form_errors") or {}, upload_kinds=UPLOAD_KINDS,
+            attachment_kinds=labels.ATTACHMENT_KIND,
+            shows_sources=kind in service.SEARCH_KINDS, shows_functions=kind in service.FUNCTION_KINDS,
+            max_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // 1048576,
+        ), status
+
+    @expose("/heads")
+    @has_access
+    def heads(self):
+        """Officers who can certify: in the requester's command unless asked nationwide."""
+        actor = current_actor()
+        term = (request.args.get("q") or "").strip()[:100]
+        query = select(Officer).where(Officer.status == "active", Officer.user_id.isnot(None))
+        if actor.officer_id is not None:
+            query = query.where(Officer.id != actor.officer_id)
+        if not request.args.get("nationwide") and actor.command_id is not None:
+            within = units_under(db.session, actor.command_id)
+            query = query.where(or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
+        digits = term.replace("-", "").replace(" ", "")
+        if digits.isdigit():
+            query = query.where(Officer.national_id.startswith(digits))
+        elif term:
+            for part in term.split():
+                query = query.where(or_(Officer.first_name_th.startswith(part),
+                                        Officer.last_name_th.startswith(part)))
+        rows = db.session.scalars(query.order_by(Officer.first_name_th).limit(20)).all()
+        return {"results": [{"id": o.id, "text": f"{o} – {o.position_title or ''} {o.home_unit}"} for o in rows]}
+
+    # -- the request page -------------------------------------------------------------------------
+    @expose("/show/<int:pk>")
+    @has_access
+    def show(self, pk: int):
+        actor = current_actor()
+        try:
+            req = service.load_request(db.session, actor, pk)
+        except SitthiError:
+            abort(404)
+        decisions = db.session.scalars(
+            select(Decision).where(Decision.request_id == pk).order_by(Decision.decided_at, Decision.id)).all()
+        attachments = db.session.scalars(
+            select(Attachment).where(Attachment.request_id == pk).order_by(Attachment.id)).all()
+        checks = eligibility.check_request(db.session, req, local_today())
+        stage_actions = service.stage_transitions(db.session, actor, req)
+        own_actions = service.requester_transitions(actor, req)
+        awaiting_activation = []
+        if req.state == "completed" and req.current_stage is not None and actor.has_role(CENTRAL_IT) \
+                and not service._is_requester(actor, req):
+            awaiting_activation = [i for i in req.items if i.state == "approved"
+                                   and service._needs_activation(i, req.current_stage)]
+        return self.render_template(
+            "sitthi/request_show.html", req=req, decisions=decisions, attachments=attachments,
+            checks=checks, timeline=_timeline(req, decisions), stage_actions=stage_actions,
+            own_actions=own_actions, awaiting_activation=awaiting_activation,
+            item_decides=bool(stage_actions) and req.current_stage.actor == "central_it",
+            command=db.session.get(Unit, command_of(db.session, req.unit_id)) if req.unit_id else None,
+            today=local_today(),
+        )
+
+    @expose("/submit/<int:pk>", methods=["POST"])
+    @has_access
+    def submit(self, pk: int):
+        done = run(lambda: service.submit(db.session, current_actor(), pk, clock(),
+                                          expected_version=request.form.get("version")))
+        if done is not None:
+            flash(gettext("Request %(number)s sent to %(stage)s.", number=done.number,
+                          stage=done.current_stage.name_th), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/cancel/<int:pk>", methods=["POST"])
+    @has_access
+    def cancel(self, pk: int):
+        done = run(lambda: service.cancel(db.session, current_actor(), pk, clock(),
+                                          expected_version=request.form.get("version"),
+                                          comment=request.form.get("comment", "")))
+        if done is not None:
+            flash(gettext("Request cancelled."), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/decide/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk: int):
+        transition = request.form.get("transition", "")
+        items = []
+        for key, value in request.form.items():
+            if key.startswith("item_") and value in ("approve", "reject"):
+                item_id = _int_or_none(key[5:])
+                if item_id:
+                    items.append(service.ItemDecision(
+                        item_id, value == "approve", request.form.get(f"item_comment_{item_id}", "")))
+        done = run(lambda: service.decide(
+            db.session, current_actor(), pk, transition, clock(),
+            expected_version=request.form.get("version"), comment=request.form.get("comment", ""),
+            item_decisions=tuple(items)))
+        if done is not None:
+            flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
+                          state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
+        return redirect(request.form.get("next_inbox") and _safe_inbox(request.form["next_inbox"])
+                        or url_for(".show", pk=pk))
+
+    @expose("/activate/<int:item_id>", methods=["POST"])
+    @has_access
+    def activate(self, item_id: int):
+        activated = request.form.get("outcome") == "activated"
+        on = _parse_date(request.form.get("activated_on"))
+        done = run(lambda: service.record_activation(
+            db.session, current_actor(), item_id, clock(), activated=activated,
+            reference=request.form.get("agency_reference", ""), activated_on=on,
+            comment=request.form.get("comment", ""), expected_version=request.form.get("version")))
+        if done is not None:
+            flash(gettext("Activation recorded."), "success")
+            return redirect(url_for(".show", pk=done.request_id))
+        pk = request.form.get("request_id", type=int)
+        return redirect(url_for(".show", pk=pk) if pk else self.appbuilder.get_url_for_index)
+
+    @expose("/file/<int:attachment_id>")
+    @has_access
+    def file(self, attachment_id: int):
+        attachment = db.session.get(Attachment, attachment_id)
+        if attachment is None:
+            abort(404)
+        try:
+            service.load_request(db.session, current_actor(), attachment.request_id)
+        except SitthiError:
+            abort(404)
+        return Response(
+            attachment.content, mimetype=attachment.content_type,
+            headers={"Content-Disposition": "attachment; filename*=UTF-8''" + quote(attachment.filename, safe=""),
+                     "X-Content-Type-Options": "nosniff"},
+        )
+
+    @expose("/memo/<int:pk>")
+    @has_access
+    def memo(self, pk: int):
+        from app.services.memo import render_memo
+
+        try:
+            req = service.load_request(db.session, current_actor(), pk)
+        except SitthiError:
+            abort(404)
+        pdf = render_memo(req, local_today())
+        name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _parse_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _safe_inbox(path: str) -> str | None:
+    """Only our own inbox paths, never an outside address."""
+    return path if path.startswith("/") and not path.startswith("//") else None

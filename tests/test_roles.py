@@ -30,7 +30,7 @@ EXPECTED = {
     "Officer": SELF_SERVICE | _perms(OFFICER_PERMS) | _menus(set()),
     "CommandTech": SELF_SERVICE
     | _perms({
-        **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "rw", "RequestItem": "r",
+        **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "rw", "SystemFunction": "r",
         "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
     })
@@ -44,8 +44,8 @@ EXPECTED = {
     | _menus({"Personnel", "Officers", "Units"}),
     "CentralIT": SELF_SERVICE
     | _perms({
-        **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "rw",
-        "RequestItem": "rw",
+        **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
+        "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "rw", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
     })

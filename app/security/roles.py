@@ -35,7 +35,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "Officer": OFFICER,
     "CommandTech": OFFICER + _grant({
         "AccountRequests": (READ, WRITE),
-        "AccessRequest": (READ, WRITE),
+        "AccessRequest": (READ,),
         "RequestItem": (READ,),
         "Attachment": (READ,),
         "Decision": (READ,),
@@ -53,8 +53,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
         "AwaitingActivation": (READ, WRITE),
-        "AccessRequest": (READ, WRITE),
-        "RequestItem": (READ, WRITE),
+        "AccessRequest": (READ,),
+        "RequestItem": (READ,),
         "Attachment": (READ,),
         "Decision": (READ,),
         "Grant": (READ, WRITE),

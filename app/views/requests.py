@@ -1,17 +1,14 @@
 """Request screens: every request (approvers, auditors) and the officer's own."""
-from flask import Response, abort, current_app, g, redirect, request
+from flask import abort, redirect, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
 
 from app import labels
 from app.extensions import db
-from app.models import AccessRequest, Attachment, Decision, Officer, RequestItem, Unit
-from app.services.attachments import check_upload
+from app.models import AccessRequest, Attachment, Decision, RequestItem, Unit
 from app.views.base import (
     ReadOnlyModelView,
-    SitthiModelView,
     code_column,
     code_field,
     datamodel,
@@ -19,7 +16,6 @@ from app.views.base import (
 from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
-from app.views.validators import AcceptedDocument
 
 REQUEST_FORMATTERS = {
     "kind": code_column(labels.REQUEST_KIND),
@@ -28,7 +24,7 @@ REQUEST_FORMATTERS = {
 ITEM_FORMATTERS = {"state": code_column(labels.ITEM_STATE)}
 
 
-class RequestItemView(SitthiModelView):
+class RequestItemView(ReadOnlyModelView):
     entity = _l("Request item")
     entities = _l("Request items")
     datamodel = datamodel(RequestItem)
@@ -39,48 +35,23 @@ class RequestItemView(SitthiModelView):
         "request", "data_source", "function", "rank_group", "above_own_rank", "state",
         "comment", "agency_reference", "activated_on",
     ]
-    add_columns = ["request", "data_source", "function", "rank_group", "above_own_rank"]
-    edit_columns = add_columns + ["comment"]
     search_columns = ["data_source", "function", "rank_group", "state", "above_own_rank"]
     formatters_columns = ITEM_FORMATTERS
-    add_form_extra_fields = edit_form_extra_fields = {
-        "request": relation_field(LABELS["request"], AccessRequest, "request", required=True),
-    }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.ITEM_STATE)}
 
 
-class AttachmentView(SitthiModelView):
+class AttachmentView(ReadOnlyModelView):
+    """Files are added on the request form; here they are listed and downloaded."""
+
     entity = _l("Attachment")
     entities = _l("Attachments")
     datamodel = datamodel(Attachment)
     class_permission_name = "Attachment"
-    label_columns = {**LABELS, "upload": _l("File (PDF or JPEG)")}
+    label_columns = LABELS
     list_columns = ["request", "kind", "filename", "content_type", "size_bytes", "uploaded_at"]
     show_columns = list_columns + ["sha256"]
-    add_columns = ["request", "kind", "upload"]
-    edit_columns = ["kind"]
     search_columns = ["kind", "filename", "content_type", "uploaded_at"]
     formatters_columns = {"kind": code_column(labels.ATTACHMENT_KIND)}
-    add_form_extra_fields = {
-        "request": relation_field(LABELS["request"], AccessRequest, "request", required=True),
-        "kind": code_field(LABELS["kind"], labels.ATTACHMENT_KIND),
-        "upload": FileField(_l("File (PDF or JPEG)"), validators=[FileRequired(), AcceptedDocument()]),
-    }
-    edit_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.ATTACHMENT_KIND)}
-
-    def pre_add(self, item) -> None:
-        upload = request.files.get("upload")
-        checked = check_upload(
-            upload.filename if upload else "", upload.read() if upload else b"",
-            current_app.config["ATTACHMENT_MAX_BYTES"],
-        )
-        item.filename = checked.filename
-        item.content_type = checked.content_type
-        item.size_bytes = checked.size_bytes
-        item.sha256 = checked.sha256
-        item.content = checked.content
-        item.uploaded_by_id = g.user.id
-        super().pre_add(item)
 
     @expose("/file/<int:pk>")
     @has_access
@@ -88,17 +59,7 @@ class AttachmentView(SitthiModelView):
         attachment = db.session.get(Attachment, pk)
         if attachment is None:
             abort(404)
-        return Response(
-            attachment.content,
-            mimetype=attachment.content_type,
-            headers={"Content-Disposition": "attachment; filename*=UTF-8''" + _quoted(attachment.filename)},
-        )
-
-
-def _quoted(filename: str) -> str:
-    from urllib.parse import quote
-
-    return quote(filename, safe="")
+        return redirect(url_for("RequestDeskView.file", attachment_id=attachment.id))
 
 
 class DecisionView(ReadOnlyModelView):
@@ -126,7 +87,7 @@ REQUEST_SHOW = [
 ]
 
 
-class AccessRequestView(SitthiModelView):
+class AccessRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("All requests")
     datamodel = datamodel(AccessRequest)
@@ -134,21 +95,9 @@ class AccessRequestView(SitthiModelView):
     label_columns = LABELS
     list_columns = REQUEST_LIST
     show_columns = REQUEST_SHOW
-    # The state is never typed in: only the approval workflow changes it.
-    add_columns = edit_columns = [
-        "kind", "requester", "unit", "chain", "contact_email", "contact_mobile",
-        "duty_performed", "duty_mismatch", "pledge_accepted", "certifying_head", "target_unit",
-        "assignment_until",
-    ]
+    # Requests are made on the request desk and change only through the approval workflow.
     search_columns = ["number", "state", "kind", "unit", "submitted_at", "due_on", "completed_at"]
     formatters_columns = REQUEST_FORMATTERS
-    add_form_extra_fields = edit_form_extra_fields = {
-        "kind": code_field(LABELS["kind"], labels.REQUEST_KIND),
-        "requester": relation_field(LABELS["requester"], Officer, "officer", required=True),
-        "certifying_head": relation_field(LABELS["certifying_head"], Officer, "officer"),
-        "unit": relation_field(LABELS["unit"], Unit, "unit", required=True),
-        "target_unit": relation_field(LABELS["target_unit"], Unit, "unit"),
-    }
     search_form_extra_fields = {
         "state": code_field(LABELS["state"], labels.REQUEST_STATE),
         "kind": code_field(LABELS["kind"], labels.REQUEST_KIND),
@@ -156,6 +105,7 @@ class AccessRequestView(SitthiModelView):
     }
     base_order = ("id", "desc")
     related_views = [RequestItemView, DecisionView, AttachmentView]
+    show_template = "sitthi/request_generic_show.html"
 
 
 class MyRequestView(ReadOnlyModelView):

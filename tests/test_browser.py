@@ -108,3 +108,104 @@ def test_admin_adds_an_officer_choosing_the_unit_by_typing(page, live_server, ap
         assert officer is not None
         assert officer.home_unit.abbr_th == "สภ.เมืองขอนแก่น"
         assert officer.first_name_th == "เบราว์เซอร์"
+
+
+def _fixture_files(tmp_path):
+    pdf = tmp_path / "บันทึกข้อความ.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    jpeg = tmp_path / "บัตรข้าราชการ.jpg"
+    jpeg.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9")
+    return pdf, jpeg
+
+
+def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, app, tmp_path):
+    """officer asks → head certifies → centralit decides per item → agency activation → grant."""
+    pdf, jpeg = _fixture_files(tmp_path)
+
+    def session_for(username):
+        context = chromium.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        log_in(page, live_server, username)
+        return context, page
+
+    # The officer fills the request: civil registration one group above own rank + company registry.
+    context, page = session_for("officer")
+    page.click("text=คำขอของฉัน")
+    page.click("a[href='/requests/new']")
+    page.click("#kind-external_search")
+    page.wait_for_url("**/requests/new/external_search")
+    page.fill("#duty_performed", "สืบสวนหาข่าวคดียาเสพติด")
+    page.check("#source-civil_registration")
+    page.select_option("#rank-group-civil_registration", index=0)  # group 1: above ร.ต.อ.
+    first_group = page.locator("#rank-group-civil_registration option").first
+    assert first_group.get_attribute("data-number") == "1"
+    assert page.locator("#rank-group-civil_registration").input_value() == first_group.get_attribute("value")
+    page.check("#source-company_registry")
+    assert page.locator("#source-firearms").is_disabled()
+    page.click("#certifying_head + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
+    page.click(".select2-results__option:has-text('ประยุทธ')")
+    page.set_input_files("#upload_memo", str(pdf))
+    page.set_input_files("#upload_id_card_copy", str(jpeg))
+    page.check("#pledge_accepted")
+    page.click("#submit-request")
+    page.wait_for_url("**/requests/show/*")
+    request_url = page.url
+    assert page.locator("#request-state").get_attribute("class").count("sitthi-state") == 1
+    assert page.locator("#request-attachments li").count() == 2
+    context.close()
+
+    # The head certifies from the "to certify" inbox.
+    context, page = session_for("head")
+    page.goto(f"{live_server}/tocertifyview/list/")
+    page.click(f"a[href='{request_url.replace(live_server, '')}']")
+    page.wait_for_url(request_url)
+    page.fill("#comment", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง")
+    page.click("#btn-approve")
+    page.wait_for_url("**/requests/show/*")
+    assert "ศทก." in page.locator("#request-stage").inner_text()
+    context.close()
+
+    # Central IT approves civil registration, rejects the company registry, records activation.
+    context, page = session_for("centralit")
+    page.goto(f"{live_server}/toverifyview/list/")
+    page.click(f"a[href='{request_url.replace(live_server, '')}']")
+    page.wait_for_url(request_url)
+    assert page.locator("#eligibility .sitthi-check-warn").count() >= 1  # above own rank
+    rows = page.locator("#request-items tbody tr, #request-items tr[id^=item-]")
+    company = page.locator("tr[id^=item-]:has-text('จดทะเบียนบริษัท') select")
+    company.select_option("reject")
+    page.locator("tr[id^=item-]:has-text('จดทะเบียนบริษัท') input[type=text]").fill("ไม่เกี่ยวกับงานสืบสวน")
+    assert rows.count() >= 2
+    page.click("#btn-approve")
+    page.wait_for_url("**/requests/show/*")
+    page.goto(f"{live_server}/awaitingactivationview/list/")
+    page.click(f"a[href='{request_url.replace(live_server, '')}']")
+    page.wait_for_url(request_url)
+    page.locator(".sitthi-activation input[name=agency_reference]").fill("มท 0309.1/12345")
+    page.locator(".sitthi-activation button[value=activated]").click()
+    page.wait_for_url("**/requests/show/*")
+    context.close()
+
+    # The officer sees the active grant and the whole timeline.
+    context, page = session_for("officer")
+    page.goto(f"{live_server}/mygrantview/list/")
+    row = page.locator("table tbody tr:has-text('ทะเบียนราษฎร')").first
+    with app.test_request_context():
+        from flask_babel import gettext
+
+        assert gettext("Active") in row.inner_text()
+    page.goto(request_url)
+    timeline = page.locator("#timeline").inner_text()
+    with app.test_request_context():
+        from flask_babel import gettext
+
+        steps = [gettext(text) for text in (
+            "Sent", "Certified by the unit head", "Approved by the Central IT Center",
+            "Item rejected", "Activated by the agency")]
+    steps += ["มท 0309.1/12345", "ไม่เกี่ยวกับงานสืบสวน", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง"]
+    for step in steps:
+        assert step in timeline, step
+    assert steps[0] != "Sent"  # the page speaks Thai
+    context.close()

@@ -9,6 +9,8 @@ SELF_SERVICE = {
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
+    ("can_get", "OpenApi"),
+    ("can_show", "SwaggerView"),
 }
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
                  "Approvals", "Dashboard"}

@@ -91,7 +91,9 @@ def test_head_certifies_officers_requests_in_the_same_station(db_session):
     head = db_session.scalar(select(Officer).join(User, Officer.user_id == User.id).where(User.username == "head"))
     assert officer.home_unit_id == head.home_unit_id
     assert head.position_title.startswith("ผกก.")
-    requests = db_session.scalars(select(AccessRequest).where(AccessRequest.requester_id == officer.id)).all()
+    requests = db_session.scalars(select(AccessRequest).where(
+        AccessRequest.requester_id == officer.id, AccessRequest.certifying_head_id.isnot(None))).all()
+    assert len(requests) >= 3
     assert {r.certifying_head_id for r in requests} == {head.id}
 
 

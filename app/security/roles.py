@@ -14,6 +14,9 @@ SELF_SERVICE = [
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
+    # The REST API's documentation, for officers who use the API.
+    ("can_get", "OpenApi"),
+    ("can_show", "SwaggerView"),
 ]
 
 

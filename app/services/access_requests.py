@@ -9,6 +9,7 @@ here commits: the caller commits once, or rolls everything back.
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import wraps
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
@@ -185,6 +186,19 @@ def _check_version(record, expected_version: int | None) -> None:
         raise StaleRecord(MSG_STALE)
 
 
+def conflicts_are_stale(command):
+    """A concurrent change caught at any flush (also an autoflush) is the same clear conflict."""
+
+    @wraps(command)
+    def guarded(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except StaleDataError as error:
+            raise StaleRecord(MSG_STALE) from error
+
+    return guarded
+
+
 def _flush(session: Session) -> None:
     """Write now, so a concurrent decision is caught here as a clear conflict."""
     try:
@@ -358,6 +372,7 @@ def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads
         ))
 
 
+@conflicts_are_stale
 def save_draft(
     session: Session,
     actor: Actor,
@@ -482,6 +497,7 @@ def _require_complete(request: AccessRequest) -> None:
             raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
 
 
+@conflicts_are_stale
 def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
            expected_version: int | None = None) -> AccessRequest:
     """Send a draft up the chain, or a returned request back to the stage that returned it."""
@@ -510,6 +526,7 @@ def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
     return request
 
 
+@conflicts_are_stale
 def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
            expected_version: int | None = None, comment: str = "") -> AccessRequest:
     request = load_request(session, actor, request_id)
@@ -528,6 +545,7 @@ def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
     return request
 
 
+@conflicts_are_stale
 def decide(session: Session, actor: Actor, request_id: int, transition: str, clock: Clock, *,
            expected_version: int | None = None, comment: str = "",
            item_decisions: tuple[ItemDecision, ...] = ()) -> AccessRequest:
@@ -679,6 +697,7 @@ def _apply_assignment(session: Session, actor: Actor, request: AccessRequest) ->
                  before=before, after={"acting_unit_id": officer.acting_unit_id})
 
 
+@conflicts_are_stale
 def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock, *,
                       activated: bool, reference: str = "", activated_on: date | None = None,
                       comment: str = "", expected_version: int | None = None) -> RequestItem:

@@ -313,22 +313,34 @@ class DemoLoader:
         self.session.flush()
 
     def _timeline(self, request: AccessRequest, state: str, at: datetime, admin: User) -> None:
+        """Decisions as the request service writes them, so the timeline and dashboard read true."""
         if state == "draft":
             return
+        stages = request.chain.stages
         actor = request.requester.user_id
-        self.session.add(Decision(request=request, transition="submit", from_state="draft",
-                                  to_state="submitted", actor_id=actor, decided_at=at))
-        self.session.add(AuditEvent(action="request.submit", actor_id=actor,
+        self.session.add(Decision(request=request, stage=stages[0], transition="submit",
+                                  from_state="draft", to_state="submitted", actor_id=actor,
+                                  decided_at=at))
+        self.session.add(AuditEvent(action="AccessRequest.submit", actor_id=actor,
                                     object_type="AccessRequest", object_id=request.id,
                                     unit_id=request.unit_id, occurred_at=at,
                                     summary=f"{request.number} submitted"))
-        final = {"returned": "return", "rejected": "reject", "completed": "complete",
+        head_user = request.certifying_head.user_id if request.certifying_head else None
+        deciding = [s for s in stages if s.actor != "agency"]
+        reached = request.current_stage.position if request.current_stage else len(deciding)
+        for offset, stage in enumerate(deciding[: max(reached - 1, 0)], start=1):
+            self.session.add(Decision(
+                request=request, stage=stage, transition="approve", from_state="submitted",
+                to_state="submitted", actor_id=head_user if stage.actor == "certifying_head" else admin.id,
+                decided_at=at + timedelta(days=offset)))
+        final = {"returned": "return", "rejected": "reject", "completed": "approve",
                  "cancelled": "cancel"}.get(state)
         if final:
-            self.session.add(Decision(request=request, transition=final, from_state="submitted",
-                                      to_state=state, actor_id=admin.id,
-                                      decided_at=at + timedelta(days=2),
-                                      comment="ข้อมูลตัวอย่าง (demo)"))
+            stage = deciding[-1] if state == "completed" else stages[0]
+            self.session.add(Decision(
+                request=request, stage=stage, transition=final, from_state="submitted", to_state=state,
+                actor_id=actor if final == "cancel" else (head_user if stage.actor == "certifying_head" else admin.id),
+                decided_at=at + timedelta(days=2), comment=None if final == "approve" else "ข้อมูลตัวอย่าง (demo)"))
 
     def _grants_for(self, request: AccessRequest, admin: User, valid_from: date) -> None:
         for item in request.items:

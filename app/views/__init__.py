@@ -18,6 +18,9 @@ def register(appbuilder: AppBuilder) -> None:
                 category_icon=category_icon,
             )
     appbuilder.add_view_no_menu(LookupView)
+    from app.api import register as register_api
+
+    register_api(appbuilder)
     _move_security_menu_last(appbuilder)
 
 

@@ -85,7 +85,9 @@ class InboxView(ReadOnlyModelView):
     """A list of waiting requests; the number opens the request page where decisions are taken."""
 
     datamodel = datamodel(AccessRequest)
+    # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]
+    exclude_route_methods = {"download", "add", "edit", "delete", "action"}
     label_columns = {**LABELS, "link": _l("Number"), "due": _l("Due")}
     list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due"]
     search_columns = ["number", "kind", "submitted_at", "due_on"]

@@ -1,0 +1,1050 @@
+"""REST API for access requests: the same request service, rules and scope as the screens.
+
+Every endpoint authenticates with a JWT only (``Authorization: Bearer``, from
+``POST /api/v1/security/login``); a browser's session cookie is not accepted, so the API's CSRF
+exemption cannot be used to act for a logged-in browser. Whether a user may see or act on a
+request is decided by ``app.services.access_requests``; this module only reads JSON, calls the
+service, commits on success and rolls back on any error. Messages come in the language asked for
+with ``?_l_=th`` or ``?_l_=en`` (Thai by default).
+
+Files go up inside the JSON as base64 (``attachments: [{kind, filename, content_base64}]``) and
+pass the same content check as the screen's uploads (PDF/JPEG by their bytes, size limit).
+"""
+import base64
+import binascii
+import functools
+import logging
+from typing import Any
+
+from flask import current_app, g, request
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext
+from flask_jwt_extended import get_current_user
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from app import labels
+from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
+from app.extensions import db
+from app.formatting import local_today, localized
+from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
+from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
+from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, actor_for, units_under
+from app.services import access_requests as service
+from app.services import eligibility
+from app.views.request_desk import clock
+
+log = logging.getLogger(__name__)
+
+MSG_NOT_JSON = N_("Send a JSON object in the request body, with Content-Type: application/json.")
+MSG_INVALID = N_("Some fields are not valid: nothing was saved.")
+MSG_BAD_BASE64 = N_("The file content is not valid base64.")
+MSG_KIND_FIXED = N_("The kind of a request cannot be changed: make a new request instead.")
+MSG_CONFLICT = N_("Someone else saved at the same moment. Nothing was saved: reload and try again.")
+MSG_UNEXPECTED = N_("Something went wrong on our side. Nothing was saved.")
+MARSHMALLOW_REQUIRED = "Missing data for required field."
+
+MAX_ID = 2**31 - 1  # an INTEGER column: larger ids cannot exist (and would crash the driver)
+MAX_PAGE_SIZE = 100
+ID = validate.Range(min=1, max=MAX_ID)
+
+# The service names form fields; the API names its JSON fields.
+FIELD_NAMES = {
+    "certifying_head": "certifying_head_id",
+    "target_unit": "target_unit_id",
+    "rank_group": "sources",
+    "functions": "function_ids",
+}
+
+# Which inbox a request waits in, from the actor of the stage it waits at.
+WAITING_AS = {
+    "certifying_head": "certifying_head",
+    "central_it": "central_it",
+    "command_tech": "command_tech",
+    "agency": "agency_activation",
+}
+
+
+# -- input ---------------------------------------------------------------------------------------
+def _id(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=ID, **kwargs)
+
+
+class Base64Bytes(fields.Field):
+    """A base64 string in, bytes out (whitespace and line breaks are ignored)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        if not isinstance(value, str):
+            raise ValidationError(MSG_BAD_BASE64)
+        try:
+            return base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValidationError(MSG_BAD_BASE64) from error
+
+    def _serialize(self, value, attr, obj, **kwargs):  # pragma: no cover - input only
+        return base64.b64encode(value).decode() if value is not None else None
+
+
+class SourceChoiceSchema(Schema):
+    data_source_id = _id(required=True, metadata={"description": "A data source (GET its id from the screens)."})
+    rank_group_id = _id(allow_none=True, load_default=None,
+                        metadata={"description": "Rank group, for sources that need one (civil registration)."})
+
+
+class AttachmentUploadSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_base64 = Base64Bytes(required=True, metadata={
+        "type": "string", "format": "byte", "description": "The PDF or JPEG file, base64-encoded."})
+
+
+def _request_fields(create: bool) -> dict[str, fields.Field]:
+    """The draft's fields; on create, left-out fields take defaults, on update they keep their value."""
+
+    def opt(default):
+        return {"load_default": default} if create else {}
+
+    return {
+        "kind": fields.String(required=create, validate=validate.OneOf(REQUEST_KINDS), metadata={
+            "description": "The kind of request; cannot change after creation."}),
+        "contact_email": fields.String(validate=validate.Length(max=254), **opt("")),
+        "contact_mobile": fields.String(validate=validate.Length(max=20), **opt("")),
+        "duty_performed": fields.String(validate=validate.Length(max=service.TEXT_LIMIT), **opt("")),
+        "duty_mismatch": fields.Boolean(**opt(False)),
+        "pledge_accepted": fields.Boolean(**opt(False)),
+        "certifying_head_id": _id(allow_none=True, **opt(None)),
+        "target_unit_id": _id(allow_none=True, **opt(None)),
+        "assignment_until": fields.Date(allow_none=True, **opt(None)),
+        "sources": fields.List(fields.Nested(SourceChoiceSchema), validate=validate.Length(max=50),
+                               **opt(list)),
+        "function_ids": fields.List(_id(), validate=validate.Length(max=50), **opt(list)),
+        "attachments": fields.List(fields.Nested(AttachmentUploadSchema), validate=validate.Length(max=10),
+                                   load_default=list, metadata={"description": "Files to add."}),
+    }
+
+
+RequestCreateSchema = Schema.from_dict(_request_fields(create=True), name="RequestCreateSchema")
+RequestUpdateSchema = Schema.from_dict({
+    **_request_fields(create=False),
+    "version": fields.Integer(strict=True, required=True, metadata={
+        "description": "The `version` read with the request; a stale one is refused with 409."}),
+    "remove_attachment_ids": fields.List(_id(), validate=validate.Length(max=50), load_default=list),
+}, name="RequestUpdateSchema")
+
+
+class SubmitSchema(Schema):
+    version = fields.Integer(strict=True, allow_none=True, load_default=None)
+
+
+class CancelSchema(Schema):
+    version = fields.Integer(strict=True, allow_none=True, load_default=None)
+    comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="")
+
+
+class ItemDecisionSchema(Schema):
+    item_id = _id(required=True)
+    approve = fields.Boolean(required=True)
+    comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="")
+
+
+class DecideSchema(Schema):
+    transition = fields.String(required=True, validate=validate.OneOf(service.STAGE_DECISIONS))
+    comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="", metadata={
+        "description": "Required to return or reject."})
+    version = fields.Integer(strict=True, required=True)
+    items = fields.List(fields.Nested(ItemDecisionSchema), validate=validate.Length(max=50), load_default=list,
+                        metadata={"description": "Per-item decisions, only at the Central IT stage; "
+                                                 "items left out are approved with the request."})
+
+
+class ActivationSchema(Schema):
+    activated = fields.Boolean(required=True, metadata={"description": "true: activated; false: refused."})
+    agency_reference = fields.String(validate=validate.Length(max=100), load_default="")
+    activated_on = fields.Date(allow_none=True, load_default=None, metadata={"description": "Default: today."})
+    comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="", metadata={
+        "description": "Required when the agency refused."})
+    version = fields.Integer(strict=True, required=True, metadata={"description": "The item's `version`."})
+
+
+class PageArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # _l_ and the like
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+# -- output --------------------------------------------------------------------------------------
+class RefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CodedRefSchema(RefSchema):
+    code = fields.String()
+
+
+class RankGroupSchema(RefSchema):
+    number = fields.Integer()
+
+
+class StageSchema(Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    actor = fields.String(metadata={"enum": list(labels.STAGE_ACTOR)})
+    name = fields.String()
+
+
+class GrantSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    state_label = fields.String()
+    valid_from = fields.Date()
+    valid_until = fields.Date(allow_none=True)
+    agency_reference = fields.String(allow_none=True)
+    activated_on = fields.Date(allow_none=True)
+
+
+class ItemSchema(Schema):
+    id = fields.Integer()
+    source = fields.Nested(CodedRefSchema, allow_none=True)
+    function = fields.Nested(CodedRefSchema, allow_none=True)
+    rank_group = fields.Nested(RankGroupSchema, allow_none=True)
+    above_own_rank = fields.Boolean()
+    state = fields.String()
+    state_label = fields.String()
+    comment = fields.String(allow_none=True)
+    agency_reference = fields.String(allow_none=True)
+    activated_on = fields.Date(allow_none=True)
+    awaiting_activation = fields.Boolean()
+    version = fields.Integer(metadata={"description": "Send it back to record the activation."})
+    grant = fields.Nested(GrantSchema, allow_none=True)
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size_bytes = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class DecisionSchema(Schema):
+    id = fields.Integer()
+    transition = fields.String()
+    label = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    stage = fields.Nested(StageSchema, allow_none=True)
+    item_id = fields.Integer(allow_none=True)
+    actor = fields.Nested(RefSchema, allow_none=True)
+    comment = fields.String(allow_none=True)
+    decided_at = fields.DateTime()
+
+
+class CheckSchema(Schema):
+    code = fields.String()
+    status = fields.String(metadata={"enum": ["pass", "warn", "fail"]})
+    status_label = fields.String()
+    message = fields.String()
+    params = fields.Dict()
+
+
+class RequestSummarySchema(Schema):
+    id = fields.Integer()
+    number = fields.String(allow_none=True)
+    kind = fields.String(metadata={"enum": list(REQUEST_KINDS)})
+    kind_label = fields.String()
+    state = fields.String()
+    state_label = fields.String()
+    requester = fields.Nested(RefSchema)
+    unit = fields.Nested(RefSchema)
+    current_stage = fields.Nested(StageSchema, allow_none=True)
+    created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+    overdue = fields.Boolean()
+    version = fields.Integer()
+
+
+class InboxRowSchema(RequestSummarySchema):
+    waiting_as = fields.String(metadata={"enum": list(WAITING_AS.values())})
+
+
+class RequestDetailSchema(RequestSummarySchema):
+    contact_email = fields.String()
+    contact_mobile = fields.String()
+    duty_performed = fields.String()
+    duty_mismatch = fields.Boolean()
+    pledge_accepted = fields.Boolean()
+    certifying_head = fields.Nested(RefSchema, allow_none=True)
+    target_unit = fields.Nested(RefSchema, allow_none=True)
+    assignment_until = fields.Date(allow_none=True)
+    updated_at = fields.DateTime()
+    items = fields.List(fields.Nested(ItemSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    decisions = fields.List(fields.Nested(DecisionSchema))
+    checks = fields.List(fields.Nested(CheckSchema))
+    allowed = fields.List(fields.String(), metadata={
+        "description": "What this user may do now: submit, resubmit, cancel (the requester); approve, "
+                       "return, reject (the stage's decider); activate, refuse_activation (Central IT, "
+                       "for items awaiting the agency)."})
+
+
+class RequestPageSchema(Schema):
+    count = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    result = fields.List(fields.Nested(RequestSummarySchema))
+
+
+class InboxPageSchema(RequestPageSchema):
+    result = fields.List(fields.Nested(InboxRowSchema))
+
+
+class ApiErrorSchema(Schema):
+    message = fields.String(metadata={"description": "In the language asked for with ?_l_=th|en."})
+    field = fields.String(allow_none=True, metadata={"description": "The input field at fault, if one is."})
+    errors = fields.Dict(metadata={"description": "Per-field messages of a refused input (400)."})
+    checks = fields.List(fields.Nested(CheckSchema), metadata={
+        "description": "The failed eligibility checks, when a submission is refused for them."})
+
+
+COMPONENT_SCHEMAS = (
+    RequestCreateSchema, RequestUpdateSchema, SubmitSchema, CancelSchema, DecideSchema,
+    ActivationSchema, RequestSummarySchema, InboxRowSchema, RequestDetailSchema,
+    RequestPageSchema, InboxPageSchema, ApiErrorSchema,
+)
+for _schema in COMPONENT_SCHEMAS:
+    # The name the docstrings' $refs use, and the one FAB's resolver gives nested schemas.
+    _schema.__component_name__ = _schema.__name__.removesuffix("Schema")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _json_errors(f):
+    """Answer every refusal as JSON with its status, and roll back whatever the call changed."""
+
+    @functools.wraps(f)
+    def wrapper(self: "RequestsApi", *args, **kwargs):
+        try:
+            return f(self, *args, **kwargs)
+        except SitthiError as error:
+            db.session.rollback()
+            return self.error_response(error)
+        except ValidationError as error:
+            db.session.rollback()
+            errors = _translated_errors(error.messages)
+            field = next(iter(errors), None) if isinstance(errors, dict) else None
+            return self.response(400, message=gettext(MSG_INVALID), field=field, errors=errors)
+        except (IntegrityError, StaleDataError):
+            db.session.rollback()
+            return self.response(409, message=gettext(MSG_CONFLICT), field=None)
+        except HTTPException as error:  # body too large, unreadable body
+            db.session.rollback()
+            return self.response(error.code or 400, message=error.description, field=None)
+        except Exception:
+            db.session.rollback()
+            log.exception("Request API error")
+            return self.response(500, message=gettext(MSG_UNEXPECTED), field=None)
+
+    return wrapper
+
+
+def _translated_errors(messages: Any) -> Any:
+    """marshmallow's messages with string keys, in the reader's language where we have it."""
+    if isinstance(messages, dict):
+        return {str(k): _translated_errors(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_translated_errors(m) for m in messages]
+    if isinstance(messages, str):
+        return gettext(service.MSG_REQUIRED if messages == MARSHMALLOW_REQUIRED else messages)
+    return messages
+
+
+def _json_body(required: bool = True) -> dict:
+    raw = request.get_data(cache=True)
+    if not raw.strip() and not required:
+        return {}
+    data = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(data, dict):
+        raise ValidationFailed(MSG_NOT_JSON)
+    return data
+
+
+def _known_id(pk: int) -> int:
+    if pk > MAX_ID:
+        raise NotFound(service.MSG_NOT_FOUND)
+    return pk
+
+
+def api_actor() -> Actor:
+    """The user of the JWT (not of any session cookie that came along), as the service sees them."""
+    user = get_current_user() or g.user
+    actor = g.get("_sitthi_api_actor")
+    if actor is None or actor.user_id != user.id:
+        actor = actor_for(db.session, user)
+        g._sitthi_api_actor = actor
+    return actor
+
+
+def _ref(obj, name: str | None = None) -> dict | None:
+    if obj is None:
+        return None
+    return {"id": obj.id, "name": name if name is not None else localized(obj)}
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "name": f"{user.first_name or ''} {user.last_name or ''}".strip() or user.username}
+
+
+def _stage(stage: ApprovalStage | None) -> dict | None:
+    if stage is None:
+        return None
+    return {"id": stage.id, "position": stage.position, "actor": stage.actor, "name": localized(stage)}
+
+
+def _check(check: eligibility.Check) -> dict:
+    return {"code": check.code, "status": check.status,
+            "status_label": labels.label_of(labels.CHECK_STATUS, check.status),
+            "message": gettext(check.message, **check.params), "params": check.params}
+
+
+def _summary(req: AccessRequest, today) -> dict:
+    return {
+        "id": req.id, "number": req.number, "kind": req.kind,
+        "kind_label": labels.label_of(labels.REQUEST_KIND, req.kind),
+        "state": req.state, "state_label": labels.label_of(labels.REQUEST_STATE, req.state),
+        "requester": _ref(req.requester, str(req.requester)), "unit": _ref(req.unit),
+        "current_stage": _stage(req.current_stage), "created_at": req.created_at,
+        "submitted_at": req.submitted_at, "completed_at": req.completed_at, "due_on": req.due_on,
+        "overdue": bool(req.due_on and req.due_on < today), "version": req.version,
+    }
+
+
+def _awaits_agency(req: AccessRequest, item) -> bool:
+    stage = req.current_stage
+    return (req.state == "completed" and stage is not None and stage.actor == "agency"
+            and item.state == "approved" and service._needs_activation(item, stage))
+
+
+def _may_record_activation(actor: Actor, req: AccessRequest) -> bool:
+    if not any(_awaits_agency(req, item) for item in req.items):
+        return False
+    try:
+        service.authorize_stage(db.session, actor, req, req.current_stage)
+    except NotAllowed:
+        return False
+    return True
+
+
+def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
+    def coded(target):
+        return None if target is None else {"id": target.id, "code": target.code, "name": localized(target)}
+
+    group = item.rank_group
+    return {
+        "id": item.id, "source": coded(item.data_source), "function": coded(item.function),
+        "rank_group": None if group is None else {"id": group.id, "number": group.number,
+                                                  "name": localized(group)},
+        "above_own_rank": item.above_own_rank, "state": item.state,
+        "state_label": labels.label_of(labels.ITEM_STATE, item.state), "comment": item.comment,
+        "agency_reference": item.agency_reference, "activated_on": item.activated_on,
+        "awaiting_activation": _awaits_agency(req, item), "version": item.version,
+        "grant": None if grant is None else {
+            "id": grant.id, "state": grant.state,
+            "state_label": labels.label_of(labels.GRANT_STATE, grant.state),
+            "valid_from": grant.valid_from, "valid_until": grant.valid_until,
+            "agency_reference": grant.agency_reference, "activated_on": grant.activated_on,
+        },
+    }
+
+
+def detail(actor: Actor, req: AccessRequest) -> dict:
+    session, today = db.session, local_today()
+    item_ids = [item.id for item in req.items]
+    grants = {grant.request_item_id: grant for grant in session.scalars(
+        select(Grant).where(Grant.request_item_id.in_(item_ids)))} if item_ids else {}
+    attachments = session.scalars(
+        select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
+    decisions = session.scalars(
+        select(Decision).where(Decision.request_id == req.id).order_by(Decision.decided_at, Decision.id)).all()
+    allowed = service.requester_transitions(actor, req) + service.stage_transitions(session, actor, req)
+    if _may_record_activation(actor, req):
+        allowed += ["activate", "refuse_activation"]
+    return RequestDetailSchema().dump({
+        **_summary(req, today),
+        "contact_email": req.contact_email, "contact_mobile": req.contact_mobile,
+        "duty_performed": req.duty_performed, "duty_mismatch": req.duty_mismatch,
+        "pledge_accepted": req.pledge_accepted,
+        "certifying_head": _ref(req.certifying_head, str(req.certifying_head or "")),
+        "target_unit": _ref(req.target_unit), "assignment_until": req.assignment_until,
+        "updated_at": req.updated_at,
+        "items": [_item(req, item, grants.get(item.id)) for item in req.items],
+        "attachments": [{
+            "id": a.id, "kind": a.kind, "kind_label": labels.label_of(labels.ATTACHMENT_KIND, a.kind),
+            "filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes,
+            "sha256": a.sha256, "uploaded_at": a.uploaded_at,
+        } for a in attachments],
+        "decisions": [{
+            "id": d.id, "transition": d.transition,
+            "label": labels.transition_label(d.transition, d.stage.actor if d.stage else None),
+            "from_state": d.from_state, "to_state": d.to_state, "stage": _stage(d.stage),
+            "item_id": d.item_id, "actor": _person(d.actor), "comment": d.comment, "decided_at": d.decided_at,
+        } for d in decisions],
+        "checks": [_check(c) for c in eligibility.check_request(session, req, today)],
+        "allowed": allowed,
+    })
+
+
+def _at_stage(actor_kind: str):
+    return AccessRequest.current_stage_id.in_(select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
+
+
+def inbox_condition(actor: Actor):
+    """What waits for this user: the union of the inboxes their roles give (see app.views.inboxes)."""
+    waiting = []
+    if actor.officer_id is not None:
+        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
+                            AccessRequest.certifying_head_id == actor.officer_id))
+    if actor.has_role(CENTRAL_IT):
+        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("central_it")))
+        waiting.append(and_(AccessRequest.state == "completed", _at_stage("agency")))
+    if actor.has_role(COMMAND_TECH) and actor.command_id is not None:
+        within = units_under(db.session, actor.command_id)
+        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("command_tech"), or_(
+            and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
+            and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
+        )))
+    if not waiting:
+        return None
+    condition = or_(*waiting)
+    if actor.officer_id is not None:  # one's own request never waits for oneself
+        condition = and_(condition, AccessRequest.requester_id != actor.officer_id)
+    return condition
+
+
+def _page(query, args: dict, row) -> dict:
+    page, size = args["page"], args["page_size"]
+    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
+    return {"count": count, "page": page, "page_size": size, "result": [row(r) for r in rows]}
+
+
+def _request_data(kind: str, values: dict) -> service.RequestData:
+    return service.RequestData(
+        kind=kind,
+        contact_email=values["contact_email"], contact_mobile=values["contact_mobile"],
+        duty_performed=values["duty_performed"], duty_mismatch=values["duty_mismatch"],
+        pledge_accepted=values["pledge_accepted"], certifying_head_id=values["certifying_head_id"],
+        target_unit_id=values["target_unit_id"], assignment_until=values["assignment_until"],
+        sources=tuple(service.SourceChoice(s["data_source_id"], s.get("rank_group_id"))
+                      for s in values["sources"]),
+        function_ids=tuple(values["function_ids"]),
+    )
+
+
+_REQUEST_FIELDS = frozenset({
+    "contact_email", "contact_mobile", "duty_performed", "duty_mismatch", "pledge_accepted",
+    "certifying_head_id", "target_unit_id", "assignment_until", "sources", "function_ids",
+})
+
+
+def _current_values(req: AccessRequest) -> dict:
+    return {
+        "contact_email": req.contact_email or "", "contact_mobile": req.contact_mobile or "",
+        "duty_performed": req.duty_performed or "", "duty_mismatch": req.duty_mismatch,
+        "pledge_accepted": req.pledge_accepted, "certifying_head_id": req.certifying_head_id,
+        "target_unit_id": req.target_unit_id, "assignment_until": req.assignment_until,
+        "sources": [{"data_source_id": i.data_source_id, "rank_group_id": i.rank_group_id}
+                    for i in req.items if i.data_source_id],
+        "function_ids": [i.function_id for i in req.items if i.function_id],
+    }
+
+
+def _uploads(attachments: list[dict]) -> tuple[service.Upload, ...]:
+    return tuple(service.Upload(a["kind"], a["filename"], a["content_base64"]) for a in attachments)
+
+
+class RequestsApi(BaseApi):
+    """Access requests: make, follow and decide them. JWT only; same rules as the screens."""
+
+    resource_name = "requests"
+    class_permission_name = "RequestDesk"
+    method_permission_name = {
+        "my_requests": "read", "inbox": "read", "show": "read",
+        "create": "write", "update": "write", "submit": "write", "cancel": "write",
+        "decide": "write", "activation": "write",
+    }
+    allow_browser_login = False  # a session cookie never authenticates here: JWT only
+    openapi_spec_tag = "Requests"
+    openapi_spec_component_schemas = COMPONENT_SCHEMAS
+
+    # -- answers ----------------------------------------------------------------------------
+    def error_response(self, error: SitthiError):
+        field = getattr(error, "field", None)
+        if field and field.startswith("upload_"):
+            field = "attachments"
+        body: dict[str, Any] = {"message": error.translated(), "field": FIELD_NAMES.get(field, field)}
+        if isinstance(error, service.Ineligible):
+            body["checks"] = [_check(c) for c in error.checks]
+        return self.response(error.status, **body)
+
+    def _done(self, req: AccessRequest, status: int = 200):
+        """Commit the command's work, then answer with the request as it is now."""
+        request_id = req.id
+        db.session.commit()
+        actor = api_actor()
+        try:
+            current = service.load_request(db.session, actor, request_id)
+        except NotFound:  # done, but no longer one this user may see
+            return self.response(status, id=request_id)
+        return self.response(status, **detail(actor, current))
+
+    # -- reading ----------------------------------------------------------------------------
+    @expose("/", methods=["GET"])
+    @protect()
+    @_json_errors
+    def my_requests(self):
+        """My own requests, newest first.
+        ---
+        get:
+          summary: My requests
+          description: The requests I made, newest first, a page at a time.
+          parameters:
+          - {in: query, name: page, schema: {type: integer, minimum: 1, default: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100, default: 25}}
+          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
+          responses:
+            200:
+              description: A page of my requests
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestPage'}
+            400:
+              description: Bad paging arguments
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+        """
+        args = PageArgsSchema().load(request.args.to_dict())
+        actor, today = api_actor(), local_today()
+        if actor.officer_id is None:
+            return self.response(200, count=0, page=args["page"], page_size=args["page_size"], result=[])
+        query = select(AccessRequest).where(AccessRequest.requester_id == actor.officer_id).order_by(
+            AccessRequest.created_at.desc(), AccessRequest.id.desc())
+        page = _page(query, args, lambda r: _summary(r, today))
+        return self.response(200, **RequestPageSchema().dump(page))
+
+    @expose("/inbox", methods=["GET"])
+    @protect()
+    @_json_errors
+    def inbox(self):
+        """Requests waiting for me.
+        ---
+        get:
+          summary: Requests waiting for me
+          description: >-
+            The union of the inboxes my roles give: to certify as the named unit head; to verify at
+            the Central IT stage and awaiting agency activation (CentralIT); account requests of my
+            command (CommandTech; a temporary assignment belongs to the target unit's command).
+            Each row says which inbox it is in (`waiting_as`) and whether it is `overdue`. Soonest due first.
+          parameters:
+          - {in: query, name: page, schema: {type: integer, minimum: 1, default: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100, default: 25}}
+          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
+          responses:
+            200:
+              description: A page of waiting requests
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/InboxPage'}
+            400:
+              description: Bad paging arguments
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+        """
+        args = PageArgsSchema().load(request.args.to_dict())
+        actor, today = api_actor(), local_today()
+        condition = inbox_condition(actor)
+        if condition is None:
+            return self.response(200, count=0, page=args["page"], page_size=args["page_size"], result=[])
+        query = select(AccessRequest).where(condition).order_by(
+            AccessRequest.due_on.asc().nulls_last(), AccessRequest.id.asc())
+
+        def row(req):
+            return {**_summary(req, today), "waiting_as": WAITING_AS.get(req.current_stage.actor)}
+
+        return self.response(200, **InboxPageSchema().dump(_page(query, args, row)))
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    @_json_errors
+    def show(self, pk: int):
+        """One request with everything needed to act on it.
+        ---
+        get:
+          summary: A request
+          description: >-
+            Fields, items (with their grant once approved), attachment metadata (files are read on
+            the request page), the decisions timeline, eligibility checks, `version` and `allowed`:
+            what this user may do now. A request the user may not see answers 404, like one that
+            does not exist.
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
+          responses:
+            200:
+              description: The request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              description: No such request, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        actor = api_actor()
+        req = service.load_request(db.session, actor, _known_id(pk))
+        return self.response(200, **detail(actor, req))
+
+    # -- the requester's commands -----------------------------------------------------------
+    @expose("/", methods=["POST"])
+    @protect()
+    @_json_errors
+    def create(self):
+        """Make a draft request.
+        ---
+        post:
+          summary: Make a draft
+          description: >-
+            Saves a draft of my own. Files go in `attachments` as base64 (PDF or JPEG, checked by
+            content and size like the screen's uploads). Submit it with POST /{pk}/submit.
+          parameters:
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/RequestCreate'}
+          responses:
+            201:
+              description: The draft
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Input refused (nothing saved)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Not allowed (e.g. the login has no officer record)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        values = RequestCreateSchema().load(_json_body())
+        req = service.save_draft(
+            db.session, api_actor(), _request_data(values["kind"], values), clock(),
+            uploads=_uploads(values["attachments"]),
+            max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
+        )
+        return self._done(req, 201)
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    @_json_errors
+    def update(self, pk: int):
+        """Change my draft or returned request.
+        ---
+        put:
+          summary: Change my draft or returned request
+          description: >-
+            Fields left out keep their value; `sources` and `function_ids`, when given, replace the
+            request's items. `attachments` are added, `remove_attachment_ids` removed. `version`
+            must be the one read with the request, or nothing is saved (409).
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/RequestUpdate'}
+          responses:
+            200:
+              description: The request as saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Input refused (nothing saved)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Not my request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            404:
+              description: No such request, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            409:
+              description: Stale version, or the request can no longer be edited
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        changes = RequestUpdateSchema().load(_json_body())
+        actor = api_actor()
+        req = service.load_request(db.session, actor, _known_id(pk))
+        if changes.get("kind", req.kind) != req.kind:
+            raise service.invalid("kind", MSG_KIND_FIXED)
+        values = {**_current_values(req), **{k: v for k, v in changes.items() if k in _REQUEST_FIELDS}}
+        saved = service.save_draft(
+            db.session, actor, _request_data(req.kind, values), clock(), request_id=req.id,
+            expected_version=changes["version"], uploads=_uploads(changes["attachments"]),
+            remove_attachment_ids=tuple(changes["remove_attachment_ids"]),
+            max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
+        )
+        return self._done(saved)
+
+    @expose("/<int:pk>/submit", methods=["POST"])
+    @protect()
+    @_json_errors
+    def submit(self, pk: int):
+        """Send my draft (or returned request) up the approval chain.
+        ---
+        post:
+          summary: Submit or resubmit
+          description: >-
+            Checks eligibility; a refusal lists every failed check in `checks`. A returned request
+            goes back to the stage that returned it. The body may be empty; send `version` to be
+            sure nobody changed the request since you read it.
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/Submit'}
+          responses:
+            200:
+              description: The submitted request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Incomplete or ineligible (see `field` or `checks`)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Not my request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            404:
+              description: No such request, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            409:
+              description: Stale version, or not in a state that can be submitted
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        args = SubmitSchema().load(_json_body(required=False))
+        req = service.submit(db.session, api_actor(), _known_id(pk), clock(), expected_version=args["version"])
+        return self._done(req)
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    @_json_errors
+    def cancel(self, pk: int):
+        """Cancel my request.
+        ---
+        post:
+          summary: Cancel
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/Cancel'}
+          responses:
+            200:
+              description: The cancelled request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Input refused
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Not my request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            404:
+              description: No such request, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            409:
+              description: Stale version, or already final
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        args = CancelSchema().load(_json_body(required=False))
+        req = service.cancel(db.session, api_actor(), _known_id(pk), clock(),
+                             expected_version=args["version"], comment=args["comment"])
+        return self._done(req)
+
+    # -- deciders' commands -----------------------------------------------------------------
+    @expose("/<int:pk>/decide", methods=["POST"])
+    @protect()
+    @_json_errors
+    def decide(self, pk: int):
+        """Approve, return or reject a request at the stage it waits at.
+        ---
+        post:
+          summary: Decide at the current stage
+          description: >-
+            Only the actor the current stage designates may decide (the named head, Central IT, the
+            command's technology staff), never the requester, and nobody at two stages of one
+            request. Returning or rejecting needs a comment. At the Central IT stage `items` decide
+            item by item; items left out are approved with the request.
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/Decide'}
+          responses:
+            200:
+              description: The request after the decision
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Input refused
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Not the one this stage waits for
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            404:
+              description: No such request, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            409:
+              description: Stale version, not waiting at a stage, or a comment is missing
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        args = DecideSchema().load(_json_body())
+        items = tuple(service.ItemDecision(i["item_id"], i["approve"], i["comment"]) for i in args["items"])
+        req = service.decide(db.session, api_actor(), _known_id(pk), args["transition"], clock(),
+                             expected_version=args["version"], comment=args["comment"], item_decisions=items)
+        return self._done(req)
+
+    @expose("/items/<int:item_id>/activation", methods=["POST"])
+    @protect()
+    @_json_errors
+    def activation(self, item_id: int):
+        """Record what the data-owner agency did with an approved item.
+        ---
+        post:
+          summary: Record the agency's activation (Central IT)
+          description: >-
+            For an item awaiting the agency (`awaiting_activation`): activated with the agency's
+            reference, or refused with the reason in `comment`. `version` is the item's.
+          parameters:
+          - {in: path, name: item_id, required: true, schema: {type: integer}}
+          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/Activation'}
+          responses:
+            200:
+              description: The item's request after the activation
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/RequestDetail'}
+            400:
+              description: Input refused
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              description: Only Central IT records activations, never for its own request
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            404:
+              description: No such item, or not one you may see
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+            409:
+              description: Stale version, or the item is not awaiting activation
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiError'}
+        """
+        args = ActivationSchema().load(_json_body())
+        item = service.record_activation(
+            db.session, api_actor(), _known_id(item_id), clock(), activated=args["activated"],
+            reference=args["agency_reference"], activated_on=args["activated_on"],
+            comment=args["comment"], expected_version=args["version"])
+        return self._done(item.request)

@@ -1,0 +1,106 @@
+"""Two people deciding the same request at once: exactly one wins, the other is told, nothing is half-written."""
+import os
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import StaleRecord
+from app.models import AccessRequest, DataSource, Decision, Grant, Officer, User
+from app.security.scope import actor_for
+from app.services import access_requests as service
+
+CLOCK = service.Clock(today=date(2026, 11, 23))
+
+
+def _request_at_central_it(app) -> int:
+    """A request of the demo officer, certified by the demo head, committed."""
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        users = {u.username: u for u in session.scalars(select(User))}
+        officer, head = actor_for(session, users["officer"]), actor_for(session, users["head"])
+        vehicles = session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
+        head_officer = session.scalar(select(Officer.id).where(Officer.user_id == users["head"].id))
+        request = service.save_draft(session, officer, service.RequestData(
+            kind="external_search", contact_email="me@police.example", contact_mobile="0812345678",
+            duty_performed="สืบสวน", pledge_accepted=True, certifying_head_id=head_officer,
+            sources=(service.SourceChoice(vehicles),)), CLOCK)
+        service.submit(session, officer, request.id, CLOCK)
+        service.decide(session, head, request.id, "approve", CLOCK)
+        session.commit()
+        return request.id
+
+
+def _counts(session, request_id):
+    return (
+        session.scalar(select(func.count(Decision.id)).where(Decision.request_id == request_id)),
+        session.scalar(select(func.count(Grant.id)).where(Grant.request_id == request_id)),
+    )
+
+
+def test_two_sessions_one_request_one_winner(app):
+    """Both opened the request at version N; the second commit is refused cleanly."""
+    from app.extensions import db
+
+    request_id = _request_at_central_it(app)
+    with app.app_context():
+        engine = db.engine
+        with Session(engine) as first, Session(engine) as second:
+            user = first.scalar(select(User).where(User.username == "centralit"))
+            actor = actor_for(first, user)
+            version = first.get(AccessRequest, request_id).version
+            second.get(AccessRequest, request_id)  # the other tab has it open too
+
+            service.decide(first, actor, request_id, "approve", CLOCK, expected_version=version)
+            first.commit()
+            with pytest.raises(StaleRecord):
+                service.decide(second, actor, request_id, "approve", CLOCK, expected_version=version)
+            second.rollback()
+
+        with Session(engine) as check:
+            request = check.get(AccessRequest, request_id)
+            assert request.state == "completed"
+            decisions, grants = _counts(check, request_id)
+            assert grants == 1
+            assert decisions == 4  # submit, head approve, central approve, the item approval
+
+
+@pytest.mark.skipif(not os.environ.get("SITTHI_TEST_POSTGRES"), reason="row locks are PostgreSQL's")
+def test_two_connections_clicking_at_the_same_moment(app):
+    """Two threads, two connections, a barrier: PostgreSQL makes one wait, then refuses it."""
+    from app.extensions import db
+
+    request_id = _request_at_central_it(app)
+    with app.app_context():
+        engine = db.engine
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click():
+        with Session(engine) as session:
+            user = session.scalar(select(User).where(User.username == "centralit"))
+            actor = actor_for(session, user)
+            version = session.get(AccessRequest, request_id).version
+            barrier.wait()
+            try:
+                service.decide(session, actor, request_id, "approve", CLOCK, expected_version=version)
+                session.commit()
+                outcomes.append("won")
+            except StaleRecord:
+                session.rollback()
+                outcomes.append("stale")
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["stale", "won"]
+    with Session(engine) as check:
+        assert check.get(AccessRequest, request_id).state == "completed"
+        decisions, grants = _counts(check, request_id)
+        assert (decisions, grants) == (4, 1)

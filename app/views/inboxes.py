@@ -11,19 +11,24 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from sqlalchemy import and_, or_, select
 
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import format_date, local_today
 from app.models import AccessRequest, ApprovalStage
 from app.security.scope import units_under
 from app.services import access_requests as service
-from app.views.base import PERMISSION_BY_METHOD, ReadOnlyModelView, code_column, code_field, datamodel
+from app.views.base import (
+    PERMISSION_BY_METHOD,
+    ReadOnlyModelView,
+    code_column,
+    code_field,
+)
 from app.views.labels import LABELS
+from app.views.request_columns import RequestRows, due_cell, request_link
 from app.views.request_desk import clock
+from app.views.requests import REQUEST_LABELS
 from app.views.scoping import current_actor
 
 NOTHING = AccessRequest.id.is_(None)
@@ -66,32 +71,17 @@ class InCurrentCommand(BaseFilter):
         ))
 
 
-def request_link(req: AccessRequest) -> Markup:
-    return Markup('<a href="/requests/show/{id}">{number}</a>').format(
-        id=req.id, number=escape(req.number or f"#{req.id}"))
-
-
-def due_cell(req: AccessRequest) -> Markup:
-    if req.due_on is None:
-        return Markup("")
-    text = escape(format_date(req.due_on))
-    if req.due_on < local_today():
-        return Markup('<span class="sitthi-overdue" title="{t}">{d} ⚠</span>').format(
-            d=text, t=gettext("overdue"))
-    return Markup("{d}").format(d=text)
-
-
 class InboxView(ReadOnlyModelView):
     """A list of waiting requests; the number opens the request page where decisions are taken."""
 
-    datamodel = datamodel(AccessRequest)
+    datamodel = RequestRows(AccessRequest, db.session)
     # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]
     exclude_route_methods = {"download", "add", "edit", "delete", "action"}
-    label_columns = {**LABELS, "link": _l("Number"), "due": _l("Due")}
+    label_columns = REQUEST_LABELS
     list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due"]
     search_columns = ["number", "kind", "submitted_at", "due_on"]
-    formatters_columns = {"kind": code_column(labels.REQUEST_KIND)}
+    formatters_columns = {"kind": code_column(labels.REQUEST_KIND), "link": request_link, "due": due_cell}
     search_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.REQUEST_KIND)}
     base_order = ("due_on", "asc")
     list_template = "sitthi/inbox_list.html"
@@ -100,15 +90,6 @@ class InboxView(ReadOnlyModelView):
         **PERMISSION_BY_METHOD, "approve_selected": "write", "return_selected": "write",
         "reject_selected": "write",
     }
-
-    def __init__(self, **kwargs):
-        self.list_columns = list(self.list_columns)
-        super().__init__(**kwargs)
-        self.formatters_columns = {**self.formatters_columns}
-
-    @property
-    def link(self):  # pragma: no cover - FAB reads the column through the model below
-        return None
 
     def _decide_selected(self, transition: str):
         """Decide each selected request through the service, one transaction each."""
@@ -157,11 +138,6 @@ class InboxView(ReadOnlyModelView):
 
 def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
-
-
-# The list's "link" and "due" columns are rendered from the row itself.
-AccessRequest.link = property(request_link)
-AccessRequest.due = property(due_cell)
 
 
 class ToCertifyView(InboxView):

@@ -15,12 +15,16 @@ from app.views.base import (
 )
 from app.views.fields import relation_field
 from app.views.labels import LABELS
+from app.views.request_columns import RequestRows, due_cell, request_link
 from app.views.scoping import OwnedByCurrentOfficer
 
 REQUEST_FORMATTERS = {
     "kind": code_column(labels.REQUEST_KIND),
     "state": code_column(labels.REQUEST_STATE),
+    "link": request_link,
+    "due": due_cell,
 }
+REQUEST_LABELS = {**LABELS, "link": _l("Number"), "due": _l("Due")}
 ITEM_FORMATTERS = {"state": code_column(labels.ITEM_STATE)}
 
 
@@ -78,7 +82,7 @@ class DecisionView(ReadOnlyModelView):
     base_order = ("decided_at", "desc")
 
 
-REQUEST_LIST = ["number", "kind", "requester", "unit", "state", "current_stage", "submitted_at", "due_on"]
+REQUEST_LIST = ["link", "kind", "requester", "unit", "state", "current_stage", "submitted_at", "due"]
 REQUEST_SHOW = [
     "number", "kind", "state", "requester", "unit", "chain", "current_stage",
     "contact_email", "contact_mobile", "duty_performed", "duty_mismatch", "pledge_accepted",
@@ -90,9 +94,9 @@ REQUEST_SHOW = [
 class AccessRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("All requests")
-    datamodel = datamodel(AccessRequest)
+    datamodel = RequestRows(AccessRequest, db.session)
     class_permission_name = "AccessRequest"
-    label_columns = LABELS
+    label_columns = REQUEST_LABELS
     list_columns = REQUEST_LIST
     show_columns = REQUEST_SHOW
     # Requests are made on the request desk and change only through the approval workflow.
@@ -111,10 +115,10 @@ class AccessRequestView(ReadOnlyModelView):
 class MyRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("My requests")
-    datamodel = datamodel(AccessRequest)
+    datamodel = RequestRows(AccessRequest, db.session)
     class_permission_name = "MyRequest"
-    label_columns = LABELS
-    list_columns = ["number", "kind", "state", "current_stage", "submitted_at", "due_on"]
+    label_columns = REQUEST_LABELS
+    list_columns = ["link", "kind", "state", "current_stage", "submitted_at", "due"]
     show_columns = REQUEST_SHOW
     search_columns = ["number", "state", "kind", "submitted_at"]
     formatters_columns = REQUEST_FORMATTERS

@@ -163,3 +163,149 @@ def test_a_user_outside_the_request_gets_404_everywhere(app, login):
 
     with app.app_context():
         assert db.session.get(AccessRequest, pk).state == "submitted"
+
+
+def _version(user, pk) -> str:
+    page = user.get(f"/requests/show/{pk}").get_data(as_text=True)
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
+def test_a_stale_page_changes_nothing_and_says_why(app, login):
+    from app.extensions import db
+
+    pk = _request_id(_new_request(login("officer"), app))
+    head = login("head")
+    head.get("/lang/en")
+    stale = _version(head, pk)
+    assert _decide(head, pk, "approve").status_code == 302  # another tab already certified
+    token = head.csrf_token(f"/requests/show/{pk}")
+    response = head.client.post(f"/requests/decide/{pk}", data={
+        "transition": "return", "comment": "late", "version": stale, "csrf_token": token},
+        follow_redirects=True)
+    assert "Someone changed this request after you opened it" in response.get_data(as_text=True)
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.state == "submitted" and req.current_stage.actor == "central_it"
+
+
+def test_head_certifies_in_bulk_and_returns_with_a_comment(app, login):
+    from app.extensions import db
+
+    officer = login("officer")
+    first, second, third = (_request_id(_new_request(officer, app)) for _ in range(3))
+    head = login("head")
+    inbox = "/tocertifyview/list/"
+    token = head.csrf_token(inbox)
+    head.client.post("/tocertifyview/action_post", data={
+        "action": "approve_selected", "rowid": [str(first), str(second)], "csrf_token": token})
+    refused = head.client.post("/tocertifyview/action_post", data={
+        "action": "return_selected", "rowid": [str(third)], "csrf_token": token, "comment": ""},
+        follow_redirects=True)
+    assert refused.status_code == 200
+    head.client.post("/tocertifyview/action_post", data={
+        "action": "return_selected", "rowid": [str(third)], "csrf_token": token,
+        "comment": "แนบบันทึกที่ลงนามแล้ว"})
+    with app.app_context():
+        states = {pk: (r.state, r.current_stage.actor) for pk in (first, second, third)
+                  for r in [db.session.get(AccessRequest, pk)]}
+        assert states[first] == states[second] == ("submitted", "central_it")
+        assert states[third] == ("returned", "certifying_head")
+        comment = db.session.scalar(select(Decision.comment).where(
+            Decision.request_id == third, Decision.transition == "return"))
+        assert comment == "แนบบันทึกที่ลงนามแล้ว"
+
+
+def test_a_bulk_action_cannot_reach_a_request_outside_the_inbox(app, login):
+    """FAB loads action rows without the list's filters: the service must refuse them."""
+    from app.extensions import db
+
+    pk = _request_id(_new_request(login("officer"), app))
+    centralit = login("centralit")  # may read every request, but it waits for the head
+    token = centralit.csrf_token("/requests/new/external_search")
+    centralit.client.post("/toverifyview/action_post", data={
+        "action": "approve_selected", "rowid": [str(pk)], "csrf_token": token})
+    commandtech = login("commandtech")
+    token = commandtech.csrf_token("/requests/new/external_search")
+    commandtech.client.post("/accountrequestview/action_post", data={
+        "action": "approve_selected", "rowid": [str(pk)], "csrf_token": token})
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.current_stage.actor == "certifying_head"
+        assert db.session.scalar(select(Decision.id).where(
+            Decision.request_id == pk, Decision.transition == "approve")) is None
+
+
+def test_inboxes_hold_only_what_waits_for_that_user(app, login):
+    from app.extensions import db
+
+    pk = _request_id(_new_request(login("officer"), app))
+    link = f"/requests/show/{pk}"
+    assert link in login("head").get("/tocertifyview/list/").get_data(as_text=True)
+    assert link not in login("auditor").get("/tocertifyview/list/").get_data(as_text=True)
+    assert link not in login("centralit").get("/toverifyview/list/").get_data(as_text=True)
+    _decide(login("head"), pk, "approve")
+    assert link in login("centralit").get("/toverifyview/list/").get_data(as_text=True)
+    assert link not in login("head").get("/tocertifyview/list/").get_data(as_text=True)
+    with app.app_context():
+        commands = {r.id for r in db.session.scalars(select(AccessRequest))}
+    assert commands  # the list below is built from every request the demo holds
+    account_inbox = login("commandtech").get("/accountrequestview/list/").get_data(as_text=True)
+    with app.app_context():
+        from app.security.scope import command_of
+
+        kkn = db.session.scalar(select(Officer.home_unit_id).join(User, Officer.user_id == User.id)
+                                .where(User.username == "commandtech"))
+        for shown in map(int, re.findall(r"/requests/show/(\d+)", account_inbox)):
+            req = db.session.get(AccessRequest, shown)
+            assert req.current_stage.actor == "command_tech"
+            unit = req.target_unit_id if req.kind == "temporary_assignment" else req.unit_id
+            assert command_of(db.session, unit) == command_of(db.session, kkn)
+
+
+def test_head_search_stays_in_the_command_unless_asked_nationwide(app, login):
+    officer = login("officer")
+    near = officer.get("/requests/heads?q=ประยุทธ").get_json()["results"]
+    assert any("ประยุทธ" in row["text"] for row in near)
+    # วรรณา (CentralIT) works at ศทก. in Bangkok: found only nationwide.
+    assert officer.get("/requests/heads?q=วรรณา").get_json()["results"] == []
+    far = officer.get("/requests/heads?q=วรรณา&nationwide=1").get_json()["results"]
+    assert any("วรรณา" in row["text"] for row in far)
+    assert login("officer").get("/requests/heads?q=ณัฐวุฒิ").get_json()["results"] == []  # never oneself
+
+
+@pytest.mark.parametrize("url", ["/requests/new", "/requests/new/external_search", "/requests/show/1",
+                                 "/requests/memo/1", "/requests/heads", "/dashboard/",
+                                 "/tocertifyview/list/", "/toverifyview/list/"])
+def test_anonymous_users_are_sent_to_log_in(app, url):
+    response = app.test_client().get(url)
+    assert response.status_code == 302 and "/login/" in response.headers["Location"]
+
+
+def test_an_officer_without_centralit_role_cannot_open_central_inboxes(login):
+    officer = login("officer")
+    for url in ("/toverifyview/list/", "/awaitingactivationview/list/", "/accountrequestview/list/"):
+        assert officer.get(url).status_code == 403
+
+
+def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login):
+    from app.extensions import db
+
+    officer = login("officer")
+    pk = _request_id(_new_request(officer, app))
+    _decide(login("head"), pk, "approve")
+    _decide(login("centralit"), pk, "return", comment="ขอสำเนาบัตรที่ชัดเจน")
+    page = officer.get(f"/requests/edit/{pk}")
+    assert page.status_code == 200
+    _source, _group, head_id = _ids(app)
+    url = f"/requests/edit/{pk}"
+    response = officer.client.post(url, data={
+        "csrf_token": officer.csrf_token(url), "version": _version(officer, pk),
+        "contact_email": "natthawut@police.example", "contact_mobile": "0812345678",
+        "duty_performed": "สืบสวน (แก้ไขแล้ว)", "source": [str(_source["vehicles"])],
+        "certifying_head": str(head_id), "pledge_accepted": "y", "submit_request": "1"},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.state == "submitted" and req.current_stage.actor == "central_it"
+        assert [i.data_source.code for i in req.items] == ["vehicles"]

@@ -42,3 +42,26 @@ def test_detail_pages_render_in_both_languages(login, lang):
     for url in ("/accessrequestview/show/1", "/unitview/show/1", "/grantview/list/",
                 "/requests/show/1", "/dashboard/", "/requests/new", "/requests/new/external_search"):
         assert admin.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("route, view", VIEWS, ids=[name for name, _ in VIEWS])
+def test_a_made_up_sort_column_never_breaks_a_list(login, route, view):
+    admin = login("admin")
+    name = view.__name__
+    for column in ("no_such_column", "password", "link", "due"):
+        response = admin.get(f"/{route}/list/?_oc_{name}={column}&_od_{name}=asc")
+        assert response.status_code == 200, column
+
+
+def test_request_lists_sort_by_the_due_date_behind_the_due_cell(app, login):
+    import re as regex
+
+    from app.extensions import db
+    from app.models import AccessRequest
+
+    html = login("admin").get("/accessrequestview/list/?_oc_AccessRequestView=due&_od_AccessRequestView=asc&psize_AccessRequestView=100").get_data(as_text=True)
+    shown = [int(pk) for pk in regex.findall(r'href="/requests/show/(\d+)"', html)]
+    with app.app_context():
+        dues = [db.session.get(AccessRequest, pk).due_on for pk in shown]
+    dated = [d for d in dues if d is not None]
+    assert dated == sorted(dated) and len(dated) >= 2

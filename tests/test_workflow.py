@@ -380,6 +380,10 @@ def test_agency_activation_turns_the_grant_on(world):
     grant = world.session.scalar(select(Grant).where(Grant.request_item_id == item.id))
     assert grant.state == "active" and grant.valid_from == TODAY and grant.agency_reference == "DOPA-1"
     assert request.current_stage is None
+    from app.services.dashboard import approval_dashboard
+
+    timings = {t.actor: t for t in approval_dashboard(world.session, TODAY).stage_timings}
+    assert timings["agency"].samples >= 1  # the agency's wait shows on the dashboard
 
 
 # -- eligibility --------------------------------------------------------------------------------

@@ -270,6 +270,18 @@ def _stage_timings(session: Session, today: date) -> list[StageTiming]:
             hours.setdefault(row.actor, []).append(waited.total_seconds() / 3600)
         entered_at = row.decided_at if row.transition in ENTERS_STAGE else None
 
+    # The agency's wait runs from the approval that completed the request to each activation
+    # (or refusal) CentralIT records for an item.
+    activations = session.execute(
+        select(Decision.decided_at, AccessRequest.completed_at)
+        .join(AccessRequest, Decision.request_id == AccessRequest.id)
+        .where(Decision.transition.in_(("activate", "refuse_activation")),
+               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None))
+    ).all()
+    for decided_at, completed_at in activations:
+        waited = _as_utc(decided_at) - _as_utc(completed_at)
+        hours.setdefault("agency", []).append(max(waited.total_seconds(), 0) / 3600)
+
     timings = []
     for actor, samples in hours.items():
         middle = median(samples) if samples else None

@@ -86,6 +86,17 @@ class SitthiModelView(ModelView):
         super().__init__(**kwargs)
         self._format_dates()
 
+    # A list column drawn from the whole row sorts by the stored column behind it.
+    order_aliases: dict[str, str] = {}
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
+        """Sort only by a sortable column: a made-up `_oc_` in the address gave FAB a 500."""
+        if order_column not in (self.order_columns or []) or order_direction not in ("asc", "desc"):
+            order_column, order_direction = "", ""
+        order_column = self.order_aliases.get(order_column, order_column)
+        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                        order_direction=order_direction, **kwargs)
+
     # -- the audit trail of every change made through a generated screen ------------------
     def _audit(self, action: str, item, before=None, after=None) -> None:
         audit.record(

@@ -26,7 +26,7 @@ from app.views.base import (
     code_field,
 )
 from app.views.labels import LABELS
-from app.views.request_columns import RequestRows, due_cell, request_link
+from app.views.request_columns import ORDER_ALIASES, RequestRows, due_cell, request_link
 from app.views.request_desk import clock
 from app.views.requests import REQUEST_LABELS
 from app.views.scoping import current_actor
@@ -75,6 +75,7 @@ class InboxView(ReadOnlyModelView):
     """A list of waiting requests; the number opens the request page where decisions are taken."""
 
     datamodel = RequestRows(AccessRequest, db.session)
+    order_aliases = ORDER_ALIASES
     # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]
     exclude_route_methods = {"download", "add", "edit", "delete", "action"}

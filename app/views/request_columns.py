@@ -33,3 +33,7 @@ def due_cell(req: AccessRequest) -> Markup:
         return Markup('<span class="sitthi-overdue" title="{t}">{d} ⚠</span>').format(
             d=text, t=gettext("overdue"))
     return Markup("{d}").format(d=text)
+
+
+# Sorting a request list by its number link or its due cell sorts by the stored columns.
+ORDER_ALIASES = {"link": "number", "due": "due_on"}

@@ -119,6 +119,9 @@ def _uploads() -> tuple[service.Upload, ...]:
 def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
     """The status timeline: what happened, then the stages still ahead."""
     steps: list[dict] = []
+    user_ids = {d.actor_id for d in decisions if d.actor_id}
+    officers = {o.user_id: o for o in db.session.scalars(
+        select(Officer).where(Officer.user_id.in_(user_ids)))} if user_ids else {}
     for decision in decisions:
         stage_actor = decision.stage.actor if decision.stage else None
         steps.append({
@@ -127,7 +130,7 @@ def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
             "item": decision.item,
             "state": decision.transition,
             "at": decision.decided_at,
-            "who": decision.actor,
+            "who": officers.get(decision.actor_id) or decision.actor,
             "comment": decision.comment,
         })
     waiting = req.state in ("draft", "submitted", "returned") or (

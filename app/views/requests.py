@@ -15,7 +15,7 @@ from app.views.base import (
 )
 from app.views.fields import relation_field
 from app.views.labels import LABELS
-from app.views.request_columns import RequestRows, due_cell, request_link
+from app.views.request_columns import ORDER_ALIASES, RequestRows, due_cell, request_link
 from app.views.scoping import OwnedByCurrentOfficer
 
 REQUEST_FORMATTERS = {
@@ -95,6 +95,7 @@ class AccessRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("All requests")
     datamodel = RequestRows(AccessRequest, db.session)
+    order_aliases = ORDER_ALIASES
     class_permission_name = "AccessRequest"
     label_columns = REQUEST_LABELS
     list_columns = REQUEST_LIST
@@ -116,6 +117,7 @@ class MyRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("My requests")
     datamodel = RequestRows(AccessRequest, db.session)
+    order_aliases = ORDER_ALIASES
     class_permission_name = "MyRequest"
     label_columns = REQUEST_LABELS
     list_columns = ["link", "kind", "state", "current_stage", "submitted_at", "due"]

@@ -83,6 +83,8 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 5 * 1024 * 102
 UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
 
 # Outgoing mail (notifications outbox).
+# Where users reach Sitthi: links in e-mails point here.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
 MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
 MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
 MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)

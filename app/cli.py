@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.services.notifications import with_app_url
 
 sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications.")
 
@@ -148,6 +149,7 @@ class SmtpSender:
     def __init__(self, config: Mapping, timeout: float = 30.0) -> None:
         self.settings = flask_mail.Mail().init_mail({**config, "MAIL_SUPPRESS_SEND": False})
         self.timeout = timeout
+        self.public_url = config.get("PUBLIC_URL", "")
         self._connection: _SmtpConnection | None = None
 
     def __enter__(self) -> "SmtpSender":
@@ -174,7 +176,7 @@ class SmtpSender:
             # A line break in a header would be refused (BadHeaderError) on every attempt.
             subject=" ".join(notification.subject.split()),
             recipients=[notification.recipient_email],
-            body=notification.body,
+            body=with_app_url(notification.body, self.public_url),
             sender=sender,
             charset="utf-8",
             extra_headers={"Auto-Submitted": "auto-generated"},  # RFC 3834: no vacation replies

@@ -379,3 +379,14 @@ def test_two_workers_never_send_the_same_message(app, db_session, outbox):
 
     assert sorted(sent) == sorted(row.subject for row in rows)
     assert {reload(db_session, row).state for row in rows} == {"sent"}
+
+
+def test_links_in_mail_point_to_the_public_address(app):
+    from app.cli import SmtpSender
+    from app.models import Notification
+
+    message = Notification(recipient_email="x@police.example", subject="s",
+                           body="เปิดคำขอ: {app_url}/requests/show/7")
+    with app.app_context():
+        built = SmtpSender({**app.config, "PUBLIC_URL": "https://sitthi.police.go.th/"}).build_message(message)
+    assert built.body.endswith("https://sitthi.police.go.th/requests/show/7")

@@ -775,7 +775,7 @@ def _message(request: AccessRequest, what: str) -> tuple[str, str]:
         f"Request number: {request.number}\n"
         f"Current stage: {stage.name_en if stage else '-'}\n"
         f"Due: {request.due_on.isoformat() if request.due_on else '-'}\n"
-        f"/requests/show/{request.id}\n"
+        f"{notifications.APP_URL_MARK}/requests/show/{request.id}\n"
     )
     return subject, body
 

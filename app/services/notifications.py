@@ -13,6 +13,14 @@ from sqlalchemy.orm import Session
 
 from app.models import Notification
 
+# Links in a message are completed when it is delivered, with the address the app is served at
+# then (PUBLIC_URL), so a message queued before a move still points to the right place.
+APP_URL_MARK = "{app_url}"
+
+
+def with_app_url(body: str, public_url: str) -> str:
+    return body.replace(APP_URL_MARK, (public_url or "").rstrip("/"))
+
 
 def queue(
     session: Session,

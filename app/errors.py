@@ -10,6 +10,18 @@ def N_(message: str) -> str:
     return message
 
 
+def translate(message: str, params: dict | None = None) -> str:
+    """A marked message in the reader's language; marked labels among the params are too."""
+    from flask import has_app_context
+    from flask_babel import gettext
+
+    params = params or {}
+    if not has_app_context():
+        return message % params if params else message
+    translated = {k: gettext(v) if isinstance(v, str) else v for k, v in params.items()}
+    return gettext(message, **translated)
+
+
 class SitthiError(Exception):
     status = 400
 
@@ -19,14 +31,7 @@ class SitthiError(Exception):
         self.params = params
 
     def translated(self) -> str:
-        from flask import has_app_context
-        from flask_babel import gettext
-
-        if not has_app_context():
-            return self.message % self.params if self.params else self.message
-        # Parameters that are marked labels (a state, a transition) are translated too.
-        params = {k: gettext(v) if isinstance(v, str) else v for k, v in self.params.items()}
-        return gettext(self.message, **params)
+        return translate(self.message, self.params)
 
     def __str__(self) -> str:
         # FAB flashes str(error) from a failed pre_add/pre_update: show it in the user's language.

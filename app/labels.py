@@ -122,7 +122,10 @@ APPROVE_BUTTON = {
 
 def register(app) -> None:
     """Template helpers that name stored codes in the reader's language."""
+    from app.errors import translate
+
     app.jinja_env.globals.update(
+        check_text=lambda check: translate(check.message, check.params),
         kind_label=lambda code: label_of(REQUEST_KIND, code),
         state_label=lambda code: label_of(REQUEST_STATE, code),
         item_state_label=lambda code: label_of(ITEM_STATE, code),

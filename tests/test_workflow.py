@@ -19,7 +19,7 @@ from app.models import (
     RankGroup,
     User,
 )
-from app.security.scope import Actor
+from app.security.scope import Actor, actor_for
 from app.services import access_requests as service
 from app.services.business_days import add_business_days
 from app.workflow import machine
@@ -324,34 +324,26 @@ def test_a_returned_request_restarts_at_the_stage_that_returned_it(world):
     assert transitions == ["submit", "approve", "return", "resubmit"]
 
 
-def test_completion_is_atomic_with_the_last_decision(world, monkeypatch):
-    request = world.at_central_it()
-    world.session.commit()
-    request_id = request.id
+def test_completion_is_atomic_with_the_last_decision(app, monkeypatch):
+    """A failure after the grants were written leaves the request exactly as it was."""
+    from app.extensions import db
+    from tests.test_concurrency import _request_at_central_it
+
+    request_id = _request_at_central_it(app)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("connection lost")
 
     monkeypatch.setattr(service, "_apply_assignment", broken)
-    with pytest.raises(RuntimeError):
-        service.decide(world.session, world.central_actor, request_id, "approve", CLOCK)
-    world.session.rollback()
-    request = world.session.get(AccessRequest, request_id)
-    assert request.state == "submitted" and request.current_stage.actor == "central_it"
-    assert world.session.scalar(select(func.count(Grant.id)).where(Grant.request_id == request_id)) == 0
-    _cleanup(world.session, request_id)
-
-
-def _cleanup(session, request_id):
-    """Committed rows of a test that had to commit: leave the shared database as found."""
-    from app.models import Attachment, RequestItem
-
-    session.query(Notification).filter(Notification.request_id == request_id).delete()
-    session.query(Decision).filter(Decision.request_id == request_id).delete()
-    session.query(Attachment).filter(Attachment.request_id == request_id).delete()
-    session.query(RequestItem).filter(RequestItem.request_id == request_id).delete()
-    session.query(AccessRequest).filter(AccessRequest.id == request_id).delete()
-    session.commit()
+    with app.app_context():
+        central = actor_for(db.session, db.session.scalar(select(User).where(User.username == "centralit")))
+        with pytest.raises(RuntimeError):
+            service.decide(db.session, central, request_id, "approve", CLOCK)
+        db.session.rollback()
+        request = db.session.get(AccessRequest, request_id)
+        assert request.state == "submitted" and request.current_stage.actor == "central_it"
+        assert db.session.scalar(select(func.count(Grant.id)).where(Grant.request_id == request_id)) == 0
+        assert db.session.scalar(select(func.count(Decision.id)).where(Decision.request_id == request_id)) == 2
 
 
 def test_every_transition_writes_a_decision_an_audit_event_and_mail(world):

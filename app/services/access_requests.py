@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed
+from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
     AccessRequest,
     ApprovalChain,
@@ -95,12 +95,9 @@ class Ineligible(SitthiError):
         self.checks = checks
 
     def translated(self) -> str:
-        from flask import has_app_context
         from flask_babel import gettext
 
-        if not has_app_context():
-            return str(Exception.__str__(self))
-        reasons = "; ".join(gettext(c.message, **c.params) for c in self.checks)
+        reasons = "; ".join(translate(c.message, c.params) for c in self.checks)
         return gettext(MSG_INELIGIBLE, reasons=reasons)
 
 

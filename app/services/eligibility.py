@@ -13,6 +13,10 @@ from app.errors import N_
 from app.models import AccessRequest, Attachment, DataSharingAgreement
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+STATUS_NAMES = {
+    "retired": N_("retired"), "transferred_out": N_("transferred out"),
+    "suspended": N_("suspended"), "deceased": N_("deceased"), "active": N_("active"),
+}
 SEARCH_KINDS = frozenset({"external_search", "external_search_renewal"})
 FUNCTION_KINDS = frozenset({"additional_functions", "new_account", "account_renewal"})
 
@@ -48,7 +52,7 @@ def check_officer(request: AccessRequest) -> Check:
     if officer.status != "active":
         return Check("officer_active", FAIL,
                      N_("The officer's personnel status is %(status)s, not active."),
-                     {"status": officer.status})
+                     {"status": STATUS_NAMES.get(officer.status, officer.status)})
     return Check("officer_active", PASS, N_("The officer is active in the personnel records."))
 
 

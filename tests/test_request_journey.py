@@ -309,3 +309,47 @@ def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login)
         req = db.session.get(AccessRequest, pk)
         assert req.state == "submitted" and req.current_stage.actor == "central_it"
         assert [i.data_source.code for i in req.items] == ["vehicles"]
+
+
+def test_the_home_page_counts_what_waits_for_each_user(app, login):
+    officer = login("officer")
+    head = login("head")
+
+    def waiting(user, name):
+        html = user.get("/").get_data(as_text=True)
+        match = re.search(rf'id="home-{name}"[^>]*>[^<]*<span class="badge">(\d+)</span>', html)
+        return int(match.group(1)) if match else None
+
+    before = waiting(head, "to_certify")
+    _new_request(officer, app)
+    assert waiting(head, "to_certify") == before + 1
+    assert waiting(officer, "to_verify") is None  # an inbox the officer does not have
+    assert waiting(login("centralit"), "to_verify") is not None
+
+
+def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session):
+    from datetime import date
+
+    from app.security.scope import actor_for
+    from app.services import access_requests as service
+    from app.services.inboxes import waiting_for
+
+    users = {u.username: u for u in db_session.scalars(select(User))}
+    central, head = actor_for(db_session, users["centralit"]), actor_for(db_session, users["head"])
+    from app.models import SystemFunction
+
+    case_search = db_session.scalar(select(SystemFunction.id).where(SystemFunction.code == "crimes_case_search"))
+    clock = service.Clock(today=date(2026, 11, 23))
+    own = service.save_draft(db_session, central, service.RequestData(
+        kind="additional_functions", contact_email="c@police.example", contact_mobile="0812345678",
+        duty_performed="ตรวจสอบ", pledge_accepted=True, certifying_head_id=head.officer_id,
+        function_ids=(case_search,)), clock)
+    service.submit(db_session, central, own.id, clock)
+    service.decide(db_session, head, own.id, "approve", clock)
+    assert own.current_stage.actor == "central_it"
+    mine = db_session.scalars(select(AccessRequest.id).where(waiting_for(db_session, central))).all()
+    assert own.id not in mine
+    from dataclasses import replace
+
+    other_central = replace(central, user_id=users["admin"].id, officer_id=None)
+    assert own.id in db_session.scalars(select(AccessRequest.id).where(waiting_for(db_session, other_central))).all()

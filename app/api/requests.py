@@ -22,7 +22,7 @@ from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
 from flask_jwt_extended import get_current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -33,9 +33,10 @@ from app.extensions import db
 from app.formatting import local_today, localized
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
-from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, actor_for, units_under
+from app.security.scope import Actor, actor_for
 from app.services import access_requests as service
 from app.services import eligibility
+from app.services.inboxes import waiting_for
 from app.views.request_desk import clock
 
 log = logging.getLogger(__name__)
@@ -506,33 +507,6 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
     })
 
 
-def _at_stage(actor_kind: str):
-    return AccessRequest.current_stage_id.in_(select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
-
-
-def inbox_condition(actor: Actor):
-    """What waits for this user: the union of the inboxes their roles give (see app.views.inboxes)."""
-    waiting = []
-    if actor.officer_id is not None:
-        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
-                            AccessRequest.certifying_head_id == actor.officer_id))
-    if actor.has_role(CENTRAL_IT):
-        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("central_it")))
-        waiting.append(and_(AccessRequest.state == "completed", _at_stage("agency")))
-    if actor.has_role(COMMAND_TECH) and actor.command_id is not None:
-        within = units_under(db.session, actor.command_id)
-        waiting.append(and_(AccessRequest.state == "submitted", _at_stage("command_tech"), or_(
-            and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
-            and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
-        )))
-    if not waiting:
-        return None
-    condition = or_(*waiting)
-    if actor.officer_id is not None:  # one's own request never waits for oneself
-        condition = and_(condition, AccessRequest.requester_id != actor.officer_id)
-    return condition
-
-
 def _page(query, args: dict, row) -> dict:
     page, size = args["page"], args["page_size"]
     count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -680,7 +654,7 @@ class RequestsApi(BaseApi):
         """
         args = PageArgsSchema().load(request.args.to_dict())
         actor, today = api_actor(), local_today()
-        condition = inbox_condition(actor)
+        condition = waiting_for(db.session, actor)
         if condition is None:
             return self.response(200, count=0, page=args["page"], page_size=args["page_size"], result=[])
         query = select(AccessRequest).where(condition).order_by(

@@ -1,12 +1,22 @@
 """The landing page: who you are and where your work is."""
-from datetime import date
-
 from flask_appbuilder import IndexView, expose
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
+from app.formatting import local_today
 from app.models import Officer
+from app.services import inboxes
+from app.services.inboxes import inbox_counts
+from app.views.scoping import current_actor
+
+INBOX_URLS = {
+    inboxes.TO_CERTIFY: ("/tocertifyview/list/", _l("To certify")),
+    inboxes.TO_VERIFY: ("/toverifyview/list/", _l("To verify")),
+    inboxes.AWAITING_ACTIVATION: ("/awaitingactivationview/list/", _l("Awaiting agency activation")),
+    inboxes.ACCOUNT_REQUESTS: ("/accountrequestview/list/", _l("Account requests")),
+}
 
 
 class HomeView(IndexView):
@@ -14,7 +24,9 @@ class HomeView(IndexView):
 
     @expose("/")
     def index(self):
-        officer = None
+        officer, waiting = None, {}
         if current_user.is_authenticated:
             officer = db.session.scalar(select(Officer).where(Officer.user_id == current_user.id))
-        return self.render_template(self.index_template, officer=officer, today=date.today())
+            waiting = inbox_counts(db.session, current_actor())
+        return self.render_template(self.index_template, officer=officer, today=local_today(),
+                                    waiting=waiting, inbox_urls=INBOX_URLS)

@@ -11,14 +11,14 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
 
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.models import AccessRequest, ApprovalStage
-from app.security.scope import units_under
+from app.models import AccessRequest
 from app.services import access_requests as service
+from app.services import inboxes
+from app.services.inboxes import inbox_conditions
 from app.views.base import (
     PERMISSION_BY_METHOD,
     ReadOnlyModelView,
@@ -34,41 +34,12 @@ from app.views.scoping import current_actor
 NOTHING = AccessRequest.id.is_(None)
 
 
-def _at_stage(actor_kind: str):
-    return AccessRequest.current_stage_id.in_(
-        select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
-
-
-class WaitsForCurrentHead(BaseFilter):
-    """Submitted requests that name the logged-in officer as head and wait at the head stage."""
+class WaitsInInbox(BaseFilter):
+    """The rows of one inbox (`column_name` names it) for the logged-in user."""
 
     def apply(self, query, value):
-        officer_id = current_actor().officer_id
-        if officer_id is None:
-            return query.filter(NOTHING)
-        return query.filter(AccessRequest.state == "submitted", _at_stage("certifying_head"),
-                            AccessRequest.certifying_head_id == officer_id)
-
-
-class WaitsAtStage(BaseFilter):
-    """Requests in `value` state waiting at a stage whose actor is `column_name`."""
-
-    def apply(self, query, value):
-        return query.filter(AccessRequest.state == value, _at_stage(self.column_name))
-
-
-class InCurrentCommand(BaseFilter):
-    """Requests of the user's command (for ช่วยราชการ: of the target unit's command)."""
-
-    def apply(self, query, value):
-        command_id = current_actor().command_id
-        if command_id is None:
-            return query.filter(NOTHING)
-        within = units_under(db.session, command_id)
-        return query.filter(or_(
-            and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
-            and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
-        ))
+        condition = inbox_conditions(db.session, current_actor()).get(self.column_name)
+        return query.filter(NOTHING if condition is None else condition)
 
 
 class InboxView(ReadOnlyModelView):
@@ -145,28 +116,28 @@ class ToCertifyView(InboxView):
     entity = _l("Request")
     entities = _l("To certify")
     class_permission_name = "ToCertify"
-    base_filters = [["id", WaitsForCurrentHead, None]]
+    base_filters = [[inboxes.TO_CERTIFY, WaitsInInbox, None]]
 
 
 class ToVerifyView(InboxView):
     entity = _l("Request")
     entities = _l("To verify")
     class_permission_name = "ToVerify"
-    base_filters = [["central_it", WaitsAtStage, "submitted"]]
+    base_filters = [[inboxes.TO_VERIFY, WaitsInInbox, None]]
 
 
 class AccountRequestView(InboxView):
     entity = _l("Request")
     entities = _l("Account requests")
     class_permission_name = "AccountRequests"
-    base_filters = [["command_tech", WaitsAtStage, "submitted"], ["id", InCurrentCommand, None]]
+    base_filters = [[inboxes.ACCOUNT_REQUESTS, WaitsInInbox, None]]
 
 
 class AwaitingActivationView(InboxView):
     entity = _l("Request")
     entities = _l("Awaiting agency activation")
     class_permission_name = "AwaitingActivation"
-    base_filters = [["agency", WaitsAtStage, "completed"]]
+    base_filters = [[inboxes.AWAITING_ACTIVATION, WaitsInInbox, None]]
     list_columns = ["link", "requester", "unit", "completed_at", "due"]
     method_permission_name = PERMISSION_BY_METHOD
 

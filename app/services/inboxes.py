@@ -1,0 +1,85 @@
+"""What waits for whom: the one definition of every approver's inbox.
+
+Each inbox is a SQL condition on AccessRequest for one actor. The screens, the REST API and the
+home page all use these, so a request never shows in one place and not in another. A user's own
+request never waits in their inbox: they may not decide it.
+"""
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import AccessRequest, ApprovalStage
+from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, units_under
+
+TO_CERTIFY, TO_VERIFY, AWAITING_ACTIVATION, ACCOUNT_REQUESTS = (
+    "to_certify", "to_verify", "awaiting_activation", "account_requests",
+)
+
+
+def _at_stage(actor_kind: str):
+    return AccessRequest.current_stage_id.in_(
+        select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
+
+
+def _not_own(actor: Actor, condition):
+    if actor.officer_id is None:
+        return condition
+    return and_(condition, AccessRequest.requester_id != actor.officer_id)
+
+
+def to_certify(actor: Actor):
+    """Submitted requests that name this officer as head and wait at the head's stage."""
+    if actor.officer_id is None:
+        return None
+    return and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
+                AccessRequest.certifying_head_id == actor.officer_id)
+
+
+def to_verify(actor: Actor):
+    """Nationwide: what waits for the Central IT Center."""
+    if not actor.has_role(CENTRAL_IT):
+        return None
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("central_it")))
+
+
+def awaiting_activation(actor: Actor):
+    """Completed requests whose items wait for the data-owner agency; CentralIT records it."""
+    if not actor.has_role(CENTRAL_IT):
+        return None
+    return _not_own(actor, and_(AccessRequest.state == "completed", _at_stage("agency")))
+
+
+def account_requests(session: Session, actor: Actor):
+    """What waits for the technology staff of this user's command (ช่วยราชการ: the target's)."""
+    if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
+        return None
+    within = units_under(session, actor.command_id)
+    in_command = or_(
+        and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
+        and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
+    )
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("command_tech"), in_command))
+
+
+def inbox_conditions(session: Session, actor: Actor) -> dict[str, object]:
+    """The inboxes this user has (None: an inbox their roles do not give them)."""
+    conditions = {
+        TO_CERTIFY: to_certify(actor),
+        TO_VERIFY: to_verify(actor),
+        AWAITING_ACTIVATION: awaiting_activation(actor),
+        ACCOUNT_REQUESTS: account_requests(session, actor),
+    }
+    return {name: condition for name, condition in conditions.items() if condition is not None}
+
+
+def waiting_for(session: Session, actor: Actor):
+    """Everything that waits for this user, whichever inbox it is in; None if nothing can."""
+    conditions = list(inbox_conditions(session, actor).values())
+    return or_(*conditions) if conditions else None
+
+
+def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
+    """How many requests wait in each of the user's inboxes (one statement per inbox)."""
+    return {
+        name: session.scalar(select(func.count(AccessRequest.id)).where(condition)) or 0
+        for name, condition in inbox_conditions(session, actor).items()
+    }

@@ -4,8 +4,9 @@
     BENCH_DATABASE_URL=postgresql://... make bench
     BENCH_OFFICERS=50000 make bench               # a smaller run
 
-Builds (once) 1,700 units, 230,000 officers, 100,000 requests and 150,000 grants through the
-migrations and bulk inserts, then asks each screen 20 times as `admin` and prints the median and
+Builds (once) 1,700 units, 230,000 officers, 100,000 requests (with their chains, stages, due
+dates and ~200,000 decisions) and 150,000 grants through the migrations and bulk inserts, then
+asks each screen 20 times as `admin` (and the inboxes as `centralit`) and prints the median and
 95th percentile in milliseconds, with the number of SQL statements per page.
 """
 import os
@@ -41,7 +42,9 @@ def build_dataset(db) -> None:
     from app.domain import national_id
     from app.models import (
         AccessRequest,
+        ApprovalChain,
         DataSource,
+        Decision,
         Grant,
         Officer,
         Rank,
@@ -54,6 +57,7 @@ def build_dataset(db) -> None:
         return
     rng = random.Random(230000)
     started = time.perf_counter()
+    today = date.today()
     rtp = session.scalar(select(Unit.id).where(Unit.code == "RTP"))
     unit_rows = []
     for c in range(40):
@@ -98,25 +102,57 @@ def build_dataset(db) -> None:
     officer_unit = dict(session.execute(select(Officer.id, Officer.home_unit_id)).all())
     source_ids = session.scalars(select(DataSource.id).where(DataSource.is_open)).all()
     states = ["submitted"] * 3 + ["completed"] * 5 + ["rejected", "draft", "cancelled", "returned"]
+    chain = session.scalar(select(ApprovalChain).where(ApprovalChain.request_kind == "external_search"))
+    head_stage, central_stage = chain.stages[0].id, chain.stages[1].id
+    heads = rng.sample(officer_ids, 2_000)  # a few thousand unit heads certify everything
+    # Waiting requests sit at the head or at ศทก., a tenth of them overdue.
     for start in range(0, REQUESTS, BATCH):
         batch = []
         for n in range(start, min(start + BATCH, REQUESTS)):
             requester = rng.choice(officer_ids)
-            batch.append(dict(number=f"B/{n:08d}", kind="external_search", state=rng.choice(states),
+            state = rng.choice(states)
+            submitted_at = now - timedelta(days=rng.randrange(0, 700))
+            stage = rng.choice([head_stage, central_stage]) if state in ("submitted", "returned") else None
+            batch.append(dict(number=f"B/{n:08d}", kind="external_search", state=state,
                               requester_id=requester, unit_id=officer_unit[requester],
+                              chain_id=chain.id, current_stage_id=stage,
+                              certifying_head_id=rng.choice(heads),
+                              due_on=today + timedelta(days=rng.randrange(-3, 27)) if state == "submitted" else None,
+                              completed_at=submitted_at + timedelta(days=3) if state == "completed" else None,
                               contact_email="b@sitthi.example", contact_mobile="0800000000",
                               duty_performed="สืบสวน", duty_mismatch=False, pledge_accepted=True,
-                              submitted_at=now - timedelta(days=rng.randrange(0, 700)),
+                              submitted_at=submitted_at,
                               version=1, created_at=now, updated_at=now))
         session.execute(insert(AccessRequest), batch)
-    request_ids = session.scalars(select(AccessRequest.id).where(AccessRequest.number.like("B/%"))).all()
+    request_rows = session.execute(select(AccessRequest.id, AccessRequest.state, AccessRequest.submitted_at)
+                                   .where(AccessRequest.number.like("B/%"))).all()
+    request_ids = [row.id for row in request_rows]
+    # Timelines as the service writes them: sent, certified, approved.
+    decisions = []
+    for row in request_rows:
+        if row.state == "draft":
+            continue
+        decisions.append(dict(request_id=row.id, stage_id=head_stage, transition="submit", from_state="draft",
+                              to_state="submitted", decided_at=row.submitted_at))
+        if row.state in ("submitted", "completed", "rejected"):
+            decisions.append(dict(request_id=row.id, stage_id=head_stage, transition="approve",
+                                  from_state="submitted", to_state="submitted",
+                                  decided_at=row.submitted_at + timedelta(hours=rng.randrange(2, 96))))
+        if row.state == "completed":
+            decisions.append(dict(request_id=row.id, stage_id=central_stage, transition="approve",
+                                  from_state="submitted", to_state="completed",
+                                  decided_at=row.submitted_at + timedelta(hours=rng.randrange(100, 200))))
+        if len(decisions) >= BATCH:
+            session.execute(insert(Decision), decisions)
+            decisions = []
+    if decisions:
+        session.execute(insert(Decision), decisions)
     for start in range(0, len(request_ids), BATCH):
         session.execute(insert(RequestItem), [
             dict(request_id=rid, data_source_id=rng.choice(source_ids), above_own_rank=False,
                  state="pending", version=1)
             for rid in request_ids[start:start + BATCH]
         ])
-    today = date.today()
     for start in range(0, GRANTS, BATCH):
         batch = []
         for _ in range(start, min(start + BATCH, GRANTS)):
@@ -147,9 +183,13 @@ def main() -> None:
         counts = {m.__name__: db.session.scalar(select(func.count(m.id))) for m in (Officer, AccessRequest, Grant)}
         sample_nid = db.session.scalar(select(Officer.national_id).order_by(Officer.id.desc()))
         engine = db.engine
+        sample_request = db.session.scalar(select(AccessRequest.id).where(
+            AccessRequest.state == "submitted", AccessRequest.number.like("B/%")).limit(1))
     print(f"database: {url.split('@')[-1]}  rows: {counts}")
     client = Browser(app.test_client())
     assert client.login("admin").status_code == 302
+    central = Browser(app.test_client())
+    assert central.login("centralit").status_code == 302
     pages = [
         ("officer list, first page", "/officerview/list/"),
         ("officer list, page 500", "/officerview/list/?page_OfficerView=500"),
@@ -161,9 +201,18 @@ def main() -> None:
         ("officer add form", "/officerview/add"),
         ("officer lookup (AJAX)", "/lookup/officer?q=สมชาย"),
         ("unit lookup (AJAX)", "/lookup/unit?q=สถานี"),
+        ("request page (timeline, checks)", f"/requests/show/{sample_request}"),
+        ("dashboard", "/dashboard/"),
+        ("home page with inbox counts", "/"),
+    ]
+    # What CentralIT opens every morning, with ~15,000 requests waiting nationwide.
+    central_pages = [
+        ("CentralIT: to verify, first page", "/toverifyview/list/"),
+        ("CentralIT: to verify, by due date", "/toverifyview/list/?_oc_ToVerifyView=due&_od_ToVerifyView=asc"),
+        ("CentralIT: home page counts", "/"),
     ]
     print(f"{'screen':36} {'median ms':>10} {'p95 ms':>8} {'statements':>10}")
-    for label, path in pages:
+    for label, path, who in [(*p, client) for p in pages] + [(*p, central) for p in central_pages]:
         timings = []
         statements = []
         for _ in range(REPEAT):
@@ -174,7 +223,7 @@ def main() -> None:
 
             event.listen(engine, "before_cursor_execute", listener)
             started = time.perf_counter()
-            response = client.get(path)
+            response = who.get(path)
             timings.append((time.perf_counter() - started) * 1000)
             event.remove(engine, "before_cursor_execute", listener)
             statements.append(len(seen))

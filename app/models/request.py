@@ -92,6 +92,8 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_kind", "kind"),
         Index("ix_request_submitted_at", "submitted_at"),
         Index("ix_request_due_on", "due_on"),
+        # The approvers' inboxes: what waits at a stage, soonest due first.
+        Index("ix_request_state_stage_due", "state", "current_stage_id", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,7 +200,11 @@ class Decision(Model):
     """What one actor did at one stage (or to one item): the request's timeline."""
 
     __tablename__ = "decision"
-    __table_args__ = (Index("ix_decision_request_id", "request_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_decision_request_id", "request_id", "decided_at"),
+        # The dashboard reads the last 90 days of decisions.
+        Index("ix_decision_decided_at", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)

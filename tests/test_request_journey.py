@@ -353,3 +353,14 @@ def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session
 
     other_central = replace(central, user_id=users["admin"].id, officer_id=None)
     assert own.id in db_session.scalars(select(AccessRequest.id).where(waiting_for(db_session, other_central))).all()
+
+
+def test_request_actions_refuse_a_post_without_the_csrf_token(app, login):
+    from app.extensions import db
+
+    pk = _request_id(_new_request(login("officer"), app))
+    head = login("head")
+    response = head.client.post(f"/requests/decide/{pk}", data={"transition": "approve"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(AccessRequest, pk).current_stage.actor == "certifying_head"

@@ -313,6 +313,9 @@ def test_a_returned_request_restarts_at_the_stage_that_returned_it(world):
     request = world.at_central_it()
     service.decide(world.session, world.central_actor, request.id, "return", CLOCK, comment="แนบบัตรใหม่")
     assert request.state == "returned"
+    told = world.session.scalars(select(Notification.body).where(
+        Notification.request_id == request.id, Notification.recipient_email == "me@police.example")).all()
+    assert any("แนบบัตรใหม่" in body for body in told)  # the requester learns what to fix
     service.save_draft(world.session, world.officer_actor, service.RequestData(
         kind="external_search", contact_email="me@police.example", contact_mobile="0812345678",
         duty_performed="สืบสวน (แก้ไข)", pledge_accepted=True, certifying_head_id=world.head.id,

@@ -575,7 +575,7 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
         _record(session, actor, request, item_transition, "pending", stage, item_comment, clock, item)
     if request.state == machine.SUBMITTED:
         _notify_stage(session, request)
-    _notify_requester(session, request, transition)
+    _notify_requester(session, request, transition, comment)
     _flush(session)
     return request
 
@@ -738,7 +738,8 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
     _flush(session)
     _record(session, actor, request, "activate" if activated else "refuse_activation",
             "approved", stage, comment or reference, clock, item)
-    _notify_requester(session, request, "activate" if activated else "refuse_activation")
+    _notify_requester(session, request, "activate" if activated else "refuse_activation",
+                      comment or reference)
     _flush(session)
     return item
 
@@ -806,10 +807,13 @@ def _notify_stage(session: Session, request: AccessRequest) -> None:
                             subject=subject, body=body, request_id=request.id)
 
 
-def _notify_requester(session: Session, request: AccessRequest, what: str) -> None:
+def _notify_requester(session: Session, request: AccessRequest, what: str, comment: str = "") -> None:
+    """Tell the requester what happened, with the decider's comment (what to fix, why refused)."""
     if what == "approve" and request.state == machine.COMPLETED:
         what = "completed"
     subject, body = _message(request, what)
+    if (comment or "").strip():
+        body = f"ความเห็น / Comment: {comment.strip()}\n\n{body}"
     notifications.queue(session, recipient_email=request.contact_email or request.requester.email,
                         recipient_user_id=request.requester.user_id, subject=subject, body=body,
                         request_id=request.id)

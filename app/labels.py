@@ -86,14 +86,14 @@ TRANSITION = {
     "reject": _l("Rejected"),
     "approve_item": _l("Item approved"),
     "reject_item": _l("Item rejected"),
-    "activate": _l("Activated by the agency"),
+    "activate": _l("Activated by the data-owner agency"),
     "refuse_activation": _l("Activation refused by the agency"),
 }
 APPROVAL_BY_STAGE = {
     "certifying_head": _l("Certified by the unit head"),
     "central_it": _l("Approved by the Central IT Center"),
     "command_tech": _l("Done by the command technology staff"),
-    "agency": _l("Activated by the agency"),
+    "agency": _l("Activated by the data-owner agency"),
 }
 
 

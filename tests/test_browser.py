@@ -203,7 +203,7 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
 
         steps = [gettext(text) for text in (
             "Sent", "Certified by the unit head", "Approved by the Central IT Center",
-            "Item rejected", "Activated by the agency")]
+            "Item rejected", "Activated by the data-owner agency")]
     steps += ["มท 0309.1/12345", "ไม่เกี่ยวกับงานสืบสวน", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง"]
     for step in steps:
         assert step in timeline, step

@@ -10,21 +10,7 @@ from flask import Flask, current_app
 from flask_babel import format_date as babel_format_date
 from flask_babel import get_locale
 
-BE_OFFSET = 543
-THAI_MONTHS_SHORT = (
-    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
-)
-THAI_MONTHS_LONG = (
-    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
-    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
-)
-
-
-def thai_date(value: date, style: str = "short") -> str:
-    """24 ก.ค. 2559 (short) or 24 กรกฎาคม 2559 (long); pure, no locale lookup."""
-    months = THAI_MONTHS_LONG if style == "long" else THAI_MONTHS_SHORT
-    return f"{value.day} {months[value.month - 1]} {value.year + BE_OFFSET}"
+from app.domain.thai_dates import thai_date
 
 
 def _language() -> str:

@@ -364,3 +364,19 @@ def test_request_actions_refuse_a_post_without_the_csrf_token(app, login):
     assert response.status_code == 400
     with app.app_context():
         assert db.session.get(AccessRequest, pk).current_stage.actor == "certifying_head"
+
+
+def test_the_memo_prints_as_a_thai_pdf_for_whoever_may_read_the_request(app, login):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from app.services.memo import recompose_sara_am
+
+    officer = login("officer")
+    pk = _request_id(_new_request(officer, app))
+    response = officer.get(f"/requests/memo/{pk}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = recompose_sara_am("".join(p.extract_text() for p in PdfReader(BytesIO(response.data)).pages))
+    assert "บันทึกข้อความ" in text and "ณัฐวุฒิ" in text
+    assert login("head").get(f"/requests/memo/{pk}").status_code == 200

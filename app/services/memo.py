@@ -1,0 +1,515 @@
+"""บันทึกข้อความ: a request printed as the prefilled Thai official memo the requester signs.
+
+Pure service (no Flask): `render_memo(request, today)` returns the PDF bytes. Thai text is set in
+Sarabun (SIL OFL, shipped in app/static/fonts) and shaped by HarfBuzz through fpdf2, so vowels and
+tone marks sit where they belong. Thai has no spaces between words, so lines are broken here, at
+spaces and at likely syllable boundaries, never inside a character cluster (a consonant with its
+vowel and tone marks); fpdf2's own wrapping would otherwise cut a mark off onto the next line.
+User text is drawn as plain text: nothing in it is read as markup.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from app.domain.thai_dates import thai_date
+
+if TYPE_CHECKING:
+    from app.models.officer import Officer
+    from app.models.request import AccessRequest, RequestItem
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
+FONT_FAMILY = "Sarabun"
+FONT_FILES = {"": "Sarabun-Regular.ttf", "B": "Sarabun-Bold.ttf"}
+
+ENGLISH_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+# The approval chains' names (reference_data.CHAINS), as the memo's subject.
+SUBJECTS = {
+    "th": {
+        "external_search": "ขอสิทธิ์สืบค้นข้อมูลหน่วยงานภายนอก",
+        "external_search_renewal": "ขอต่ออายุสิทธิ์สืบค้นข้อมูล",
+        "additional_functions": "ขอเพิ่มสิทธิ์การใช้งานระบบ",
+        "new_account": "ขอบัญชีผู้ใช้ใหม่",
+        "account_renewal": "ขอต่ออายุบัญชีผู้ใช้",
+        "temporary_assignment": "ขอช่วยราชการหน่วยอื่น",
+        "return_home_unit": "ขอกลับหน่วยต้นสังกัด",
+    },
+    "en": {
+        "external_search": "Request for external search rights",
+        "external_search_renewal": "Request to renew search rights",
+        "additional_functions": "Request for additional functions",
+        "new_account": "Request for a new user account",
+        "account_renewal": "Request to renew a user account",
+        "temporary_assignment": "Temporary assignment to another unit",
+        "return_home_unit": "Return to home unit",
+    },
+}
+EXTERNAL_SEARCH_KINDS = ("external_search", "external_search_renewal")
+
+TEXT = {
+    "th": {
+        "title": "บันทึกข้อความ",
+        "department": "ส่วนราชการ",
+        "number": "ที่",
+        "draft": "(ร่าง)",
+        "date": "วันที่",
+        "subject": "เรื่อง",
+        "to": "เรียน",
+        "to_central_it": "ผอ.ศทก.",
+        "to_commander": "ผู้บังคับการ",
+        "intro": (
+            "ด้วยข้าพเจ้า {name} ตำแหน่ง {position} สังกัด {unit} "
+            "เลขประจำตัวประชาชน {national_id} ติดต่อได้ที่อีเมล {email} "
+            "โทรศัพท์มือถือ {mobile} มีความประสงค์{purpose}"
+        ),
+        "purpose_items": " ตามรายการดังต่อไปนี้",
+        "assignment": " โดยได้รับคำสั่งให้ไปช่วยราชการที่ {unit} จนถึงวันที่ {until}",
+        "return_home": " คือ {unit}",
+        "duty": "หน้าที่ที่ปฏิบัติในปัจจุบัน:",
+        "col_no": "ลำดับ",
+        "col_item": "รายการที่ขอ",
+        "col_group": "กลุ่มยศ",
+        "kind_source": "ข้อมูล",
+        "kind_function": "ระบบงาน",
+        "above_own_rank": "(สูงกว่ายศของตน)",
+        "no_items": "- ไม่มีรายการ -",
+        "mismatch": (
+            "ทั้งนี้ หน้าที่ที่ข้าพเจ้าปฏิบัติจริงไม่ตรงตามเลขตำแหน่งและสายงาน "
+            "จึงได้แนบหนังสือรับรองการปฏิบัติงานที่ผู้บังคับบัญชาลงนามรับรองมาพร้อมนี้"
+        ),
+        "pledge": (
+            "ข้าพเจ้าขอรับรองว่าจะใช้สิทธิ์และข้อมูลที่ได้รับเพื่อประโยชน์ในการปฏิบัติราชการตามอำนาจหน้าที่เท่านั้น "
+            "จะไม่เปิดเผยรหัสผ่านหรือยินยอมให้ผู้อื่นใช้สิทธิ์ของข้าพเจ้า "
+            "และจะไม่นำข้อมูลไปใช้หรือเปิดเผยโดยมิชอบ หากฝ่าฝืนข้าพเจ้ายินยอมรับผิดทั้งทางวินัย ทางแพ่ง และทางอาญา "
+            "ตามพระราชบัญญัติคุ้มครองข้อมูลส่วนบุคคล พ.ศ. 2562 และกฎหมายที่เกี่ยวข้อง"
+        ),
+        "closing": "จึงเรียนมาเพื่อโปรดพิจารณา",
+        "certify": "ขอรับรองว่าผู้ขอปฏิบัติหน้าที่ตามที่ระบุข้างต้นจริง เห็นควรพิจารณาอนุมัติ",
+        "signed": "(ลงชื่อ)",
+        "requester": "ผู้ขอ",
+        "head": "ผู้รับรอง",
+        "position": "ตำแหน่ง",
+        "none": "-",
+    },
+    "en": {
+        "title": "MEMORANDUM",
+        "department": "Department",
+        "number": "No.",
+        "draft": "(draft)",
+        "date": "Date",
+        "subject": "Subject",
+        "to": "To",
+        "to_central_it": "Director, Central IT Center",
+        "to_commander": "Commander",
+        "intro": (
+            "I, {name}, position {position}, of {unit}, national ID {national_id}, "
+            "e-mail {email}, mobile {mobile}, submit this {purpose}"
+        ),
+        "purpose_items": " for the following items",
+        "assignment": ", having been ordered to serve temporarily at {unit} until {until}",
+        "return_home": ": {unit}",
+        "duty": "Duty currently performed:",
+        "col_no": "No.",
+        "col_item": "Item requested",
+        "col_group": "Rank group",
+        "kind_source": "Data",
+        "kind_function": "Function",
+        "above_own_rank": "(above own rank)",
+        "no_items": "- no items -",
+        "mismatch": (
+            "The duty I actually perform differs from my position number and duty line; "
+            "a duty certificate signed by my superior is attached."
+        ),
+        "pledge": (
+            "I undertake to use these rights and the data obtained only for official duties within my "
+            "authority, not to disclose my password or let anyone else use my rights, and not to use or "
+            "disclose the data unlawfully. I accept disciplinary, civil and criminal liability under the "
+            "Personal Data Protection Act B.E. 2562 (2019) and related laws for any breach."
+        ),
+        "closing": "Submitted for your consideration.",
+        "certify": "I certify that the requester performs the duty stated above and recommend approval.",
+        "signed": "(Signed)",
+        "requester": "Requester",
+        "head": "Certifying head",
+        "position": "Position",
+        "none": "-",
+    },
+}
+
+# Layout (mm, pt): A4 with the official memo's margins; Sarabun runs larger than TH SarabunPSK,
+# so its sizes are smaller than the regulation's 16 pt for the same look.
+LEFT, RIGHT, TOP, BOTTOM = 30.0, 20.0, 15.0, 20.0
+TITLE_SIZE, LABEL_SIZE, BODY_SIZE, TABLE_SIZE = 22, 14, 13, 12
+LINE_HEIGHT = 6.6
+INDENT = 25.0
+DOTS = "." * 45
+SIGNATURE_HEIGHT = 4 * LINE_HEIGHT + 6
+
+# Thai characters that never start a line (they belong to the consonant before them) ...
+_THAI_FOLLOWING = {"\u0e30", "\u0e32", "\u0e33", "\u0e45"}  # ะ า ำ ๅ
+# ... vowels written before the consonant they follow in speech (they never end a line) ...
+_THAI_LEADING = {"\u0e40", "\u0e41", "\u0e42", "\u0e43", "\u0e44"}  # เ แ โ ใ ไ
+# ... and clusters after which a syllable has ended.
+_THAI_SYLLABLE_END = {"\u0e30", "\u0e33", "\u0e46", "\u0e2f", "\u0e4c"}  # ะ ำ ๆ ฯ ์
+# SARA AM (ำ) drawn as HarfBuzz draws it, NIKHAHIT before the above-base marks then SARA AA.
+_SARA_AM = re.compile("([\u0e31\u0e34-\u0e37\u0e47-\u0e4e]*)\u0e33")
+# Common words of these memos in which those rules would break between the wrong syllables.
+_KEEP_WHOLE = ("ข้าพเจ้า", "พระราชบัญญัติ", "ประโยชน์", "ตำแหน่ง", "ประจำตัว", "สำเนา")
+
+
+def decompose_sara_am(text: str) -> str:
+    """น้ำ -> น + ํ + ้ + า: the very glyphs HarfBuzz shapes ำ into, each with its own character.
+
+    Left whole, ำ becomes two glyphs of which fpdf2 maps only the first back to text, so a copy
+    or a text extraction of the PDF gets a stray character after every ำ (ตำ?รวจ).
+    """
+    return _SARA_AM.sub("\u0e4d\\1\u0e32", text)
+
+
+def recompose_sara_am(text: str) -> str:
+    """The inverse, for reading text back out of the PDF."""
+    return re.sub("\u0e4d([\u0e31\u0e34-\u0e37\u0e47-\u0e4c]*)\u0e32", "\\1\u0e33", text)
+
+
+class MemoPDF(FPDF):
+    """FPDF whose every drawn and measured string gets ำ decomposed (see decompose_sara_am)."""
+
+    def normalize_text(self, text: str) -> str:
+        return super().normalize_text(decompose_sara_am(text))
+
+
+def long_thai_date(value: date) -> str:
+    return thai_date(value, "long")
+
+
+def english_date(value: date) -> str:
+    return f"{value.day} {ENGLISH_MONTHS[value.month - 1]} {value.year}"
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text fit to draw: newlines kept, tabs as spaces, other control characters dropped."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return "".join(
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc"
+    )
+
+
+def _is_thai(ch: str) -> bool:
+    return "\u0e00" <= ch <= "\u0e7f"
+
+
+def _clusters(text: str) -> list[str]:
+    """Split into units no line break may enter: a base character with its combining marks,
+    following vowels (ะ า ำ) and any leading vowel (เ แ โ ใ ไ) in front of it."""
+    clusters: list[str] = []
+    pending = ""  # leading vowels waiting for their consonant
+    for ch in text:
+        attaches = unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me")
+        if (attaches or ch in _THAI_FOLLOWING) and clusters and not pending:
+            clusters[-1] += ch
+        elif ch in _THAI_LEADING:
+            pending += ch
+        else:
+            clusters.append(pending + ch)
+            pending = ""
+    if pending:
+        clusters.append(pending)
+    return clusters
+
+
+def _protected(paragraph: str) -> set[int]:
+    """Offsets inside words the syllable rules would cut wrongly (ข้าพ|เจ้า)."""
+    inside: set[int] = set()
+    for word in _KEEP_WHOLE:
+        start = paragraph.find(word)
+        while start >= 0:
+            inside.update(range(start + 1, start + len(word)))
+            start = paragraph.find(word, start + 1)
+    return inside
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """Pieces after each of which a line may break: at spaces, and between Thai syllables where
+    that is certain enough (before a leading vowel, after ะ ำ ๆ ฯ or a silenced consonant)."""
+    tokens: list[str] = []
+    current = ""
+    previous = ""
+    offset = 0
+    protected = _protected(paragraph)
+    for cluster in _clusters(paragraph):
+        start, offset = offset, offset + len(cluster)
+        if (current and previous and not previous.isspace() and not cluster.isspace()
+                and start not in protected):
+            starts_syllable = cluster[0] in _THAI_LEADING
+            ends_syllable = _is_thai(previous[-1]) and previous[-1] in _THAI_SYLLABLE_END
+            if (starts_syllable or ends_syllable) and _is_thai(cluster[-1]):
+                tokens.append(current)
+                current = ""
+        current += cluster
+        if cluster.isspace():
+            tokens.append(current)
+            current = ""
+        previous = cluster
+    if current:
+        tokens.append(current)
+    return tokens
+
+
+def wrap(pdf: FPDF, text: str, width: float, first_width: float | None = None) -> list[str]:
+    """Break text (in the current font) into lines that fit `width` mm (the first `first_width`)."""
+    widths: dict[str, float] = {}
+
+    def measure(value: str) -> float:
+        if value not in widths:
+            widths[value] = pdf.get_string_width(value)
+        return widths[value]
+
+    lines: list[str] = []
+    for paragraph in clean_text(text).split("\n"):
+        line = ""
+        for token in _tokens(paragraph):
+            limit = first_width if first_width is not None and not lines else width
+            if measure((line + token).rstrip()) <= limit:
+                line += token
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+                limit = width
+            line = "" if token.isspace() else token.lstrip(" ")
+            if measure(line.rstrip()) > limit:
+                # One piece longer than a line (a long word, a URL): break between clusters.
+                line = _split_long(line, limit, width, lines, measure)
+        lines.append(line.rstrip())
+    return lines
+
+
+def _split_long(token: str, limit: float, width: float, lines: list[str], measure) -> str:
+    line = ""
+    for cluster in _clusters(token):
+        if line and measure(line + cluster) > limit:
+            lines.append(line)
+            line = cluster.lstrip(" ")
+            limit = width
+        else:
+            line += cluster
+    return line
+
+
+@dataclass
+class _Memo:
+    pdf: FPDF
+    text: dict[str, str]
+    language: str
+
+    @property
+    def width(self) -> float:
+        return self.pdf.w - LEFT - RIGHT
+
+    def paragraph(self, text: str, indent: float = INDENT) -> None:
+        """Body text with a first-line indent: wrapped here, laid out (and paged) by multi_cell."""
+        pdf = self.pdf
+        pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+        inner = self.width - 2 * pdf.c_margin - 0.5  # multi_cell pads each side; keep a hair spare
+        lines = wrap(pdf, text, inner, inner - indent)
+        pdf.set_x(LEFT + indent)
+        pdf.multi_cell(self.width - indent, LINE_HEIGHT, lines[0],
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if len(lines) > 1:
+            pdf.multi_cell(self.width, LINE_HEIGHT, "\n".join(lines[1:]),
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def field(self, label: str, value: str, x: float, end: float) -> None:
+        """A bold label and its value on a dotted line, the way the memo form prints them."""
+        pdf = self.pdf
+        y = pdf.get_y()
+        pdf.set_xy(x, y)
+        pdf.set_font(FONT_FAMILY, "B", LABEL_SIZE)
+        pdf.cell(pdf.get_string_width(label) + 2 * pdf.c_margin, LINE_HEIGHT + 1, label)
+        pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+        value_x = pdf.get_x()
+        value_w = end - value_x
+        lines = wrap(pdf, value, value_w - 2 * pdf.c_margin - 0.5)
+        for index, line in enumerate(lines):
+            top = y + index * LINE_HEIGHT
+            pdf.set_xy(value_x, top)
+            pdf.cell(value_w, LINE_HEIGHT + 1, line)
+            with pdf.local_context():
+                pdf.set_dash_pattern(dash=0.4, gap=0.8)
+                pdf.set_line_width(0.2)
+                pdf.line(value_x, top + LINE_HEIGHT + 0.5, end, top + LINE_HEIGHT + 0.5)
+        pdf.set_xy(LEFT, y + len(lines) * LINE_HEIGHT + 1.5)
+
+    def keep(self, height: float) -> None:
+        """Start a new page unless `height` mm still fit on this one (a signature is never split)."""
+        if self.pdf.get_y() + height > self.pdf.h - BOTTOM:
+            self.pdf.add_page()
+
+    def signature(self, role: str, officer: Officer | None, position: str | None) -> None:
+        """(ลงชื่อ) ........ role / (name) / ตำแหน่ง ..., centred in the right-hand column."""
+        pdf = self.pdf
+        column_x = LEFT + self.width * 0.42
+        column_w = pdf.w - RIGHT - column_x
+        name = _name(officer, self.language) if officer else DOTS
+        rows = (
+            f"{self.text['signed']} {'.' * 40} {role}",
+            f"({name})",
+            f"{self.text['position']} {_blank(position, DOTS)}",
+        )
+        pdf.ln(6)
+        pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+        for row in rows:
+            for line in wrap(pdf, row, column_w - 2 * pdf.c_margin - 0.5):
+                pdf.set_x(column_x)
+                pdf.cell(column_w, LINE_HEIGHT, line, align="C",
+                         new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _blank(value: str | None, fallback: str) -> str:
+    value = clean_text(value).strip()
+    return value or fallback
+
+
+def _name(officer: Officer, language: str) -> str:
+    if language == "en" and officer.first_name_en and officer.last_name_en:
+        rank = officer.rank.abbr_en if officer.rank and officer.rank.abbr_en else ""
+        return clean_text(f"{rank} {officer.first_name_en} {officer.last_name_en}").strip()
+    return clean_text(str(officer))
+
+
+def _unit_name(unit, language: str) -> str:
+    if unit is None:
+        return "-"
+    if language == "en" and unit.name_en:
+        return clean_text(unit.name_en)
+    return clean_text(unit.name_th)
+
+
+def _item_row(item: RequestItem, text: dict[str, str], language: str) -> tuple[str, str]:
+    target = item.data_source or item.function
+    kind = text["kind_source"] if item.data_source is not None else text["kind_function"]
+    if target is None:
+        name = text["none"]
+    elif language == "en" and getattr(target, "name_en", None):
+        name = target.name_en
+    else:
+        name = target.name_th
+    group = ""
+    if item.rank_group is not None:
+        group = item.rank_group.name_en if language == "en" else item.rank_group.name_th
+    if item.above_own_rank:
+        group = f"{group} {text['above_own_rank']}".strip()
+    return clean_text(f"{kind}: {name}"), clean_text(group or text["none"])
+
+
+def render_memo(request: AccessRequest, today: date, language: str = "th") -> bytes:
+    """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes."""
+    language = "en" if language == "en" else "th"
+    text = TEXT[language]
+    officer = request.requester
+    subject = SUBJECTS[language].get(request.kind, request.kind)
+    fmt_date = english_date if language == "en" else long_thai_date
+
+    pdf = MemoPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(LEFT, TOP, RIGHT)
+    pdf.set_auto_page_break(True, margin=BOTTOM)
+    for style, filename in FONT_FILES.items():
+        pdf.add_font(FONT_FAMILY, style, str(FONT_DIR / filename))
+    pdf.set_text_shaping(True)
+    pdf.set_title(f"{text['title']} {subject}")
+    pdf.set_creator("Sitthi")
+    pdf.set_lang(language)
+    pdf.set_creation_date(datetime.combine(today, time(), tzinfo=UTC))
+    pdf.add_page()
+    memo = _Memo(pdf, text, language)
+
+    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
+    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+
+    right = pdf.w - RIGHT
+    memo.field(text["department"], _unit_name(request.unit, language), LEFT, right)
+    y = pdf.get_y()
+    number = clean_text(request.number) if request.number else text["draft"]
+    memo.field(text["number"], number, LEFT, LEFT + memo.width * 0.5 - 2)
+    below_number = pdf.get_y()
+    pdf.set_y(y)
+    memo.field(text["date"], fmt_date(today), LEFT + memo.width * 0.5, right)
+    pdf.set_y(max(below_number, pdf.get_y()))
+    memo.field(text["subject"], subject, LEFT, right)
+    pdf.ln(2)
+
+    to = text["to_central_it"] if request.kind in EXTERNAL_SEARCH_KINDS else text["to_commander"]
+    pdf.set_font(FONT_FAMILY, "B", LABEL_SIZE)
+    label_w = pdf.get_string_width(text["to"]) + 2 * pdf.c_margin + 2
+    pdf.cell(label_w, LINE_HEIGHT, text["to"])
+    pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+    pdf.cell(0, LINE_HEIGHT, to, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+
+    purpose = subject[0].lower() + subject[1:] if language == "en" else subject
+    if request.kind == "temporary_assignment":
+        until = fmt_date(request.assignment_until) if request.assignment_until else text["none"]
+        purpose += text["assignment"].format(
+            unit=_unit_name(request.target_unit, language), until=until)
+    elif request.kind == "return_home_unit" and officer is not None:
+        purpose += text["return_home"].format(unit=_unit_name(officer.home_unit, language))
+    if request.items:
+        purpose += text["purpose_items"]
+    memo.paragraph(text["intro"].format(
+        name=_name(officer, language),
+        position=_blank(officer.position_title, text["none"]),
+        unit=_unit_name(request.unit, language),
+        national_id=officer.national_id_full,
+        email=_blank(request.contact_email, text["none"]),
+        mobile=_blank(request.contact_mobile, text["none"]),
+        purpose=purpose,
+    ))
+
+    if request.items:
+        pdf.ln(1)
+        pdf.set_font(FONT_FAMILY, "", TABLE_SIZE)
+        with pdf.table(
+            col_widths=(16, 88, 56),
+            align="LEFT",
+            text_align=("CENTER", "LEFT", "LEFT"),
+            line_height=LINE_HEIGHT - 0.5,
+        ) as table:
+            heading = table.row()
+            for label in (text["col_no"], text["col_item"], text["col_group"]):
+                heading.cell(label)
+            for number_, item in enumerate(request.items, start=1):
+                name, group = _item_row(item, text, language)
+                row = table.row()
+                row.cell(str(number_))
+                row.cell(name)
+                row.cell(group)
+        pdf.ln(2)
+
+    pdf.set_font(FONT_FAMILY, "B", BODY_SIZE)
+    pdf.set_x(LEFT + INDENT)
+    pdf.cell(0, LINE_HEIGHT, text["duty"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    memo.paragraph(_blank(request.duty_performed, text["none"]))
+    if request.duty_mismatch:
+        memo.paragraph(text["mismatch"])
+    memo.paragraph(text["pledge"])
+    memo.paragraph(text["closing"])
+
+    head = request.certifying_head
+    memo.keep(SIGNATURE_HEIGHT)
+    memo.signature(text["requester"], officer, officer.position_title)
+    pdf.ln(4)
+    memo.keep(SIGNATURE_HEIGHT + 2 * LINE_HEIGHT)
+    memo.paragraph(text["certify"])
+    memo.signature(text["head"], head, head.position_title if head else None)
+    return bytes(pdf.output())

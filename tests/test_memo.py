@@ -1,0 +1,153 @@
+"""The request printed as a prefilled บันทึกข้อความ (Thai official memo) PDF."""
+import ast
+import io
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.formatting import thai_date as app_thai_date
+from app.models import DataSource, RankGroup, RequestItem
+from app.services import memo
+from app.services.reference_data import CHAINS
+from tests.factories import make_officer, make_request, make_unit
+
+TODAY = date(2026, 11, 22)
+
+
+def _text(pdf: bytes) -> str:
+    """The PDF's text as pypdf reads it back, ำ put together again (the memo draws it as ํ + า)."""
+    raw = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    # Every glyph maps back to text: no stray codes after a decomposed vowel.
+    assert not [ch for ch in raw if unicodedata.category(ch) == "Cc" and ch != "\n"], raw
+    return memo.recompose_sara_am(raw)
+
+
+def _fonts(pdf: bytes) -> dict[str, bool]:
+    """BaseFont name -> whether the font program is embedded, over every page."""
+    fonts = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant["/FontDescriptor"].get_object()
+            fonts[str(font["/BaseFont"])] = "/FontFile2" in descriptor
+    return fonts
+
+
+@pytest.fixture()
+def civil_request(db_session):
+    unit = make_unit(db_session)
+    unit.name_th = "สถานีตำรวจภูธรเมืองทดสอบ"
+    requester = make_officer(db_session, unit, first_name_th="สมชาย", last_name_th="ใจดี",
+                             position_title="รองสารวัตร (สอบสวน)")
+    head = make_officer(db_session, unit, rank_abbr="พ.ต.อ.", position_title="ผู้กำกับการ")
+    request = make_request(db_session, requester, source_code="civil_registration",
+                           number="2569/987012", certifying_head=head, duty_mismatch=True,
+                           contact_email="somchai@police.example", contact_mobile="0812345678",
+                           duty_performed="สืบสวนคดีอาญา ตรวจสอบประวัติบุคคลที่เกี่ยวข้องกับคดี")
+    civil = request.items[0]
+    civil.rank_group = db_session.scalar(select(RankGroup).where(RankGroup.number == 1))
+    civil.above_own_rank = True
+    vehicles = db_session.scalar(select(DataSource).where(DataSource.code == "vehicles"))
+    db_session.add(RequestItem(request=request, data_source=vehicles))
+    db_session.flush()
+    assert len(request.items) == 2
+    return request
+
+
+def test_memo_is_a_thai_pdf_with_the_request_filled_in(civil_request):
+    pdf = memo.render_memo(civil_request, TODAY)
+
+    assert pdf.startswith(b"%PDF")
+    text = _text(pdf)
+    for expected in (
+        "บันทึกข้อความ",
+        "2569/987012",
+        "ร.ต.อ.สมชาย ใจดี",
+        f"22 พฤศจิกายน {TODAY.year + 543}",
+        "ขอสิทธิ์สืบค้นข้อมูลหน่วยงานภายนอก",
+        "ผอ.ศทก.",
+        "สถานีตำรวจภูธรเมืองทดสอบ",
+        civil_request.requester.national_id_full,
+        "somchai@police.example",
+        "ทะเบียนราษฎร",
+        "ยานพาหนะ",
+        "(สูงกว่ายศของตน)",
+        "ไม่ตรงตามเลขตำแหน่งและสายงาน",
+        "(ลงชื่อ)",
+        f"({civil_request.certifying_head})",
+    ):
+        assert expected in text, expected
+    fonts = _fonts(pdf)
+    names = {name.lstrip("/").split("+")[-1] for name in fonts}  # subset tag: /ABCDEF+Sarabun
+    assert "Sarabun" in names, fonts
+    assert any(name.startswith("Sarabun") and "Bold" in name for name in names), fonts
+    assert all(fonts.values()), "every font is embedded"
+
+
+def test_long_duty_text_flows_onto_more_pages_and_stays_plain_text(db_session):
+    unit = make_unit(db_session)
+    request = make_request(db_session, make_officer(db_session, unit), number=None,
+                           kind="additional_functions")
+    sentence = "ปฏิบัติหน้าที่สืบสวนสอบสวนคดีอาญาและตรวจสอบข้อมูลยานพาหนะ "
+    request.duty_performed = ("<script>alert('x')</script> **not bold** " + sentence * 100)[:5000]
+    assert len(request.duty_performed) == 5000
+
+    pdf = memo.render_memo(request, TODAY)
+
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 2
+    text = _text(pdf)
+    assert "<script>alert('x')</script> **not bold**" in text
+    assert "(ร่าง)" in text  # no running number yet
+    assert "ผู้บังคับการ" in text
+    assert text.count("ปฏิบัติหน้าที่สืบสวนสอบสวนคดีอาญา") >= 60  # nothing was cut
+    # No certifying head named yet: a dotted line to fill in by hand.
+    assert "(" + memo.DOTS + ")" in text
+
+
+def test_lines_never_start_with_a_loose_thai_mark():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("Sarabun", "", str(memo.FONT_DIR / "Sarabun-Regular.ttf"))
+    pdf.set_text_shaping(True)
+    pdf.set_font("Sarabun", "", 13)
+    for text in ("ก่ำ" * 200, "เก้าสิบเก้า" * 60, "ข้าพเจ้าปฏิบัติหน้าที่ " * 30, "x" * 400):
+        lines = memo.wrap(pdf, text, 80)
+        assert len(lines) > 1
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for line in lines:
+            assert pdf.get_string_width(line) <= 80
+            assert not unicodedata.combining(line[0]) and line[0] not in "ะาำ"
+            assert line[-1] not in "เแโใไ"
+    assert "ข้าพเจ้า" in " ".join(memo.wrap(pdf, "ข้าพเจ้า" * 30, 60))
+
+
+def test_sara_am_is_drawn_decomposed_and_read_back_whole():
+    assert memo.decompose_sara_am("น้ำตำรวจ") == "น\u0e4d\u0e49\u0e32ต\u0e4d\u0e32รวจ"
+    assert memo.recompose_sara_am(memo.decompose_sara_am("น้ำตำรวจ")) == "น้ำตำรวจ"
+
+
+def test_subjects_and_dates_follow_the_reference_data():
+    for kind, name_th, _name_en, _stages in CHAINS:
+        assert name_th in memo.SUBJECTS["th"][kind]
+    assert memo.long_thai_date(TODAY) == "22 พฤศจิกายน 2569" == app_thai_date(TODAY, "long")
+
+
+def test_memo_service_is_flask_free_and_ships_its_fonts():
+    source = Path(memo.__file__).read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert not any(name.split(".")[0].startswith("flask") for name in imported), imported
+    for filename in (*memo.FONT_FILES.values(), "OFL.txt"):
+        assert (memo.FONT_DIR / filename).is_file(), filename
+    assert "SIL Open Font License" in (memo.FONT_DIR / "OFL.txt").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app import (
         cli,
+        form_translations,
         formatting,
         labels,
         models,  # noqa: F401  (register every table on the metadata)
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         views.register(appbuilder)
     formatting.register(app)
     labels.register(app)
+    form_translations.register()
     cli.register(app)
     _security_headers(app)
     return app

@@ -57,3 +57,20 @@ def test_every_thai_message_is_translated():
     for message in catalog:
         if message.id and isinstance(message.id, str):
             assert sorted(placeholder.findall(message.id)) == sorted(placeholder.findall(message.string)), message.id
+
+
+def test_validator_messages_speak_the_readers_language(login):
+    """WTForms has no Thai catalogue of its own: ours carries its messages."""
+    admin = login("admin")
+    token = admin.csrf_token("/officerview/add")
+    thai = admin.post("/officerview/add", data={"csrf_token": token}).get_data(as_text=True)
+    assert "จำเป็นต้องกรอกข้อมูลนี้" in thai and "This field is required." not in thai
+    admin.get("/lang/en")
+    english = admin.post("/officerview/add", data={"csrf_token": token}).get_data(as_text=True)
+    assert "This field is required." in english
+
+    officer = login("officer")
+    url = "/requests/new/temporary_assignment"
+    page = officer.post(url, data={"csrf_token": officer.csrf_token(url), "assignment_until": "2026-13-45",
+                                   "save_draft": "1"}).get_data(as_text=True)
+    assert "วันที่ไม่ถูกต้อง" in page

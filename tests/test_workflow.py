@@ -493,6 +493,26 @@ def test_due_dates_use_the_holiday_table(world):
     assert request.due_on == date(2026, 11, 27)
 
 
+def test_an_admins_change_to_a_chain_changes_the_route(world):
+    """Chains are data: a stage added through the screens is a stage requests go through."""
+    from app.models import ApprovalStage, SystemFunction
+
+    chain = world.session.scalar(select(ApprovalChain).where(ApprovalChain.request_kind == "additional_functions"))
+    world.session.add(ApprovalStage(chain=chain, position=3, name_th="จนท. เทคโนโลยีเปิดสิทธิ์",
+                                    name_en="Command technology staff enable it", actor="command_tech",
+                                    due_business_days=2))
+    world.session.flush()
+    world.session.refresh(chain)
+    function = world.session.scalar(select(SystemFunction.id).where(SystemFunction.code == "crimes_case_search"))
+    request = world.submitted(kind="additional_functions", sources=(), functions=(function,))
+    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+    assert request.state == "submitted" and request.current_stage.actor == "command_tech"
+    assert request.due_on == add_business_days(TODAY, 2, set())
+    service.decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
+    assert request.state == "completed"
+
+
 def test_chains_are_data(world):
     chain = world.session.scalar(select(ApprovalChain).where(ApprovalChain.request_kind == "additional_functions"))
     assert [s.actor for s in chain.stages] == ["certifying_head", "central_it"]

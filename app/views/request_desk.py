@@ -250,7 +250,7 @@ class RequestDeskView(BaseView):
         if req is not None:
             attachments = db.session.scalars(
                 select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
-        status = 400 if g.get("form_errors") else 200
+        status = 400 if g.get("form_errors") or form.errors else 200
         return self.render_template(
             "sitthi/request_form.html", form=form, kind=kind, kind_label=labels.label_of(labels.REQUEST_KIND, kind),
             officer=officer, officer_status=labels.label_of(labels.OFFICER_STATUS, officer.status),

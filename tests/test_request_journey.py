@@ -296,6 +296,7 @@ def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login)
     _decide(login("centralit"), pk, "return", comment="ขอสำเนาบัตรที่ชัดเจน")
     page = officer.get(f"/requests/edit/{pk}")
     assert page.status_code == 200
+    assert "ขอสำเนาบัตรที่ชัดเจน" in page.get_data(as_text=True)  # what to fix, on the form
     _source, _group, head_id = _ids(app)
     url = f"/requests/edit/{pk}"
     response = officer.client.post(url, data={

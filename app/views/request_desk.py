@@ -246,7 +246,11 @@ class RequestDeskView(BaseView):
                     chosen_groups[item.data_source_id] = item.rank_group_id
                 if item.function_id:
                     chosen_functions.add(item.function_id)
-        attachments = []
+        attachments, returned_because = [], None
+        if req is not None and req.state == "returned":
+            returned_because = db.session.scalar(
+                select(Decision.comment).where(Decision.request_id == req.id, Decision.transition == "return")
+                .order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(1))
         if req is not None:
             attachments = db.session.scalars(
                 select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
@@ -257,7 +261,7 @@ class RequestDeskView(BaseView):
             req=req, sources=sources, functions=functions, groups=groups,
             own_group=own_group, chosen_sources=chosen_sources, chosen_groups=chosen_groups,
             chosen_functions=chosen_functions, attachments=attachments,
-            errors=g.get("form_errors") or {}, upload_kinds=UPLOAD_KINDS,
+            errors=g.get("form_errors") or {}, upload_kinds=UPLOAD_KINDS, returned_because=returned_because,
             attachment_kinds=labels.ATTACHMENT_KIND,
             shows_sources=kind in service.SEARCH_KINDS, shows_functions=kind in service.FUNCTION_KINDS,
             max_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // 1048576,

@@ -381,3 +381,27 @@ def test_the_memo_prints_as_a_thai_pdf_for_whoever_may_read_the_request(app, log
     text = recompose_sara_am("".join(p.extract_text() for p in PdfReader(BytesIO(response.data)).pages))
     assert "บันทึกข้อความ" in text and "ณัฐวุฒิ" in text
     assert login("head").get(f"/requests/memo/{pk}").status_code == 200
+
+
+def test_an_officer_asks_for_a_temporary_assignment_choosing_the_unit(app, login):
+    from app.extensions import db
+    from app.models import Unit
+
+    officer = login("officer")
+    assert officer.get("/lookup/unit?q=ขอนแก่น").status_code == 403  # the unit screens are not theirs
+    found = officer.get("/requests/units?q=บก.น.1").get_json()["results"]
+    assert found, "the desk's own unit search answers every officer"
+    target = found[0]["id"]
+    _source, _group, head_id = _ids(app)
+    url = "/requests/new/temporary_assignment"
+    response = officer.client.post(url, data={
+        "csrf_token": officer.csrf_token(url), "contact_email": "natthawut@police.example",
+        "contact_mobile": "0812345678", "duty_performed": "ช่วยราชการงานสืบสวน",
+        "target_unit": str(target), "assignment_until": "2027-03-31",
+        "certifying_head": str(head_id), "pledge_accepted": "y", "submit_request": "1"})
+    assert response.status_code == 302
+    pk = _request_id(response)
+    with app.app_context():
+        req = db.session.get(AccessRequest, pk)
+        assert req.state == "submitted" and req.target_unit_id == target
+        assert db.session.get(Unit, target).abbr_th == "บก.น.1"

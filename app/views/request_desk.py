@@ -75,6 +75,8 @@ class RequestForm(FlaskForm):
 def _head_field(form: RequestForm) -> None:
     form.certifying_head.endpoint = ("RequestDeskView.heads",)
     form.certifying_head.scope_toggle = "nationwide"
+    # Every officer may pick the unit of a temporary assignment, without reading the unit screens.
+    form.target_unit.endpoint = ("RequestDeskView.units",)
 
 
 def _int_or_none(value) -> int | None:
@@ -151,7 +153,7 @@ class RequestDeskView(BaseView):
     class_permission_name = "RequestDesk"
     method_permission_name = {
         "new": "write", "form": "write", "edit": "write", "submit": "write", "cancel": "write",
-        "decide": "write", "activate": "write", "heads": "write",
+        "decide": "write", "activate": "write", "heads": "write", "units": "write",
         "show": "read", "memo": "read", "file": "read",
     }
 
@@ -288,6 +290,18 @@ class RequestDeskView(BaseView):
                                         Officer.last_name_th.startswith(part)))
         rows = db.session.scalars(query.order_by(Officer.first_name_th).limit(20)).all()
         return {"results": [{"id": o.id, "text": f"{o} – {o.position_title or ''} {o.home_unit}"} for o in rows]}
+
+    @expose("/units")
+    @has_access
+    def units(self):
+        """Active units by name, abbreviation or code: where a temporary assignment may go."""
+        term = (request.args.get("q") or "").strip()[:100]
+        query = select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.name_th)
+        if term:
+            query = query.where(or_(Unit.name_th.contains(term), Unit.abbr_th.contains(term),
+                                    Unit.code.startswith(term)))
+        rows = db.session.scalars(query.limit(20)).all()
+        return {"results": [{"id": u.id, "text": f"{u} – {u.name_th}" if u.abbr_th else u.name_th} for u in rows]}
 
     # -- the request page -------------------------------------------------------------------------
     @expose("/show/<int:pk>")

@@ -253,6 +253,12 @@ class DemoLoader:
             .order_by(Officer.id).limit(12)
         ).all()
         be_year = self.today.year + 543
+        # Someone of head's own station, so `head` and `commandtech` have demo work waiting.
+        colleague = self.session.scalar(
+            select(Officer).where(Officer.user_id.is_(None), Officer.status == "active",
+                                  Officer.home_unit_id == head.home_unit_id,
+                                  Officer.id.notin_([o.id for o in others]))
+            .order_by(Officer.id).limit(1)) or others[4]
 
         def when(days_ago: int) -> datetime:
             return datetime.combine(self.today - timedelta(days=days_ago), time(9, 30), UTC)
@@ -268,7 +274,7 @@ class DemoLoader:
              [("civil_registration", 3, "pending"), ("social_security", None, "pending")]),
             (6, others[2], "external_search", "returned", 1, 8, [("prisoners", None, "pending")]),
             (7, others[3], "external_search", "rejected", None, 20, [("foreign_workers", None, "rejected")]),
-            (8, others[4], "new_account", "submitted", 2, 4, []),
+            (8, colleague, "new_account", "submitted", 2, 4, []),
             (9, others[5], "external_search", "submitted", 3, 12,
              [("civil_registration", 2, "approved")]),
             (10, others[6], "additional_functions", "cancelled", None, 15, [("crimes_case_search", None, "pending")]),
@@ -290,7 +296,7 @@ class DemoLoader:
                 contact_mobile=requester.mobile or "0800000000",
                 duty_performed="สืบสวนหาข่าวและติดตามผู้ต้องหาตามหมายจับ",
                 pledge_accepted=True,
-                certifying_head=head if requester is me else others[-1],
+                certifying_head=head if requester in (me, colleague) else others[-1],
                 submitted_at=submitted,
                 due_on=(self.today + timedelta(days=3)) if state == "submitted" else None,
                 completed_at=when(days_ago - 10) if state == "completed" else None,

@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
-from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
+from app.errors import N_, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import local_today, localized
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
@@ -432,22 +432,6 @@ def _summary(req: AccessRequest, today) -> dict:
     }
 
 
-def _awaits_agency(req: AccessRequest, item) -> bool:
-    stage = req.current_stage
-    return (req.state == "completed" and stage is not None and stage.actor == "agency"
-            and item.state == "approved" and service._needs_activation(item, stage))
-
-
-def _may_record_activation(actor: Actor, req: AccessRequest) -> bool:
-    if not any(_awaits_agency(req, item) for item in req.items):
-        return False
-    try:
-        service.authorize_stage(db.session, actor, req, req.current_stage)
-    except NotAllowed:
-        return False
-    return True
-
-
 def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
     def coded(target):
         return None if target is None else {"id": target.id, "code": target.code, "name": localized(target)}
@@ -460,7 +444,7 @@ def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
         "above_own_rank": item.above_own_rank, "state": item.state,
         "state_label": labels.label_of(labels.ITEM_STATE, item.state), "comment": item.comment,
         "agency_reference": item.agency_reference, "activated_on": item.activated_on,
-        "awaiting_activation": _awaits_agency(req, item), "version": item.version,
+        "awaiting_activation": service.awaits_agency(req, item), "version": item.version,
         "grant": None if grant is None else {
             "id": grant.id, "state": grant.state,
             "state_label": labels.label_of(labels.GRANT_STATE, grant.state),
@@ -480,7 +464,7 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
     decisions = session.scalars(
         select(Decision).where(Decision.request_id == req.id).order_by(Decision.decided_at, Decision.id)).all()
     allowed = service.requester_transitions(actor, req) + service.stage_transitions(session, actor, req)
-    if _may_record_activation(actor, req):
+    if service.activation_items(db.session, actor, req):
         allowed += ["activate", "refuse_activation"]
     return RequestDetailSchema().dump({
         **_summary(req, today),

@@ -251,6 +251,25 @@ def stage_transitions(session: Session, actor: Actor, request: AccessRequest) ->
     return list(STAGE_DECISIONS)
 
 
+def awaits_agency(request: AccessRequest, item: RequestItem) -> bool:
+    """An approved item of a completed request whose source the owner agency must activate."""
+    stage = request.current_stage
+    return (request.state == machine.COMPLETED and stage is not None and stage.actor == "agency"
+            and item.state == "approved" and _needs_activation(item, stage))
+
+
+def activation_items(session: Session, actor: Actor, request: AccessRequest) -> list[RequestItem]:
+    """The items this actor may record the agency's activation for now (none for most users)."""
+    waiting = [item for item in request.items if awaits_agency(request, item)]
+    if not waiting:
+        return []
+    try:
+        authorize_stage(session, actor, request, request.current_stage)
+    except NotAllowed:
+        return []
+    return waiting
+
+
 def requester_transitions(actor: Actor, request: AccessRequest) -> list[str]:
     if actor.officer_id is None or actor.officer_id != request.requester_id:
         return []
@@ -704,8 +723,7 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
         raise NotFound(MSG_NOT_FOUND)
     request = load_request(session, actor, item.request_id)
     stage = request.current_stage
-    if request.state != machine.COMPLETED or stage is None or stage.actor != "agency" \
-            or item.state != "approved" or not _needs_activation(item, stage):
+    if not awaits_agency(request, item):
         raise machine.TransitionRefused(MSG_NOT_AWAITING_ACTIVATION)
     _check_version(item, expected_version)
     authorize_stage(session, actor, request, stage)

@@ -31,7 +31,7 @@ from app.models import (
     SystemFunction,
     Unit,
 )
-from app.security.scope import CENTRAL_IT, command_of, units_under
+from app.security.scope import command_of, units_under
 from app.services import access_requests as service
 from app.services import eligibility
 from app.views.fields import relation_field
@@ -319,11 +319,7 @@ class RequestDeskView(BaseView):
         checks = eligibility.check_request(db.session, req, local_today())
         stage_actions = service.stage_transitions(db.session, actor, req)
         own_actions = service.requester_transitions(actor, req)
-        awaiting_activation = []
-        if req.state == "completed" and req.current_stage is not None and actor.has_role(CENTRAL_IT) \
-                and not service._is_requester(actor, req):
-            awaiting_activation = [i for i in req.items if i.state == "approved"
-                                   and service._needs_activation(i, req.current_stage)]
+        awaiting_activation = service.activation_items(db.session, actor, req)
         return self.render_template(
             "sitthi/request_show.html", req=req, decisions=decisions, attachments=attachments,
             checks=checks, timeline=_timeline(req, decisions), stage_actions=stage_actions,

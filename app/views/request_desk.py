@@ -367,14 +367,18 @@ class RequestDeskView(BaseView):
         if done is not None:
             flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
                           state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
-        return redirect(request.form.get("next_inbox") and _safe_inbox(request.form["next_inbox"])
-                        or url_for(".show", pk=pk))
+        return redirect(url_for(".show", pk=pk))
 
     @expose("/activate/<int:item_id>", methods=["POST"])
     @has_access
     def activate(self, item_id: int):
         activated = request.form.get("outcome") == "activated"
-        on = _parse_date(request.form.get("activated_on"))
+        raw_date = request.form.get("activated_on")
+        on = _parse_date(raw_date)
+        if raw_date and on is None:
+            flash(gettext("Not a valid date value."), "danger")
+            pk = request.form.get("request_id", type=int)
+            return redirect(url_for(".show", pk=pk) if pk else self.appbuilder.get_url_for_index)
         done = run(lambda: service.record_activation(
             db.session, current_actor(), item_id, clock(), activated=activated,
             reference=request.form.get("agency_reference", ""), activated_on=on,
@@ -421,8 +425,3 @@ def _parse_date(raw: str | None) -> date | None:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
-
-
-def _safe_inbox(path: str) -> str | None:
-    """Only our own inbox paths, never an outside address."""
-    return path if path.startswith("/") and not path.startswith("//") else None

@@ -263,7 +263,7 @@ def test_a_request_one_may_not_see_is_404_everywhere(app, api, ids):
     req = _submitted(api("officer"), ids)
     pk, item_id = req["id"], req["items"][0]["id"]
     before = _row(app, pk)
-    personnel = api("personnel")
+    personnel = api("commandtech2")  # technology staff of another command
     assert personnel.get(f"{BASE}/{pk}").status_code == 404
     assert personnel.put(f"{BASE}/{pk}", json={"version": req["version"]}).status_code == 404
     assert personnel.post(f"{BASE}/{pk}/submit", json={}).status_code == 404

@@ -103,8 +103,11 @@ def test_no_role_may_edit_the_audit_trail_through_a_screen(login):
 
 
 def test_personnel_cannot_link_a_login_to_an_officer(app, login):
+    from app.models import Unit
+
     with app.app_context():
-        officer = make_officer(db.session, make_unit(db.session))
+        khon_kaen = db.session.scalar(select(Unit).where(Unit.code == "KKN"))  # personnel's command
+        officer = make_officer(db.session, make_unit(db.session, parent=khon_kaen))
         db.session.commit()
         officer_id, form = officer.id, _form_of(officer)
         personnel_user = db.session.scalar(select(User.id).where(User.username == "personnel"))
@@ -148,7 +151,7 @@ def test_uploads_are_kept_by_content_and_served_back(app, login, name, content, 
     assert download.data == content
     assert download.mimetype == stored_type
     # Someone who may not see the request cannot fetch its file either.
-    assert login("personnel").get(f"/requests/file/{attachment_id}").status_code == 404
+    assert login("commandtech2").get(f"/requests/file/{attachment_id}").status_code == 404
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -152,7 +152,7 @@ def test_only_the_named_head_certifies_through_the_screen(app, login, username):
 
 def test_a_user_outside_the_request_gets_404_everywhere(app, login):
     pk = _request_id(_new_request(login("officer"), app))
-    personnel = login("personnel")
+    personnel = login("commandtech2")  # another command's technology staff
     token = personnel.csrf_token("/requests/new/external_search")
     assert personnel.get(f"/requests/show/{pk}").status_code == 404
     assert personnel.get(f"/requests/memo/{pk}").status_code == 404

@@ -11,8 +11,11 @@ from tests.factories import make_officer, make_unit
 
 @pytest.fixture()
 def victim(app):
+    """An officer of a station under ภ.จว.ขอนแก่น, the command of `personnel` and `commandtech`."""
+    from app.models import Unit
+
     with app.app_context():
-        unit = make_unit(db.session)
+        unit = make_unit(db.session, parent=db.session.scalar(select(Unit).where(Unit.code == "KKN")))
         officer = make_officer(db.session, unit)
         db.session.commit()
         return officer.id, officer.national_id

@@ -78,7 +78,7 @@ def test_synthetic_officers_are_many_and_valid(db_session):
 def test_one_login_per_role_each_linked_to_an_officer(db_session):
     expected = {"admin": "Admin", "officer": "Officer", "head": "Officer",
                 "commandtech": "CommandTech", "centralit": "CentralIT",
-                "personnel": "Personnel", "auditor": "Auditor"}
+                "personnel": "Personnel", "auditor": "Auditor", "commandtech2": "CommandTech"}
     for username, role in expected.items():
         user = db_session.scalar(select(User).where(User.username == username))
         assert [r.name for r in user.roles] == [role]

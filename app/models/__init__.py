@@ -2,7 +2,8 @@
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's login, ab_user)
 
 from app.models.audit import AuditEvent
-from app.models.grant import GRANT_STATES, Grant
+from app.models.delegation import Delegation
+from app.models.grant import GRANT_STATES, CommandFunction, DeactivationNotice, Grant
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
@@ -27,7 +28,7 @@ __all__ = [
     "ATTACHMENT_KINDS", "GRANT_STATES", "ITEM_STATES", "OFFICER_STATUSES", "REQUEST_KINDS",
     "REQUEST_STATES", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
-    "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
+    "CommandFunction", "DeactivationNotice", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
     "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",
 ]

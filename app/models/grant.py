@@ -2,14 +2,15 @@
 from datetime import date, datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import TimestampMixin, VersionedMixin, check_in
+from app.models.base import TimestampMixin, VersionedMixin, check_in, utcnow
 from app.models.officer import Officer
 from app.models.reference import RankGroup
 from app.models.request import AccessRequest, RequestItem
-from app.models.source import DataSource, SystemFunction
+from app.models.source import Agency, DataSource, SystemFunction
+from app.models.unit import Unit
 
 GRANT_STATES = ("pending_activation", "active", "expired", "revoked", "suspended")
 
@@ -52,7 +53,62 @@ class Grant(TimestampMixin, VersionedMixin, Model):
     reason: Mapped[str | None] = mapped_column(Text)
     agency_reference: Mapped[str | None] = mapped_column(String(100))
     activated_on: Mapped[date | None] = mapped_column(Date)
+    # The command whose technology staff administer this grant (the acting command's grants are
+    # suspended when a temporary assignment ends).
+    command_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    command: Mapped[Unit | None] = relationship(foreign_keys=[command_id], lazy="joined")
+    # The day the expiry reminder was queued, so the hourly job never sends it twice.
+    reminded_on: Mapped[date | None] = mapped_column(Date)
 
     def __str__(self) -> str:
         target = self.data_source or self.function
         return f"{self.officer} – {target}"
+
+
+DEACTIVATION_STATES = ("pending", "confirmed")
+
+
+class DeactivationNotice(Model):
+    """Tells the owner agency to close the external account of a revoked or expired grant.
+
+    Tracked until the agency confirms (its reference and date), so the account is really closed.
+    """
+
+    __tablename__ = "deactivation_notice"
+    __table_args__ = (
+        check_in("state", DEACTIVATION_STATES, "ck_deactivation_state"),
+        Index("ix_deactivation_state", "state"),
+        Index("ix_deactivation_grant_id", "grant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("permission_grant.id"), nullable=False)
+    grant: Mapped[Grant] = relationship(lazy="joined")
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), nullable=False)
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    agency_reference: Mapped[str | None] = mapped_column(String(100))
+    deactivated_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        return f"{self.agency} – {self.grant}"
+
+
+class CommandFunction(Model):
+    """A CRIMES function a command's technology staff may assign to its own officers."""
+
+    __tablename__ = "command_function"
+    __table_args__ = (UniqueConstraint("unit_id", "function_id", name="uq_command_function"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    function_id: Mapped[int] = mapped_column(ForeignKey("system_function.id"), nullable=False)
+    function: Mapped[SystemFunction] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.unit} – {self.function}"

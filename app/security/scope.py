@@ -6,7 +6,7 @@ built once per request from the login, so rules never reach into Flask themselve
 """
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Officer, Unit
@@ -48,7 +48,7 @@ def command_of(session: Session, unit_id: int | None) -> int | None:
 
 def units_under(session: Session, root_id: int) -> select:
     """A selectable of the ids of a unit and everything below it (recursive, any depth)."""
-    tree = select(Unit.id).where(Unit.id == root_id).cte("subtree", recursive=True)
+    tree = select(Unit.id).where(Unit.id == root_id).cte(recursive=True)  # anonymous: several may meet in one statement
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
     return select(tree.c.id)
 
@@ -69,3 +69,101 @@ def actor_for(session: Session, user) -> Actor:
         command_id=command_id,
         email=getattr(user, "email", None),
     )
+
+
+# -- which rows a user may see -------------------------------------------------------------------
+NATIONWIDE_ROLES = frozenset({ADMIN, AUDITOR, CENTRAL_IT})
+COMMAND_ROLES = frozenset({COMMAND_TECH, PERSONNEL})
+
+
+def is_nationwide(actor: Actor) -> bool:
+    return bool(actor.roles & NATIONWIDE_ROLES)
+
+
+def command_units(session: Session, actor: Actor):
+    """The units of the actor's command, if a command role gives them one; else None."""
+    if actor.roles & COMMAND_ROLES and actor.command_id is not None:
+        return units_under(session, actor.command_id)
+    return None
+
+
+def officers_in_command(within):
+    """Officers whose home unit, or acting unit while assigned, lies in the command."""
+    return or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within))
+
+
+def _officer_rows(actor: Actor, within):
+    own = Officer.id == actor.officer_id if actor.officer_id else false()
+    return own if within is None else or_(own, officers_in_command(within))
+
+
+def _officer_ids(actor: Actor, within):
+    return select(Officer.id).where(_officer_rows(actor, within))
+
+
+def _request_rows(actor: Actor, within):
+    from app.models import AccessRequest
+
+    mine = [false()]
+    if actor.officer_id:
+        mine = [AccessRequest.requester_id == actor.officer_id,
+                and_(AccessRequest.certifying_head_id == actor.officer_id, AccessRequest.state != "draft")]
+    if within is not None:
+        mine += [AccessRequest.unit_id.in_(within), AccessRequest.target_unit_id.in_(within),
+                 AccessRequest.requester_id.in_(_officer_ids(actor, within))]
+    return or_(*mine)
+
+
+def row_condition(session: Session, actor: Actor, model):
+    """The rows of `model` this actor may see, as a SQL condition; None means every row.
+
+    Nationwide roles (CentralIT, Auditor, Admin) see the whole country. CommandTech and Personnel
+    see their command's subtree (officers assigned into it included). Everyone sees their own
+    records, and a head the requests that name them.
+    """
+    from app.models import (
+        AccessRequest,
+        Attachment,
+        AuditEvent,
+        DeactivationNotice,
+        Decision,
+        Grant,
+        RequestItem,
+        ReviewCampaign,
+        ReviewDecision,
+    )
+
+    if is_nationwide(actor):
+        return None
+    # One subtree per statement: the same CTE is referenced wherever the rule needs it.
+    within = command_units(session, actor)
+    if model is Officer:
+        return _officer_rows(actor, within)
+    if model is AccessRequest:
+        return _request_rows(actor, within)
+    if model in (RequestItem, Attachment, Decision):
+        return model.request_id.in_(select(AccessRequest.id).where(_request_rows(actor, within)))
+    if model in (Grant, ReviewDecision):
+        return model.officer_id.in_(_officer_ids(actor, within))
+    if model is DeactivationNotice:
+        return model.grant_id.in_(select(Grant.id).where(Grant.officer_id.in_(_officer_ids(actor, within))))
+    if model in (ReviewCampaign, AuditEvent):
+        return false() if within is None else model.unit_id.in_(within)
+    if model is Unit:
+        return None  # the unit tree is public knowledge inside the force
+    return false()
+
+
+def scoped(session: Session, actor: Actor, query, model):
+    """`query` narrowed to what the actor may see."""
+    condition = row_condition(session, actor, model)
+    return query if condition is None else query.where(condition)
+
+
+def is_visible(session: Session, actor: Actor, model, pk) -> bool:
+    """Whether one row is among those the actor may see (the same rule as every list)."""
+    condition = row_condition(session, actor, model)
+    query = select(model.id).where(model.id == pk)
+    if condition is not None:
+        query = query.where(condition)
+    return session.scalar(query.limit(1)) is not None

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
-from app.security.scope import ADMIN, AUDITOR, CENTRAL_IT, COMMAND_TECH, Actor, command_of
+from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, is_visible
 from app.services import audit, eligibility, notifications
 from app.services.attachments import check_upload
 from app.services.business_days import due_date
@@ -159,16 +159,8 @@ def deciding_command_id(session: Session, request: AccessRequest) -> int | None:
 
 
 def can_view(session: Session, actor: Actor, request: AccessRequest) -> bool:
-    if actor.roles & {ADMIN, AUDITOR, CENTRAL_IT}:
-        return True
-    if actor.officer_id is not None and actor.officer_id == request.requester_id:
-        return True
-    if request.state != "draft" and actor.officer_id == request.certifying_head_id:
-        return True
-    if actor.has_role(COMMAND_TECH) and actor.command_id is not None:
-        return actor.command_id in {command_of(session, request.unit_id),
-                                    deciding_command_id(session, request)}
-    return False
+    """The row scope of app.security.scope, the same rule every list applies."""
+    return is_visible(session, actor, AccessRequest, request.id)
 
 
 def load_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:

@@ -87,6 +87,8 @@ DEMO_LOGINS = [
     DemoLogin("commandtech", "CommandTech", "สุริยา", "เทคโนชัย", "ร.ต.ท.", "KKN", "รอง สว.ฝอ. (งานเทคโนโลยี) ภ.จว.ขอนแก่น", "sub_inspector", "technology", "310000000004"),
     DemoLogin("centralit", "CentralIT", "วรรณา", "ข้อมูลดี", "พ.ต.ต.", "CITC", "สว.กลุ่มงานฐานข้อมูล ศทก.", "inspector", "technology", "310000000005"),
     DemoLogin("personnel", "Personnel", "มาลี", "กำลังพล", "ด.ต.", "KKN", "ผบ.หมู่ ฝอ. (งานกำลังพล) ภ.จว.ขอนแก่น", "squad_leader", "administration", "310000000006"),
+    # Technology staff of another command (บก.น.1, Bangkok): nothing of Khon Kaen is theirs.
+    DemoLogin("commandtech2", "CommandTech", "ปิยะ", "นครบาลดี", "ร.ต.อ.", "MPD1", "รอง สว.ฝอ. (งานเทคโนโลยี) บก.น.1", "sub_inspector", "technology", "310000000008"),
     DemoLogin("auditor", "Auditor", "ธงชัย", "ตรวจสอบ", "พ.ต.อ.", "IG", "ผกก. สำนักงานจเรตำรวจ", "superintendent", "administration", "310000000007"),
 ]
 

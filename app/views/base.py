@@ -2,6 +2,7 @@
 from flask import current_app, g, has_request_context, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, DateTime
@@ -9,14 +10,25 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app.errors import N_, ValidationFailed
+from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
 from app.labels import label_of
+from app.security.scope import is_visible, row_condition
 from app.services import audit
 from app.views.filters import SitthiFilterConverter
+from app.views.scoping import current_actor
 
 MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
+MSG_OUT_OF_SCOPE = N_("This record would lie outside your command: nothing was saved.")
+
+
+class InScope(BaseFilter):
+    """The row scope of app.security.scope, applied to every list, detail, edit and delete."""
+
+    def apply(self, query, value):
+        condition = row_condition(db.session, current_actor(), self.model)
+        return query if condition is None else query.filter(condition)
 
 # Roles get read/write/delete per resource (Superset style) instead of one permission per URL.
 PERMISSION_BY_METHOD = {
@@ -78,6 +90,9 @@ class SitthiModelView(ModelView):
     entities = None
 
     def __init__(self, **kwargs):
+        # Every screen sees only the rows its user may see; FAB applies this to list, show,
+        # edit and delete lookups (not to actions or adds: see _check_scope).
+        self.base_filters = [*(self.base_filters or []), ["id", InScope, None]]
         if self.entity is not None:
             self.list_title = self.entities
             self.show_title = _l("%(entity)s: details", entity=self.entity)
@@ -112,12 +127,21 @@ class SitthiModelView(ModelView):
         except IntegrityError as error:
             db.session.rollback()
             raise ValidationFailed(MSG_CONFLICT) from error
+        self._check_scope(item)
         self._audit("create", item, after=audit.snapshot(item))
 
     def pre_update(self, item) -> None:
         before, after = audit.changes(item)
+        db.session.flush()
+        self._check_scope(item)
         if after:
             self._audit("update", item, before=before, after=after)
+
+    def _check_scope(self, item) -> None:
+        """A row added or changed must still be one the user may see (no moving it away)."""
+        if not is_visible(db.session, current_actor(), type(item), item.id):
+            db.session.rollback()
+            raise NotAllowed(MSG_OUT_OF_SCOPE)
 
     def pre_delete(self, item) -> None:
         self._audit("delete", item, before=audit.snapshot(item))

@@ -66,6 +66,12 @@ LAST_NAMES = [
 ]
 
 
+# CRIMES functions a command's own technology staff may give; becoming CommandTech or Personnel
+# goes through a request to the Central IT Center instead.
+COMMAND_ASSIGNABLE = ("crimes_account", "crimes_inquiry_desk", "crimes_case_search", "crimes_warrant",
+                      "iservice_auction_receipt")
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     username: str
@@ -366,8 +372,23 @@ class DemoLoader:
             ))
             self._count("grants")
 
+    def load_command_functions(self) -> None:
+        """What each command's technology staff may assign (an Admin edits this per command)."""
+        from app.models import CommandFunction
+
+        known = set(self.session.execute(select(CommandFunction.unit_id, CommandFunction.function_id)).all())
+        functions = self.session.scalars(select(SystemFunction).where(
+            SystemFunction.code.in_(COMMAND_ASSIGNABLE))).all()
+        for unit in self.session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True))):
+            for function in functions:
+                if (unit.id, function.id) not in known:
+                    self.session.add(CommandFunction(unit=unit, function=function))
+                    self._count("command_functions")
+        self.session.flush()
+
     def load_all(self) -> dict[str, int]:
         self.load_units()
+        self.load_command_functions()
         self.load_demo_logins()
         self.load_synthetic_officers()
         self.load_requests()

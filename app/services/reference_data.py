@@ -97,6 +97,7 @@ DATA_SOURCES = [
 
 # code, Thai, English, minimum position level code, duty line code
 SYSTEM_FUNCTIONS = [
+    ("crimes_account", "บัญชีผู้ใช้ระบบ CRIMES", "CRIMES user account", None, None),
     ("crimes_inquiry_desk", "งานสอบสวน (ร้อยเวรสอบสวน)", "Station inquiry desk", None, "inquiry"),
     ("crimes_case_search", "ค้นหาคดีอาญา", "Criminal case search", None, None),
     ("crimes_warrant", "ระบบหมายจับ", "Arrest warrants", "sub_inspector", None),

@@ -182,3 +182,14 @@ def test_officer_found_by_national_id_typed_with_dashes(app, login, victim):
     assert f"/officerview/show/{officer_id}" in prefix
     nothing = personnel.get("/officerview/list/?_flt_1_national_id=abc").get_data(as_text=True)
     assert "/officerview/show/" not in nothing
+
+
+def test_pickers_offer_only_what_the_user_may_see(app, login, victim):
+    """The AJAX officer search follows the row scope: another command's staff never see the name."""
+    _officer_id, nid = victim
+    inside = login("personnel").get(f"/lookup/officer?q={nid}").get_json()["results"]
+    assert len(inside) == 1
+    outside = login("commandtech2").get(f"/lookup/officer?q={nid}").get_json()["results"]
+    assert outside == []
+    nationwide = login("centralit").get(f"/lookup/officer?q={nid}").get_json()["results"]
+    assert len(nationwide) == 1

@@ -1,9 +1,10 @@
 """What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
-from flask import current_app, g, has_request_context, request
-from flask_appbuilder import ModelView
+from flask import abort, current_app, g, has_request_context, request
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, DateTime
 from sqlalchemy.exc import IntegrityError
@@ -100,6 +101,14 @@ class SitthiModelView(ModelView):
             self.edit_title = _l("Edit %(entity)s", entity=self.entity)
         super().__init__(**kwargs)
         self._format_dates()
+
+    @expose("/action_post", methods=["POST"])
+    @has_access
+    def action_post(self):
+        """FAB answers an unknown action name with a 500; it is simply not there."""
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        return super().action_post()
 
     # A list column drawn from the whole row sorts by the stored column behind it.
     order_aliases: dict[str, str] = {}

@@ -11,6 +11,8 @@ from wtforms import Field
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from app.extensions import db
+from app.security.scope import is_visible
+from app.views.scoping import current_actor
 
 
 class AjaxSelectWidget:
@@ -69,7 +71,11 @@ class AjaxRelationField(Field):
             self.data = None
             raise ValidationError(_l("Not a valid choice.")) from error
         self.data = db.session.get(self.model, pk)
-        if self.data is None:
+        # A value typed into the form by hand is held to the same scope as the /lookup choices; a
+        # field with its own search (the certifying head) leaves the judgement to its service.
+        outside = self.endpoint is None and not is_visible(db.session, current_actor(), self.model, pk)
+        if self.data is None or outside:
+            self.data = None
             raise ValidationError(_l("The chosen record does not exist."))
 
     def _value(self):

@@ -6,6 +6,8 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.security.scope import scoped
+from app.views.scoping import current_actor
 
 PAGE = 20
 
@@ -89,5 +91,10 @@ class LookupView(BaseView):
         if not self.appbuilder.sm.has_access(permission, resource):
             abort(403)
         term = (request.args.get("q") or "").strip()[:100]
-        rows = db.session.scalars(build(term).limit(PAGE)).all()
+        query = build(term)
+        model = query.column_descriptions[0]["entity"]
+        # A picker offers only the rows its user may see: the same scope as the lists.
+        if model is not User:
+            query = scoped(db.session, current_actor(), query, model)
+        rows = db.session.scalars(query.limit(PAGE)).all()
         return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])

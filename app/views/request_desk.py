@@ -30,11 +30,12 @@ from app.models import (
     RankGroup,
     SystemFunction,
     Unit,
+    User,
 )
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
 from app.services import eligibility
-from app.views.fields import relation_field
+from app.views.fields import AjaxRelationField
 from app.views.scoping import current_actor
 
 MSG_CONFLICT = _l("Someone else saved at the same moment. Nothing was saved: reload and try again.")
@@ -66,17 +67,13 @@ class RequestForm(FlaskForm):
     duty_performed = TextAreaField(_l("Duty actually performed"), [Optional(), Length(max=2000)])
     duty_mismatch = BooleanField(_l("My actual duty does not match my position number and duty line"))
     pledge_accepted = BooleanField(_l("I pledge to use these rights only for my official duties, to keep my password secret and to accept responsibility for every search made with my account"))
-    certifying_head = relation_field(_l("Certifying unit head"), Officer, "officer")
+    # Both searches are the desk's own: heads of the officer's command (or nationwide), any unit.
+    certifying_head = AjaxRelationField(_l("Certifying unit head"), [Optional()], model=Officer,
+                                        endpoint=("RequestDeskView.heads",), scope_toggle="nationwide")
     nationwide = BooleanField(_l("Search nationwide"))
-    target_unit = relation_field(_l("Unit of the temporary assignment"), Unit, "unit")
+    target_unit = AjaxRelationField(_l("Unit of the temporary assignment"), [Optional()], model=Unit,
+                                    endpoint=("RequestDeskView.units",))
     assignment_until = DateField(_l("Assignment until"), [Optional()])
-
-
-def _head_field(form: RequestForm) -> None:
-    form.certifying_head.endpoint = ("RequestDeskView.heads",)
-    form.certifying_head.scope_toggle = "nationwide"
-    # Every officer may pick the unit of a temporary assignment, without reading the unit screens.
-    form.target_unit.endpoint = ("RequestDeskView.units",)
 
 
 def _int_or_none(value) -> int | None:
@@ -121,7 +118,8 @@ def _uploads() -> tuple[service.Upload, ...]:
 def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
     """The status timeline: what happened, then the stages still ahead."""
     steps: list[dict] = []
-    user_ids = {d.actor_id for d in decisions if d.actor_id}
+    user_ids = {d.actor_id for d in decisions if d.actor_id} | {
+        d.on_behalf_of_id for d in decisions if d.on_behalf_of_id}
     officers = {o.user_id: o for o in db.session.scalars(
         select(Officer).where(Officer.user_id.in_(user_ids)))} if user_ids else {}
     for decision in decisions:
@@ -133,6 +131,9 @@ def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
             "state": decision.transition,
             "at": decision.decided_at,
             "who": officers.get(decision.actor_id) or decision.actor,
+            # A deputy's decision: "decided by X for Y", Y the head who was away.
+            "for_whom": decision.on_behalf_of_id and (
+                officers.get(decision.on_behalf_of_id) or db.session.get(User, decision.on_behalf_of_id)),
             "comment": decision.comment,
         })
     waiting = req.state in ("draft", "submitted", "returned") or (
@@ -175,7 +176,6 @@ class RequestDeskView(BaseView):
             flash(gettext("Your login is not linked to an officer record, so you cannot make requests."), "danger")
             return redirect(self.appbuilder.get_url_for_index)
         form = RequestForm()
-        _head_field(form)
         if request.method == "GET":
             form.contact_email.data = officer.email or g.user.email
             form.contact_mobile.data = officer.mobile
@@ -198,7 +198,6 @@ class RequestDeskView(BaseView):
             flash(gettext("Only a draft or a request returned for correction can be edited."), "warning")
             return redirect(url_for(".show", pk=pk))
         form = RequestForm(obj=req)
-        _head_field(form)
         if request.method == "POST" and form.validate_on_submit():
             data = _request_data(req.kind, form)
             saved = self._save(actor, data, pk, request.form.get("version"))
@@ -327,6 +326,8 @@ class RequestDeskView(BaseView):
             item_decides=bool(stage_actions) and req.current_stage.actor == "central_it",
             command=db.session.get(Unit, command_of(db.session, req.unit_id)) if req.unit_id else None,
             today=local_today(),
+            deputy_for=req.certifying_head if stage_actions and service.standing_in_for(
+                actor, req, req.current_stage) else None,
         )
 
     @expose("/submit/<int:pk>", methods=["POST"])

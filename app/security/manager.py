@@ -1,11 +1,37 @@
 """Sitthi's security manager: FAB's, plus the role sync that `flask sitthi init` runs."""
 from flask import g, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import (
+    PermissionModelView,
+    PermissionViewModelView,
+    RoleModelView,
+    UserDBModelView,
+    UserGroupModelView,
+    ViewMenuModelView,
+)
 
 from app.security.roles import ADMIN, ROLES, permissions_of
 
 
+def _without_broken_routes(view_class):
+    """FAB's security screens, minus two routes that answer a crafted URL with a 500.
+
+    `/action/<name>/<pk>` fails on an unknown action name and `/download/<filename>` on any name;
+    neither is used (bulk actions go through action_post; there are no files).
+    """
+    return type(view_class.__name__, (view_class,), {
+        "exclude_route_methods": set(getattr(view_class, "exclude_route_methods", set())) | {"action", "download"},
+    })
+
+
 class SitthiSecurityManager(SecurityManager):
+    userdbmodelview = _without_broken_routes(UserDBModelView)
+    rolemodelview = _without_broken_routes(RoleModelView)
+    groupmodelview = _without_broken_routes(UserGroupModelView)
+    permissionmodelview = _without_broken_routes(PermissionModelView)
+    viewmenumodelview = _without_broken_routes(ViewMenuModelView)
+    permissionviewmodelview = _without_broken_routes(PermissionViewModelView)
+
     # -- every login, failed login and logout goes into the audit trail ---------------------
     def _audit_login(self, action: str, user) -> None:
         from app.services import audit

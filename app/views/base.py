@@ -84,7 +84,8 @@ def datamodel(model) -> CappedCountInterface:
 class SitthiModelView(ModelView):
     method_permission_name = PERMISSION_BY_METHOD
     # Files live in the database and are served by scoped endpoints, never from UPLOAD_FOLDER.
-    exclude_route_methods = {"download"}
+    # Single-row GET actions are refused under CSRF anyway; bulk actions go through action_post.
+    exclude_route_methods = {"download", "action"}
     page_size = 25
     # Translated names for titles: "Officer" / "Officers"; FAB's own titles are English only.
     entity = None

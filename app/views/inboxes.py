@@ -49,7 +49,7 @@ class InboxView(ReadOnlyModelView):
     order_aliases = ORDER_ALIASES
     # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]
-    exclude_route_methods = {"download", "add", "edit", "delete", "action"}
+    exclude_route_methods = {"download", "add", "edit", "delete", "action"}  # decisions: bulk or on the page
     label_columns = REQUEST_LABELS
     list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due"]
     search_columns = ["number", "kind", "submitted_at", "due_on"]

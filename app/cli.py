@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.services.notifications import with_app_url
 
-sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications.")
+sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants.")
 
 
 @sitthi.command("init")
@@ -92,6 +92,32 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
                 break
     if stop is not None:
         stop.restore()
+
+
+@sitthi.command("expire-grants")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Rows of each kind changed per transaction.")
+@click.option("--today", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as if it were this day (YYYY-MM-DD); default: today in the office's time zone.")
+def expire_grants_command(batch_size: int, on_day) -> None:
+    """End past assignments, expire past grants, remind holders before expiry (run it hourly).
+
+    Idempotent, and safe to run while another run is under way: rows are claimed with
+    FOR UPDATE SKIP LOCKED on PostgreSQL. Commits after every batch.
+    """
+    from app.formatting import local_today
+    from app.services.expiry import ExpiryReport, run_expiry
+
+    today = on_day.date() if on_day else local_today()
+    reminder_days = current_app.config["EXPIRY_REMINDER_DAYS"]
+    total = ExpiryReport()
+    while True:
+        report = run_expiry(db.session, today, reminder_days, limit=batch_size)
+        db.session.commit()
+        total += report
+        if max(report.expired, report.reminded, report.assignments_ended) < batch_size:
+            break  # no kind filled its batch: nothing is left (rows another run holds are its own)
+    click.echo(f"{today.isoformat()}: {total}")
 
 
 class _StopOnSignal:

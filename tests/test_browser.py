@@ -209,3 +209,65 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
         assert step in timeline, step
     assert steps[0] != "Sent"  # the page speaks Thai
     context.close()
+
+
+def test_command_tech_assigns_a_function_then_revokes_it_with_a_reason(chromium, live_server, app):
+    """commandtech assigns a function to a KKN officer, sees it listed, revokes it; the officer sees it revoked."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Grant, Officer, SystemFunction, User
+
+    def session_for(username):
+        context = chromium.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        log_in(page, live_server, username)
+        return context, page
+
+    context, page = session_for("commandtech")
+    page.goto(f"{live_server}/commandgrantview/list/")
+    page.click("#assign-function")
+    page.wait_for_url("**/assignfunction/")
+    page.click("#officer + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", "ณัฐวุฒิ")
+    page.click(".select2-results__option:has-text('ณัฐวุฒิ')")
+    page.select_option("#function", label="ค้นหาคดีอาญา")
+    page.click("#assign-submit")
+    page.wait_for_url("**/commandgrantview/list/")
+    with app.app_context():
+        officer_id = db.session.scalar(select(Officer.id).join(User, Officer.user_id == User.id)
+                                       .where(User.username == "officer"))
+        grant_id = db.session.scalar(
+            select(Grant.id).join(SystemFunction, Grant.function_id == SystemFunction.id)
+            .where(Grant.officer_id == officer_id, SystemFunction.code == "crimes_case_search",
+                   Grant.state == "active"))
+    assert grant_id is not None
+    row = page.locator(f"table tbody tr:has(input.action_check[value='{grant_id}'])")
+    assert "ณัฐวุฒิ" in row.inner_text() and "ค้นหาคดีอาญา" in row.inner_text()
+
+    row.locator("input.action_check").check()
+    page.fill("#sitthi-bulk-reason", "ย้ายไปปฏิบัติหน้าที่สายงานอำนวยการ")
+    page.click("button.dropdown-toggle:has(.caret) >> nth=-1")
+    page.click("a.revoke_selected_menu_item")
+    page.click("#modal-confirm-ok")
+    page.wait_for_load_state()
+    page.wait_for_selector(".alert-success")
+    with app.app_context():
+        db.session.expire_all()
+        grant = db.session.get(Grant, grant_id)
+        assert grant.state == "revoked"
+        assert grant.reason == "ย้ายไปปฏิบัติหน้าที่สายงานอำนวยการ"
+    context.close()
+
+    # The officer has a login: their own permissions list shows it revoked.
+    context, page = session_for("officer")
+    page.goto(f"{live_server}/mygrantview/list/?psize_MyGrantView=100")
+    rows = page.locator("table tbody tr:has-text('ค้นหาคดีอาญา')")
+    with app.test_request_context():
+        from flask_babel import force_locale, gettext
+
+        with force_locale("th"):
+            revoked = gettext("Revoked")
+    assert any(revoked in text for text in rows.all_inner_texts())
+    context.close()

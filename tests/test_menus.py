@@ -4,7 +4,7 @@ import re
 import pytest
 
 OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/", "/tocertifyview/list/",
-           "/dashboard/"}
+           "/mydeputyview/list/", "/dashboard/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
 PERSONNEL = {"/officerview/list/", "/unitview/list/"}
@@ -23,27 +23,33 @@ MENUS = {
     "officer": OFFICER,
     "head": OFFICER,
     "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
-                                                      "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
+                                                      "/reviewcampaignview/list/", "/reviewdecisionview/list/",
+                                                      "/expiringgrantview/list/", "/commandgrantview/list/",
+                                                      "/assignfunction/"},
     "personnel": OFFICER | PERSONNEL,
     "commandtech2": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/",
                                                        "/systemfunctionview/list/", "/reviewcampaignview/list/",
-                                                       "/reviewdecisionview/list/"},
+                                                       "/reviewdecisionview/list/", "/expiringgrantview/list/",
+                                                       "/commandgrantview/list/", "/assignfunction/"},
     "centralit": OFFICER | APPROVALS | PERSONNEL | {"/toverifyview/list/", "/awaitingactivationview/list/",
                                                     "/grantview/list/", "/datasourceview/list/",
                                                     "/agencyview/list/", "/agreementview/list/",
-                                                    "/holidayview/list/"},
+                                                    "/holidayview/list/", "/deactivationnoticeview/list/"},
     "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
-                                                  "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
+                                                  "/reviewcampaignview/list/", "/reviewdecisionview/list/",
+                                                  "/expiringgrantview/list/", "/commandgrantview/list/",
+                                                  "/deactivationnoticeview/list/"},
     "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
         "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
-        "/accountrequestview/list/"},
+        "/accountrequestview/list/", "/expiringgrantview/list/", "/commandgrantview/list/",
+        "/assignfunction/", "/deactivationnoticeview/list/"},
 }
 EVERY_ENTRY = set().union(*MENUS.values())
 
 
 def menu_links(html: str) -> set[str]:
     navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
-    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/)"', navbar))
+    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/)"', navbar))
 
 
 @pytest.mark.parametrize("username", sorted(MENUS))

@@ -13,8 +13,9 @@ SELF_SERVICE = {
     ("can_show", "SwaggerView"),
 }
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
-                 "Approvals", "Dashboard"}
-OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw", "Dashboard": "r"}
+                 "My Deputies", "Approvals", "Dashboard"}
+OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
+                 "MyDeputy": "rw", "Dashboard": "r"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:
@@ -33,13 +34,15 @@ EXPECTED = {
     "CommandTech": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "r", "RequestItem": "r",
-        "Attachment": "r", "Decision": "r", "Grant": "rw", "SystemFunction": "r",
+        "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "SystemFunction": "r",
         "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
+        "CommandGrant": "rw", "AssignFunction": "rw",
     })
     | _menus({
         "Approvals", "Account Requests", "Requests", "Request Items", "Attachments", "Decisions",
-        "Permissions", "Grants", "Configuration", "System Functions", "Personnel", "Officers", "Units",
-        "Audit", "Review Campaigns", "Review Decisions",
+        "Permissions", "Grants", "Expiring Grants", "Configuration", "System Functions", "Personnel",
+        "Officers", "Units", "Audit", "Review Campaigns", "Review Decisions",
+        "Command Permissions", "Assign Function",
     }),
     "Personnel": SELF_SERVICE
     | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r"})
@@ -48,25 +51,27 @@ EXPECTED = {
     | _perms({
         **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
         "RequestItem": "r",
-        "Attachment": "r", "Decision": "r", "Grant": "rw", "Officer": "r", "Unit": "r",
+        "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
+        "DeactivationNotice": "rw",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
-        "Agencies", "Data Sharing Agreements", "Holidays",
+        "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "AccessRequest": "r", "RequestItem": "r",
-        "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
-        "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
+        "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "Officer": "r",
+        "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
+        "CommandGrant": "r", "DeactivationNotice": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
-        "Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
-        "Review Campaigns", "Review Decisions",
+        "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
+        "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
     }),
 }
 

@@ -31,7 +31,7 @@ def test_admin_opens_every_screen(login, route, view):
         assert admin.get(f"/{route}/add").status_code == 403
         return
     assert admin.get(f"/{route}/add").status_code == 200
-    if first and route != "attachmentview":
+    if first and route != "attachmentview" and "edit" not in view.exclude_route_methods:
         assert admin.get(f"/{route}/edit/{first.group(1)}").status_code == 200
 
 

@@ -391,7 +391,7 @@ def api_actor() -> Actor:
     user = get_current_user() or g.user
     actor = g.get("_sitthi_api_actor")
     if actor is None or actor.user_id != user.id:
-        actor = actor_for(db.session, user)
+        actor = actor_for(db.session, user, local_today())
         g._sitthi_api_actor = actor
     return actor
 

@@ -37,10 +37,13 @@ class AuditEvent(Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    on_behalf_of = relationship("User", foreign_keys=[on_behalf_of_id], viewonly=True)
     object_type: Mapped[str | None] = mapped_column(String(60))
     object_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # The unit the event concerns, so a command can audit its own subtree.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # Read-only, so the API shows the unit itself rather than a bare id.
+    unit = relationship("Unit", foreign_keys=[unit_id], viewonly=True)
     summary: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)

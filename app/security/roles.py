@@ -31,6 +31,8 @@ OFFICER = SELF_SERVICE + _grant({
     "MyGrant": (READ,),
     "RequestDesk": (READ, WRITE),
     "ToCertify": (READ, WRITE),
+    # A head names who certifies in their place while away (the service allows only their own).
+    "MyDeputy": (READ, WRITE),
     "Dashboard": (READ,),
 })
 
@@ -42,7 +44,12 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "RequestItem": (READ,),
         "Attachment": (READ,),
         "Decision": (READ,),
-        "Grant": (READ, WRITE),
+        "Grant": (READ,),
+        # Assign, suspend, revoke, extend: app.services.grants limits each to their own command.
+        "CommandGrant": (READ, WRITE),
+        "AssignFunction": (READ, WRITE),
+        # Grants of their command that end within the reminder window, soonest first.
+        "ExpiringGrant": (READ,),
         "SystemFunction": (READ,),
         "Officer": (READ,),
         "Unit": (READ,),
@@ -56,11 +63,12 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
         "AwaitingActivation": (READ, WRITE),
+        "DeactivationNotice": (READ, WRITE),
         "AccessRequest": (READ,),
         "RequestItem": (READ,),
         "Attachment": (READ,),
         "Decision": (READ,),
-        "Grant": (READ, WRITE),
+        "Grant": (READ,),
         "Officer": (READ,),
         "Unit": (READ,),
         "DataSource": (READ,),
@@ -74,6 +82,9 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "Attachment": (READ,),
         "Decision": (READ,),
         "Grant": (READ,),
+        "CommandGrant": (READ,),
+        "ExpiringGrant": (READ,),
+        "DeactivationNotice": (READ,),
         "Officer": (READ,),
         "Unit": (READ,),
         "AuditEvent": (READ,),

@@ -5,6 +5,7 @@ its technology staff administer everything below it. The user a service acts for
 built once per request from the login, so rules never reach into Flask themselves.
 """
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,8 @@ class Actor:
     roles: frozenset[str] = frozenset()
     command_id: int | None = None
     email: str | None = None
+    # The users (heads away) this user is the named deputy of today: see app/services/delegations.
+    stands_in_for: frozenset[int] = frozenset()
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -58,8 +61,14 @@ def working_unit_id(officer: Officer) -> int:
     return officer.acting_unit_id or officer.home_unit_id
 
 
-def actor_for(session: Session, user) -> Actor:
-    """The Actor for a FAB user (any object with id, email and roles)."""
+def actor_for(session: Session, user, today: date | None = None) -> Actor:
+    """The Actor for a FAB user (any object with id, email and roles).
+
+    With `today` (the office's day) the actor also stands in for the heads who named them deputy
+    for that day; without it they act in their own right only.
+    """
+    from app.services.delegations import principal_ids
+
     officer = session.scalar(select(Officer).where(Officer.user_id == user.id))
     command_id = command_of(session, working_unit_id(officer)) if officer else None
     return Actor(
@@ -68,6 +77,7 @@ def actor_for(session: Session, user) -> Actor:
         roles=frozenset(role.name for role in user.roles),
         command_id=command_id,
         email=getattr(user, "email", None),
+        stands_in_for=principal_ids(session, user.id, today) if today else frozenset(),
     )
 
 
@@ -101,6 +111,11 @@ def _officer_ids(actor: Actor, within):
     return select(Officer.id).where(_officer_rows(actor, within))
 
 
+def officers_of_users(user_ids) -> select:
+    """The officer records of these logins (a head is named on a request by officer record)."""
+    return select(Officer.id).where(Officer.user_id.in_(sorted(user_ids)))
+
+
 def _request_rows(actor: Actor, within):
     from app.models import AccessRequest
 
@@ -108,6 +123,10 @@ def _request_rows(actor: Actor, within):
     if actor.officer_id:
         mine = [AccessRequest.requester_id == actor.officer_id,
                 and_(AccessRequest.certifying_head_id == actor.officer_id, AccessRequest.state != "draft")]
+    if actor.stands_in_for:
+        # While a deputy stands in for a head they see what that head sees, so they can decide it.
+        mine.append(and_(AccessRequest.certifying_head_id.in_(officers_of_users(actor.stands_in_for)),
+                         AccessRequest.state != "draft"))
     if within is not None:
         mine += [AccessRequest.unit_id.in_(within), AccessRequest.target_unit_id.in_(within),
                  AccessRequest.requester_id.in_(_officer_ids(actor, within))]
@@ -119,7 +138,8 @@ def row_condition(session: Session, actor: Actor, model):
 
     Nationwide roles (CentralIT, Auditor, Admin) see the whole country. CommandTech and Personnel
     see their command's subtree (officers assigned into it included). Everyone sees their own
-    records, and a head the requests that name them.
+    records, a head the requests that name them, and a deputy, while the delegation lasts, the
+    requests that name the head they stand in for.
     """
     from app.models import (
         AccessRequest,
@@ -127,6 +147,7 @@ def row_condition(session: Session, actor: Actor, model):
         AuditEvent,
         DeactivationNotice,
         Decision,
+        Delegation,
         Grant,
         RequestItem,
         ReviewCampaign,
@@ -149,6 +170,9 @@ def row_condition(session: Session, actor: Actor, model):
         return model.grant_id.in_(select(Grant.id).where(Grant.officer_id.in_(_officer_ids(actor, within))))
     if model in (ReviewCampaign, AuditEvent):
         return false() if within is None else model.unit_id.in_(within)
+    if model is Delegation:
+        # Delegations are private to the two people they concern (and the nationwide roles).
+        return or_(Delegation.principal_user_id == actor.user_id, Delegation.deputy_user_id == actor.user_id)
     if model is Unit:
         return None  # the unit tree is public knowledge inside the force
     return false()

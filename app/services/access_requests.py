@@ -9,10 +9,9 @@ here commits: the caller commits once, or rolls everything back.
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import wraps
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,9 +34,10 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, is_visible
-from app.services import audit, eligibility, notifications
+from app.services import audit, eligibility, expiry, notifications
 from app.services.attachments import check_upload
 from app.services.business_days import due_date
+from app.services.conflicts import conflicts_are_stale
 from app.workflow import machine
 
 MSG_NO_OFFICER = N_("Your login is not linked to an officer record, so you cannot make requests.")
@@ -81,6 +81,9 @@ EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 MOBILE = re.compile(r"^0\d{9}$")
 SEARCH_KINDS = eligibility.SEARCH_KINDS
 FUNCTION_KINDS = eligibility.FUNCTION_KINDS
+# A completed account request always leaves the officer this function's grant.
+ACCOUNT_KINDS = frozenset({"new_account", "account_renewal"})
+ACCOUNT_FUNCTION = "crimes_account"
 STAGE_DECISIONS = ("approve", "return", "reject")
 TEXT_LIMIT = 2000
 
@@ -175,19 +178,6 @@ def _check_version(record, expected_version: int | None) -> None:
         raise StaleRecord(MSG_STALE)
 
 
-def conflicts_are_stale(command):
-    """A concurrent change caught at any flush (also an autoflush) is the same clear conflict."""
-
-    @wraps(command)
-    def guarded(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except StaleDataError as error:
-            raise StaleRecord(MSG_STALE) from error
-
-    return guarded
-
-
 def _flush(session: Session) -> None:
     """Write now, so a concurrent decision is caught here as a clear conflict."""
     try:
@@ -202,15 +192,36 @@ def _is_requester(actor: Actor, request: AccessRequest) -> bool:
     )
 
 
-def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stage: ApprovalStage) -> None:
-    """Raise NotAllowed unless the actor is the one this stage designates."""
+def standing_in_for(actor: Actor, request: AccessRequest, stage: ApprovalStage | None) -> int | None:
+    """The user id of the named head this actor certifies for as their deputy today, else None.
+
+    Only a head stage is ever decided on someone's behalf: CentralIT and CommandTech stages are
+    open to every user of that role already (see app.services.delegations).
+    """
+    if stage is None or stage.actor != "certifying_head" or actor.officer_id == request.certifying_head_id:
+        return None
+    head = request.certifying_head
+    if head is not None and head.user_id is not None and head.user_id in actor.stands_in_for:
+        return head.user_id
+    return None
+
+
+def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stage: ApprovalStage) -> int | None:
+    """Raise NotAllowed unless the actor is the one this stage designates.
+
+    Returns the user id of the head a deputy decides for (recorded as `on_behalf_of`), or None
+    when the actor decides in their own right. A deputy's decision counts as both people's: the
+    deputy may not decide another stage of the request, and neither may the head.
+    """
     if _is_requester(actor, request):
         raise NotAllowed(MSG_OWN_REQUEST)
+    on_behalf_of = standing_in_for(actor, request, stage)
     if stage.actor != "agency":
+        people = [actor.user_id] + ([on_behalf_of] if on_behalf_of else [])
         earlier = session.scalar(
             select(func.count(Decision.id)).where(
                 Decision.request_id == request.id,
-                Decision.actor_id == actor.user_id,
+                or_(Decision.actor_id.in_(people), Decision.on_behalf_of_id.in_(people)),
                 Decision.item_id.is_(None),
                 Decision.transition.in_(STAGE_DECISIONS),
                 Decision.stage_id != stage.id,
@@ -219,7 +230,7 @@ def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stag
         if earlier:
             raise NotAllowed(MSG_TWO_STAGES)
     if stage.actor == "certifying_head":
-        if actor.officer_id is None or actor.officer_id != request.certifying_head_id:
+        if on_behalf_of is None and (actor.officer_id is None or actor.officer_id != request.certifying_head_id):
             raise NotAllowed(MSG_NOT_HEAD)
     elif stage.actor in ("central_it", "agency"):
         # The agency activates in its own systems; CentralIT records what it did.
@@ -230,6 +241,7 @@ def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stag
         if not actor.has_role(COMMAND_TECH) or actor.command_id != command_id:
             command = session.get(Unit, command_id) if command_id else None
             raise NotAllowed(MSG_NOT_COMMAND_TECH, command=str(command or "-"))
+    return on_behalf_of
 
 
 def stage_transitions(session: Session, actor: Actor, request: AccessRequest) -> list[str]:
@@ -380,7 +392,7 @@ def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads
         ))
 
 
-@conflicts_are_stale
+@conflicts_are_stale(MSG_STALE)
 def save_draft(
     session: Session,
     actor: Actor,
@@ -451,26 +463,27 @@ def save_draft(
 # -- the transitions -----------------------------------------------------------------------------
 def _record(session: Session, actor: Actor, request: AccessRequest, transition: str,
             from_state: str, stage: ApprovalStage | None, comment: str, clock: Clock,
-            item: RequestItem | None = None) -> Decision:
+            item: RequestItem | None = None, on_behalf_of: int | None = None) -> Decision:
     decision = Decision(
         request=request, stage=stage, item=item, transition=transition,
         from_state=from_state, to_state=item.state if item else request.state,
-        actor_id=actor.user_id,
+        actor_id=actor.user_id, on_behalf_of_id=on_behalf_of,
         comment=(comment or "").strip() or None, decided_at=clock.now,
     )
     session.add(decision)
     if item is None:
         audit.record(
-            session, f"AccessRequest.{transition}", actor_id=actor.user_id, obj=request,
+            session, f"AccessRequest.{transition}", actor_id=actor.user_id,
+            on_behalf_of_id=on_behalf_of, obj=request,
             before={"state": from_state, "stage": stage.name_en if stage else None},
             after={"state": request.state,
                    "stage": request.current_stage.name_en if request.current_stage else None,
                    "comment": decision.comment},
         )
     else:
-        audit.record(session, f"RequestItem.{transition}", actor_id=actor.user_id, obj=item,
-                     object_type="RequestItem", unit_id=request.unit_id,
-                     after={"state": item.state, "comment": decision.comment})
+        audit.record(session, f"RequestItem.{transition}", actor_id=actor.user_id,
+                     on_behalf_of_id=on_behalf_of, obj=item, object_type="RequestItem",
+                     unit_id=request.unit_id, after={"state": item.state, "comment": decision.comment})
     return decision
 
 
@@ -505,7 +518,7 @@ def _require_complete(request: AccessRequest) -> None:
             raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
 
 
-@conflicts_are_stale
+@conflicts_are_stale(MSG_STALE)
 def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
            expected_version: int | None = None) -> AccessRequest:
     """Send a draft up the chain, or a returned request back to the stage that returned it."""
@@ -534,7 +547,7 @@ def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
     return request
 
 
-@conflicts_are_stale
+@conflicts_are_stale(MSG_STALE)
 def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
            expected_version: int | None = None, comment: str = "") -> AccessRequest:
     request = load_request(session, actor, request_id)
@@ -553,7 +566,7 @@ def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
     return request
 
 
-@conflicts_are_stale
+@conflicts_are_stale(MSG_STALE)
 def decide(session: Session, actor: Actor, request_id: int, transition: str, clock: Clock, *,
            expected_version: int | None = None, comment: str = "",
            item_decisions: tuple[ItemDecision, ...] = ()) -> AccessRequest:
@@ -564,7 +577,7 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
     _check_version(request, expected_version)
     machine.check(transition, _context(request, comment))
     stage = request.current_stage
-    authorize_stage(session, actor, request, stage)
+    on_behalf_of = authorize_stage(session, actor, request, stage)
     if item_decisions and stage.actor != "central_it":
         raise invalid("items", MSG_ITEMS_ONLY_AT_CENTRAL_IT)
     from_state = request.state
@@ -581,9 +594,11 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
                     item.state = "rejected"
             request.current_stage = None
     _flush(session)
-    _record(session, actor, request, transition, from_state, stage, comment, clock)
+    _record(session, actor, request, transition, from_state, stage, comment, clock,
+            on_behalf_of=on_behalf_of)
     for item, item_comment, item_transition in decided_items:
-        _record(session, actor, request, item_transition, "pending", stage, item_comment, clock, item)
+        _record(session, actor, request, item_transition, "pending", stage, item_comment, clock, item,
+                on_behalf_of=on_behalf_of)
     if request.state == machine.SUBMITTED:
         _notify_stage(session, request)
     _notify_requester(session, request, transition, comment)
@@ -651,6 +666,8 @@ def _complete(session: Session, actor: Actor, request: AccessRequest,
         pending = _needs_activation(item, agency_stage)
         awaiting = awaiting or pending
         _grant_for(session, actor, request, item, pending, clock.today)
+    if request.kind in ACCOUNT_KINDS:
+        _give_account(session, actor, request, clock.today)
     if awaiting:
         request.current_stage = agency_stage
         request.due_on = due_date(session, clock.today, agency_stage.due_business_days)
@@ -660,28 +677,46 @@ def _complete(session: Session, actor: Actor, request: AccessRequest,
     _apply_assignment(session, actor, request)
 
 
-def _grant_for(session: Session, actor: Actor, request: AccessRequest, item: RequestItem,
-               pending: bool, today: date) -> Grant:
-    """One grant per approved item; a renewal extends the grant the officer already holds."""
-    target = {"data_source_id": item.data_source_id} if item.data_source_id else {"function_id": item.function_id}
+def _give_account(session: Session, actor: Actor, request: AccessRequest, today: date) -> None:
+    """A completed account request leaves a CRIMES account grant, even when it listed no items."""
+    account = session.scalar(select(SystemFunction).where(SystemFunction.code == ACCOUNT_FUNCTION))
+    if account is None or any(i.function_id == account.id and i.state == "approved" for i in request.items):
+        return  # no such function set up, or the item itself gave the grant
+    _grant_for(session, actor, request, None, False, today, function=account)
+
+
+def _grant_for(session: Session, actor: Actor, request: AccessRequest, item: RequestItem | None,
+               pending: bool, today: date, *, function: SystemFunction | None = None) -> Grant:
+    """One grant per approved item (or for `function`); a renewal extends the grant the officer holds."""
+    if item is None:
+        target, months, rank_group_id = {"function_id": function.id}, function.default_validity_months, None
+    else:
+        target = {"data_source_id": item.data_source_id} if item.data_source_id else {"function_id": item.function_id}
+        months, rank_group_id = _months_valid(item), item.rank_group_id
     existing = session.scalar(select(Grant).where(
         Grant.officer_id == request.requester_id, Grant.state == "active",
         *[getattr(Grant, k) == v for k, v in target.items()]).limit(1))
-    valid_until = today + relativedelta(months=_months_valid(item))
+    valid_until = today + relativedelta(months=months)
+    if existing is not None and pending and request.kind == "external_search_renewal":
+        # A renewal the agency must confirm: the grant keeps its dates until the agency acts,
+        # then record_activation extends this same grant (never a second one).
+        existing.request, existing.request_item = request, item
+        return existing
     if existing is not None and not pending:
         before = {"valid_until": existing.valid_until.isoformat() if existing.valid_until else None}
         existing.valid_until = max(valid_until, existing.valid_until or valid_until)
-        existing.rank_group_id = item.rank_group_id
+        existing.rank_group_id = rank_group_id
         existing.request = request
         existing.request_item = item
+        existing.reminded_on = None  # the new period gets its own reminder
         audit.record(session, "Grant.extend", actor_id=actor.user_id, obj=existing,
                      before=before, after={"valid_until": existing.valid_until.isoformat()})
         return existing
     grant = Grant(
-        officer_id=request.requester_id, rank_group_id=item.rank_group_id,
+        officer_id=request.requester_id, rank_group_id=rank_group_id,
         state="pending_activation" if pending else "active", valid_from=today,
         valid_until=valid_until, request=request, request_item=item,
-        granted_by_id=actor.user_id, **target,
+        granted_by_id=actor.user_id, command_id=command_of(session, request.unit_id), **target,
     )
     session.add(grant)
     session.flush()
@@ -694,18 +729,17 @@ def _apply_assignment(session: Session, actor: Actor, request: AccessRequest) ->
     if request.kind not in ("temporary_assignment", "return_home_unit"):
         return
     officer = request.requester
+    if request.kind == "return_home_unit":
+        expiry.end_assignment(session, officer, actor_user_id=actor.user_id)
+        return
     before = {"acting_unit_id": officer.acting_unit_id}
-    if request.kind == "temporary_assignment":
-        officer.acting_unit_id = request.target_unit_id
-        officer.acting_until = request.assignment_until
-    else:
-        officer.acting_unit_id = None
-        officer.acting_until = None
+    officer.acting_unit_id = request.target_unit_id
+    officer.acting_until = request.assignment_until
     audit.record(session, "Officer.assignment", actor_id=actor.user_id, obj=officer,
                  before=before, after={"acting_unit_id": officer.acting_unit_id})
 
 
-@conflicts_are_stale
+@conflicts_are_stale(MSG_STALE)
 def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock, *,
                       activated: bool, reference: str = "", activated_on: date | None = None,
                       comment: str = "", expected_version: int | None = None) -> RequestItem:
@@ -733,12 +767,14 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
             grant.state, grant.agency_reference, grant.activated_on = "active", reference[:100], on
             grant.valid_from = on
             grant.valid_until = on + relativedelta(months=_months_valid(item))
+            grant.reminded_on = None  # a renewed grant is reminded again before its new end
     else:
         if not (comment or "").strip():
             raise invalid("comment", MSG_REASON_REQUIRED)
         item.state = "activation_refused"
         item.comment = comment.strip()
-        if grant is not None:
+        # A refused renewal leaves the grant being renewed as it was: it runs to its own end.
+        if grant is not None and grant.state == "pending_activation":
             grant.state, grant.reason = "revoked", comment.strip()
             grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
     still_waiting = any(i.state == "approved" and _needs_activation(i, stage) for i in request.items)

@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import AccessRequest, ApprovalStage
-from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, units_under
+from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
 
 TO_CERTIFY, TO_VERIFY, AWAITING_ACTIVATION, ACCOUNT_REQUESTS = (
     "to_certify", "to_verify", "awaiting_activation", "account_requests",
@@ -27,11 +27,17 @@ def _not_own(actor: Actor, condition):
 
 
 def to_certify(actor: Actor):
-    """Submitted requests that name this officer as head and wait at the head's stage."""
-    if actor.officer_id is None:
+    """Submitted requests waiting at the head's stage that name this officer as head, or name a
+    head this officer stands in for today as deputy (never the deputy's own request)."""
+    if actor.officer_id is None and not actor.stands_in_for:
         return None
-    return and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
-                AccessRequest.certifying_head_id == actor.officer_id)
+    heads = []
+    if actor.officer_id is not None:
+        heads.append(AccessRequest.certifying_head_id == actor.officer_id)
+    if actor.stands_in_for:
+        heads.append(AccessRequest.certifying_head_id.in_(officers_of_users(actor.stands_in_for)))
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
+                                or_(*heads)))
 
 
 def to_verify(actor: Actor):

@@ -39,6 +39,15 @@
         $("<input type='hidden' name='comment'>").val(comment.val()).appendTo(this);
       }
     });
+    // Any other field above a list marked data-bulk-field="name" (a reason, a date) goes along too.
+    $(document).on("submit", "#action_form", function () {
+      var form = $(this);
+      $("[data-bulk-field]").each(function () {
+        var name = $(this).data("bulkField");
+        form.find("input[type=hidden]").filter(function () { return this.name === name; }).remove();
+        $("<input type='hidden'>").attr("name", name).val($(this).val()).appendTo(form);
+      });
+    });
     // FAB's empty choice has no text, and select2 then shows its value "__None".
     $('select option[value="__None"]').each(function () {
       if (!$(this).text()) { $(this).text("\u2014"); $(this).parent().trigger("change.select2"); }

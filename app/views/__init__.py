@@ -1,6 +1,7 @@
 """Every screen and menu entry, registered in one place."""
 from flask_appbuilder import AppBuilder
 
+from app.views.grant_expiry import GrantRenewalView
 from app.views.lookup import LookupView
 from app.views.menu import MENU
 
@@ -18,6 +19,7 @@ def register(appbuilder: AppBuilder) -> None:
                 category_icon=category_icon,
             )
     appbuilder.add_view_no_menu(LookupView)
+    appbuilder.add_view_no_menu(GrantRenewalView)
     from app.api import register as register_api
 
     register_api(appbuilder)

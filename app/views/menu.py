@@ -5,6 +5,10 @@ from app.views import (
     audit,
     catalog,
     dashboard,
+    deactivations,
+    delegations,
+    grant_admin,
+    grant_expiry,
     inboxes,
     permissions,
     personnel,
@@ -19,10 +23,12 @@ MENU = [
         ("My Requests", _l("My requests"), requests.MyRequestView, "fa-file-text-o"),
         ("My Permissions", _l("My permissions"), permissions.MyGrantView, "fa-key"),
         ("To Certify", _l("To certify"), inboxes.ToCertifyView, "fa-pencil-square-o"),
+        ("My Deputies", _l("My deputies"), delegations.MyDeputyView, "fa-user-secret"),
     ]),
     ("Approvals", _l("Approvals"), "fa-check-square-o", [
         ("To Verify", _l("To verify"), inboxes.ToVerifyView, "fa-check"),
         ("Awaiting Activation", _l("Awaiting agency activation"), inboxes.AwaitingActivationView, "fa-hourglass-half"),
+        ("Deactivation Notices", _l("Deactivation notices"), deactivations.DeactivationNoticeView, "fa-power-off"),
         ("Account Requests", _l("Account requests"), inboxes.AccountRequestView, "fa-user-plus"),
         ("Dashboard", _l("Dashboard"), dashboard.DashboardView, "fa-tachometer"),
         ("Requests", _l("All requests"), requests.AccessRequestView, "fa-inbox"),
@@ -32,6 +38,9 @@ MENU = [
     ]),
     ("Permissions", _l("Permissions"), "fa-key", [
         ("Grants", _l("Grants"), permissions.GrantView, "fa-unlock-alt"),
+        ("Expiring Grants", _l("Expiring soon"), grant_expiry.ExpiringGrantView, "fa-clock-o"),
+        ("Command Permissions", _l("Command permissions"), grant_admin.CommandGrantView, "fa-shield"),
+        ("Assign Function", _l("Assign function"), grant_admin.AssignFunctionView, "fa-plus-square"),
     ]),
     ("Personnel", _l("Personnel"), "fa-users", [
         ("Officers", _l("Officers"), personnel.OfficerView, "fa-id-card-o"),

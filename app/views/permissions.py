@@ -2,15 +2,16 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.extensions import db
 from app.models import AccessRequest, Grant, Officer
 from app.views.base import (
     ReadOnlyModelView,
-    SitthiModelView,
     code_column,
     code_field,
     datamodel,
 )
 from app.views.fields import relation_field
+from app.views.grant_expiry import GRANT_TIME_LABELS, DaysLeftRows, days_left_cell, renew_cell
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 
@@ -21,7 +22,10 @@ GRANT_SHOW = GRANT_LIST + [
 ]
 
 
-class GrantView(SitthiModelView):
+class GrantView(ReadOnlyModelView):
+    """Every grant in the user's scope. Grants change only through their services: a request's
+    completion, the command's Permissions screens, expiry."""
+
     entity = _l("Grant")
     entities = _l("Grants")
     datamodel = datamodel(Grant)
@@ -47,13 +51,16 @@ class GrantView(SitthiModelView):
 class MyGrantView(ReadOnlyModelView):
     entity = _l("Grant")
     entities = _l("My permissions")
-    datamodel = datamodel(Grant)
+    # Days left and the Renew button are drawn from the whole row (app/views/grant_expiry.py).
+    datamodel = DaysLeftRows(Grant, db.session)
     class_permission_name = "MyGrant"
-    label_columns = LABELS
-    list_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
+    label_columns = GRANT_TIME_LABELS
+    list_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until",
+                    "days_left", "renew"]
     show_columns = GRANT_SHOW
     search_columns = ["data_source", "function", "state", "valid_until"]
-    formatters_columns = {"state": code_column(labels.GRANT_STATE)}
+    formatters_columns = {"state": code_column(labels.GRANT_STATE), "days_left": days_left_cell,
+                          "renew": renew_cell}
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_filters = [["officer_id", OwnedByCurrentOfficer, None]]
     base_order = ("valid_until", "asc")

@@ -1,0 +1,338 @@
+"""Commands of a command's technology staff on permissions: assign, suspend, revoke, extend, reinstate.
+
+A CommandTech administers the officers of their own command (home unit, or acting unit while a
+temporary assignment lasts, anywhere below the command's `is_admin_scope` unit) and may assign only
+the CRIMES functions the command is allowed to give (CommandFunction). Every command here loads
+the grant through the row scope of app.security.scope, checks the stale-form version, applies one
+change from the table below, and writes the AuditEvent (before -> after) and the officer's mail in
+the caller's transaction. Nothing here commits.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
+from app.models import CommandFunction, Grant, Officer, SystemFunction
+from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
+from app.services import audit, deactivation, notifications
+from app.services.access_requests import Clock
+from app.services.conflicts import conflicts_are_stale
+
+MSG_NOT_COMMAND_TECH = N_("Only the technology staff of a command assign and change permissions.")
+MSG_NOT_FOUND = N_("No such permission, or not one you may see.")
+MSG_OFFICER_NOT_FOUND = N_("No such officer in your command.")
+MSG_OUTSIDE_COMMAND = N_("%(officer)s is not in your command: only the technology staff of their own command may change their permissions.")
+MSG_SELF = N_("You cannot assign or change your own permissions: another member of the technology staff must.")
+MSG_OFFICER_INACTIVE = N_("%(officer)s is not an active officer.")
+MSG_UNKNOWN_FUNCTION = N_("Unknown or withdrawn system function.")
+MSG_FUNCTION_NOT_ALLOWED = N_("Your command may not assign %(function)s.")
+MSG_LEVEL_TOO_LOW = N_("%(function)s needs the position level %(level)s or above.")
+MSG_DUTY_LINE = N_("%(function)s is only for the duty line %(line)s.")
+MSG_ALREADY_HOLDS = N_("%(officer)s already holds %(function)s (state: %(state)s).")
+MSG_VALID_UNTIL = N_("The end of validity must be after today and within %(months)s months.")
+MSG_EXTEND_LATER = N_("The new end of validity must be later than the current one.")
+MSG_EXTEND_SOURCE = N_("Rights to other agencies' data are renewed through a request to the Central IT Center.")
+MSG_REASON_REQUIRED = N_("Give the reason.")
+MSG_TOO_LONG = N_("Keep this under %(limit)s characters.")
+MSG_WRONG_STATE = N_("A permission in the state %(state)s cannot be changed this way.")
+MSG_EXPIRED = N_("This permission has expired: assign it again instead.")
+MSG_STALE = N_("Someone changed this permission after you opened it. Nothing was saved: reload the page and try again.")
+
+# The names of app.labels.GRANT_STATE, marked here so a refusal names the state in the reader's language.
+STATE_NAMES = {
+    "pending_activation": N_("Pending agency activation"),
+    "active": N_("Active"),
+    "expired": N_("Expired"),
+    "revoked": N_("Revoked"),
+    "suspended": N_("Suspended"),
+}
+# The longest a command may assign or extend a function for, counted from today.
+MAX_VALIDITY_MONTHS = 24
+REASON_LIMIT = 2000
+# A function an officer holds in one of these states cannot be assigned to them a second time.
+HELD_STATES = ("pending_activation", "active", "suspended")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a grant: the states it may start from, the state it ends in (None: kept)."""
+
+    sources: tuple[str, ...]
+    target: str | None
+    needs_reason: bool
+
+
+CHANGES = {
+    "suspend": Change(("active",), "suspended", needs_reason=True),
+    # Not while the agency is still activating: recording that activation would make it active
+    # again. CentralIT records the agency's refusal instead.
+    "revoke": Change(("active", "suspended"), "revoked", needs_reason=True),
+    "reinstate": Change(("suspended",), "active", needs_reason=False),
+    "extend": Change(("active",), None, needs_reason=False),
+}
+
+
+# -- who and what ---------------------------------------------------------------------------------
+def _require_command_tech(actor: Actor) -> None:
+    if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
+        raise NotAllowed(MSG_NOT_COMMAND_TECH)
+
+
+def _command_officers(session: Session, actor: Actor):
+    """Officers of the actor's command: home unit, or acting unit, below the command."""
+    return officers_in_command(units_under(session, actor.command_id))
+
+
+def in_command(session: Session, actor: Actor, officer_id: int | None) -> bool:
+    """Whether the officer belongs to the actor's command (never merely as the actor's own record)."""
+    if officer_id is None or actor.command_id is None:
+        return False
+    query = select(Officer.id).where(Officer.id == officer_id, _command_officers(session, actor))
+    return session.scalar(query.limit(1)) is not None
+
+
+def assignable_officers(session: Session, actor: Actor, term: str = "", limit: int = 20) -> list[Officer]:
+    """Active officers of the actor's command, found by name or national ID (never the actor)."""
+    if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
+        return []
+    query = select(Officer).where(Officer.status == "active", _command_officers(session, actor))
+    if actor.officer_id is not None:
+        query = query.where(Officer.id != actor.officer_id)
+    term = (term or "").strip()[:100]
+    digits = term.replace("-", "").replace(" ", "")
+    if digits.isdigit():
+        query = query.where(Officer.national_id.startswith(digits))
+    elif term:
+        for part in term.split():
+            query = query.where(or_(Officer.first_name_th.startswith(part),
+                                    Officer.last_name_th.startswith(part)))
+    query = query.order_by(Officer.first_name_th, Officer.last_name_th, Officer.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def assignable_functions(session: Session, actor: Actor) -> list[SystemFunction]:
+    """The functions the actor's command may give (none for anyone else)."""
+    if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
+        return []
+    return list(session.scalars(
+        select(SystemFunction)
+        .join(CommandFunction, CommandFunction.function_id == SystemFunction.id)
+        .where(CommandFunction.unit_id == actor.command_id, SystemFunction.is_active.is_(True))
+        .order_by(SystemFunction.name_th)))
+
+
+def _function_allowed(session: Session, actor: Actor, function: SystemFunction) -> None:
+    allowed = session.scalar(select(CommandFunction.id).where(
+        CommandFunction.unit_id == actor.command_id, CommandFunction.function_id == function.id))
+    if allowed is None or not function.is_active:
+        raise NotAllowed(MSG_FUNCTION_NOT_ALLOWED, function=function.name_th)
+
+
+def _officer_fits(officer: Officer, function: SystemFunction) -> None:
+    """Active, at the function's minimum position level, in its duty line (i-SERVICE rule)."""
+    if officer.status != "active":
+        raise ValidationFailed(MSG_OFFICER_INACTIVE, officer=str(officer))
+    level = function.min_position_level
+    if level is not None and (officer.position_level is None or officer.position_level.order < level.order):
+        raise ValidationFailed(MSG_LEVEL_TOO_LOW, function=function.name_th, level=level.name_th)
+    if function.duty_line_id is not None and officer.duty_line_id != function.duty_line_id:
+        raise ValidationFailed(MSG_DUTY_LINE, function=function.name_th, line=function.duty_line.name_th)
+
+
+def _check_valid_until(valid_until: date, today: date) -> None:
+    if not today < valid_until <= today + relativedelta(months=MAX_VALIDITY_MONTHS):
+        raise ValidationFailed(MSG_VALID_UNTIL, months=MAX_VALIDITY_MONTHS)
+
+
+def _reason(reason: str | None, required: bool) -> str | None:
+    text = (reason or "").strip()
+    if required and not text:
+        raise ValidationFailed(MSG_REASON_REQUIRED)
+    if len(text) > REASON_LIMIT:
+        raise ValidationFailed(MSG_TOO_LONG, limit=REASON_LIMIT)
+    return text or None
+
+
+def _check_version(grant: Grant, expected_version) -> None:
+    if expected_version in (None, ""):
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError) as error:
+        raise StaleRecord(MSG_STALE) from error
+    if grant.version != expected:
+        raise StaleRecord(MSG_STALE)
+
+
+def load_grant(session: Session, actor: Actor, grant_id) -> Grant:
+    """A grant the actor may administer: seen through the row scope, of an officer of their command."""
+    _require_command_tech(actor)
+    try:
+        grant_id = int(grant_id)
+    except (TypeError, ValueError) as error:
+        raise NotFound(MSG_NOT_FOUND) from error
+    grant = session.get(Grant, grant_id)
+    if grant is None or not is_visible(session, actor, Grant, grant_id):
+        raise NotFound(MSG_NOT_FOUND)
+    if grant.officer_id == actor.officer_id:
+        raise NotAllowed(MSG_SELF)
+    if not in_command(session, actor, grant.officer_id):
+        raise NotAllowed(MSG_OUTSIDE_COMMAND, officer=str(grant.officer))
+    return grant
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise StaleRecord(MSG_STALE) from error
+
+
+# -- the commands ---------------------------------------------------------------------------------
+@conflicts_are_stale(MSG_STALE)
+def assign_function(session: Session, actor: Actor, officer_id, function_id, clock: Clock,
+                    valid_until: date | None = None) -> Grant:
+    """Give an officer of the actor's command a function the command may give."""
+    _require_command_tech(actor)
+    try:
+        officer_id, function_id = int(officer_id), int(function_id)
+    except (TypeError, ValueError) as error:
+        raise NotFound(MSG_OFFICER_NOT_FOUND) from error
+    if officer_id == actor.officer_id:
+        raise NotAllowed(MSG_SELF)
+    if not in_command(session, actor, officer_id):
+        raise NotFound(MSG_OFFICER_NOT_FOUND)
+    officer = session.get(Officer, officer_id)
+    function = session.get(SystemFunction, function_id)
+    if function is None:
+        raise ValidationFailed(MSG_UNKNOWN_FUNCTION)
+    _function_allowed(session, actor, function)
+    _officer_fits(officer, function)
+    held = session.scalar(select(Grant).where(
+        Grant.officer_id == officer.id, Grant.function_id == function.id,
+        Grant.state.in_(HELD_STATES)).limit(1))
+    if held is not None:
+        raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=function.name_th,
+                               state=STATE_NAMES[held.state])
+    if valid_until is None:
+        valid_until = clock.today + relativedelta(months=function.default_validity_months)
+    _check_valid_until(valid_until, clock.today)
+    grant = Grant(officer=officer, function=function, state="active", valid_from=clock.today,
+                  valid_until=valid_until, granted_by_id=actor.user_id, command_id=actor.command_id)
+    session.add(grant)
+    _flush(session)
+    audit.record(session, "Grant.assign", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,
+                 after=audit.snapshot(grant))
+    _notify(session, grant, "assign")
+    _flush(session)
+    return grant
+
+
+def _change(session: Session, actor: Actor, name: str, grant_id, clock: Clock, expected_version,
+            reason: str | None = None, valid_until: date | None = None) -> Grant:
+    change = CHANGES[name]
+    grant = load_grant(session, actor, grant_id)
+    _check_version(grant, expected_version)
+    if grant.state not in change.sources:
+        raise ValidationFailed(MSG_WRONG_STATE, state=STATE_NAMES[grant.state])
+    text = _reason(reason, change.needs_reason)
+    if name in ("extend", "reinstate"):
+        _still_fits(session, actor, grant, clock.today, extending=name == "extend")
+    if name == "extend":
+        if valid_until is None or (grant.valid_until is not None and valid_until <= grant.valid_until):
+            raise ValidationFailed(MSG_EXTEND_LATER)
+        _check_valid_until(valid_until, clock.today)
+        grant.valid_until = valid_until
+    if change.target is not None:
+        grant.state = change.target
+    if name in ("suspend", "revoke"):
+        grant.reason = text
+    if name == "revoke":
+        grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
+    if name == "reinstate":
+        grant.reason = None
+    before, after = audit.changes(grant)
+    _flush(session)
+    audit.record(session, f"Grant.{name}", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,
+                 before=before, after=after)
+    if name == "revoke":
+        deactivation.open_notice(session, grant, text, actor.user_id)
+    _notify(session, grant, name, text)
+    _flush(session)
+    return grant
+
+
+def _still_fits(session: Session, actor: Actor, grant: Grant, today: date, extending: bool) -> None:
+    """A grant kept alive longer must still be one the command may give, to an eligible officer."""
+    if grant.function is None:
+        if extending:
+            raise ValidationFailed(MSG_EXTEND_SOURCE)
+        if grant.officer.status != "active":
+            raise ValidationFailed(MSG_OFFICER_INACTIVE, officer=str(grant.officer))
+    else:
+        _function_allowed(session, actor, grant.function)
+        _officer_fits(grant.officer, grant.function)
+    if grant.valid_until is not None and grant.valid_until < today:
+        raise ValidationFailed(MSG_EXPIRED)
+
+
+@conflicts_are_stale(MSG_STALE)
+def suspend(session: Session, actor: Actor, grant_id, reason: str, clock: Clock,
+            expected_version=None) -> Grant:
+    """Stop an active grant for a while (the reason is required); reinstate brings it back."""
+    return _change(session, actor, "suspend", grant_id, clock, expected_version, reason=reason)
+
+
+@conflicts_are_stale(MSG_STALE)
+def revoke(session: Session, actor: Actor, grant_id, reason: str, clock: Clock,
+           expected_version=None) -> Grant:
+    """End a grant for good (the reason is required); the owner agency is asked to close its account."""
+    return _change(session, actor, "revoke", grant_id, clock, expected_version, reason=reason)
+
+
+@conflicts_are_stale(MSG_STALE)
+def extend(session: Session, actor: Actor, grant_id, valid_until: date, clock: Clock,
+           expected_version=None) -> Grant:
+    """Move the end of an active function grant later, at most MAX_VALIDITY_MONTHS from today."""
+    return _change(session, actor, "extend", grant_id, clock, expected_version, valid_until=valid_until)
+
+
+@conflicts_are_stale(MSG_STALE)
+def reinstate(session: Session, actor: Actor, grant_id, clock: Clock, expected_version=None) -> Grant:
+    """Make a suspended grant active again, if it has not expired and the officer still qualifies."""
+    return _change(session, actor, "reinstate", grant_id, clock, expected_version)
+
+
+# -- mail -----------------------------------------------------------------------------------------
+SUBJECTS = {
+    "assign": ("ได้รับมอบสิทธิ์การใช้งาน", "Function assigned"),
+    "suspend": ("สิทธิ์ของท่านถูกระงับชั่วคราว", "Permission suspended"),
+    "revoke": ("สิทธิ์ของท่านถูกเพิกถอน", "Permission revoked"),
+    "extend": ("สิทธิ์ของท่านได้รับการขยายอายุ", "Permission extended"),
+    "reinstate": ("สิทธิ์ของท่านกลับมาใช้งานได้", "Permission reinstated"),
+}
+
+
+def _notify(session: Session, grant: Grant, what: str, reason: str | None = None) -> None:
+    thai, english = SUBJECTS[what]
+    officer = grant.officer
+    target = grant.function or grant.data_source
+    until = grant.valid_until.isoformat() if grant.valid_until else "-"
+    body = (
+        f"{thai}: {target.name_th}\n"
+        f"ใช้ได้ถึง: {until}\n"
+        + (f"เหตุผล: {reason}\n" if reason else "")
+        + f"\n{english}: {target.name_en}\n"
+        f"Valid until: {until}\n"
+        + (f"Reason: {reason}\n" if reason else "")
+        + f"{notifications.APP_URL_MARK}/mygrantview/list/\n"
+    )
+    notifications.queue(
+        session, recipient_email=officer.email or (officer.user.email if officer.user else None),
+        recipient_user_id=officer.user_id, subject=f"[Sitthi] {thai}: {target.name_th} / {english}",
+        body=body,
+    )

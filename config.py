@@ -10,7 +10,7 @@ from pathlib import Path
 from flask_appbuilder.const import AUTH_DB
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("SITTHI_INSTANCE_DIR", BASE_DIR / "instance"))
+INSTANCE_DIR = Path(os.environ.get("SITTHI_INSTANCE_DIR") or BASE_DIR / "instance")  # empty: the default
 
 
 def _env_bool(name: str, default: bool) -> bool:

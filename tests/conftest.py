@@ -8,9 +8,10 @@ SQLite file in a temporary folder is used.
 import os
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEMO_PASSWORD = "Sitthi@demo1"
@@ -151,3 +152,67 @@ def login(app):
         return user
 
     yield _login
+
+
+@contextmanager
+def counted_statements(app):
+    """Every SQL statement the database is sent inside the block."""
+    from app.extensions import db
+
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def api_token(client, username: str, password: str = DEMO_PASSWORD) -> str:
+    """A demo user's JWT from the API's login."""
+    response = client.post("/api/v1/security/login", json={
+        "username": username, "password": password, "provider": "db", "refresh": True})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["access_token"]
+
+
+class ApiUser:
+    """A test client that sends a demo user's JWT with every call."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.token = token
+
+    def _call(self, method: str, url: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return getattr(self.client, method)(url, headers=headers, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self._call("get", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._call("post", url, **kwargs)
+
+    def put(self, url, **kwargs):
+        return self._call("put", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self._call("delete", url, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def api_tokens(app):
+    """api_tokens("head") -> head's JWT, fetched once per module."""
+    cache: dict[str, str] = {}
+
+    def token(username: str) -> str:
+        if username not in cache:
+            cache[username] = api_token(app.test_client(), username)
+        return cache[username]
+
+    return token

@@ -11,63 +11,25 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AccessRequest, DataSource, Decision, Officer, RankGroup, User
+from tests.conftest import ApiUser
 
-PASSWORD = "Sitthi@demo1"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 BASE = "/api/v1/requests"
 
 
-class ApiUser:
-    """A test client that sends a demo user's JWT with every call."""
-
-    def __init__(self, client, token: str):
-        self.client = client
-        self.token = token
-
-    def _call(self, method: str, url: str, **kwargs):
-        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return getattr(self.client, method)(url, headers=headers, **kwargs)
-
-    def get(self, url, **kwargs):
-        return self._call("get", url, **kwargs)
-
-    def post(self, url, **kwargs):
-        return self._call("post", url, **kwargs)
-
-    def put(self, url, **kwargs):
-        return self._call("put", url, **kwargs)
-
+class RequestsApiUser(ApiUser):
     def detail(self, pk: int) -> dict:
         response = self.get(f"{BASE}/{pk}?_l_=en")
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
 
-def _token(client, username: str) -> str:
-    response = client.post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db", "refresh": True})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()["access_token"]
-
-
-@pytest.fixture(scope="module")
-def tokens(app):
-    cache: dict[str, str] = {}
-
-    def token(username: str) -> str:
-        if username not in cache:
-            cache[username] = _token(app.test_client(), username)
-        return cache[username]
-
-    return token
-
-
 @pytest.fixture()
-def api(app, tokens):
+def api(app, api_tokens):
     """api("head") -> an ApiUser holding head's JWT."""
 
-    def _api(username: str) -> ApiUser:
-        return ApiUser(app.test_client(), tokens(username))
+    def _api(username: str) -> RequestsApiUser:
+        return RequestsApiUser(app.test_client(), api_tokens(username))
 
     return _api
 

@@ -17,34 +17,20 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import AuditEvent, DutyLine, Grant, Officer, Rank, Unit
 from app.services import audit
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, ApiUser, counted_statements
 from tests.factories import make_grant, make_officer, new_national_id
-from tests.test_api_requests import ApiUser, _token
-from tests.test_statement_counts import counted_statements
 
 API = "/api/v1"
 RESOURCES = ("officers", "units", "grants", "audit-events")
 AUDIT_MARK = "ApiResourcesTest"  # object_type of the audit events this module writes itself
 
 
-@pytest.fixture(scope="module")
-def tokens(app):
-    cache: dict[str, str] = {}
-
-    def token(username: str) -> str:
-        if username not in cache:
-            cache[username] = _token(app.test_client(), username)
-        return cache[username]
-
-    return token
-
-
 @pytest.fixture()
-def api(app, tokens, world):
+def api(app, api_tokens, world):
     """api("personnel") -> an ApiUser holding personnel's JWT (after the module's rows exist)."""
 
     def _api(username: str) -> ApiUser:
-        return ApiUser(app.test_client(), tokens(username))
+        return ApiUser(app.test_client(), api_tokens(username))
 
     return _api
 

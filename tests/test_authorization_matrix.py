@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.models import AccessRequest, Officer, Unit, User
 from app.security.roles import ROLES
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import api_token
 
 USERS = ["officer", "commandtech", "personnel", "commandtech2", "centralit", "auditor", "admin"]
 ROLE_OF = {"officer": "Officer", "head": "Officer", "commandtech": "CommandTech", "personnel": "Personnel",
@@ -50,9 +50,7 @@ def clients(app):
     for username in USERS:
         browser = Browser(app.test_client())
         assert browser.login(username).status_code == 302
-        token = app.test_client().post("/api/v1/security/login", json={
-            "username": username, "password": DEMO_PASSWORD, "provider": "db", "refresh": False,
-        }).get_json()["access_token"]
+        token = api_token(app.test_client(), username)
         csrf = browser.csrf_token("/requests/new/external_search")
         with app.app_context():
             role = app.appbuilder.sm.find_role(ROLE_OF[username])

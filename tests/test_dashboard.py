@@ -4,11 +4,10 @@ The database is shared by the whole run, so counts are checked as differences, a
 that look at dates pass a `today` far from the present: no other test's rows are due or decided
 around it.
 """
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, ApprovalChain, Decision, Unit
 from app.security.scope import command_of
@@ -18,6 +17,7 @@ from app.services.dashboard import (
     approval_dashboard,
     unit_commands,
 )
+from tests.conftest import counted_statements
 from tests.factories import make_officer, make_request, make_unit
 
 FAR_PAST = date(2001, 6, 15)
@@ -31,21 +31,6 @@ def _stages(session, kind="external_search") -> dict[str, object]:
 
 def _requester(session, parent=None):
     return make_officer(session, make_unit(session, parent=parent))
-
-
-@contextmanager
-def counted_statements(session):
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_counts_by_state_include_every_state_and_new_requests(db_session):
@@ -233,15 +218,15 @@ def _add_requests(session, count: int, stages, today: date) -> None:
     session.flush()
 
 
-def test_statements_do_not_grow_with_the_requests(db_session):
+def test_statements_do_not_grow_with_the_requests(app, db_session):
     stages = _stages(db_session)
     today = FAR_FUTURE
 
     _add_requests(db_session, 5, stages, today)
-    with counted_statements(db_session) as few:
+    with counted_statements(app) as few:
         small = approval_dashboard(db_session, today)
     _add_requests(db_session, 45, stages, today)
-    with counted_statements(db_session) as many:
+    with counted_statements(app) as many:
         large = approval_dashboard(db_session, today)
 
     assert large.overdue_count > small.overdue_count

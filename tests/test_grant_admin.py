@@ -554,7 +554,7 @@ def test_central_it_confirms_a_deactivation_notice_on_its_form(app, login):
 
 def test_the_command_list_runs_as_many_statements_for_30_rows_as_for_10(app, login):
     from app.extensions import db
-    from tests.test_statement_counts import counted_statements
+    from tests.conftest import counted_statements
 
     with app.app_context():
         unit = make_unit(db.session)

@@ -4,30 +4,14 @@ A query per row, or a whole related table loaded into a filter or form, would sh
 a count that grows with the page.
 """
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Grant, Officer
+from tests.conftest import counted_statements
 from tests.factories import make_grant, make_officer, make_request, make_unit
-
-
-@contextmanager
-def counted_statements(app):
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture(scope="module")

@@ -242,6 +242,10 @@ def test_only_command_tech_of_the_requesters_command_handles_an_account(world):
     request = world.submitted(kind="new_account", sources=())
     service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     assert request.current_stage.actor == "command_tech"
+    told = set(world.session.scalars(select(Notification.recipient_user_id).where(
+        Notification.request_id == request.id)))
+    assert world.users["commandtech"].id in told           # the staff of the requester's command
+    assert world.users["commandtech2"].id not in told      # not another command's
     with pytest.raises((NotAllowed, service.NotFound)):
         service.decide(world.session, world.other_tech_actor, request.id, "approve", CLOCK)
     service.decide(world.session, world.tech_actor, request.id, "approve", CLOCK)

@@ -191,3 +191,25 @@ def is_visible(session: Session, actor: Actor, model, pk) -> bool:
     if condition is not None:
         query = query.where(condition)
     return session.scalar(query.limit(1)) is not None
+
+
+def command_staff(session: Session, role: str, command_ids) -> list:
+    """Active users holding `role` who work (acting unit first) inside any of these commands.
+
+    One statement whatever the number of such users: mail to "the CommandTech of a command" is
+    sent on every decision at their stage.
+    """
+    from sqlalchemy import func
+
+    from app.models import User
+
+    wanted = [c for c in dict.fromkeys(command_ids) if c is not None]
+    if not wanted:
+        return []
+    working_unit = func.coalesce(Officer.acting_unit_id, Officer.home_unit_id)
+    return session.scalars(
+        select(User).join(Officer, Officer.user_id == User.id)
+        .where(User.active.is_(True), User.roles.any(name=role),
+               or_(*[working_unit.in_(units_under(session, c)) for c in wanted]))
+        .order_by(User.id)
+    ).all()

@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
-from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, is_visible
+from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
 from app.services import audit, eligibility, expiry, notifications
 from app.services.attachments import check_upload
 from app.services.business_days import due_date
@@ -833,16 +833,11 @@ def stage_recipients(session: Session, request: AccessRequest) -> list[tuple[str
         head = request.certifying_head
         email = head.email or (head.user.email if head.user else None)
         return [(email, head.user_id)] if email else []
-    role = CENTRAL_IT if stage.actor in ("central_it", "agency") else COMMAND_TECH
-    users = session.scalars(
-        select(User).where(User.active.is_(True), User.roles.any(name=role))
-    ).all()
-    if role == COMMAND_TECH:
-        command_id = deciding_command_id(session, request)
-        officers = {o.user_id: o for o in session.scalars(
-            select(Officer).where(Officer.user_id.in_([u.id for u in users])))}
-        users = [u for u in users if u.id in officers and command_of(
-            session, officers[u.id].acting_unit_id or officers[u.id].home_unit_id) == command_id]
+    if stage.actor == "command_tech":
+        users = command_staff(session, COMMAND_TECH, [deciding_command_id(session, request)])
+    else:  # CentralIT decides, and records the agency's activation
+        users = session.scalars(
+            select(User).where(User.active.is_(True), User.roles.any(name=CENTRAL_IT))).all()
     return [(u.email, u.id) for u in users if u.email]
 
 

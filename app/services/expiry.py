@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.thai_dates import thai_date
-from app.models import Grant, Officer, Unit, User
-from app.security.scope import COMMAND_TECH, command_of, working_unit_id
+from app.models import Grant, Officer, Unit
+from app.security.scope import COMMAND_TECH, command_of, command_staff
 from app.services import audit, deactivation, notifications
 
 # Stored on the suspended grant and on the deactivation notice; people of both languages read it.
@@ -233,18 +233,7 @@ def _expired_message(grant: Grant) -> tuple[str, str]:
 
 def command_tech_recipients(session: Session, command_ids: Iterable[int | None]) -> list[tuple[str, int]]:
     """(e-mail, user id) of the active CommandTech users working in any of these commands."""
-    wanted = {c for c in command_ids if c is not None}
-    if not wanted:
-        return []
-    users = session.scalars(select(User).where(User.active.is_(True), User.roles.any(name=COMMAND_TECH))).all()
-    officers = {o.user_id: o for o in session.scalars(
-        select(Officer).where(Officer.user_id.in_([u.id for u in users])))} if users else {}
-    found = []
-    for user in users:
-        officer = officers.get(user.id)
-        if user.email and officer is not None and command_of(session, working_unit_id(officer)) in wanted:
-            found.append((user.email, user.id))
-    return found
+    return [(u.email, u.id) for u in command_staff(session, COMMAND_TECH, command_ids) if u.email]
 
 
 def _notify_assignment_end(session: Session, officer: Officer, result: AssignmentEnd) -> None:

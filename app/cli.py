@@ -4,7 +4,6 @@ import smtplib
 import threading
 import time
 from collections.abc import Mapping
-from datetime import date
 
 import click
 import flask_mail
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.formatting import office_clock
 from app.services.notifications import with_app_url
 
 sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants.")
@@ -30,7 +30,7 @@ def init_command() -> None:
     appbuilder.add_permissions(update_perms=True)
     appbuilder.sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)
     held = appbuilder.sm.sync_roles()
-    added = load_reference_data(db.session, date.today())
+    added = load_reference_data(db.session, office_clock().today)
     db.session.commit()
     for role, count in held.items():
         click.echo(f"role {role}: {count} permissions")
@@ -47,7 +47,7 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and db.session.scalar(select(func.count(Officer.id))):
         click.echo("database already holds officers: demo data not loaded")
         return
-    added = DemoLoader(db.session, date.today()).load_all()
+    added = DemoLoader(db.session, office_clock().today).load_all()
     db.session.commit()
     click.echo("demo data added: " + (", ".join(f"{k}={v}" for k, v in added.items()) or "nothing, all present"))
     click.echo(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(login.username for login in DEMO_LOGINS))
@@ -61,11 +61,10 @@ def seed_demo_command(if_empty: bool) -> None:
               help="First put failed messages back in the queue (attempts reset); once, also with --loop.")
 def send_notifications_command(loop: bool, interval: float, retry_failed: bool) -> None:
     """Deliver the queued mail that is due. An SMTP error is recorded and retried later, never raised."""
-    from app.models.base import utcnow
     from app.services.notifications import deliver_due, requeue_failed
 
     if retry_failed:
-        requeued = requeue_failed(db.session, utcnow())
+        requeued = requeue_failed(db.session, office_clock().now)
         db.session.commit()
         click.echo(f"requeued {requeued} failed")
     config = current_app.config
@@ -74,7 +73,7 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
     while True:
         try:
             with SmtpSender(config) as sender:
-                report = deliver_due(db.session, sender, utcnow(), batch_size=batch_size)
+                report = deliver_due(db.session, sender, office_clock().now, batch_size=batch_size)
         except SQLAlchemyError as error:
             db.session.rollback()
             if not loop:
@@ -105,10 +104,9 @@ def expire_grants_command(batch_size: int, on_day) -> None:
     Idempotent, and safe to run while another run is under way: rows are claimed with
     FOR UPDATE SKIP LOCKED on PostgreSQL. Commits after every batch.
     """
-    from app.formatting import local_today
     from app.services.expiry import ExpiryReport, run_expiry
 
-    today = on_day.date() if on_day else local_today()
+    today = on_day.date() if on_day else office_clock().today
     reminder_days = current_app.config["EXPIRY_REMINDER_DAYS"]
     total = ExpiryReport()
     while True:

@@ -11,6 +11,7 @@ from flask_babel import format_date as babel_format_date
 from flask_babel import get_locale
 
 from app.domain.thai_dates import thai_date
+from app.services.clock import Clock
 
 
 def _language() -> str:
@@ -25,10 +26,15 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(zone)
 
 
+def office_clock() -> Clock:
+    """The clock a web request hands to the services: now, and the office's today of it."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
+    return Clock.at(datetime.now(UTC), zone)
+
+
 def local_today() -> date:
     """Today in the office's time zone: due dates and activation dates are Bangkok days."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
-    return datetime.now(zone).date()
+    return office_clock().today
 
 
 def localized(obj, attribute: str = "name") -> str:

@@ -4,18 +4,38 @@ The schema comes from the Alembic migrations, roles from `flask sitthi init`, pe
 `flask sitthi seed-demo`. SITTHI_TEST_POSTGRES=postgresql://user@host:port/db runs the suite on
 a fresh PostgreSQL database created (and dropped afterwards) through that server; otherwise a
 SQLite file in a temporary folder is used.
+
+Time is an input: the whole run happens at one instant of our choosing (SITTHI_TEST_NOW, an ISO
+date-time; a fixed default otherwise), so today, now and every date a test builds agree, and the
+suite gives the same answer on any day it runs. CI runs it a second time a year ahead.
 """
 import os
 import re
 import uuid
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEMO_PASSWORD = "Sitthi@demo1"
 POSTGRES_ADMIN_URL = os.environ.get("SITTHI_TEST_POSTGRES")
+# A weekday morning in Bangkok: the same calendar day in UTC and in the office's time zone.
+DEFAULT_TEST_NOW = "2026-12-02T09:00:00+07:00"
+TEST_NOW = datetime.fromisoformat(os.environ.get("SITTHI_TEST_NOW") or DEFAULT_TEST_NOW)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen_clock():
+    """Every clock the app and the tests read starts at TEST_NOW and runs on from there.
+
+    It ticks (a run takes minutes, and timelines order events by time), yet today and now agree:
+    the run starts in the morning, long before midnight in either time zone.
+    """
+    with time_machine.travel(TEST_NOW, tick=True) as traveller:
+        yield traveller
 
 
 class FreshDatabase:

@@ -11,8 +11,9 @@ from app.errors import StaleRecord
 from app.models import AccessRequest, DataSource, Decision, Grant, Officer, User
 from app.security.scope import actor_for
 from app.services import access_requests as service
+from app.services.clock import Clock
 
-CLOCK = service.Clock(today=date(2026, 11, 23))
+CLOCK = Clock.on(date(2026, 11, 23))
 
 
 def _request_at_central_it(app) -> int:

@@ -6,7 +6,7 @@ so they run on a database of their own.
 """
 import re
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -29,6 +29,7 @@ from app.models import (
 from app.security.scope import is_visible
 from app.services import access_requests as service
 from app.services import renewal
+from app.services.clock import Clock
 from app.services.expiry import REASON_ASSIGNMENT_ENDED, ExpiryReport, run_expiry
 from app.services.notifications import APP_URL_MARK
 from tests.conftest import POSTGRES_ADMIN_URL, Browser, build_app, prepare_database
@@ -36,7 +37,7 @@ from tests.factories import make_grant, make_officer
 from tests.test_workflow import World
 
 DAY = date(2024, 6, 3)  # a Monday, before any demo grant begins
-CLOCK = service.Clock(today=DAY, now=datetime(2024, 6, 3, 3, 0, tzinfo=UTC))
+CLOCK = Clock.on(DAY)
 REMIND = 30
 
 
@@ -259,7 +260,7 @@ def test_a_completed_account_request_leaves_an_active_account_grant(world):
     assert held.valid_until == DAY + relativedelta(months=account.default_validity_months)
     assert held.command_id == world.command.id  # administered by the command that gave it
 
-    later = service.Clock(today=DAY + timedelta(days=300), now=CLOCK.now + timedelta(days=300))
+    later = Clock.on(DAY + timedelta(days=300))
     renewed = service.save_draft(session, world.officer_actor, request_data(world, "account_renewal"), later)
     through_the_chain(world, renewed, later, [world.head_actor, world.tech_actor])
     assert session.scalars(select(Grant).where(

@@ -6,7 +6,7 @@ officers of their own under the demo commands (ภ.จว.ขอนแก่น 
 `commandtech2`).
 """
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -30,11 +30,11 @@ from app.models import (
 from app.security.scope import Actor
 from app.services import deactivation
 from app.services import grants as service
-from app.services.access_requests import Clock
+from app.services.clock import Clock
 from tests.factories import make_grant, make_officer, make_unit
 
 TODAY = date(2026, 11, 23)
-CLOCK = Clock(today=TODAY, now=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
+CLOCK = Clock.on(TODAY)
 ALLOWED = ("crimes_account", "crimes_case_search", "crimes_warrant", "crimes_inquiry_desk",
            "iservice_auction_receipt")
 

@@ -1,5 +1,6 @@
 """The whole approval chain through the screens, as the demo users would click it."""
 import re
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -332,6 +333,7 @@ def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session
 
     from app.security.scope import actor_for
     from app.services import access_requests as service
+    from app.services.clock import Clock
     from app.services.inboxes import waiting_for
 
     users = {u.username: u for u in db_session.scalars(select(User))}
@@ -339,7 +341,7 @@ def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session
     from app.models import SystemFunction
 
     case_search = db_session.scalar(select(SystemFunction.id).where(SystemFunction.code == "crimes_case_search"))
-    clock = service.Clock(today=date(2026, 11, 23))
+    clock = Clock.on(date(2026, 11, 23))
     own = service.save_draft(db_session, central, service.RequestData(
         kind="additional_functions", contact_email="c@police.example", contact_mobile="0812345678",
         duty_performed="ตรวจสอบ", pledge_accepted=True, certifying_head_id=head.officer_id,
@@ -396,7 +398,7 @@ def test_an_officer_asks_for_a_temporary_assignment_choosing_the_unit(app, login
     response = officer.client.post(url, data={
         "csrf_token": officer.csrf_token(url), "contact_email": "natthawut@police.example",
         "contact_mobile": "0812345678", "duty_performed": "ช่วยราชการงานสืบสวน",
-        "target_unit": str(target), "assignment_until": "2027-03-31",
+        "target_unit": str(target), "assignment_until": (date.today() + timedelta(days=120)).isoformat(),
         "certifying_head": str(head_id), "pledge_accepted": "y", "submit_request": "1"})
     assert response.status_code == 302
     pk = _request_id(response)

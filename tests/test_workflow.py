@@ -22,11 +22,12 @@ from app.models import (
 from app.security.scope import Actor, actor_for
 from app.services import access_requests as service
 from app.services.business_days import add_business_days
+from app.services.clock import Clock
 from app.workflow import machine
 from tests.factories import make_officer, make_unit
 
 TODAY = date(2026, 11, 23)  # a Monday
-CLOCK = service.Clock(today=TODAY)
+CLOCK = Clock.on(TODAY)
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 

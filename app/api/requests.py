@@ -30,14 +30,13 @@ from werkzeug.exceptions import HTTPException
 from app import labels
 from app.errors import N_, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
-from app.formatting import local_today, localized
+from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import Actor, actor_for
 from app.services import access_requests as service
 from app.services import eligibility
 from app.services.inboxes import waiting_for
-from app.views.request_desk import clock
 
 log = logging.getLogger(__name__)
 
@@ -723,7 +722,7 @@ class RequestsApi(BaseApi):
         """
         values = RequestCreateSchema().load(_json_body())
         req = service.save_draft(
-            db.session, api_actor(), _request_data(values["kind"], values), clock(),
+            db.session, api_actor(), _request_data(values["kind"], values), office_clock(),
             uploads=_uploads(values["attachments"]),
             max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
         )
@@ -785,7 +784,7 @@ class RequestsApi(BaseApi):
             raise service.invalid("kind", MSG_KIND_FIXED)
         values = {**_current_values(req), **{k: v for k, v in changes.items() if k in _REQUEST_FIELDS}}
         saved = service.save_draft(
-            db.session, actor, _request_data(req.kind, values), clock(), request_id=req.id,
+            db.session, actor, _request_data(req.kind, values), office_clock(), request_id=req.id,
             expected_version=changes["version"], uploads=_uploads(changes["attachments"]),
             remove_attachment_ids=tuple(changes["remove_attachment_ids"]),
             max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
@@ -842,7 +841,7 @@ class RequestsApi(BaseApi):
                   schema: {$ref: '#/components/schemas/ApiError'}
         """
         args = SubmitSchema().load(_json_body(required=False))
-        req = service.submit(db.session, api_actor(), _known_id(pk), clock(), expected_version=args["version"])
+        req = service.submit(db.session, api_actor(), _known_id(pk), office_clock(), expected_version=args["version"])
         return self._done(req)
 
     @expose("/<int:pk>/cancel", methods=["POST"])
@@ -891,7 +890,7 @@ class RequestsApi(BaseApi):
                   schema: {$ref: '#/components/schemas/ApiError'}
         """
         args = CancelSchema().load(_json_body(required=False))
-        req = service.cancel(db.session, api_actor(), _known_id(pk), clock(),
+        req = service.cancel(db.session, api_actor(), _known_id(pk), office_clock(),
                              expected_version=args["version"], comment=args["comment"])
         return self._done(req)
 
@@ -948,7 +947,7 @@ class RequestsApi(BaseApi):
         """
         args = DecideSchema().load(_json_body())
         items = tuple(service.ItemDecision(i["item_id"], i["approve"], i["comment"]) for i in args["items"])
-        req = service.decide(db.session, api_actor(), _known_id(pk), args["transition"], clock(),
+        req = service.decide(db.session, api_actor(), _known_id(pk), args["transition"], office_clock(),
                              expected_version=args["version"], comment=args["comment"], item_decisions=items)
         return self._done(req)
 
@@ -1002,7 +1001,7 @@ class RequestsApi(BaseApi):
         """
         args = ActivationSchema().load(_json_body())
         item = service.record_activation(
-            db.session, api_actor(), _known_id(item_id), clock(), activated=args["activated"],
+            db.session, api_actor(), _known_id(item_id), office_clock(), activated=args["activated"],
             reference=args["agency_reference"], activated_on=args["activated_on"],
             comment=args["comment"], expected_version=args["version"])
         return self._done(item.request)

@@ -7,8 +7,8 @@ new state, the Decision, the AuditEvent and the outbox mail in the caller's tran
 here commits: the caller commits once, or rolls everything back.
 """
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, or_, select
@@ -31,12 +31,12 @@ from app.models import (
     Unit,
     User,
 )
-from app.models.base import utcnow
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
 from app.services import audit, eligibility, expiry, notifications
 from app.services.attachments import check_upload
 from app.services.business_days import due_date
+from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 from app.workflow import machine
 
@@ -144,14 +144,6 @@ class ItemDecision:
     item_id: int
     approve: bool
     comment: str = ""
-
-
-@dataclass
-class Clock:
-    """Today in the office's time zone and now in UTC, passed in so tests can pick the day."""
-
-    today: date
-    now: datetime = field(default_factory=utcnow)
 
 
 # -- who may see and who may act ----------------------------------------------------------------

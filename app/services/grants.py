@@ -19,7 +19,7 @@ from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import CommandFunction, Grant, Officer, SystemFunction
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
 from app.services import audit, deactivation, notifications
-from app.services.access_requests import Clock
+from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 
 MSG_NOT_COMMAND_TECH = N_("Only the technology staff of a command assign and change permissions.")

@@ -14,7 +14,8 @@ from app.errors import N_, NotAllowed, NotFound
 from app.models import AccessRequest, Grant, Officer, RequestItem
 from app.security.scope import Actor
 from app.services import access_requests
-from app.services.access_requests import Clock, RequestData, SourceChoice
+from app.services.access_requests import RequestData, SourceChoice
+from app.services.clock import Clock
 
 MSG_NOT_FOUND = N_("No such permission among your own.")
 MSG_NOT_RENEWABLE = N_("Only an active or expired permission can be renewed.")

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import local_today
+from app.formatting import local_today, office_clock
 from app.models import DeactivationNotice
 from app.security.scope import is_visible
 from app.services import deactivation as service
@@ -30,7 +30,6 @@ from app.views.base import (
 )
 from app.views.grant_admin import SERVICE_ONLY
 from app.views.labels import LABELS
-from app.views.request_desk import clock
 from app.views.scoping import current_actor
 
 NOTICE_STATE = {"pending": _l("Pending"), "confirmed": _l("Confirmed by the agency")}
@@ -96,7 +95,7 @@ class DeactivationNoticeView(ReadOnlyModelView):
         if request.method == "POST" and form.validate_on_submit():
             try:
                 service.confirm(db.session, current_actor(), pk, form.agency_reference.data,
-                                form.deactivated_on.data, local_today(), clock().now)
+                                form.deactivated_on.data, local_today(), office_clock().now)
                 db.session.commit()
             except SitthiError as refused:
                 db.session.rollback()

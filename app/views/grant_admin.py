@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Optional
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import format_date, local_today, localized
+from app.formatting import format_date, local_today, localized, office_clock
 from app.models import Grant, Officer
 from app.security.scope import working_unit_id
 from app.services import grants as service
@@ -34,7 +34,6 @@ from app.views.base import (
 )
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
-from app.views.request_desk import clock
 from app.views.scoping import current_actor
 
 # FAB's generic add/edit/delete would write a grant around the service's rules: they map to a
@@ -168,7 +167,7 @@ class CommandGrantView(ReadOnlyModelView):
     def suspend_selected(self, _items):
         reason = request.form.get("reason", "")
         return self._change_selected(
-            lambda actor, pk: service.suspend(db.session, actor, pk, reason, clock()),
+            lambda actor, pk: service.suspend(db.session, actor, pk, reason, office_clock()),
             lambda count: gettext("Suspended: %(num)s", num=count))
 
     @action("revoke_selected", _l("Revoke selected (with the reason above)"),
@@ -176,7 +175,7 @@ class CommandGrantView(ReadOnlyModelView):
     def revoke_selected(self, _items):
         reason = request.form.get("reason", "")
         return self._change_selected(
-            lambda actor, pk: service.revoke(db.session, actor, pk, reason, clock()),
+            lambda actor, pk: service.revoke(db.session, actor, pk, reason, office_clock()),
             lambda count: gettext("Revoked: %(num)s", num=count))
 
     @action("extend_selected", _l("Extend selected (to the date above)"),
@@ -188,14 +187,14 @@ class CommandGrantView(ReadOnlyModelView):
             flash(gettext("Enter the new end of validity above the list."), "danger")
             return redirect(request.referrer if _same_site(request.referrer) else self.get_redirect())
         return self._change_selected(
-            lambda actor, pk: service.extend(db.session, actor, pk, until, clock()),
+            lambda actor, pk: service.extend(db.session, actor, pk, until, office_clock()),
             lambda count: gettext("Extended: %(num)s", num=count))
 
     @action("reinstate_selected", _l("Reinstate selected"),
             _l("Make every selected suspended permission active again?"), "fa-play", single=False)
     def reinstate_selected(self, _items):
         return self._change_selected(
-            lambda actor, pk: service.reinstate(db.session, actor, pk, clock()),
+            lambda actor, pk: service.reinstate(db.session, actor, pk, office_clock()),
             lambda count: gettext("Reinstated: %(num)s", num=count))
 
     def render_template(self, template, **kwargs):
@@ -237,7 +236,7 @@ class AssignFunctionView(BaseView):
         if form.validate_on_submit():
             try:
                 grant = service.assign_function(
-                    db.session, actor, form.officer.data.id, form.function.data, clock(),
+                    db.session, actor, form.officer.data.id, form.function.data, office_clock(),
                     valid_until=form.valid_until.data)
                 db.session.commit()
             except SitthiError as error:

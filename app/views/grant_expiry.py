@@ -17,12 +17,11 @@ from markupsafe import Markup
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import local_today
+from app.formatting import local_today, office_clock
 from app.models import Grant
 from app.services import renewal
 from app.views.base import CappedCountInterface, ReadOnlyModelView, code_column
 from app.views.labels import LABELS
-from app.views.request_desk import clock
 from app.views.scoping import current_actor
 
 GRANT_TIME_LABELS = {**LABELS, "days_left": _l("Days left"), "renew": _l("Renew"),
@@ -116,7 +115,7 @@ class GrantRenewalView(BaseView):
     @has_access
     def renew(self, pk: int):
         try:
-            started = renewal.start_renewal(db.session, current_actor(), pk, clock())
+            started = renewal.start_renewal(db.session, current_actor(), pk, office_clock())
             db.session.commit()
         except SitthiError as error:
             db.session.rollback()

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
+from app.formatting import office_clock
 from app.models import AccessRequest
 from app.services import access_requests as service
 from app.services import inboxes
@@ -27,7 +28,6 @@ from app.views.base import (
 )
 from app.views.labels import LABELS
 from app.views.request_columns import ORDER_ALIASES, RequestRows, due_cell, request_link
-from app.views.request_desk import clock
 from app.views.requests import REQUEST_LABELS
 from app.views.scoping import current_actor
 
@@ -74,7 +74,7 @@ class InboxView(ReadOnlyModelView):
             except ValueError:
                 continue
             try:
-                req = service.decide(db.session, actor, pk, transition, clock(), comment=comment)
+                req = service.decide(db.session, actor, pk, transition, office_clock(), comment=comment)
                 db.session.commit()
                 done.append(req.number)
             except SitthiError as error:

@@ -20,7 +20,7 @@ from wtforms.validators import Length, Optional
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import local_today, localized
+from app.formatting import local_today, localized, office_clock
 from app.models import (
     AccessRequest,
     Attachment,
@@ -40,10 +40,6 @@ from app.views.scoping import current_actor
 
 MSG_CONFLICT = _l("Someone else saved at the same moment. Nothing was saved: reload and try again.")
 UPLOAD_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
-
-
-def clock() -> service.Clock:
-    return service.Clock(today=local_today())
 
 
 def run(command):
@@ -209,7 +205,7 @@ class RequestDeskView(BaseView):
         removed = tuple(i for i in (_int_or_none(v) for v in request.form.getlist("remove_attachment")) if i)
         try:
             req = service.save_draft(
-                db.session, actor, data, clock(), request_id=pk, expected_version=version,
+                db.session, actor, data, office_clock(), request_id=pk, expected_version=version,
                 uploads=_uploads(), remove_attachment_ids=removed,
                 max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
             )
@@ -222,7 +218,7 @@ class RequestDeskView(BaseView):
             flash(gettext("Draft saved."), "success")
             return redirect(url_for(".show", pk=req.id))
         # The draft (files included) is safe; submitting may still be refused with reasons.
-        submitted = run(lambda: service.submit(db.session, actor, req.id, clock()))
+        submitted = run(lambda: service.submit(db.session, actor, req.id, office_clock()))
         if submitted is not None:
             flash(gettext("Request %(number)s sent to %(stage)s.", number=submitted.number,
                           stage=submitted.current_stage.name_th), "success")
@@ -333,7 +329,7 @@ class RequestDeskView(BaseView):
     @expose("/submit/<int:pk>", methods=["POST"])
     @has_access
     def submit(self, pk: int):
-        done = run(lambda: service.submit(db.session, current_actor(), pk, clock(),
+        done = run(lambda: service.submit(db.session, current_actor(), pk, office_clock(),
                                           expected_version=request.form.get("version")))
         if done is not None:
             flash(gettext("Request %(number)s sent to %(stage)s.", number=done.number,
@@ -343,7 +339,7 @@ class RequestDeskView(BaseView):
     @expose("/cancel/<int:pk>", methods=["POST"])
     @has_access
     def cancel(self, pk: int):
-        done = run(lambda: service.cancel(db.session, current_actor(), pk, clock(),
+        done = run(lambda: service.cancel(db.session, current_actor(), pk, office_clock(),
                                           expected_version=request.form.get("version"),
                                           comment=request.form.get("comment", "")))
         if done is not None:
@@ -362,7 +358,7 @@ class RequestDeskView(BaseView):
                     items.append(service.ItemDecision(
                         item_id, value == "approve", request.form.get(f"item_comment_{item_id}", "")))
         done = run(lambda: service.decide(
-            db.session, current_actor(), pk, transition, clock(),
+            db.session, current_actor(), pk, transition, office_clock(),
             expected_version=request.form.get("version"), comment=request.form.get("comment", ""),
             item_decisions=tuple(items)))
         if done is not None:
@@ -381,7 +377,7 @@ class RequestDeskView(BaseView):
             pk = request.form.get("request_id", type=int)
             return redirect(url_for(".show", pk=pk) if pk else self.appbuilder.get_url_for_index)
         done = run(lambda: service.record_activation(
-            db.session, current_actor(), item_id, clock(), activated=activated,
+            db.session, current_actor(), item_id, office_clock(), activated=activated,
             reference=request.form.get("agency_reference", ""), activated_on=on,
             comment=request.form.get("comment", ""), expected_version=request.form.get("version")))
         if done is not None:

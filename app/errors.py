@@ -18,8 +18,22 @@ def translate(message: str, params: dict | None = None) -> str:
     params = params or {}
     if not has_app_context():
         return message % params if params else message
-    translated = {k: gettext(v) if isinstance(v, str) else v for k, v in params.items()}
-    return gettext(message, **translated)
+    return gettext(message, **{k: _in_words(v) for k, v in params.items()})
+
+
+def _in_words(value):
+    """A param as the reader reads it: a marked label translated, a date in their calendar."""
+    from datetime import date
+
+    from flask_babel import gettext
+
+    from app.formatting import format_date
+
+    if isinstance(value, str):
+        return gettext(value)
+    if isinstance(value, date):
+        return format_date(value)
+    return value
 
 
 class SitthiError(Exception):

@@ -14,7 +14,7 @@ from app.domain.thai_dates import thai_date
 from app.services.clock import Clock
 
 
-def _language() -> str:
+def current_language() -> str:
     locale = get_locale()
     return locale.language if locale else "th"
 
@@ -42,7 +42,7 @@ def localized(obj, attribute: str = "name") -> str:
     if obj is None:
         return ""
     thai = getattr(obj, f"{attribute}_th", None) or str(obj)
-    if _language() == "th":
+    if current_language() == "th":
         return thai
     return getattr(obj, f"{attribute}_en", None) or thai
 
@@ -52,7 +52,7 @@ def format_date(value: date | datetime | None, style: str = "short") -> str:
         return ""
     if isinstance(value, datetime):
         value = _local(value).date()
-    if _language() == "th":
+    if current_language() == "th":
         return thai_date(value, style)
     return babel_format_date(value, "d MMMM y" if style == "long" else "d MMM y")
 

@@ -61,6 +61,10 @@ ATTACHMENT_KIND = {
     "duty_certificate": _l("Duty certificate"),
     "other": _l("Other document"),
 }
+REQUIREMENT_CONDITION = {
+    "always": _l("Always"),
+    "duty_differs": _l("When the duty differs from the position's line"),
+}
 GRANT_STATE = {
     "pending_activation": _l("Pending agency activation"),
     "active": _l("Active"),

@@ -174,6 +174,33 @@ def login(app):
     yield _login
 
 
+def new_requester(app) -> str:
+    """A new investigator of the demo head's station (สภ.เมืองขอนแก่น) with a login of their own
+    (password DEMO_PASSWORD); their username. Tests that commit requests use one, so no test trips
+    over the rights or open requests an earlier test left the demo officer (asking twice for a
+    right is refused)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import DutyLine, Officer, User
+    from tests.factories import make_login, make_officer
+
+    with app.app_context():
+        head = db.session.scalar(select(Officer).join(User, Officer.user_id == User.id)
+                                 .where(User.username == "head"))
+        investigation = db.session.scalar(select(DutyLine).where(DutyLine.code == "investigation"))
+        officer = make_officer(db.session, head.home_unit, duty_line=investigation)
+        username = make_login(db.session, officer, password=DEMO_PASSWORD).username
+        db.session.commit()
+    return username
+
+
+@pytest.fixture()
+def requester(app, login):
+    """A new requester (see new_requester), logged in."""
+    return login(new_requester(app))
+
+
 @contextmanager
 def counted_statements(app):
     """Every SQL statement the database is sent inside the block."""

@@ -6,7 +6,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app.domain import national_id
-from app.models import AccessRequest, DataSource, Grant, Officer, Rank, RequestItem, Unit
+from app.models import AccessRequest, DataSource, Grant, Officer, PositionLevel, Rank, RequestItem, Unit
+from app.services import access_requests as service
+
+# The smallest file the upload check takes for a PDF.
+PDF = b"%PDF-1.4\n%%EOF\n"
+# What the circular requires on every search request (the default RequiredDocument rows).
+SEARCH_DOCUMENTS = (service.Upload("memo", "memo.pdf", PDF), service.Upload("id_card_copy", "id.pdf", PDF))
 
 _counter = itertools.count(1)
 _rng = random.Random(7)
@@ -37,6 +43,39 @@ def make_officer(session, unit: Unit, rank_abbr="ร.ต.อ.", **fields) -> Off
     session.add(officer)
     session.flush()
     return officer
+
+
+def make_login(session, officer: Officer, role: str = "Officer", password: str | None = None):
+    """A login of its own for a test officer, so committed tests never share one officer's rights."""
+    from flask_appbuilder.security.sqla.models import Role
+    from werkzeug.security import generate_password_hash
+
+    from app.models import User
+
+    number = next(_counter)
+    user = User(username=f"test-user-{number}-{_rng.randrange(10**6)}", first_name=officer.first_name_th,
+                last_name=officer.last_name_th, email=f"u{number}-{_rng.randrange(10**6)}@sitthi.example",
+                active=True, roles=[session.scalar(select(Role).where(Role.name == role))],
+                password=generate_password_hash(password) if password else None)
+    session.add(user)
+    session.flush()
+    officer.user_id = user.id
+    session.flush()
+    return user
+
+
+def make_head(session, unit: Unit, rank_abbr="พ.ต.อ.", **fields) -> Officer:
+    """An officer who may certify: a unit-head position (ผกก.)."""
+    level = session.scalar(select(PositionLevel).where(PositionLevel.code == "superintendent"))
+    return make_officer(session, unit, rank_abbr=rank_abbr, position_level=level, **fields)
+
+
+def decide(session, actor, request_id, transition, clock, **kwargs):
+    """The service's decide as a head who confirms the attestation and a CentralIT clerk who
+    approves every pending item, unless a test says otherwise (those rules have tests of their own)."""
+    kwargs.setdefault("attest", True)
+    kwargs.setdefault("approve_remaining", True)
+    return service.decide(session, actor, request_id, transition, clock, **kwargs)
 
 
 def make_request(session, requester: Officer, kind="external_search", state="submitted",

@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AccessRequest, DataSource, Decision, Officer, RankGroup, User
-from tests.conftest import ApiUser
+from tests.conftest import ApiUser, new_requester
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 BASE = "/api/v1/requests"
+# The memo and the ID-card copy every search request must carry.
+DOCUMENTS = [{"kind": kind, "filename": f"{kind}.pdf", "content_base64": base64.b64encode(PDF).decode()}
+             for kind in ("memo", "id_card_copy")]
 
 
 class RequestsApiUser(ApiUser):
@@ -26,9 +29,15 @@ class RequestsApiUser(ApiUser):
 
 @pytest.fixture()
 def api(app, api_tokens):
-    """api("head") -> an ApiUser holding head's JWT."""
+    """api("head") -> an ApiUser holding head's JWT; api("requester") -> this test's own new
+    officer (tests.conftest.new_requester), the same one for the whole test."""
+    requester = []
 
     def _api(username: str) -> RequestsApiUser:
+        if username == "requester":
+            if not requester:
+                requester.append(new_requester(app))
+            username = requester[0]
         return RequestsApiUser(app.test_client(), api_tokens(username))
 
     return _api
@@ -59,6 +68,7 @@ def _draft_body(ids, **extra) -> dict:
             {"data_source_id": ids["source"]["civil_registration"], "rank_group_id": ids["group"][1]},
             {"data_source_id": ids["source"]["company_registry"]},
         ],
+        "attachments": DOCUMENTS,
     }
     body.update(extra)
     return body
@@ -83,8 +93,8 @@ def _decide(user: ApiUser, pk: int, transition: str, version: int, lang: str = "
 
 
 def _at_central_it(api, ids) -> dict:
-    req = _submitted(api("officer"), ids)
-    response = _decide(api("head"), req["id"], "approve", req["version"])
+    req = _submitted(api("requester"), ids)
+    response = _decide(api("head"), req["id"], "approve", req["version"], attest=True)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -100,18 +110,19 @@ def _row(app, pk: int) -> tuple:
 
 # -- the whole chain --------------------------------------------------------------------------
 def test_full_chain_through_the_api(api, ids):
-    officer, head, centralit = api("officer"), api("head"), api("centralit")
+    officer, head, centralit = api("requester"), api("head"), api("centralit")
 
     # A draft with a file, sent as base64, no CSRF token: the JWT is the credential.
     draft = _create(officer, ids, attachments=[
-        {"kind": "memo", "filename": "../บันทึก.pdf", "content_base64": base64.b64encode(PDF).decode()}])
+        {"kind": "memo", "filename": "../บันทึก.pdf", "content_base64": base64.b64encode(PDF).decode()},
+        {"kind": "id_card_copy", "filename": "บัตร.pdf", "content_base64": base64.b64encode(PDF).decode()}])
     pk = draft["id"]
     assert draft["state"] == "draft" and draft["number"] is None
     items = {i["source"]["code"]: i for i in draft["items"]}
     assert items["civil_registration"]["above_own_rank"] is True
     assert items["civil_registration"]["rank_group"]["number"] == 1
     assert items["company_registry"]["rank_group"] is None and items["company_registry"]["state"] == "pending"
-    [attachment] = draft["attachments"]
+    attachment = next(a for a in draft["attachments"] if a["kind"] == "memo")
     assert attachment["content_type"] == "application/pdf" and attachment["size_bytes"] == len(PDF)
     assert "/" not in attachment["filename"] and "content" not in attachment and "content_base64" not in attachment
     assert set(draft["allowed"]) == {"submit", "cancel"}
@@ -129,8 +140,11 @@ def test_full_chain_through_the_api(api, ids):
     assert row["waiting_as"] == "certifying_head" and row["overdue"] is False
     seen = head.detail(pk)
     assert seen["allowed"] == ["approve", "return", "reject"]
-    response = _decide(head, pk, "approve", seen["version"])
+    refused = _decide(head, pk, "approve", seen["version"])
+    assert refused.status_code == 400 and refused.get_json()["field"] == "attest"
+    response = _decide(head, pk, "approve", seen["version"], attest=True)
     assert response.status_code == 200, response.get_json()
+    assert response.get_json()["decisions"][-1]["attested"] is True
     assert response.get_json()["current_stage"]["actor"] == "central_it"
     assert pk not in [r["id"] for r in head.get(f"{BASE}/inbox?page_size=100").get_json()["result"]]
 
@@ -138,9 +152,20 @@ def test_full_chain_through_the_api(api, ids):
     assert next(r for r in rows if r["id"] == pk)["waiting_as"] == "central_it"
     seen = centralit.detail(pk)
     items = {i["source"]["code"]: i for i in seen["items"]}
+    # Nothing is approved by leaving it out, an item is rejected with its reason, and a warning
+    # (group 1 is above the officer's own rank) is approved over only with a comment.
+    civil_id, company_id = items["civil_registration"]["id"], items["company_registry"]["id"]
+    for body, field in [({"items": [{"item_id": civil_id, "approve": True}]}, "items"),
+                        ({"items": [{"item_id": civil_id, "approve": True},
+                                    {"item_id": company_id, "approve": False}]}, f"item_comment_{company_id}"),
+                        ({"items": [{"item_id": civil_id, "approve": True},
+                                    {"item_id": company_id, "approve": False, "comment": "ไม่เกี่ยวกับงาน"}]},
+                         "comment")]:
+        refused = _decide(centralit, pk, "approve", seen["version"], **body)
+        assert refused.status_code == 400 and refused.get_json()["field"] == field, refused.get_json()
     response = _decide(centralit, pk, "approve", seen["version"], items=[
-        {"item_id": items["civil_registration"]["id"], "approve": True},
-        {"item_id": items["company_registry"]["id"], "approve": False, "comment": "ไม่เกี่ยวกับงาน"},
+        {"item_id": civil_id, "approve": True, "comment": "ผู้บังคับบัญชารับรองความจำเป็นแล้ว"},
+        {"item_id": company_id, "approve": False, "comment": "ไม่เกี่ยวกับงาน"},
     ])
     assert response.status_code == 200, response.get_json()
     completed = response.get_json()
@@ -173,7 +198,7 @@ def test_full_chain_through_the_api(api, ids):
 
 
 def test_returned_request_is_corrected_and_resubmitted(api, ids):
-    officer, head = api("officer"), api("head")
+    officer, head = api("requester"), api("head")
     req = _submitted(officer, ids)
     response = _decide(head, req["id"], "return", req["version"], comment="แนบบันทึกด้วย")
     assert response.status_code == 200 and response.get_json()["state"] == "returned"
@@ -191,7 +216,7 @@ def test_returned_request_is_corrected_and_resubmitted(api, ids):
     assert updated["contact_email"] == "natthawut@police.example"  # left out: kept
     [item] = updated["items"]
     assert item["source"]["code"] == "civil_registration" and item["above_own_rank"] is False
-    assert len(updated["attachments"]) == 1
+    assert len(updated["attachments"]) == 3  # the two it was sent with, and the new memo
 
     response = officer.post(f"{BASE}/{req['id']}/submit", json={"version": updated["version"]})
     assert response.status_code == 200, response.get_json()
@@ -200,7 +225,7 @@ def test_returned_request_is_corrected_and_resubmitted(api, ids):
 
 
 def test_officer_cancels_own_request(api, ids):
-    officer = api("officer")
+    officer = api("requester")
     draft = _create(officer, ids)
     response = officer.post(f"{BASE}/{draft['id']}/cancel", json={"version": draft["version"]})
     assert response.status_code == 200 and response.get_json()["state"] == "cancelled"
@@ -209,7 +234,7 @@ def test_officer_cancels_own_request(api, ids):
 
 
 def test_ineligible_submission_lists_the_failed_checks(api, ids):
-    officer = api("officer")
+    officer = api("requester")
     draft = _create(officer, ids, duty_mismatch=True)
     response = officer.post(f"{BASE}/{draft['id']}/submit?_l_=en", json={})
     assert response.status_code == 400
@@ -222,7 +247,7 @@ def test_ineligible_submission_lists_the_failed_checks(api, ids):
 
 # -- scope and rules --------------------------------------------------------------------------
 def test_a_request_one_may_not_see_is_404_everywhere(app, api, ids):
-    req = _submitted(api("officer"), ids)
+    req = _submitted(api("requester"), ids)
     pk, item_id = req["id"], req["items"][0]["id"]
     before = _row(app, pk)
     personnel = api("commandtech2")  # technology staff of another command
@@ -251,7 +276,7 @@ def test_a_request_one_may_not_see_is_404_everywhere(app, api, ids):
 
 
 def test_head_does_not_see_a_draft(api, ids):
-    draft = _create(api("officer"), ids)
+    draft = _create(api("requester"), ids)
     assert api("head").get(f"{BASE}/{draft['id']}").status_code == 404
     assert _decide(api("head"), draft["id"], "approve", draft["version"]).status_code == 404
 
@@ -269,9 +294,9 @@ def test_head_cannot_act_at_the_central_it_stage(app, api, ids):
 
 
 def test_officer_cannot_decide_own_request(app, api, ids):
-    req = _submitted(api("officer"), ids)
+    req = _submitted(api("requester"), ids)
     before = _row(app, req["id"])
-    response = _decide(api("officer"), req["id"], "approve", req["version"])
+    response = _decide(api("requester"), req["id"], "approve", req["version"])
     assert response.status_code == 403
     assert response.get_json()["message"] == "You cannot decide on your own request."
     assert _row(app, req["id"]) == before
@@ -281,8 +306,9 @@ def test_central_it_cannot_record_activation_twice_or_as_head(app, api, ids):
     req = _at_central_it(api, ids)
     centralit = api("centralit")
     seen = centralit.detail(req["id"])
-    response = _decide(centralit, req["id"], "approve", seen["version"])
-    assert response.status_code == 200
+    response = _decide(centralit, req["id"], "approve", seen["version"], approve_remaining=True,
+                       comment="ผู้บังคับบัญชารับรองความจำเป็นแล้ว")
+    assert response.status_code == 200, response.get_json()
     civil = next(i for i in response.get_json()["items"] if i["source"]["code"] == "civil_registration")
     body = {"activated": True, "agency_reference": "DOPA-1", "version": civil["version"]}
     assert api("head").post(f"{BASE}/items/{civil['id']}/activation", json=body).status_code == 403
@@ -295,7 +321,7 @@ def test_central_it_cannot_record_activation_twice_or_as_head(app, api, ids):
 
 
 def test_stale_version_conflicts_and_changes_nothing(app, api, ids):
-    officer, head = api("officer"), api("head")
+    officer, head = api("requester"), api("head")
     req = _submitted(officer, ids)
     before = _row(app, req["id"])
     response = _decide(head, req["id"], "approve", req["version"] - 1)
@@ -315,7 +341,7 @@ def test_return_without_comment_is_refused_in_the_readers_language(app, api, ids
 
     from app.workflow.machine import MSG_COMMENT_REQUIRED
 
-    req = _submitted(api("officer"), ids)
+    req = _submitted(api("requester"), ids)
     before = _row(app, req["id"])
     head = api("head")
     english = _decide(head, req["id"], "return", req["version"], lang="en", comment="  ")
@@ -332,7 +358,7 @@ def test_return_without_comment_is_refused_in_the_readers_language(app, api, ids
     assert missing.status_code == 400
     assert missing.get_json()["errors"]["version"] == ["จำเป็นต้องกรอกข้อมูลนี้"]
     # ... and from the service, with the field at fault.
-    officer = api("officer")
+    officer = api("requester")
     draft = _create(officer, ids, duty_performed="")
     incomplete = officer.post(f"{BASE}/{draft['id']}/submit?_l_=th")
     assert incomplete.status_code == 400
@@ -341,7 +367,7 @@ def test_return_without_comment_is_refused_in_the_readers_language(app, api, ids
 
 # -- bad input never gives a 500 --------------------------------------------------------------
 def test_malformed_json_is_400(api, ids):
-    officer = api("officer")
+    officer = api("requester")
     draft = _create(officer, ids)
     for url in (f"{BASE}/", f"{BASE}/{draft['id']}/decide"):
         response = officer.post(url, data="{not json", content_type="application/json")
@@ -375,7 +401,7 @@ def test_malformed_json_is_400(api, ids):
 def test_wrong_input_is_400_with_the_field(app, api, ids, change, field):
     from app.extensions import db
 
-    officer = api("officer")
+    officer = api("requester")
     with app.app_context():
         count = db.session.scalar(select(func.count(AccessRequest.id)))
     response = officer.post(f"{BASE}/?_l_=en", json=_draft_body(ids, **change))
@@ -387,7 +413,7 @@ def test_wrong_input_is_400_with_the_field(app, api, ids, change, field):
 
 
 def test_wrong_decision_input_is_400(api, ids):
-    req = _submitted(api("officer"), ids)
+    req = _submitted(api("requester"), ids)
     head = api("head")
     assert _decide(head, req["id"], "approve", "1").status_code == 400
     assert _decide(head, req["id"], "rubber_stamp", req["version"]).status_code == 400
@@ -419,7 +445,7 @@ def test_a_browser_session_is_not_an_api_credential(app, login, api, ids):
     browser = login("officer")
     assert browser.client.get(f"{BASE}/").status_code == 401
     assert browser.client.post(f"{BASE}/", json=_draft_body(ids)).status_code == 401
-    draft = _create(api("officer"), ids)
+    draft = _create(api("requester"), ids)
     assert browser.client.post(f"{BASE}/{draft['id']}/cancel", json={}).status_code == 401
     # With someone else's JWT alongside, the JWT's user acts: head may not see the draft.
     head_token = api("head").token

@@ -5,7 +5,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, new_requester
 
 CHROMIUM = os.environ.get("SITTHI_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
@@ -129,8 +129,10 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
         log_in(page, live_server, username)
         return context, page
 
-    # The officer fills the request: civil registration one group above own rank + company registry.
-    context, page = session_for("officer")
+    # A new officer of the head's station fills the request: civil registration one group above
+    # own rank + company registry.
+    officer = new_requester(app)
+    context, page = session_for(officer)
     page.click("text=คำขอของฉัน")
     page.click("a[href='/requests/new']")
     page.click("#kind-external_search")
@@ -162,6 +164,11 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
     page.click(f"a[href='{request_url.replace(live_server, '')}']")
     page.wait_for_url(request_url)
     page.fill("#comment", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง")
+    page.click("#btn-approve")  # without the attestation: refused, nothing changes
+    page.wait_for_url("**/requests/show/*")
+    assert "ศทก." not in page.locator("#request-stage").inner_text()
+    page.fill("#comment", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง")
+    page.check("#attest")
     page.click("#btn-approve")
     page.wait_for_url("**/requests/show/*")
     assert "ศทก." in page.locator("#request-stage").inner_text()
@@ -174,6 +181,10 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
     page.wait_for_url(request_url)
     assert page.locator("#eligibility .sitthi-check-warn").count() >= 1  # above own rank
     rows = page.locator("#request-items tbody tr, #request-items tr[id^=item-]")
+    civil = page.locator("tr[id^=item-]:has-text('ทะเบียนราษฎร') select")
+    assert civil.input_value() == ""  # nothing is preset: every item is a choice
+    civil.select_option("approve")
+    page.locator("tr[id^=item-]:has-text('ทะเบียนราษฎร') input[type=text]").fill("ผู้บังคับบัญชารับรองความจำเป็น")
     company = page.locator("tr[id^=item-]:has-text('จดทะเบียนบริษัท') select")
     company.select_option("reject")
     page.locator("tr[id^=item-]:has-text('จดทะเบียนบริษัท') input[type=text]").fill("ไม่เกี่ยวกับงานสืบสวน")
@@ -189,7 +200,7 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
     context.close()
 
     # The officer sees the active grant and the whole timeline.
-    context, page = session_for("officer")
+    context, page = session_for(officer)
     page.goto(f"{live_server}/mygrantview/list/")
     row = page.locator("table tbody tr:has-text('ทะเบียนราษฎร')").first
     with app.test_request_context():

@@ -8,30 +8,38 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import StaleRecord
-from app.models import AccessRequest, DataSource, Decision, Grant, Officer, User
+from app.models import AccessRequest, DataSource, Decision, DutyLine, Grant, Officer, User
 from app.security.scope import actor_for
 from app.services import access_requests as service
 from app.services.clock import Clock
+from tests.factories import SEARCH_DOCUMENTS, decide, make_login, make_officer
 
 CLOCK = Clock.on(date(2026, 11, 23))
 
 
 def _request_at_central_it(app) -> int:
-    """A request of the demo officer, certified by the demo head, committed."""
+    """A request of a new officer of the demo head's station, certified by the demo head, committed.
+
+    A new requester each time: the rights a committed request leaves must not make the next one a
+    duplicate.
+    """
     from app.extensions import db
 
     with app.app_context():
         session = db.session
         users = {u.username: u for u in session.scalars(select(User))}
-        officer, head = actor_for(session, users["officer"]), actor_for(session, users["head"])
+        head = actor_for(session, users["head"])
+        head_officer = session.get(Officer, head.officer_id)
+        investigation = session.scalar(select(DutyLine).where(DutyLine.code == "investigation"))
+        requester = make_officer(session, head_officer.home_unit, duty_line=investigation)
+        officer = actor_for(session, make_login(session, requester))
         vehicles = session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
-        head_officer = session.scalar(select(Officer.id).where(Officer.user_id == users["head"].id))
         request = service.save_draft(session, officer, service.RequestData(
             kind="external_search", contact_email="me@police.example", contact_mobile="0812345678",
-            duty_performed="สืบสวน", pledge_accepted=True, certifying_head_id=head_officer,
-            sources=(service.SourceChoice(vehicles),)), CLOCK)
+            duty_performed="สืบสวน", pledge_accepted=True, certifying_head_id=head_officer.id,
+            sources=(service.SourceChoice(vehicles),)), CLOCK, uploads=SEARCH_DOCUMENTS)
         service.submit(session, officer, request.id, CLOCK)
-        service.decide(session, head, request.id, "approve", CLOCK)
+        decide(session, head, request.id, "approve", CLOCK)
         session.commit()
         return request.id
 
@@ -56,10 +64,10 @@ def test_two_sessions_one_request_one_winner(app):
             version = first.get(AccessRequest, request_id).version
             second.get(AccessRequest, request_id)  # the other tab has it open too
 
-            service.decide(first, actor, request_id, "approve", CLOCK, expected_version=version)
+            decide(first, actor, request_id, "approve", CLOCK, expected_version=version)
             first.commit()
             with pytest.raises(StaleRecord):
-                service.decide(second, actor, request_id, "approve", CLOCK, expected_version=version)
+                decide(second, actor, request_id, "approve", CLOCK, expected_version=version)
             second.rollback()
 
         with Session(engine) as check:
@@ -88,7 +96,7 @@ def test_two_connections_clicking_at_the_same_moment(app):
             version = session.get(AccessRequest, request_id).version
             barrier.wait()
             try:
-                service.decide(session, actor, request_id, "approve", CLOCK, expected_version=version)
+                decide(session, actor, request_id, "approve", CLOCK, expected_version=version)
                 session.commit()
                 outcomes.append("won")
             except StaleRecord:

@@ -17,6 +17,7 @@ from app.models import AccessRequest, AuditEvent, Decision, Delegation, Officer,
 from app.security.scope import actor_for, is_visible
 from app.services import access_requests as service
 from app.services import delegations, inboxes
+from tests.factories import decide
 from tests.test_request_journey import _decide, _new_request, _request_id
 from tests.test_workflow import CLOCK, TODAY, World
 
@@ -61,7 +62,7 @@ def test_a_deputy_certifies_for_the_head_during_the_delegation(world):
     assert deputy.stands_in_for == {world.head.user_id}
     assert service.stage_transitions(world.session, deputy, request) == ["approve", "return", "reject"]
     assert _in_to_certify(world, deputy, request)
-    service.decide(world.session, deputy, request.id, "approve", CLOCK)
+    decide(world.session, deputy, request.id, "approve", CLOCK)
     assert request.current_stage.actor == "central_it"
     decision = _stage_decision(world, request)
     assert decision.actor_id == world.bystander.user_id
@@ -74,7 +75,7 @@ def test_a_deputy_certifies_for_the_head_during_the_delegation(world):
 def test_the_head_in_person_is_recorded_without_on_behalf(world):
     _name(world, world.bystander)
     request = world.submitted()
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     assert _stage_decision(world, request).on_behalf_of_id is None
 
 
@@ -88,7 +89,7 @@ def test_a_deputy_has_no_authority_before_or_after_the_days_named(world, day):
     assert not _in_to_certify(world, deputy, request)
     assert not is_visible(world.session, deputy, AccessRequest, request.id)
     with pytest.raises(NotFound):
-        service.decide(world.session, deputy, request.id, "approve", CLOCK)
+        decide(world.session, deputy, request.id, "approve", CLOCK)
     assert request.current_stage.actor == "certifying_head"
 
 
@@ -96,7 +97,7 @@ def test_a_deputy_has_no_authority_before_or_after_the_days_named(world, day):
 def test_both_ends_of_the_delegation_count(world, day):
     _name(world, world.bystander)
     request = world.submitted()
-    service.decide(world.session, _as_deputy(world, day), request.id, "return", CLOCK, comment="แนบบันทึก")
+    decide(world.session, _as_deputy(world, day), request.id, "return", CLOCK, comment="แนบบันทึก")
     assert request.state == "returned"
 
 
@@ -108,26 +109,26 @@ def test_a_deputy_cannot_certify_their_own_request(world):
     assert not _in_to_certify(world, deputy, request)
     assert service.stage_transitions(world.session, deputy, request) == []
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, deputy, request.id, "approve", CLOCK)
+        decide(world.session, deputy, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_OWN_REQUEST
 
 
 def test_the_head_cannot_act_again_once_the_deputy_certified(world):
     _name(world, world.bystander)
     request = world.submitted()
-    service.decide(world.session, _as_deputy(world, FIRST), request.id, "approve", CLOCK)
+    decide(world.session, _as_deputy(world, FIRST), request.id, "approve", CLOCK)
     # The head stage is over, and the deputy's decision, made with the head's authority, counts
     # as the head's: the head may not act again, not even at a stage their roles would open.
     assert service.stage_transitions(world.session, world.head_actor, request) == []
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_TWO_STAGES
     head_in_central_it = world.actor(world.head, "Officer", "CentralIT")
     assert service.stage_transitions(world.session, head_in_central_it, request) == []
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, head_in_central_it, request.id, "approve", CLOCK)
+        decide(world.session, head_in_central_it, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_TWO_STAGES
-    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.central_actor, request.id, "approve", CLOCK)
     assert request.state == "completed"
 
 
@@ -135,10 +136,10 @@ def test_a_deputy_who_is_central_it_cannot_also_decide_the_central_it_stage(worl
     _name(world, world.bystander)
     request = world.submitted()
     deputy = _as_deputy(world, FIRST, world.bystander, "CentralIT")
-    service.decide(world.session, deputy, request.id, "approve", CLOCK)
+    decide(world.session, deputy, request.id, "approve", CLOCK)
     assert service.stage_transitions(world.session, deputy, request) == []
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, deputy, request.id, "approve", CLOCK)
+        decide(world.session, deputy, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_TWO_STAGES
 
 
@@ -150,7 +151,7 @@ def test_a_delegation_lends_nothing_at_a_central_it_stage(world):
     assert deputy.stands_in_for == {world.central.user_id}
     assert service.stage_transitions(world.session, deputy, request) == []
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, deputy, request.id, "approve", CLOCK)
+        decide(world.session, deputy, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_NOT_CENTRAL_IT
 
 
@@ -274,7 +275,7 @@ def test_a_running_delegation_cancelled_ends_yesterday(world):
     delegations.cancel_delegation(world.session, world.head_actor, running.id, day)
     assert running.ends_on == day - timedelta(days=1)
     with pytest.raises(NotFound):
-        service.decide(world.session, _as_deputy(world, day), request.id, "approve", CLOCK)
+        decide(world.session, _as_deputy(world, day), request.id, "approve", CLOCK)
     with pytest.raises(ValidationFailed) as refused:
         delegations.cancel_delegation(world.session, world.head_actor, running.id, day)
     assert refused.value.message == delegations.MSG_ENDED
@@ -322,11 +323,11 @@ def _local_today(app) -> date:
         return local_today()
 
 
-def test_the_deputy_finds_and_certifies_the_heads_request_only_during_the_delegation(app, login, head_away):
+def test_the_deputy_finds_and_certifies_the_heads_request_only_during_the_delegation(app, login, head_away, requester):
     from app.extensions import db
 
     today = _local_today(app)
-    pk = _request_id(_new_request(login("officer"), app))
+    pk = _request_id(_new_request(requester, app))
     link = f"/requests/show/{pk}"
     for starts, ends in [(today + timedelta(days=1), today + timedelta(days=3)),
                          (today - timedelta(days=5), today - timedelta(days=1))]:
@@ -348,7 +349,7 @@ def test_the_deputy_finds_and_certifies_the_heads_request_only_during_the_delega
         assert db.session.get(AccessRequest, pk).current_stage.actor == "central_it"
         head_name = db.session.scalar(select(Officer).join(User, Officer.user_id == User.id)
                                       .where(User.username == "head")).first_name_th
-    timeline = login("officer").get(link).get_data(as_text=True).split('id="timeline"', 1)[1]
+    timeline = requester.get(link).get_data(as_text=True).split('id="timeline"', 1)[1]
     on_behalf = re.search(r'<span class="sitthi-on-behalf">([^<]*)</span>', timeline)
     assert on_behalf and head_name in on_behalf.group(1)
 

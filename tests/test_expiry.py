@@ -33,7 +33,7 @@ from app.services.clock import Clock
 from app.services.expiry import REASON_ASSIGNMENT_ENDED, ExpiryReport, run_expiry
 from app.services.notifications import APP_URL_MARK
 from tests.conftest import POSTGRES_ADMIN_URL, Browser, build_app, prepare_database
-from tests.factories import make_grant, make_officer
+from tests.factories import SEARCH_DOCUMENTS, decide, make_grant, make_officer
 from tests.test_workflow import World
 
 DAY = date(2024, 6, 3)  # a Monday, before any demo grant begins
@@ -69,7 +69,7 @@ def through_the_chain(world, request, clock, deciders):
     """Submit a draft as the requester, then approve it at each stage with the given actors."""
     service.submit(world.session, world.officer_actor, request.id, clock)
     for actor in deciders:
-        service.decide(world.session, actor, request.id, "approve", clock)
+        decide(world.session, actor, request.id, "approve", clock)
     assert request.state == "completed"
     return request
 
@@ -194,7 +194,8 @@ def test_a_completed_renewal_extends_the_same_grant(world):
     # The officer names the head and accepts the pledge on the form, then submits.
     service.save_draft(session, world.officer_actor, request_data(
         world, request.kind, contact_email=request.contact_email,
-        sources=(service.SourceChoice(held.data_source_id),)), CLOCK, request_id=request.id)
+        sources=(service.SourceChoice(held.data_source_id),)), CLOCK, request_id=request.id,
+        uploads=SEARCH_DOCUMENTS)
     through_the_chain(world, request, CLOCK, [world.head_actor, world.central_actor])
 
     vehicles = session.get(DataSource, held.data_source_id)
@@ -216,7 +217,7 @@ def test_a_renewal_the_agency_refuses_leaves_the_grant_to_run_out(world):
     request = renewal.start_renewal(session, world.officer_actor, held.id, CLOCK).request
     service.save_draft(session, world.officer_actor, request_data(
         world, request.kind, sources=(service.SourceChoice(held.data_source_id, group.id),)),
-        CLOCK, request_id=request.id)
+        CLOCK, request_id=request.id, uploads=SEARCH_DOCUMENTS)
     through_the_chain(world, request, CLOCK, [world.head_actor, world.central_actor])
     assert request.current_stage.actor == "agency"
     assert session.scalar(select(func.count(Grant.id)).where(
@@ -236,7 +237,7 @@ def test_a_renewal_the_agency_activates_extends_the_same_grant(world):
     request = renewal.start_renewal(session, world.officer_actor, held.id, CLOCK).request
     service.save_draft(session, world.officer_actor, request_data(
         world, request.kind, sources=(service.SourceChoice(held.data_source_id, group.id),)),
-        CLOCK, request_id=request.id)
+        CLOCK, request_id=request.id, uploads=SEARCH_DOCUMENTS)
     through_the_chain(world, request, CLOCK, [world.head_actor, world.central_actor])
     service.record_activation(session, world.central_actor, request.items[0].id, CLOCK, activated=True,
                               reference="DOPA-2", activated_on=DAY)
@@ -283,7 +284,8 @@ def test_an_assignment_ends_on_its_date_and_the_acting_commands_grants_stop(worl
 
     # A right asked for while acting is administered by the acting command.
     while_acting = service.save_draft(session, world.officer_actor, request_data(
-        world, "external_search", sources=(service.SourceChoice(world.source("aliens").id),)), CLOCK)
+        world, "external_search", sources=(service.SourceChoice(world.source("aliens").id),)), CLOCK,
+        uploads=SEARCH_DOCUMENTS)
     through_the_chain(world, while_acting, CLOCK, [world.head_actor, world.central_actor])
     acting_grant = session.scalar(select(Grant).where(Grant.request_id == while_acting.id))
     assert acting_grant.command_id == world.other_command.id

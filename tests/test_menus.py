@@ -11,6 +11,7 @@ PERSONNEL = {"/officerview/list/", "/unitview/list/"}
 CONFIGURATION = {
     "/datasourceview/list/", "/agencyview/list/", "/agreementview/list/",
     "/systemfunctionview/list/", "/approvalchainview/list/", "/approvalstageview/list/",
+    "/requireddocumentview/list/",
     "/rankview/list/", "/rankgroupview/list/", "/dutylineview/list/",
     "/positionlevelview/list/", "/holidayview/list/",
 }

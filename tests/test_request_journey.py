@@ -16,6 +16,7 @@ from app.models import (
     RankGroup,
     User,
 )
+from tests.factories import decide
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -61,17 +62,24 @@ def _request_id(response) -> int:
 
 
 def _decide(user, pk, transition, **fields):
+    """Decide on the request page as its user would: a head ticks the attestation, CentralIT
+    chooses "approve" for every item the test does not decide otherwise."""
     page = user.get(f"/requests/show/{pk}").get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    data = {"transition": transition, "version": version, "comment": "", **fields}
+    data = {"transition": transition, "version": version, "comment": ""}
+    if transition == "approve":
+        if 'id="attest"' in page:
+            data["attest"] = "y"
+        data.update({f"item_{i}": "approve" for i in re.findall(r'<select name="item_(\d+)"', page)})
+    data.update(fields)
     return user.client.post(
         f"/requests/decide/{pk}", data={**data, "csrf_token": user.csrf_token(f"/requests/show/{pk}")})
 
 
-def test_officer_to_active_grant(app, login):
+def test_officer_to_active_grant(app, login, requester):
     from app.extensions import db
 
-    officer = login("officer")
+    officer = requester
     response = _new_request(officer, app)
     assert response.status_code == 302
     pk = _request_id(response)
@@ -104,7 +112,9 @@ def test_officer_to_active_grant(app, login):
         civil = next(i.id for i in db.session.get(AccessRequest, pk).items
                      if i.data_source.code == "civil_registration")
     response = _decide(centralit, pk, "approve", **{f"item_{civil}": "approve", f"item_{company}": "reject",
-                                                   f"item_comment_{company}": "ไม่เกี่ยวกับงาน"})
+                                                   f"item_comment_{company}": "ไม่เกี่ยวกับงาน",
+                                                   # group 1 is above the officer's own rank: a warning
+                                                   "comment": "ผู้บังคับบัญชารับรองความจำเป็นแล้ว"})
     assert response.status_code == 302
 
     with app.app_context():
@@ -134,12 +144,12 @@ def test_officer_to_active_grant(app, login):
     assert "ทะเบียนราษฎร" in grants
 
 
-@pytest.mark.parametrize("username", ["officer", "commandtech", "centralit", "auditor", "admin"])
-def test_only_the_named_head_certifies_through_the_screen(app, login, username):
+@pytest.mark.parametrize("username", ["the requester", "commandtech", "centralit", "auditor", "admin"])
+def test_only_the_named_head_certifies_through_the_screen(app, login, username, requester):
     from app.extensions import db
 
-    pk = _request_id(_new_request(login("officer"), app))
-    other = login(username)
+    pk = _request_id(_new_request(requester, app))
+    other = requester if username == "the requester" else login(username)
     response = other.client.post(f"/requests/decide/{pk}", data={
         "transition": "approve", "csrf_token": other.csrf_token("/requests/new/external_search")})
     assert response.status_code == 302
@@ -151,8 +161,8 @@ def test_only_the_named_head_certifies_through_the_screen(app, login, username):
     assert "sitthi-state" in message  # these roles may read the request, but not certify it
 
 
-def test_a_user_outside_the_request_gets_404_everywhere(app, login):
-    pk = _request_id(_new_request(login("officer"), app))
+def test_a_user_outside_the_request_gets_404_everywhere(app, login, requester):
+    pk = _request_id(_new_request(requester, app))
     personnel = login("commandtech2")  # another command's technology staff
     token = personnel.csrf_token("/requests/new/external_search")
     assert personnel.get(f"/requests/show/{pk}").status_code == 404
@@ -171,10 +181,10 @@ def _version(user, pk) -> str:
     return re.search(r'name="version" value="(\d+)"', page).group(1)
 
 
-def test_a_stale_page_changes_nothing_and_says_why(app, login):
+def test_a_stale_page_changes_nothing_and_says_why(app, login, requester):
     from app.extensions import db
 
-    pk = _request_id(_new_request(login("officer"), app))
+    pk = _request_id(_new_request(requester, app))
     head = login("head")
     head.get("/lang/en")
     stale = _version(head, pk)
@@ -189,16 +199,24 @@ def test_a_stale_page_changes_nothing_and_says_why(app, login):
         assert req.state == "submitted" and req.current_stage.actor == "central_it"
 
 
-def test_head_certifies_in_bulk_and_returns_with_a_comment(app, login):
+def test_head_certifies_in_bulk_and_returns_with_a_comment(app, login, requester):
     from app.extensions import db
 
-    officer = login("officer")
-    first, second, third = (_request_id(_new_request(officer, app)) for _ in range(3))
+    source, _group, _head = _ids(app)
+    # Three rights, since one officer cannot ask twice for the same one.
+    first, second, third = (_request_id(_new_request(requester, app, source=[str(source[code])]))
+                            for code in ("vehicles", "aliens", "prisoners"))
     head = login("head")
     inbox = "/tocertifyview/list/"
     token = head.csrf_token(inbox)
+    without_attestation = head.client.post("/tocertifyview/action_post", data={
+        "action": "approve_selected", "rowid": [str(first)], "csrf_token": token}, follow_redirects=True)
+    assert "ยืนยันการรับรอง" in without_attestation.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(AccessRequest, first).current_stage.actor == "certifying_head"
     head.client.post("/tocertifyview/action_post", data={
-        "action": "approve_selected", "rowid": [str(first), str(second)], "csrf_token": token})
+        "action": "approve_selected", "rowid": [str(first), str(second)], "csrf_token": token,
+        "attest": "y"})
     refused = head.client.post("/tocertifyview/action_post", data={
         "action": "return_selected", "rowid": [str(third)], "csrf_token": token, "comment": ""},
         follow_redirects=True)
@@ -216,11 +234,11 @@ def test_head_certifies_in_bulk_and_returns_with_a_comment(app, login):
         assert comment == "แนบบันทึกที่ลงนามแล้ว"
 
 
-def test_a_bulk_action_cannot_reach_a_request_outside_the_inbox(app, login):
+def test_a_bulk_action_cannot_reach_a_request_outside_the_inbox(app, login, requester):
     """FAB loads action rows without the list's filters: the service must refuse them."""
     from app.extensions import db
 
-    pk = _request_id(_new_request(login("officer"), app))
+    pk = _request_id(_new_request(requester, app))
     centralit = login("centralit")  # may read every request, but it waits for the head
     token = centralit.csrf_token("/requests/new/external_search")
     centralit.client.post("/toverifyview/action_post", data={
@@ -236,10 +254,10 @@ def test_a_bulk_action_cannot_reach_a_request_outside_the_inbox(app, login):
             Decision.request_id == pk, Decision.transition == "approve")) is None
 
 
-def test_inboxes_hold_only_what_waits_for_that_user(app, login):
+def test_inboxes_hold_only_what_waits_for_that_user(app, login, requester):
     from app.extensions import db
 
-    pk = _request_id(_new_request(login("officer"), app))
+    pk = _request_id(_new_request(requester, app))
     link = f"/requests/show/{pk}"
     assert link in login("head").get("/tocertifyview/list/").get_data(as_text=True)
     assert link not in login("auditor").get("/tocertifyview/list/").get_data(as_text=True)
@@ -266,10 +284,12 @@ def test_head_search_stays_in_the_command_unless_asked_nationwide(app, login):
     officer = login("officer")
     near = officer.get("/requests/heads?q=ประยุทธ").get_json()["results"]
     assert any("ประยุทธ" in row["text"] for row in near)
-    # วรรณา (CentralIT) works at ศทก. in Bangkok: found only nationwide.
-    assert officer.get("/requests/heads?q=วรรณา").get_json()["results"] == []
-    far = officer.get("/requests/heads?q=วรรณา&nationwide=1").get_json()["results"]
-    assert any("วรรณา" in row["text"] for row in far)
+    # ธงชัย (a ผกก. of the Inspector General's office) works in Bangkok: found only nationwide.
+    assert officer.get("/requests/heads?q=ธงชัย").get_json()["results"] == []
+    far = officer.get("/requests/heads?q=ธงชัย&nationwide=1").get_json()["results"]
+    assert any("ธงชัย" in row["text"] for row in far)
+    # วรรณา (CentralIT) holds an inspector's position, not a unit head's: never offered.
+    assert officer.get("/requests/heads?q=วรรณา&nationwide=1").get_json()["results"] == []
     assert login("officer").get("/requests/heads?q=ณัฐวุฒิ").get_json()["results"] == []  # never oneself
 
 
@@ -287,10 +307,10 @@ def test_an_officer_without_centralit_role_cannot_open_central_inboxes(login):
         assert officer.get(url).status_code == 403
 
 
-def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login):
+def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login, requester):
     from app.extensions import db
 
-    officer = login("officer")
+    officer = requester
     pk = _request_id(_new_request(officer, app))
     _decide(login("head"), pk, "approve")
     _decide(login("centralit"), pk, "return", comment="ขอสำเนาบัตรที่ชัดเจน")
@@ -312,8 +332,8 @@ def test_a_returned_request_is_fixed_and_sent_back_to_the_same_stage(app, login)
         assert [i.data_source.code for i in req.items] == ["vehicles"]
 
 
-def test_the_home_page_counts_what_waits_for_each_user(app, login):
-    officer = login("officer")
+def test_the_home_page_counts_what_waits_for_each_user(app, login, requester):
+    officer = requester
     head = login("head")
 
     def waiting(user, name):
@@ -347,7 +367,7 @@ def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session
         duty_performed="ตรวจสอบ", pledge_accepted=True, certifying_head_id=head.officer_id,
         function_ids=(case_search,)), clock)
     service.submit(db_session, central, own.id, clock)
-    service.decide(db_session, head, own.id, "approve", clock)
+    decide(db_session, head, own.id, "approve", clock)
     assert own.current_stage.actor == "central_it"
     mine = db_session.scalars(select(AccessRequest.id).where(waiting_for(db_session, central))).all()
     assert own.id not in mine
@@ -357,10 +377,10 @@ def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session
     assert own.id in db_session.scalars(select(AccessRequest.id).where(waiting_for(db_session, other_central))).all()
 
 
-def test_request_actions_refuse_a_post_without_the_csrf_token(app, login):
+def test_request_actions_refuse_a_post_without_the_csrf_token(app, login, requester):
     from app.extensions import db
 
-    pk = _request_id(_new_request(login("officer"), app))
+    pk = _request_id(_new_request(requester, app))
     head = login("head")
     response = head.client.post(f"/requests/decide/{pk}", data={"transition": "approve"})
     assert response.status_code == 400
@@ -368,19 +388,23 @@ def test_request_actions_refuse_a_post_without_the_csrf_token(app, login):
         assert db.session.get(AccessRequest, pk).current_stage.actor == "certifying_head"
 
 
-def test_the_memo_prints_as_a_thai_pdf_for_whoever_may_read_the_request(app, login):
+def test_the_memo_prints_as_a_thai_pdf_for_whoever_may_read_the_request(app, login, requester):
     from io import BytesIO
 
     from pypdf import PdfReader
 
     from app.services.memo import recompose_sara_am
 
-    officer = login("officer")
+    officer = requester
     pk = _request_id(_new_request(officer, app))
     response = officer.get(f"/requests/memo/{pk}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = recompose_sara_am("".join(p.extract_text() for p in PdfReader(BytesIO(response.data)).pages))
-    assert "บันทึกข้อความ" in text and "ณัฐวุฒิ" in text
+    with app.app_context():
+        from app.extensions import db
+
+        first_name = db.session.get(AccessRequest, pk).requester.first_name_th
+    assert "บันทึกข้อความ" in text and first_name in text
     assert login("head").get(f"/requests/memo/{pk}").status_code == 200
 
 

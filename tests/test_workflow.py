@@ -24,11 +24,10 @@ from app.services import access_requests as service
 from app.services.business_days import add_business_days
 from app.services.clock import Clock
 from app.workflow import machine
-from tests.factories import make_officer, make_unit
+from tests.factories import PDF, SEARCH_DOCUMENTS, decide, make_head, make_officer, make_unit
 
 TODAY = date(2026, 11, 23)  # a Monday
 CLOCK = Clock.on(TODAY)
-PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 # -- the people of one test: two commands, each with its own staff ------------------------
@@ -47,7 +46,7 @@ class World:
         investigation = session.scalar(select(DutyLine).where(DutyLine.code == "investigation"))
         self.requester = make_officer(session, self.station, duty_line=investigation,
                                       user_id=self.users["officer"].id)
-        self.head = make_officer(session, self.station, rank_abbr="พ.ต.อ.", user_id=self.users["head"].id)
+        self.head = make_head(session, self.station, user_id=self.users["head"].id)
         self.tech = make_officer(session, self.command, user_id=self.users["commandtech"].id)
         self.other_tech = make_officer(session, self.other_command, user_id=self.users["personnel"].id)
         self.central = make_officer(session, make_unit(session), user_id=self.users["centralit"].id)
@@ -83,7 +82,7 @@ class World:
     def group(self, number):
         return self.session.scalar(select(RankGroup).where(RankGroup.number == number))
 
-    def draft(self, kind="external_search", sources=("vehicles",), functions=(), **fields):
+    def draft(self, kind="external_search", sources=("vehicles",), functions=(), documents=True, **fields):
         choices = tuple(service.SourceChoice(self.source(code).id,
                                              self.group(2).id if self.source(code).needs_rank_group else None)
                         for code in sources)
@@ -91,7 +90,9 @@ class World:
                       duty_performed="สืบสวน", pledge_accepted=True, certifying_head_id=self.head.id,
                       sources=choices, function_ids=tuple(functions))
         values.update(fields)
-        return service.save_draft(self.session, self.officer_actor, service.RequestData(**values), CLOCK)
+        uploads = SEARCH_DOCUMENTS if documents and kind in service.SEARCH_KINDS else ()
+        return service.save_draft(self.session, self.officer_actor, service.RequestData(**values), CLOCK,
+                                  uploads=uploads)
 
     def submitted(self, **kwargs):
         request = self.draft(**kwargs)
@@ -99,7 +100,7 @@ class World:
 
     def at_central_it(self, **kwargs):
         request = self.submitted(**kwargs)
-        return service.decide(self.session, self.head_actor, request.id, "approve", CLOCK)
+        return decide(self.session, self.head_actor, request.id, "approve", CLOCK)
 
 
 @pytest.fixture()
@@ -123,28 +124,31 @@ def test_every_state_and_transition_pair_follows_the_table(state, name):
             machine.check(name, context)
 
 
-def _in_state(world, state):
+def _in_state(world, state, source="vehicles"):
     """A request brought to `state` through the service itself."""
     if state == "draft":
-        return world.draft()
-    request = world.submitted()
+        return world.draft(sources=(source,))
+    request = world.submitted(sources=(source,))
     if state == "returned":
-        service.decide(world.session, world.head_actor, request.id, "return", CLOCK, comment="แก้ไข")
+        decide(world.session, world.head_actor, request.id, "return", CLOCK, comment="แก้ไข")
     elif state == "rejected":
-        service.decide(world.session, world.head_actor, request.id, "reject", CLOCK, comment="ไม่ผ่าน")
+        decide(world.session, world.head_actor, request.id, "reject", CLOCK, comment="ไม่ผ่าน")
     elif state == "cancelled":
         service.cancel(world.session, world.officer_actor, request.id, CLOCK)
     elif state == "completed":
-        service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
-        service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.central_actor, request.id, "approve", CLOCK)
     assert request.state == state
     return request
 
 
 @pytest.mark.parametrize("state", ["draft", "submitted", "returned", "rejected", "completed", "cancelled"])
 def test_the_service_fires_exactly_what_the_table_allows(world, state):
-    for name in sorted(machine.TRANSITIONS):
-        request = _in_state(world, state)
+    # One source per transition: a request for a right already held or asked for is refused.
+    sources = ("vehicles", "aliens", "company_registry", "social_security", "health_insurance",
+               "prisoners", "foreign_workers")
+    for name, source in zip(sorted(machine.TRANSITIONS), sources, strict=False):
+        request = _in_state(world, state, source)
         allowed = state in machine.TRANSITIONS[name].sources
         try:
             if name in ("submit", "resubmit"):
@@ -154,7 +158,7 @@ def test_the_service_fires_exactly_what_the_table_allows(world, state):
             elif name == "cancel":
                 service.cancel(world.session, world.officer_actor, request.id, CLOCK)
             else:
-                service.decide(world.session, world.head_actor, request.id, name, CLOCK, comment="เหตุผล")
+                decide(world.session, world.head_actor, request.id, name, CLOCK, comment="เหตุผล")
             succeeded = True
         except (machine.TransitionRefused, service.NotFound):
             succeeded = False  # a head never sees a draft: refused before the table is asked
@@ -168,7 +172,7 @@ def test_return_and_reject_need_a_comment(world):
     request = world.submitted()
     for name in ("return", "reject"):
         with pytest.raises(machine.TransitionRefused) as refused:
-            service.decide(world.session, world.head_actor, request.id, name, CLOCK, comment="  ")
+            decide(world.session, world.head_actor, request.id, name, CLOCK, comment="  ")
         assert refused.value.message == machine.MSG_COMMENT_REQUIRED
     assert request.state == "submitted"
 
@@ -197,7 +201,7 @@ def test_submit_needs_a_head(world):
 def test_a_completed_request_waits_at_no_deciding_stage(world):
     request = _in_state(world, "completed")
     with pytest.raises(machine.TransitionRefused):
-        service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.central_actor, request.id, "approve", CLOCK)
 
 
 # -- who may act --------------------------------------------------------------------------------
@@ -206,16 +210,16 @@ def test_nobody_decides_their_own_request(world):
     request = world.at_central_it()
     own = world.actor(world.requester, "Officer", "CentralIT")
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, own, request.id, "approve", CLOCK)
+        decide(world.session, own, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_OWN_REQUEST
 
 
 def test_nobody_acts_at_two_stages_of_one_request(world):
     request = world.submitted()
     head_with_central_it = world.actor(world.head, "Officer", "CentralIT")
-    service.decide(world.session, head_with_central_it, request.id, "approve", CLOCK)
+    decide(world.session, head_with_central_it, request.id, "approve", CLOCK)
     with pytest.raises(NotAllowed) as refused:
-        service.decide(world.session, head_with_central_it, request.id, "approve", CLOCK)
+        decide(world.session, head_with_central_it, request.id, "approve", CLOCK)
     assert refused.value.message == service.MSG_TWO_STAGES
     assert request.current_stage.actor == "central_it"
 
@@ -225,7 +229,7 @@ def test_only_the_named_head_certifies(world, who):
     request = world.submitted()
     roles = {"bystander": ("Officer",), "central": ("Officer", "CentralIT"), "tech": ("Officer", "CommandTech")}[who]
     with pytest.raises((NotAllowed, service.NotFound)):
-        service.decide(world.session, world.actor(getattr(world, who), *roles, command=world.command),
+        decide(world.session, world.actor(getattr(world, who), *roles, command=world.command),
                        request.id, "approve", CLOCK)
     assert request.current_stage.actor == "certifying_head"
 
@@ -234,22 +238,22 @@ def test_only_central_it_decides_at_its_stage(world):
     request = world.at_central_it()
     for actor in (world.tech_actor, world.actor(world.bystander, "Officer", "Auditor", "Admin")):
         with pytest.raises(NotAllowed):
-            service.decide(world.session, actor, request.id, "approve", CLOCK)
-    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+            decide(world.session, actor, request.id, "approve", CLOCK)
+    decide(world.session, world.central_actor, request.id, "approve", CLOCK)
     assert request.state == "completed"
 
 
 def test_only_command_tech_of_the_requesters_command_handles_an_account(world):
     request = world.submitted(kind="new_account", sources=())
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     assert request.current_stage.actor == "command_tech"
     told = set(world.session.scalars(select(Notification.recipient_user_id).where(
         Notification.request_id == request.id)))
     assert world.users["commandtech"].id in told           # the staff of the requester's command
     assert world.users["commandtech2"].id not in told      # not another command's
     with pytest.raises((NotAllowed, service.NotFound)):
-        service.decide(world.session, world.other_tech_actor, request.id, "approve", CLOCK)
-    service.decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.other_tech_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
     assert request.state == "completed"
 
 
@@ -257,10 +261,10 @@ def test_temporary_assignment_goes_to_the_target_units_command(world):
     request = world.submitted(kind="temporary_assignment", sources=(),
                               target_unit_id=world.other_station.id,
                               assignment_until=TODAY + timedelta(days=90))
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     with pytest.raises(NotAllowed):
-        service.decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
-    service.decide(world.session, world.other_tech_actor, request.id, "approve", CLOCK)
+        decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.other_tech_actor, request.id, "approve", CLOCK)
     assert request.state == "completed"
     assert world.requester.acting_unit_id == world.other_station.id
 
@@ -276,10 +280,10 @@ def test_a_user_outside_the_request_cannot_even_load_it(world):
 def test_a_stale_form_changes_nothing(world):
     request = world.submitted()
     old_version = request.version
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     decisions = world.session.scalar(select(func.count(Decision.id)).where(Decision.request_id == request.id))
     with pytest.raises(StaleRecord):
-        service.decide(world.session, world.central_actor, request.id, "approve", CLOCK,
+        decide(world.session, world.central_actor, request.id, "approve", CLOCK,
                        expected_version=old_version)
     assert request.state == "submitted"
     assert world.session.scalar(select(func.count(Decision.id)).where(Decision.request_id == request.id)) == decisions
@@ -289,7 +293,7 @@ def test_a_stale_form_changes_nothing(world):
 def test_central_it_decides_item_by_item(world):
     request = world.at_central_it(sources=("civil_registration", "company_registry"))
     items = {i.data_source.code: i for i in request.items}
-    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK, item_decisions=(
+    decide(world.session, world.central_actor, request.id, "approve", CLOCK, item_decisions=(
         service.ItemDecision(items["company_registry"].id, approve=False, comment="ไม่เกี่ยวกับงาน"),))
     assert items["civil_registration"].state == "approved"
     assert items["company_registry"].state == "rejected"
@@ -303,20 +307,20 @@ def test_central_it_decides_item_by_item(world):
 def test_rejecting_every_item_means_rejecting_the_request(world):
     request = world.at_central_it()
     with pytest.raises(ValidationFailed):
-        service.decide(world.session, world.central_actor, request.id, "approve", CLOCK, item_decisions=(
+        decide(world.session, world.central_actor, request.id, "approve", CLOCK, item_decisions=(
             service.ItemDecision(request.items[0].id, approve=False),))
 
 
 def test_items_are_decided_only_at_central_it(world):
     request = world.submitted()
     with pytest.raises(ValidationFailed):
-        service.decide(world.session, world.head_actor, request.id, "approve", CLOCK, item_decisions=(
+        decide(world.session, world.head_actor, request.id, "approve", CLOCK, item_decisions=(
             service.ItemDecision(request.items[0].id, approve=False),))
 
 
 def test_a_returned_request_restarts_at_the_stage_that_returned_it(world):
     request = world.at_central_it()
-    service.decide(world.session, world.central_actor, request.id, "return", CLOCK, comment="แนบบัตรใหม่")
+    decide(world.session, world.central_actor, request.id, "return", CLOCK, comment="แนบบัตรใหม่")
     assert request.state == "returned"
     told = world.session.scalars(select(Notification.body).where(
         Notification.request_id == request.id, Notification.recipient_email == "me@police.example")).all()
@@ -346,7 +350,7 @@ def test_completion_is_atomic_with_the_last_decision(app, monkeypatch):
     with app.app_context():
         central = actor_for(db.session, db.session.scalar(select(User).where(User.username == "centralit")))
         with pytest.raises(RuntimeError):
-            service.decide(db.session, central, request_id, "approve", CLOCK)
+            decide(db.session, central, request_id, "approve", CLOCK)
         db.session.rollback()
         request = db.session.get(AccessRequest, request_id)
         assert request.state == "submitted" and request.current_stage.actor == "central_it"
@@ -356,7 +360,7 @@ def test_completion_is_atomic_with_the_last_decision(app, monkeypatch):
 
 def test_every_transition_writes_a_decision_an_audit_event_and_mail(world):
     request = world.submitted()
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     events = world.session.scalars(select(AuditEvent.action).where(
         AuditEvent.object_type == "AccessRequest", AuditEvent.object_id == request.id)).all()
     assert {"AccessRequest.submit", "AccessRequest.approve"} <= set(events)
@@ -369,7 +373,7 @@ def test_every_transition_writes_a_decision_an_audit_event_and_mail(world):
 
 def test_agency_activation_turns_the_grant_on(world):
     request = world.at_central_it(sources=("civil_registration",))
-    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.central_actor, request.id, "approve", CLOCK)
     item = request.items[0]
     with pytest.raises(ValidationFailed):
         service.record_activation(world.session, world.central_actor, item.id, CLOCK, activated=True, reference=" ")
@@ -409,15 +413,26 @@ def test_a_duty_line_outside_search_needs_a_certificate(world):
     assert request.state == "submitted"
 
 
-def test_an_expired_agreement_blocks_the_source(world):
-    source = world.source("vehicles")
+def _end_agreements(world, source_code):
+    source = world.source(source_code)
     for agreement in world.session.scalars(select(DataSharingAgreement).where(
             DataSharingAgreement.agency_id == source.agency_id)):
         agreement.valid_until = TODAY - timedelta(days=1)
+
+
+def test_an_agreement_that_ended_after_the_draft_blocks_the_submission(world):
     request = world.draft()
+    _end_agreements(world, "vehicles")
     with pytest.raises(service.Ineligible) as refused:
         service.submit(world.session, world.officer_actor, request.id, CLOCK)
     assert "agreement" in {c.code for c in refused.value.checks}
+
+
+def test_a_source_without_a_valid_agreement_cannot_be_chosen(world):
+    _end_agreements(world, "vehicles")
+    with pytest.raises(ValidationFailed) as refused:
+        world.draft()
+    assert refused.value.field == "sources"
 
 
 def test_a_closed_source_cannot_be_chosen(world):
@@ -510,11 +525,11 @@ def test_an_admins_change_to_a_chain_changes_the_route(world):
     world.session.refresh(chain)
     function = world.session.scalar(select(SystemFunction.id).where(SystemFunction.code == "crimes_case_search"))
     request = world.submitted(kind="additional_functions", sources=(), functions=(function,))
-    service.decide(world.session, world.head_actor, request.id, "approve", CLOCK)
-    service.decide(world.session, world.central_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.head_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.central_actor, request.id, "approve", CLOCK)
     assert request.state == "submitted" and request.current_stage.actor == "command_tech"
     assert request.due_on == add_business_days(TODAY, 2, set())
-    service.decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
+    decide(world.session, world.tech_actor, request.id, "approve", CLOCK)
     assert request.state == "completed"
 
 

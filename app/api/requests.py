@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
-from app.errors import N_, NotFound, SitthiError, ValidationFailed
+from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
@@ -157,8 +157,15 @@ class DecideSchema(Schema):
         "description": "Required to return or reject."})
     version = fields.Integer(strict=True, required=True)
     items = fields.List(fields.Nested(ItemDecisionSchema), validate=validate.Length(max=50), load_default=list,
-                        metadata={"description": "Per-item decisions, only at the Central IT stage; "
-                                                 "items left out are approved with the request."})
+                        metadata={"description": "Per-item decisions, only at the Central IT stage, where "
+                                                 "an approval decides every pending item: list each one, or "
+                                                 "set `approve_remaining`. Rejecting an item needs its `comment`."})
+    approve_remaining = fields.Boolean(load_default=False, metadata={
+        "description": "At the Central IT stage: approve every pending item not listed in `items`."})
+    attest = fields.Boolean(load_default=False, metadata={
+        "description": "The certifying head confirms the circular's attestation (the officer is fit to "
+                       "hold the rights; the head will supervise their use). Required to approve at the "
+                       "head's stage; recorded with the decision."})
 
 
 class ActivationSchema(Schema):
@@ -247,6 +254,7 @@ class DecisionSchema(Schema):
     actor = fields.Nested(RefSchema, allow_none=True)
     comment = fields.String(allow_none=True)
     decided_at = fields.DateTime()
+    attested = fields.Boolean(metadata={"description": "The head confirmed the attestation with this decision."})
 
 
 class CheckSchema(Schema):
@@ -255,6 +263,16 @@ class CheckSchema(Schema):
     status_label = fields.String()
     message = fields.String()
     params = fields.Dict()
+    item_id = fields.Integer(allow_none=True, metadata={"description": "The item it is about; null: the request."})
+
+
+class HeldRightSchema(Schema):
+    id = fields.Integer()
+    source = fields.Nested(CodedRefSchema, allow_none=True)
+    function = fields.Nested(CodedRefSchema, allow_none=True)
+    rank_group = fields.Nested(RankGroupSchema, allow_none=True)
+    state = fields.String()
+    valid_until = fields.Date(allow_none=True)
 
 
 class RequestSummarySchema(Schema):
@@ -293,6 +311,8 @@ class RequestDetailSchema(RequestSummarySchema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))
     checks = fields.List(fields.Nested(CheckSchema))
+    current_rights = fields.List(fields.Nested(HeldRightSchema), metadata={
+        "description": "The rights the requester holds or is about to hold now."})
     allowed = fields.List(fields.String(), metadata={
         "description": "What this user may do now: submit, resubmit, cancel (the requester); approve, "
                        "return, reject (the stage's decider); activate, refuse_activation (Central IT, "
@@ -315,7 +335,8 @@ class ApiErrorSchema(Schema):
     field = fields.String(allow_none=True, metadata={"description": "The input field at fault, if one is."})
     errors = fields.Dict(metadata={"description": "Per-field messages of a refused input (400)."})
     checks = fields.List(fields.Nested(CheckSchema), metadata={
-        "description": "The failed eligibility checks, when a submission is refused for them."})
+        "description": "The failed eligibility checks (or unexplained warnings), when a submission or "
+                       "an approval is refused for them."})
 
 
 COMPONENT_SCHEMAS = (
@@ -413,10 +434,21 @@ def _stage(stage: ApprovalStage | None) -> dict | None:
     return {"id": stage.id, "position": stage.position, "actor": stage.actor, "name": localized(stage)}
 
 
+def _held(grant: Grant) -> dict:
+    def coded(target):
+        return {"id": target.id, "code": target.code, "name": localized(target)} if target else None
+
+    group = grant.rank_group
+    return {"id": grant.id, "source": coded(grant.data_source), "function": coded(grant.function),
+            "rank_group": {"id": group.id, "number": group.number, "name": localized(group)} if group else None,
+            "state": grant.state, "valid_until": grant.valid_until}
+
+
 def _check(check: eligibility.Check) -> dict:
     return {"code": check.code, "status": check.status,
             "status_label": labels.label_of(labels.CHECK_STATUS, check.status),
-            "message": gettext(check.message, **check.params), "params": check.params}
+            "message": translate(check.message, check.params), "params": check.params,
+            "item_id": check.item_id}
 
 
 def _summary(req: AccessRequest, today) -> dict:
@@ -484,7 +516,10 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
             "label": labels.transition_label(d.transition, d.stage.actor if d.stage else None),
             "from_state": d.from_state, "to_state": d.to_state, "stage": _stage(d.stage),
             "item_id": d.item_id, "actor": _person(d.actor), "comment": d.comment, "decided_at": d.decided_at,
+            "attested": d.attested,
         } for d in decisions],
+        "current_rights": [_held(g) for g in eligibility.live_grants_of(session, [req.requester_id]).get(
+            req.requester_id, [])],
         "checks": [_check(c) for c in eligibility.check_request(session, req, today)],
         "allowed": allowed,
     })
@@ -906,8 +941,12 @@ class RequestsApi(BaseApi):
           description: >-
             Only the actor the current stage designates may decide (the named head, Central IT, the
             command's technology staff), never the requester, and nobody at two stages of one
-            request. Returning or rejecting needs a comment. At the Central IT stage `items` decide
-            item by item; items left out are approved with the request.
+            request. Returning or rejecting needs a comment. The head approves with `attest: true`.
+            At the Central IT stage `items` decide item by item (every pending item, or
+            `approve_remaining`). Every approval is judged again on the day: a failing check
+            (officer not active, source closed, agreement ended, a document missing, a right
+            already held) refuses it with the reasons, and approving over a warning needs a
+            comment.
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
@@ -948,7 +987,8 @@ class RequestsApi(BaseApi):
         args = DecideSchema().load(_json_body())
         items = tuple(service.ItemDecision(i["item_id"], i["approve"], i["comment"]) for i in args["items"])
         req = service.decide(db.session, api_actor(), _known_id(pk), args["transition"], office_clock(),
-                             expected_version=args["version"], comment=args["comment"], item_decisions=items)
+                             expected_version=args["version"], comment=args["comment"], item_decisions=items,
+                             approve_remaining=args["approve_remaining"], attest=args["attest"])
         return self._done(req)
 
     @expose("/items/<int:item_id>/activation", methods=["POST"])

@@ -3,7 +3,7 @@ from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's log
 
 from app.models.audit import AuditEvent
 from app.models.delegation import Delegation
-from app.models.grant import GRANT_STATES, CommandFunction, DeactivationNotice, Grant
+from app.models.grant import GRANT_STATES, LIVE_GRANT_STATES, CommandFunction, DeactivationNotice, Grant
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
@@ -12,6 +12,7 @@ from app.models.request import (
     ITEM_STATES,
     REQUEST_KINDS,
     REQUEST_STATES,
+    REQUIREMENT_CONDITIONS,
     STAGE_ACTORS,
     AccessRequest,
     ApprovalChain,
@@ -19,16 +20,19 @@ from app.models.request import (
     Attachment,
     Decision,
     RequestItem,
+    RequestNumberCounter,
+    RequiredDocument,
 )
 from app.models.review import ReviewCampaign, ReviewDecision
 from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFunction
 from app.models.unit import UNIT_KINDS, Unit
 
 __all__ = [
-    "ATTACHMENT_KINDS", "GRANT_STATES", "ITEM_STATES", "OFFICER_STATUSES", "REQUEST_KINDS",
-    "REQUEST_STATES", "STAGE_ACTORS", "UNIT_KINDS",
+    "ATTACHMENT_KINDS", "GRANT_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
+    "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
     "CommandFunction", "DeactivationNotice", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
+    "RequestNumberCounter", "RequiredDocument",
     "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",
 ]

@@ -2,7 +2,17 @@
 from datetime import date, datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import TimestampMixin, VersionedMixin, check_in, utcnow
@@ -13,6 +23,12 @@ from app.models.source import Agency, DataSource, SystemFunction
 from app.models.unit import Unit
 
 GRANT_STATES = ("pending_activation", "active", "expired", "revoked", "suspended")
+# A right the officer holds or is about to hold.
+LIVE_GRANT_STATES = ("pending_activation", "active")
+_LIVE = "state IN ('pending_activation', 'active')"
+LIVE_SOURCE_GROUP = f"{_LIVE} AND data_source_id IS NOT NULL AND rank_group_id IS NOT NULL"
+LIVE_SOURCE = f"{_LIVE} AND data_source_id IS NOT NULL AND rank_group_id IS NULL"
+LIVE_FUNCTION = f"{_LIVE} AND function_id IS NOT NULL"
 
 
 class Grant(TimestampMixin, VersionedMixin, Model):
@@ -28,6 +44,14 @@ class Grant(TimestampMixin, VersionedMixin, Model):
         Index("ix_grant_officer_state", "officer_id", "state"),
         Index("ix_grant_state_valid_until", "state", "valid_until"),
         Index("ix_grant_request_id", "request_id"),
+        # One live right per officer and source (and rank group), or per function: anything more
+        # is a renewal or a change. The database holds the line when two approvals race.
+        Index("uq_grant_live_source_group", "officer_id", "data_source_id", "rank_group_id", unique=True,
+              sqlite_where=text(LIVE_SOURCE_GROUP), postgresql_where=text(LIVE_SOURCE_GROUP)),
+        Index("uq_grant_live_source", "officer_id", "data_source_id", unique=True,
+              sqlite_where=text(LIVE_SOURCE), postgresql_where=text(LIVE_SOURCE)),
+        Index("uq_grant_live_function", "officer_id", "function_id", unique=True,
+              sqlite_where=text(LIVE_FUNCTION), postgresql_where=text(LIVE_FUNCTION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,6 +67,8 @@ class PositionLevel(Model):
     order: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
     name_th: Mapped[str] = mapped_column(String(150), nullable=False)
     name_en: Mapped[str] = mapped_column(String(150), nullable=False)
+    # Holders of a position at this level head a unit (หัวหน้าหน่วย) and may certify requests.
+    is_unit_head: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     def __str__(self) -> str:
         return self.name_th

@@ -37,6 +37,9 @@ REQUEST_STATES = ("draft", "submitted", "returned", "rejected", "completed", "ca
 ITEM_STATES = ("pending", "approved", "rejected", "activated", "activation_refused")
 STAGE_ACTORS = ("certifying_head", "central_it", "command_tech", "agency")
 ATTACHMENT_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
+# When a kind of document is required: on every request of the kind, or only when the officer's
+# duty differs from the position's line (the duty certificate of the circular).
+REQUIREMENT_CONDITIONS = ("always", "duty_differs")
 
 
 class ApprovalChain(Model):
@@ -78,6 +81,38 @@ class ApprovalStage(Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.name_th}"
+
+
+class RequiredDocument(Model):
+    """A document a kind of request must carry before it is submitted; data an Admin edits."""
+
+    __tablename__ = "required_document"
+    __table_args__ = (
+        UniqueConstraint("request_kind", "attachment_kind", name="uq_required_document"),
+        check_in("request_kind", REQUEST_KINDS, "ck_required_document_request_kind"),
+        check_in("attachment_kind", ATTACHMENT_KINDS, "ck_required_document_attachment_kind"),
+        check_in("condition", REQUIREMENT_CONDITIONS, "ck_required_document_condition"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    attachment_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    condition: Mapped[str] = mapped_column(String(20), nullable=False, default="always")
+
+    def __str__(self) -> str:
+        return f"{self.request_kind}: {self.attachment_kind}"
+
+
+class RequestNumberCounter(Model):
+    """The last running number given in one Buddhist-Era year: one row per year, bumped in place.
+
+    A counter row (not max()+1) so simultaneous submissions each get their own number.
+    """
+
+    __tablename__ = "request_number_counter"
+
+    year_be: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class AccessRequest(TimestampMixin, VersionedMixin, Model):
@@ -220,6 +255,9 @@ class Decision(Model):
     actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
     # Set when a deputy decided for someone away.
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    # The head's certification in the app, which stands for the signature on the memo: the officer
+    # is fit to hold the rights asked for, and the head will supervise their use.
+    attested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, nullable=False

@@ -12,11 +12,12 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
+    LIVE_GRANT_STATES,
     AccessRequest,
     ApprovalChain,
     ApprovalStage,
@@ -27,6 +28,7 @@ from app.models import (
     Officer,
     RankGroup,
     RequestItem,
+    RequestNumberCounter,
     SystemFunction,
     Unit,
     User,
@@ -76,6 +78,12 @@ MSG_REFERENCE_REQUIRED = N_("Enter the agency's reference for the activation.")
 MSG_ACTIVATION_DATE = N_("The activation date cannot be in the future or before the approval.")
 MSG_REASON_REQUIRED = N_("Give the reason the agency refused activation.")
 MSG_INELIGIBLE = N_("The request cannot be submitted: %(reasons)s")
+MSG_CANNOT_APPROVE = N_("This cannot be approved: %(reasons)s")
+MSG_WARNINGS_NEED_COMMENT = N_("Approving over a warning needs a comment saying why: %(reasons)s")
+MSG_CHOOSE_EVERY_ITEM = N_("Choose approve or reject for every item.")
+MSG_ITEM_REASON = N_("Give the reason %(item)s is rejected: the officer will read it.")
+MSG_ATTEST = N_("Confirm the certification: the officer is fit to hold these rights and you will supervise their use.")
+MSG_NO_AGREEMENT = N_("No valid data-sharing agreement with %(agency)s: %(source)s cannot be requested.")
 
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 MOBILE = re.compile(r"^0\d{9}$")
@@ -93,15 +101,13 @@ class Ineligible(SitthiError):
 
     status = 400
 
-    def __init__(self, checks: list[eligibility.Check]):
-        super().__init__(MSG_INELIGIBLE, reasons="; ".join(c.message % c.params for c in checks))
+    def __init__(self, checks: list[eligibility.Check], message: str = MSG_INELIGIBLE):
+        super().__init__(message, reasons="; ".join(c.message % c.params for c in checks))
         self.checks = checks
 
     def translated(self) -> str:
-        from flask_babel import gettext
-
         reasons = "; ".join(translate(c.message, c.params) for c in self.checks)
-        return gettext(MSG_INELIGIBLE, reasons=reasons)
+        return translate(self.message, {"reasons": reasons})
 
 
 def invalid(field_name: str, message: str, **params) -> ValidationFailed:
@@ -166,7 +172,12 @@ def load_request(session: Session, actor: Actor, request_id: int) -> AccessReque
 
 
 def _check_version(record, expected_version: int | None) -> None:
-    if expected_version is not None and record.version != int(expected_version):
+    """Refuse a form opened on an older version; the row is read again, not taken from memory,
+    so a change committed meanwhile by someone else is seen before anything is judged."""
+    if expected_version is None:
+        return
+    object_session(record).refresh(record)
+    if record.version != int(expected_version):
         raise StaleRecord(MSG_STALE)
 
 
@@ -266,6 +277,13 @@ def activation_items(session: Session, actor: Actor, request: AccessRequest) -> 
     return waiting
 
 
+def head_certification(session: Session, request: AccessRequest) -> Decision | None:
+    """The head's certification in the app (the attestation confirmed), latest first; else None."""
+    return session.scalar(select(Decision).where(
+        Decision.request_id == request.id, Decision.attested.is_(True), Decision.item_id.is_(None))
+        .order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(1))
+
+
 def requester_transitions(actor: Actor, request: AccessRequest) -> list[str]:
     if actor.officer_id is None or actor.officer_id != request.requester_id:
         return []
@@ -307,9 +325,10 @@ def _validate_assignment(session: Session, data: RequestData, officer: Officer, 
         raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
 
 
-def _chosen_sources(session: Session, data: RequestData) -> list[tuple[DataSource, RankGroup | None]]:
+def _chosen_sources(session: Session, data: RequestData, today: date) -> list[tuple[DataSource, RankGroup | None]]:
     if data.sources and data.kind not in SEARCH_KINDS:
         raise invalid("sources", MSG_SOURCES_NOT_FOR_KIND)
+    agreed = eligibility.agreed_agency_ids(session, today) if data.sources else set()
     chosen, seen = [], set()
     for choice in data.sources:
         if choice.data_source_id in seen:
@@ -320,6 +339,8 @@ def _chosen_sources(session: Session, data: RequestData) -> list[tuple[DataSourc
             raise invalid("sources", MSG_UNKNOWN_SOURCE)
         if not source.is_open:
             raise invalid("sources", MSG_SOURCE_CLOSED, source=source.name_th)
+        if source.agency_id not in agreed:
+            raise invalid("sources", MSG_NO_AGREEMENT, agency=source.agency.name_th, source=source.name_th)
         group = session.get(RankGroup, choice.rank_group_id) if choice.rank_group_id else None
         if source.needs_rank_group and group is None:
             raise invalid("rank_group", MSG_NEEDS_GROUP, source=source.name_th)
@@ -422,7 +443,7 @@ def save_draft(
     _validate_contact(data)
     _validate_head(session, data, officer)
     _validate_assignment(session, data, officer, clock.today)
-    sources = _chosen_sources(session, data)
+    sources = _chosen_sources(session, data, clock.today)
     functions = _chosen_functions(session, data)
     if request is None:
         request = AccessRequest(kind=data.kind, state="draft", requester=officer,
@@ -455,12 +476,13 @@ def save_draft(
 # -- the transitions -----------------------------------------------------------------------------
 def _record(session: Session, actor: Actor, request: AccessRequest, transition: str,
             from_state: str, stage: ApprovalStage | None, comment: str, clock: Clock,
-            item: RequestItem | None = None, on_behalf_of: int | None = None) -> Decision:
+            item: RequestItem | None = None, on_behalf_of: int | None = None,
+            attested: bool = False) -> Decision:
     decision = Decision(
         request=request, stage=stage, item=item, transition=transition,
         from_state=from_state, to_state=item.state if item else request.state,
         actor_id=actor.user_id, on_behalf_of_id=on_behalf_of,
-        comment=(comment or "").strip() or None, decided_at=clock.now,
+        comment=(comment or "").strip() or None, decided_at=clock.now, attested=attested,
     )
     session.add(decision)
     if item is None:
@@ -470,7 +492,7 @@ def _record(session: Session, actor: Actor, request: AccessRequest, transition: 
             before={"state": from_state, "stage": stage.name_en if stage else None},
             after={"state": request.state,
                    "stage": request.current_stage.name_en if request.current_stage else None,
-                   "comment": decision.comment},
+                   "comment": decision.comment, **({"attested": True} if attested else {})},
         )
     else:
         audit.record(session, f"RequestItem.{transition}", actor_id=actor.user_id,
@@ -480,11 +502,24 @@ def _record(session: Session, actor: Actor, request: AccessRequest, transition: 
 
 
 def _next_number(session: Session, today: date) -> str:
-    prefix = f"{today.year + 543}/"
-    last = session.scalar(select(func.max(AccessRequest.number)).where(
-        AccessRequest.number.like(prefix + "%")))
-    sequence = int(last.split("/")[1]) + 1 if last else 1
-    return f"{prefix}{sequence:06d}"
+    """The next running number of the Buddhist-Era year, e.g. 2569/000123.
+
+    One counter row per year, bumped by an atomic upsert: simultaneous submissions wait for each
+    other on that row and each gets its own number (max()+1 gave two of them the same one).
+    """
+    year = today.year + 543
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    bump = insert(RequestNumberCounter).values(year_be=year, last_number=1)
+    bump = bump.on_conflict_do_update(
+        index_elements=[RequestNumberCounter.year_be],
+        set_={"last_number": RequestNumberCounter.last_number + 1},
+    ).returning(RequestNumberCounter.last_number)
+    sequence = session.execute(bump).scalar_one()
+    return f"{year}/{sequence:06d}"
 
 
 def _context(request: AccessRequest, comment: str = "") -> machine.Context:
@@ -561,8 +596,15 @@ def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
 @conflicts_are_stale(MSG_STALE)
 def decide(session: Session, actor: Actor, request_id: int, transition: str, clock: Clock, *,
            expected_version: int | None = None, comment: str = "",
-           item_decisions: tuple[ItemDecision, ...] = ()) -> AccessRequest:
-    """Approve, return or reject a request at the stage it waits at."""
+           item_decisions: tuple[ItemDecision, ...] = (), approve_remaining: bool = False,
+           attest: bool = False) -> AccessRequest:
+    """Approve, return or reject a request at the stage it waits at.
+
+    At CentralIT an approval decides every pending item: each one explicitly, or all those not
+    mentioned with `approve_remaining` (a bulk approval from a list). At the head's stage an
+    approval is the head's certification and needs `attest`. Every approval is judged again on
+    the day (see `_judge_approval`).
+    """
     if transition not in STAGE_DECISIONS:
         raise machine.TransitionRefused(machine.MSG_NO_STAGE)
     request = load_request(session, actor, request_id)
@@ -572,9 +614,18 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
     on_behalf_of = authorize_stage(session, actor, request, stage)
     if item_decisions and stage.actor != "central_it":
         raise invalid("items", MSG_ITEMS_ONLY_AT_CENTRAL_IT)
+    attested = False
+    if transition == "approve":
+        if stage.actor == "central_it":
+            item_decisions = _every_item_chosen(request, item_decisions, approve_remaining)
+        if stage.actor == "certifying_head":
+            if not attest:
+                raise invalid("attest", MSG_ATTEST)
+            attested = True
+        _judge_approval(session, request, stage, comment, item_decisions, clock.today)
     from_state = request.state
     if transition == "approve":
-        decided_items = _decide_items(session, actor, request, stage, item_decisions, clock)
+        decided_items = _decide_items(request, item_decisions)
         _advance(session, actor, request, clock)
     else:
         decided_items = []
@@ -587,7 +638,7 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
             request.current_stage = None
     _flush(session)
     _record(session, actor, request, transition, from_state, stage, comment, clock,
-            on_behalf_of=on_behalf_of)
+            on_behalf_of=on_behalf_of, attested=attested)
     for item, item_comment, item_transition in decided_items:
         _record(session, actor, request, item_transition, "pending", stage, item_comment, clock, item,
                 on_behalf_of=on_behalf_of)
@@ -598,26 +649,71 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
     return request
 
 
-def _decide_items(session, actor, request, stage, item_decisions, clock):
-    """Per-item decisions at CentralIT; items not mentioned are approved with the request."""
+def _every_item_chosen(request: AccessRequest, item_decisions: tuple[ItemDecision, ...],
+                       approve_remaining: bool) -> tuple[ItemDecision, ...]:
+    """CentralIT's choice for every pending item; nothing is approved by leaving it unticked."""
     by_id = {item.id: item for item in request.items}
-    explicit = {}
+    chosen = {}
     for decision in item_decisions:
         if decision.item_id not in by_id:
             raise invalid("items", MSG_UNKNOWN_ITEM)
-        explicit[decision.item_id] = decision
-    decided = []
+        chosen[decision.item_id] = decision
     for item in request.items:
+        if item.state != "pending" or item.id in chosen:
+            continue
+        if not approve_remaining:
+            raise invalid("items", MSG_CHOOSE_EVERY_ITEM)
+        chosen[item.id] = ItemDecision(item.id, True)
+    for decision in chosen.values():
+        if not decision.approve and not (decision.comment or "").strip():
+            raise invalid(f"item_comment_{decision.item_id}", MSG_ITEM_REASON, item=str(by_id[decision.item_id]))
+        if len(decision.comment or "") > TEXT_LIMIT:
+            raise invalid(f"item_comment_{decision.item_id}", MSG_TOO_LONG, limit=TEXT_LIMIT)
+    return tuple(chosen.values())
+
+
+def _judge_approval(session: Session, request: AccessRequest, stage: ApprovalStage, comment: str,
+                    item_decisions: tuple[ItemDecision, ...], today: date) -> None:
+    """A decision is re-judged on the day it is taken, not only at submit.
+
+    A failing check of the whole request (officer no longer active, a document missing, duty line)
+    blocks the approval; a failing check of an item blocks approving that item (it can be
+    rejected). Approving over a warning needs a comment saying why (the item's own, or the
+    decision's), recorded on the decision. The head's certification is their attestation
+    instead: warnings are weighed by the stage that grants.
+    """
+    if stage.actor == "central_it":
+        approving = {d.item_id for d in item_decisions if d.approve}
+        item_comments = {d.item_id: (d.comment or "").strip() for d in item_decisions}
+    else:
+        approving = {item.id for item in request.items if item.state == "pending"}
+        item_comments = {}
+    checks = [c for c in eligibility.at_decision(eligibility.check_request(session, request, today))
+              if c.item_id is None or c.item_id in approving]
+    failed = eligibility.failures(checks)
+    if failed:
+        raise Ineligible(failed, MSG_CANNOT_APPROVE)
+    if stage.actor == "certifying_head" or (comment or "").strip():
+        return
+    unexplained = [w for w in eligibility.warnings(checks) if not item_comments.get(w.item_id)]
+    if unexplained:
+        error = Ineligible(unexplained, MSG_WARNINGS_NEED_COMMENT)
+        error.field = "comment"
+        raise error
+
+
+def _decide_items(request: AccessRequest, item_decisions: tuple[ItemDecision, ...]):
+    """CentralIT's per-item decisions (already complete and checked); other stages decide none."""
+    by_id = {item.id: item for item in request.items}
+    decided = []
+    for choice in item_decisions:
+        item = by_id[choice.item_id]
         if item.state != "pending":
             continue
-        choice = explicit.get(item.id)
-        approve = choice.approve if choice else True
-        if stage.actor != "central_it" and choice is None:
-            continue  # other stages approve the request, not its items
-        item.state = "approved" if approve else "rejected"
-        if choice and choice.comment:
+        item.state = "approved" if choice.approve else "rejected"
+        if (choice.comment or "").strip():
             item.comment = choice.comment.strip()
-        decided.append((item, choice.comment if choice else "", "approve_item" if approve else "reject_item"))
+        decided.append((item, choice.comment or "", "approve_item" if choice.approve else "reject_item"))
     if request.items and not any(i.state in ("approved", "activated") for i in request.items) \
             and all(i.state != "pending" for i in request.items):
         raise invalid("items", MSG_ALL_ITEMS_REJECTED)
@@ -716,6 +812,24 @@ def _grant_for(session: Session, actor: Actor, request: AccessRequest, item: Req
     return grant
 
 
+def _end_replaced(session: Session, actor: Actor, grant: Grant, request: AccessRequest, clock: Clock) -> None:
+    """A change of rank group: once the agency switches the account, the old group's grant ends."""
+    if grant.data_source_id is None:
+        return
+    others = session.scalars(select(Grant).where(
+        Grant.officer_id == grant.officer_id, Grant.data_source_id == grant.data_source_id,
+        Grant.id != grant.id, Grant.state.in_(LIVE_GRANT_STATES)))
+    group = grant.rank_group
+    for other in others:
+        before = {"state": other.state}
+        other.state = "revoked"
+        other.reason = (f"เปลี่ยนเป็น{group.name_th if group else ''} ตามคำขอ {request.number} / "
+                        f"changed to {group.name_en if group else '-'} by request {request.number}")
+        other.revoked_by_id, other.revoked_at = actor.user_id, clock.now
+        audit.record(session, "Grant.replace", actor_id=actor.user_id, obj=other, before=before,
+                     after={"state": other.state, "replaced_by": grant.id})
+
+
 def _apply_assignment(session: Session, actor: Actor, request: AccessRequest) -> None:
     """A completed ช่วยราชการ or return-home request changes where the officer works."""
     if request.kind not in ("temporary_assignment", "return_home_unit"):
@@ -760,6 +874,7 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
             grant.valid_from = on
             grant.valid_until = on + relativedelta(months=_months_valid(item))
             grant.reminded_on = None  # a renewed grant is reminded again before its new end
+            _end_replaced(session, actor, grant, request, clock)
     else:
         if not (comment or "").strip():
             raise invalid("comment", MSG_REASON_REQUIRED)

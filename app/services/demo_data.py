@@ -15,8 +15,11 @@ from werkzeug.security import generate_password_hash
 from app.domain import national_id
 from app.models import (
     AccessRequest,
+    Agency,
     ApprovalChain,
+    Attachment,
     AuditEvent,
+    DataSharingAgreement,
     DataSource,
     Decision,
     DutyLine,
@@ -26,12 +29,15 @@ from app.models import (
     Rank,
     RankGroup,
     RequestItem,
+    RequestNumberCounter,
     SystemFunction,
     Unit,
     User,
 )
+from app.services.attachments import check_upload
 
 DEMO_PASSWORD = "Sitthi@demo1"
+AGENCIES_WITHOUT_AGREEMENT = ("DOP",)
 
 PROVINCES = {
     "ภ.1": ("ตำรวจภูธรภาค 1", "Provincial Police Region 1", [
@@ -256,14 +262,19 @@ class DemoLoader:
         sources = {s.code: s for s in self.session.scalars(select(DataSource))}
         functions = {f.code: f for f in self.session.scalars(select(SystemFunction))}
         groups = {g.number: g for g in self.session.scalars(select(RankGroup))}
+        # Officers whose requests pass the checks: active, in a line that may search.
         others = self.session.scalars(
-            select(Officer).where(Officer.user_id.is_(None), Officer.status == "active")
+            select(Officer).join(DutyLine, Officer.duty_line_id == DutyLine.id)
+            .where(Officer.user_id.is_(None), Officer.status == "active",
+                   DutyLine.external_search_eligible.is_(True))
             .order_by(Officer.id).limit(12)
         ).all()
         be_year = self.today.year + 543
         # Someone of head's own station, so `head` and `commandtech` have demo work waiting.
         colleague = self.session.scalar(
-            select(Officer).where(Officer.user_id.is_(None), Officer.status == "active",
+            select(Officer).join(DutyLine, Officer.duty_line_id == DutyLine.id)
+            .where(Officer.user_id.is_(None), Officer.status == "active",
+                                  DutyLine.external_search_eligible.is_(True),
                                   Officer.home_unit_id == head.home_unit_id,
                                   Officer.id.notin_([o.id for o in others]))
             .order_by(Officer.id).limit(1)) or others[4]
@@ -304,7 +315,9 @@ class DemoLoader:
                 contact_mobile=requester.mobile or "0800000000",
                 duty_performed="สืบสวนหาข่าวและติดตามผู้ต้องหาตามหมายจับ",
                 pledge_accepted=True,
-                certifying_head=head if requester in (me, colleague) else others[-1],
+                # The demo head certifies every demo request: a head must hold a login and a
+                # unit-head position, and the demo has one such officer.
+                certifying_head=head,
                 submitted_at=submitted,
                 due_on=(self.today + timedelta(days=3)) if state == "submitted" else None,
                 completed_at=when(days_ago - 10) if state == "completed" else None,
@@ -321,10 +334,30 @@ class DemoLoader:
                 ))
             self._count("requests")
             self.session.flush()
+            if state != "draft" and kind in ("external_search", "external_search_renewal"):
+                self._documents(request, admin)
             self._timeline(request, state, when(days_ago), admin)
             if state == "completed":
                 self._grants_for(request, admin, when(days_ago - 10).date())
         self.session.flush()
+        self._count_numbers(be_year, len(plan))
+
+    def _count_numbers(self, year_be: int, last: int) -> None:
+        """The demo numbers are taken: real submissions go on after them."""
+        counter = self.session.get(RequestNumberCounter, year_be)
+        if counter is None:
+            self.session.add(RequestNumberCounter(year_be=year_be, last_number=last))
+        elif counter.last_number < last:
+            counter.last_number = last
+
+    def _documents(self, request: AccessRequest, admin: User) -> None:
+        """The memo and ID-card copy every search request carries (placeholder PDFs)."""
+        for kind, name in (("memo", "บันทึกข้อความ.pdf"), ("id_card_copy", "สำเนาบัตรประจำตัว.pdf")):
+            checked = check_upload(name, DEMO_PDF, len(DEMO_PDF))
+            self.session.add(Attachment(
+                request=request, kind=kind, filename=checked.filename, content_type=checked.content_type,
+                size_bytes=checked.size_bytes, sha256=checked.sha256, content=checked.content,
+                uploaded_by_id=request.requester.user_id or admin.id))
 
     def _timeline(self, request: AccessRequest, state: str, at: datetime, admin: User) -> None:
         """Decisions as the request service writes them, so the timeline and dashboard read true."""
@@ -346,7 +379,7 @@ class DemoLoader:
             self.session.add(Decision(
                 request=request, stage=stage, transition="approve", from_state="submitted",
                 to_state="submitted", actor_id=head_user if stage.actor == "certifying_head" else admin.id,
-                decided_at=at + timedelta(days=offset)))
+                attested=stage.actor == "certifying_head", decided_at=at + timedelta(days=offset)))
         final = {"returned": "return", "rejected": "reject", "completed": "approve",
                  "cancelled": "cancel"}.get(state)
         if final:
@@ -354,6 +387,7 @@ class DemoLoader:
             self.session.add(Decision(
                 request=request, stage=stage, transition=final, from_state="submitted", to_state=state,
                 actor_id=actor if final == "cancel" else (head_user if stage.actor == "certifying_head" else admin.id),
+                attested=final == "approve" and stage.actor == "certifying_head",
                 decided_at=at + timedelta(days=2), comment=None if final == "approve" else "ข้อมูลตัวอย่าง (demo)"))
 
     def _grants_for(self, request: AccessRequest, admin: User, valid_from: date) -> None:
@@ -372,6 +406,20 @@ class DemoLoader:
             ))
             self._count("grants")
 
+    def load_agreements(self) -> None:
+        """Demo data-sharing agreements: every agency but the Department of Probation, whose
+        sources therefore show as "not yet requestable" (only an Admin records a real one)."""
+        known = set(self.session.scalars(select(DataSharingAgreement.agency_id)))
+        for agency in self.session.scalars(select(Agency).order_by(Agency.code)):
+            if agency.id in known or agency.code in AGENCIES_WITHOUT_AGREEMENT:
+                continue
+            self.session.add(DataSharingAgreement(
+                agency=agency, reference=f"DEMO-{agency.code}-2566", signed_on=date(2023, 1, 1),
+                valid_from=date(2023, 1, 1), note="ข้อมูลตัวอย่าง (demo): ไม่ใช่หนังสืออนุญาตจริง",
+            ))
+            self._count("agreements")
+        self.session.flush()
+
     def load_command_functions(self) -> None:
         """What each command's technology staff may assign (an Admin edits this per command)."""
         from app.models import CommandFunction
@@ -387,9 +435,22 @@ class DemoLoader:
         self.session.flush()
 
     def load_all(self) -> dict[str, int]:
+        self.load_agreements()
         self.load_units()
         self.load_command_functions()
         self.load_demo_logins()
         self.load_synthetic_officers()
         self.load_requests()
         return self.added
+
+
+# A one-page PDF that says it is a demo placeholder: what an officer would scan and attach.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+    b"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
+    b"4 0 obj<</Length 52>>stream\nBT /F1 18 Tf 72 760 Td (Sitthi demo document) Tj ET\nendstream endobj\n"
+    b"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import CommandFunction, Grant, Officer, SystemFunction
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
-from app.services import audit, deactivation, notifications
+from app.services import audit, deactivation, eligibility, notifications
 from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 
@@ -53,8 +53,6 @@ STATE_NAMES = {
 # The longest a command may assign or extend a function for, counted from today.
 MAX_VALIDITY_MONTHS = 24
 REASON_LIMIT = 2000
-# A function an officer holds in one of these states cannot be assigned to them a second time.
-HELD_STATES = ("pending_activation", "active", "suspended")
 
 
 @dataclass(frozen=True)
@@ -212,9 +210,11 @@ def assign_function(session: Session, actor: Actor, officer_id, function_id, clo
         raise ValidationFailed(MSG_UNKNOWN_FUNCTION)
     _function_allowed(session, actor, function)
     _officer_fits(officer, function)
-    held = session.scalar(select(Grant).where(
-        Grant.officer_id == officer.id, Grant.function_id == function.id,
-        Grant.state.in_(HELD_STATES)).limit(1))
+    # The rule a request for the function meets too (app.services.eligibility); a suspended
+    # grant of it is reinstated rather than doubled.
+    held = eligibility.held_right(session, officer.id, eligibility.Right(function_id=function.id)) or session.scalar(
+        select(Grant).where(Grant.officer_id == officer.id, Grant.function_id == function.id,
+                            Grant.state == "suspended").limit(1))
     if held is not None:
         raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=function.name_th,
                                state=STATE_NAMES[held.state])
@@ -242,6 +242,13 @@ def _change(session: Session, actor: Actor, name: str, grant_id, clock: Clock, e
     text = _reason(reason, change.needs_reason)
     if name in ("extend", "reinstate"):
         _still_fits(session, actor, grant, clock.today, extending=name == "extend")
+    if name == "reinstate":
+        newer = eligibility.held_right(session, grant.officer_id, eligibility.Right(
+            grant.data_source_id, grant.rank_group_id, grant.function_id))
+        if newer is not None:
+            raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(grant.officer),
+                                   function=str(newer.data_source or newer.function),
+                                   state=STATE_NAMES[newer.state])
     if name == "extend":
         if valid_until is None or (grant.valid_until is not None and valid_until <= grant.valid_until):
             raise ValidationFailed(MSG_EXTEND_LATER)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from app.domain.pledge import ATTESTATION, PLEDGE
 from app.domain.thai_dates import thai_date
 
 if TYPE_CHECKING:
@@ -88,14 +89,10 @@ TEXT = {
             "ทั้งนี้ หน้าที่ที่ข้าพเจ้าปฏิบัติจริงไม่ตรงตามเลขตำแหน่งและสายงาน "
             "จึงได้แนบหนังสือรับรองการปฏิบัติงานที่ผู้บังคับบัญชาลงนามรับรองมาพร้อมนี้"
         ),
-        "pledge": (
-            "ข้าพเจ้าขอรับรองว่าจะใช้สิทธิ์และข้อมูลที่ได้รับเพื่อประโยชน์ในการปฏิบัติราชการตามอำนาจหน้าที่เท่านั้น "
-            "จะไม่เปิดเผยรหัสผ่านหรือยินยอมให้ผู้อื่นใช้สิทธิ์ของข้าพเจ้า "
-            "และจะไม่นำข้อมูลไปใช้หรือเปิดเผยโดยมิชอบ หากฝ่าฝืนข้าพเจ้ายินยอมรับผิดทั้งทางวินัย ทางแพ่ง และทางอาญา "
-            "ตามพระราชบัญญัติคุ้มครองข้อมูลส่วนบุคคล พ.ศ. 2562 และกฎหมายที่เกี่ยวข้อง"
-        ),
+        "pledge": PLEDGE["th"],
         "closing": "จึงเรียนมาเพื่อโปรดพิจารณา",
-        "certify": "ขอรับรองว่าผู้ขอปฏิบัติหน้าที่ตามที่ระบุข้างต้นจริง เห็นควรพิจารณาอนุมัติ",
+        "certify": ATTESTATION["th"],
+        "certified_in_app": "รับรองในระบบ Sitthi แล้ว โดย {head} เมื่อ {date} (แทนการลงลายมือชื่อ)",
         "signed": "(ลงชื่อ)",
         "requester": "ผู้ขอ",
         "head": "ผู้รับรอง",
@@ -131,14 +128,10 @@ TEXT = {
             "The duty I actually perform differs from my position number and duty line; "
             "a duty certificate signed by my superior is attached."
         ),
-        "pledge": (
-            "I undertake to use these rights and the data obtained only for official duties within my "
-            "authority, not to disclose my password or let anyone else use my rights, and not to use or "
-            "disclose the data unlawfully. I accept disciplinary, civil and criminal liability under the "
-            "Personal Data Protection Act B.E. 2562 (2019) and related laws for any breach."
-        ),
+        "pledge": PLEDGE["en"],
         "closing": "Submitted for your consideration.",
-        "certify": "I certify that the requester performs the duty stated above and recommend approval.",
+        "certify": ATTESTATION["en"],
+        "certified_in_app": "Certified in Sitthi by {head} on {date} (in place of the signature).",
         "signed": "(Signed)",
         "requester": "Requester",
         "head": "Certifying head",
@@ -412,8 +405,21 @@ def _item_row(item: RequestItem, text: dict[str, str], language: str) -> tuple[s
     return clean_text(f"{kind}: {name}"), clean_text(group or text["none"])
 
 
-def render_memo(request: AccessRequest, today: date, language: str = "th") -> bytes:
-    """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes."""
+@dataclass(frozen=True)
+class Certification:
+    """The head's certification recorded in Sitthi: who confirmed the attestation, and when."""
+
+    head: str
+    on: date
+
+
+def render_memo(request: AccessRequest, today: date, language: str = "th",
+                certification: Certification | None = None) -> bytes:
+    """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes.
+
+    Once the head has certified in Sitthi the memo says so under the attestation; the signature
+    lines stay for offices that still file paper.
+    """
     language = "en" if language == "en" else "th"
     text = TEXT[language]
     officer = request.requester
@@ -511,5 +517,8 @@ def render_memo(request: AccessRequest, today: date, language: str = "th") -> by
     pdf.ln(4)
     memo.keep(SIGNATURE_HEIGHT + 2 * LINE_HEIGHT)
     memo.paragraph(text["certify"])
+    if certification is not None:
+        memo.paragraph(text["certified_in_app"].format(head=clean_text(certification.head),
+                                                       date=fmt_date(certification.on)))
     memo.signature(text["head"], head, head.position_title if head else None)
     return bytes(pdf.output())

@@ -13,7 +13,6 @@ from app.models import (
     Agency,
     ApprovalChain,
     ApprovalStage,
-    DataSharingAgreement,
     DataSource,
     DutyLine,
     Holiday,
@@ -57,17 +56,17 @@ DUTY_LINES = [
     ("technology", "เทคโนโลยีสารสนเทศ", "Information Technology", False),
 ]
 
-# code, order (low to high), Thai, English
+# code, order (low to high), Thai, English, heads a unit (may certify requests)
 POSITION_LEVELS = [
-    ("squad_leader", 1, "ผู้บังคับหมู่ (ผบ.หมู่)", "Squad Leader"),
-    ("sub_inspector", 2, "รองสารวัตร (รอง สว.)", "Sub-Inspector"),
-    ("inspector", 3, "สารวัตร (สว.)", "Inspector"),
-    ("deputy_superintendent", 4, "รองผู้กำกับการ (รอง ผกก.)", "Deputy Superintendent"),
-    ("superintendent", 5, "ผู้กำกับการ (ผกก.)", "Superintendent"),
-    ("deputy_commander", 6, "รองผู้บังคับการ (รอง ผบก.)", "Deputy Commander"),
-    ("commander", 7, "ผู้บังคับการ (ผบก.)", "Commander"),
-    ("deputy_commissioner", 8, "รองผู้บัญชาการ (รอง ผบช.)", "Deputy Commissioner"),
-    ("commissioner", 9, "ผู้บัญชาการ (ผบช.)", "Commissioner"),
+    ("squad_leader", 1, "ผู้บังคับหมู่ (ผบ.หมู่)", "Squad Leader", False),
+    ("sub_inspector", 2, "รองสารวัตร (รอง สว.)", "Sub-Inspector", False),
+    ("inspector", 3, "สารวัตร (สว.)", "Inspector", False),
+    ("deputy_superintendent", 4, "รองผู้กำกับการ (รอง ผกก.)", "Deputy Superintendent", False),
+    ("superintendent", 5, "ผู้กำกับการ (ผกก.)", "Superintendent", True),
+    ("deputy_commander", 6, "รองผู้บังคับการ (รอง ผบก.)", "Deputy Commander", False),
+    ("commander", 7, "ผู้บังคับการ (ผบก.)", "Commander", True),
+    ("deputy_commissioner", 8, "รองผู้บัญชาการ (รอง ผบช.)", "Deputy Commissioner", False),
+    ("commissioner", 9, "ผู้บัญชาการ (ผบช.)", "Commissioner", True),
 ]
 
 AGENCIES = [
@@ -154,20 +153,18 @@ def load_reference_data(session: Session, today: date) -> dict[str, int]:
             added["duty_lines"] = added.get("duty_lines", 0) + 1
 
     known = _existing(session, PositionLevel.code)
-    for code, order, name_th, name_en in POSITION_LEVELS:
+    for code, order, name_th, name_en, is_unit_head in POSITION_LEVELS:
         if code not in known:
-            session.add(PositionLevel(code=code, order=order, name_th=name_th, name_en=name_en))
+            session.add(PositionLevel(code=code, order=order, name_th=name_th, name_en=name_en,
+                                      is_unit_head=is_unit_head))
             added["position_levels"] = added.get("position_levels", 0) + 1
 
     known = _existing(session, Agency.code)
     for code, name_th, name_en in AGENCIES:
         if code not in known:
-            agency = Agency(code=code, name_th=name_th, name_en=name_en)
-            session.add(agency)
-            session.add(DataSharingAgreement(
-                agency=agency, reference=f"MOU-{code}-2566", valid_from=date(2023, 1, 1),
-                note="ข้อตกลงการเชื่อมโยงข้อมูล (Linkage Center)",
-            ))
+            # No agreement comes with an agency: that is a legal fact only an Admin (or the demo
+            # data) records, and until then the agency's sources cannot be requested.
+            session.add(Agency(code=code, name_th=name_th, name_en=name_en))
             added["agencies"] = added.get("agencies", 0) + 1
     session.flush()
     agencies = {a.code: a for a in session.scalars(select(Agency))}

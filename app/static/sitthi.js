@@ -45,7 +45,8 @@
       $("[data-bulk-field]").each(function () {
         var name = $(this).data("bulkField");
         form.find("input[type=hidden]").filter(function () { return this.name === name; }).remove();
-        $("<input type='hidden'>").attr("name", name).val($(this).val()).appendTo(form);
+        var value = $(this).is(":checkbox") ? ($(this).is(":checked") ? $(this).val() : "") : $(this).val();
+        $("<input type='hidden'>").attr("name", name).val(value).appendTo(form);
       });
     });
     // FAB's empty choice has no text, and select2 then shows its value "__None".

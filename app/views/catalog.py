@@ -13,6 +13,7 @@ from app.models import (
     PositionLevel,
     Rank,
     RankGroup,
+    RequiredDocument,
     SystemFunction,
 )
 from app.views.base import SitthiModelView, code_column, code_field, datamodel
@@ -66,9 +67,9 @@ class PositionLevelView(SitthiModelView):
     datamodel = datamodel(PositionLevel)
     class_permission_name = "PositionLevel"
     label_columns = LABELS
-    list_columns = ["order", "code", "name_th", "name_en"]
+    list_columns = ["order", "code", "name_th", "name_en", "is_unit_head"]
     show_columns = add_columns = edit_columns = list_columns
-    search_columns = ["code", "name_th", "name_en"]
+    search_columns = ["code", "name_th", "name_en", "is_unit_head"]
     base_order = ("order", "asc")
 
 
@@ -173,3 +174,28 @@ class ApprovalChainView(SitthiModelView):
         "request_kind": code_field(LABELS["request_kind"], labels.REQUEST_KIND)
     }
     related_views = [ApprovalStageView]
+
+
+class RequiredDocumentView(SitthiModelView):
+    """The documents each kind of request must carry before it is submitted (the circulars'
+    list: the memo signed by the head, the ID-card copy, the duty certificate when duty differs)."""
+
+    entity = _l("Required document")
+    entities = _l("Required documents")
+    datamodel = datamodel(RequiredDocument)
+    class_permission_name = "RequiredDocument"
+    label_columns = LABELS
+    list_columns = ["request_kind", "attachment_kind", "condition"]
+    show_columns = add_columns = edit_columns = list_columns
+    search_columns = ["request_kind", "attachment_kind", "condition"]
+    formatters_columns = {
+        "request_kind": code_column(labels.REQUEST_KIND),
+        "attachment_kind": code_column(labels.ATTACHMENT_KIND),
+        "condition": code_column(labels.REQUIREMENT_CONDITION),
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "request_kind": code_field(LABELS["request_kind"], labels.REQUEST_KIND),
+        "attachment_kind": code_field(LABELS["attachment_kind"], labels.ATTACHMENT_KIND),
+        "condition": code_field(LABELS["condition"], labels.REQUIREMENT_CONDITION),
+    }
+    base_order = ("request_kind", "asc")

@@ -13,9 +13,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.domain.pledge import ATTESTATION, in_language
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import office_clock
+from app.formatting import current_language, office_clock
 from app.models import AccessRequest
 from app.services import access_requests as service
 from app.services import inboxes
@@ -27,7 +28,7 @@ from app.views.base import (
     code_field,
 )
 from app.views.labels import LABELS
-from app.views.request_columns import ORDER_ALIASES, RequestRows, due_cell, request_link
+from app.views.request_columns import ORDER_ALIASES, CheckedRequestRows, checks_cell, due_cell, request_link
 from app.views.requests import REQUEST_LABELS
 from app.views.scoping import current_actor
 
@@ -45,15 +46,16 @@ class WaitsInInbox(BaseFilter):
 class InboxView(ReadOnlyModelView):
     """A list of waiting requests; the number opens the request page where decisions are taken."""
 
-    datamodel = RequestRows(AccessRequest, db.session)
+    datamodel = CheckedRequestRows(AccessRequest, db.session)
     order_aliases = ORDER_ALIASES
     # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]
     exclude_route_methods = {"download", "add", "edit", "delete", "action"}  # decisions: bulk or on the page
     label_columns = REQUEST_LABELS
-    list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due"]
+    list_columns = ["link", "kind", "requester", "unit", "current_stage", "submitted_at", "due", "checks"]
     search_columns = ["number", "kind", "submitted_at", "due_on"]
-    formatters_columns = {"kind": code_column(labels.REQUEST_KIND), "link": request_link, "due": due_cell}
+    formatters_columns = {"kind": code_column(labels.REQUEST_KIND), "link": request_link, "due": due_cell,
+                          "checks": checks_cell}
     search_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.REQUEST_KIND)}
     base_order = ("due_on", "asc")
     list_template = "sitthi/inbox_list.html"
@@ -63,18 +65,32 @@ class InboxView(ReadOnlyModelView):
         "reject_selected": "write",
     }
 
+    # The attestation a head confirms for every request certified from this list (None: no such stage).
+    bulk_attestation = None
+
+    def render_template(self, template, **kwargs):
+        if self.bulk_attestation is not None:
+            kwargs.setdefault("bulk_attestation", in_language(self.bulk_attestation, current_language()))
+        return super().render_template(template, **kwargs)
+
     def _decide_selected(self, transition: str):
-        """Decide each selected request through the service, one transaction each."""
+        """Decide each selected request through the service, one transaction each.
+
+        A bulk approval approves every pending item of each request; one that fails its checks
+        on the day is skipped and reported with the reasons, the others go through.
+        """
         actor = current_actor()
         done, refused = [], []
         comment = request.form.get("comment", "")
+        attest = bool(request.form.get("attest"))
         for raw in request.form.getlist("rowid"):
             try:
                 pk = int(raw)
             except ValueError:
                 continue
             try:
-                req = service.decide(db.session, actor, pk, transition, office_clock(), comment=comment)
+                req = service.decide(db.session, actor, pk, transition, office_clock(), comment=comment,
+                                     approve_remaining=True, attest=attest)
                 db.session.commit()
                 done.append(req.number)
             except SitthiError as error:
@@ -115,6 +131,7 @@ def _same_site(url: str | None) -> bool:
 class ToCertifyView(InboxView):
     entity = _l("Request")
     entities = _l("To certify")
+    bulk_attestation = ATTESTATION
     class_permission_name = "ToCertify"
     base_filters = [[inboxes.TO_CERTIFY, WaitsInInbox, None]]
 

@@ -72,6 +72,9 @@ LABELS = {
     "position": _l("Position in chain"),
     "actor": _l("Who decides"),
     "due_business_days": _l("Due in business days"),
+    "attachment_kind": _l("Document"),
+    "condition": _l("Required"),
+    "is_unit_head": _l("Heads a unit (may certify requests)"),
     # requests
     "requester": _l("Requester"),
     "unit": _l("Unit"),

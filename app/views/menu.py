@@ -53,6 +53,7 @@ MENU = [
         ("System Functions", _l("System functions"), catalog.SystemFunctionView, "fa-th"),
         ("Approval Chains", _l("Approval chains"), catalog.ApprovalChainView, "fa-random"),
         ("Approval Stages", _l("Approval stages"), catalog.ApprovalStageView, "fa-step-forward"),
+        ("Required Documents", _l("Required documents"), catalog.RequiredDocumentView, "fa-paperclip"),
         ("Ranks", _l("Ranks"), catalog.RankView, "fa-star"),
         ("Rank Groups", _l("Rank groups"), catalog.RankGroupView, "fa-star-half-o"),
         ("Duty Lines", _l("Duty lines"), catalog.DutyLineView, "fa-road"),

@@ -1,9 +1,14 @@
-"""Columns of request lists drawn from the whole row: the number as a link, the due date flagged."""
+"""Columns of request lists drawn from the whole row: the number as a link, the due date flagged,
+the eligibility checks that would stop an approval today."""
+from flask import g
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
+from app.errors import translate
+from app.extensions import db
 from app.formatting import format_date, local_today
 from app.models import AccessRequest
+from app.services import eligibility
 from app.views.base import CappedCountInterface
 
 
@@ -16,6 +21,33 @@ class RequestRows(CappedCountInterface):
         if col in self.ROW_COLUMNS:
             return item
         return super()._get_attr_value(item, col)
+
+
+class CheckedRequestRows(RequestRows):
+    """A request list that judges its page once: the checks of every row in a few statements."""
+
+    ROW_COLUMNS = ("link", "due", "checks")
+
+    def query(self, *args, **kwargs):
+        count, rows = super().query(*args, **kwargs)
+        g.request_checks = eligibility.check_requests(db.session, list(rows), local_today())
+        return count, rows
+
+
+def checks_cell(req: AccessRequest) -> Markup:
+    """⚠ and the reasons when a check fails today (a bulk approval will skip the request)."""
+    checks = g.get("request_checks", {}).get(req.id, [])
+    failed = eligibility.at_decision(eligibility.failures(checks))
+    if failed:
+        reasons = "; ".join(translate(c.message, c.params) for c in failed)
+        return Markup('<span class="label label-danger sitthi-check-fails" title="{r}">⚠ {n}</span>').format(
+            r=reasons, n=gettext("fails %(count)s checks", count=len(failed)))
+    warned = eligibility.warnings(checks)
+    if warned:
+        reasons = "; ".join(translate(c.message, c.params) for c in warned)
+        return Markup('<span class="label label-warning sitthi-check-warns" title="{r}">{n}</span>').format(
+            r=reasons, n=gettext("%(count)s warnings", count=len(warned)))
+    return Markup('<span class="label label-success">{ok}</span>').format(ok=gettext("checks pass"))
 
 
 def request_link(req: AccessRequest) -> Markup:

@@ -5,6 +5,7 @@ is decided in that service.
 """
 from datetime import date
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -18,15 +19,17 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
+from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError
 from app.extensions import db
-from app.formatting import local_today, localized, office_clock
+from app.formatting import current_language, local_today, localized, office_clock
 from app.models import (
     AccessRequest,
     Attachment,
     DataSource,
     Decision,
     Officer,
+    PositionLevel,
     RankGroup,
     SystemFunction,
     Unit,
@@ -62,7 +65,8 @@ class RequestForm(FlaskForm):
     contact_mobile = StringField(_l("Mobile phone"), [Optional(), Length(max=20)])
     duty_performed = TextAreaField(_l("Duty actually performed"), [Optional(), Length(max=2000)])
     duty_mismatch = BooleanField(_l("My actual duty does not match my position number and duty line"))
-    pledge_accepted = BooleanField(_l("I pledge to use these rights only for my official duties, to keep my password secret and to accept responsibility for every search made with my account"))
+    # The words of the pledge are the circular's (app.domain.pledge), shown beside the box.
+    pledge_accepted = BooleanField(_l("I accept the pledge"))
     # Both searches are the desk's own: heads of the officer's command (or nationwide), any unit.
     certifying_head = AjaxRelationField(_l("Certifying unit head"), [Optional()], model=Officer,
                                         endpoint=("RequestDeskView.heads",), scope_toggle="nationwide")
@@ -131,6 +135,7 @@ def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
             "for_whom": decision.on_behalf_of_id and (
                 officers.get(decision.on_behalf_of_id) or db.session.get(User, decision.on_behalf_of_id)),
             "comment": decision.comment,
+            "attested": decision.attested,
         })
     waiting = req.state in ("draft", "submitted", "returned") or (
         req.state == "completed" and req.current_stage is not None)
@@ -252,6 +257,8 @@ class RequestDeskView(BaseView):
             attachments = db.session.scalars(
                 select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
         status = 400 if g.get("form_errors") or form.errors else 200
+        today = local_today()
+        agreed = eligibility.agreed_agency_ids(db.session, today)
         return self.render_template(
             "sitthi/request_form.html", form=form, kind=kind, kind_label=labels.label_of(labels.REQUEST_KIND, kind),
             officer=officer, officer_status=labels.label_of(labels.OFFICER_STATUS, officer.status),
@@ -262,15 +269,22 @@ class RequestDeskView(BaseView):
             attachment_kinds=labels.ATTACHMENT_KIND,
             shows_sources=kind in service.SEARCH_KINDS, shows_functions=kind in service.FUNCTION_KINDS,
             max_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // 1048576,
+            current_rights=eligibility.live_grants_of(db.session, [officer.id]).get(officer.id, []),
+            not_requestable={s.id: eligibility.source_requestable(s, agreed) for s in sources},
+            required_documents=eligibility.required_documents(db.session).get(kind, []),
+            pledge_text=in_language(PLEDGE, current_language()),
         ), status
 
     @expose("/heads")
     @has_access
     def heads(self):
-        """Officers who can certify: in the requester's command unless asked nationwide."""
+        """Officers who can certify: active, with a login, in a unit-head position; in the
+        requester's command unless asked nationwide."""
         actor = current_actor()
         term = (request.args.get("q") or "").strip()[:100]
-        query = select(Officer).where(Officer.status == "active", Officer.user_id.isnot(None))
+        query = select(Officer).where(Officer.status == "active", Officer.user_id.isnot(None),
+                                      Officer.position_level_id.in_(
+                                          select(PositionLevel.id).where(PositionLevel.is_unit_head.is_(True))))
         if actor.officer_id is not None:
             query = query.where(Officer.id != actor.officer_id)
         if not request.args.get("nationwide") and actor.command_id is not None:
@@ -313,6 +327,7 @@ class RequestDeskView(BaseView):
             select(Attachment).where(Attachment.request_id == pk).order_by(Attachment.id)).all()
         checks = eligibility.check_request(db.session, req, local_today())
         stage_actions = service.stage_transitions(db.session, actor, req)
+        held = eligibility.live_grants_of(db.session, [req.requester_id]).get(req.requester_id, [])
         own_actions = service.requester_transitions(actor, req)
         awaiting_activation = service.activation_items(db.session, actor, req)
         return self.render_template(
@@ -324,6 +339,9 @@ class RequestDeskView(BaseView):
             today=local_today(),
             deputy_for=req.certifying_head if stage_actions and service.standing_in_for(
                 actor, req, req.current_stage) else None,
+            current_rights=held,
+            attests=bool(stage_actions) and req.current_stage.actor == "certifying_head",
+            attestation_text=in_language(ATTESTATION, current_language()),
         )
 
     @expose("/submit/<int:pk>", methods=["POST"])
@@ -360,7 +378,7 @@ class RequestDeskView(BaseView):
         done = run(lambda: service.decide(
             db.session, current_actor(), pk, transition, office_clock(),
             expected_version=request.form.get("version"), comment=request.form.get("comment", ""),
-            item_decisions=tuple(items)))
+            item_decisions=tuple(items), attest=bool(request.form.get("attest"))))
         if done is not None:
             flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
                           state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
@@ -405,16 +423,26 @@ class RequestDeskView(BaseView):
     @expose("/memo/<int:pk>")
     @has_access
     def memo(self, pk: int):
-        from app.services.memo import render_memo
+        from app.services.memo import Certification, render_memo
 
         try:
             req = service.load_request(db.session, current_actor(), pk)
         except SitthiError:
             abort(404)
-        pdf = render_memo(req, local_today())
+        certified = service.head_certification(db.session, req)
+        certification = None
+        if certified is not None:
+            signer = db.session.scalar(select(Officer).where(Officer.user_id == certified.actor_id))
+            certification = Certification(head=str(signer or certified.actor),
+                                          on=_office_day(certified.decided_at))
+        pdf = render_memo(req, local_today(), certification=certification)
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _office_day(moment) -> date:
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def _parse_date(raw: str | None) -> date | None:

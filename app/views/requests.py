@@ -24,7 +24,7 @@ REQUEST_FORMATTERS = {
     "link": request_link,
     "due": due_cell,
 }
-REQUEST_LABELS = {**LABELS, "link": _l("Number"), "due": _l("Due")}
+REQUEST_LABELS = {**LABELS, "link": _l("Number"), "due": _l("Due"), "checks": _l("Checks today")}
 ITEM_FORMATTERS = {"state": code_column(labels.ITEM_STATE)}
 
 

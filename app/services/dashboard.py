@@ -3,8 +3,9 @@
 Every figure is computed within the requests the reader may open: the row scope of
 app.security.scope (`row_condition`), the same rule as every list and the request page. So the
 nationwide roles (CentralIT, Auditor, Admin) see the country; CommandTech and Personnel their
-command; everyone else their own requests, a head also the submitted ones that name them, and a
-deputy, while the delegation lasts, those of the head they stand in for.
+command; everyone else their own requests (drafts included), a head also those that name them
+once sent (whatever became of them since), and a deputy, while the delegation lasts, those of the
+head they stand in for.
 
 Built for national scale (about 1,700 units, 100,000 requests): every figure is one aggregate
 query with the scope as a WHERE condition, the unit tree is loaded once and resolved to commands
@@ -107,6 +108,7 @@ def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard
 
 
 def _within(query, visible):
+    """`query` narrowed to the reader's rows (`visible` None: every row)."""
     return query if visible is None else query.where(visible)
 
 

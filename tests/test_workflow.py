@@ -1,5 +1,5 @@
 """The approval chain's rules, proven against the real database through the request service."""
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -26,7 +26,9 @@ from app.workflow import machine
 from tests.factories import make_officer, make_unit
 
 TODAY = date(2026, 11, 23)  # a Monday
-CLOCK = service.Clock(today=TODAY)
+# Now on that day too: with the real time, a request approved "now" was approved after TODAY,
+# and an activation dated TODAY was refused as before the approval once the real date passed it.
+CLOCK = service.Clock(today=TODAY, now=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 

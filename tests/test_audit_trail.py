@@ -156,7 +156,7 @@ def test_uploads_are_kept_by_content_and_served_back(app, login, name, content, 
 
 @pytest.mark.parametrize("name, content, message", [
     ("fake.pdf", b"<html><script>alert(1)</script></html>", "Only PDF and JPEG files are accepted"),
-    ("empty.pdf", b"", "The file is empty."),
+    ("empty.pdf", b"", "empty.pdf is empty."),
     ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1), "the limit is 5 MB"),
 ])
 def test_files_that_are_not_what_they_claim_are_refused(app, login, name, content, message):

@@ -1,16 +1,32 @@
-"""The approval dashboard: counts, overdue requests, commands, time at each stage, statements.
+"""The approval dashboard: counts, overdue requests, commands, time at each stage, statements,
+and every figure within the rows its reader may open.
 
-The database is shared by the whole run, so counts are checked as differences, and the tests
-that look at dates pass a `today` far from the present: no other test's rows are due or decided
-around it.
+The database is shared by the whole run, so national counts are checked as differences, and the
+tests that look at dates pass a `today` far from the present: no other test's rows are due or
+decided around it. Counts of a reader's scope are checked exactly, on commands made for the test.
 """
-from datetime import UTC, date, datetime, timedelta
+import re
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from app.models import REQUEST_STATES, STAGE_ACTORS, ApprovalChain, Decision, Unit
-from app.security.scope import command_of
+from app.models import (
+    REQUEST_STATES,
+    STAGE_ACTORS,
+    AccessRequest,
+    ApprovalChain,
+    ApprovalStage,
+    Decision,
+    Officer,
+    RequestItem,
+    Unit,
+    User,
+)
+from app.security.scope import Actor, actor_for, command_of, scoped
 from app.services.dashboard import (
     OVERDUE_LIST_SIZE,
     TIMING_WINDOW_DAYS,
@@ -22,6 +38,8 @@ from tests.factories import make_officer, make_request, make_unit
 
 FAR_PAST = date(2001, 6, 15)
 FAR_FUTURE = date(2099, 3, 1)
+# The national figures: any nationwide role reads them.
+NATIONWIDE = Actor(user_id=-1, roles=frozenset({"Auditor"}))
 
 
 def _stages(session, kind="external_search") -> dict[str, object]:
@@ -34,7 +52,7 @@ def _requester(session, parent=None):
 
 
 def test_counts_by_state_include_every_state_and_new_requests(db_session):
-    before = approval_dashboard(db_session, date.today()).by_state
+    before = approval_dashboard(db_session, NATIONWIDE, date.today()).by_state
     assert list(before) == list(REQUEST_STATES)
     officer = _requester(db_session)
     added = {"draft": 1, "submitted": 3, "returned": 2, "cancelled": 1}
@@ -42,7 +60,7 @@ def test_counts_by_state_include_every_state_and_new_requests(db_session):
         for _ in range(count):
             make_request(db_session, officer, state=state)
 
-    after = approval_dashboard(db_session, date.today()).by_state
+    after = approval_dashboard(db_session, NATIONWIDE, date.today()).by_state
 
     assert list(after) == list(REQUEST_STATES)
     for state in REQUEST_STATES:
@@ -53,7 +71,7 @@ def test_due_yesterday_is_overdue_and_due_today_is_not(db_session):
     today = FAR_PAST
     yesterday = today - timedelta(days=1)
     stages = _stages(db_session)
-    before = approval_dashboard(db_session, today)
+    before = approval_dashboard(db_session, NATIONWIDE, today)
     officer = _requester(db_session)
     late = make_request(db_session, officer, current_stage=stages["central_it"], due_on=yesterday)
     on_time = make_request(db_session, officer, current_stage=stages["central_it"], due_on=today)
@@ -66,7 +84,7 @@ def test_due_yesterday_is_overdue_and_due_today_is_not(db_session):
     done = make_request(db_session, officer, state="completed",
                         current_stage=stages["central_it"], due_on=yesterday)
 
-    dashboard = approval_dashboard(db_session, today)
+    dashboard = approval_dashboard(db_session, NATIONWIDE, today)
 
     assert dashboard.overdue_count - before.overdue_count == 2
     listed = {row.id: row for row in dashboard.overdue}
@@ -94,7 +112,7 @@ def test_overdue_list_keeps_the_twenty_most_overdue(db_session):
         for days in range(1, OVERDUE_LIST_SIZE + 6)
     ]
 
-    dashboard = approval_dashboard(db_session, today)
+    dashboard = approval_dashboard(db_session, NATIONWIDE, today)
 
     assert dashboard.overdue_count >= len(requests)
     days = [row.days_overdue for row in dashboard.overdue]
@@ -122,7 +140,7 @@ def test_open_requests_are_counted_under_their_command(db_session):
     ]:
         make_request(db_session, officer, state=state)
 
-    dashboard = approval_dashboard(db_session, date.today())
+    dashboard = approval_dashboard(db_session, NATIONWIDE, date.today())
 
     counts = {row.command_id: row for row in dashboard.open_by_command}
     assert counts[north.id].count == 4
@@ -190,7 +208,7 @@ def test_median_time_at_each_stage(db_session):
     _decide(db_session, cancelled, "cancel", start + hour, head)                     # no sample
     db_session.flush()
 
-    timings = {t.actor: t for t in approval_dashboard(db_session, FAR_FUTURE).stage_timings}
+    timings = {t.actor: t for t in approval_dashboard(db_session, NATIONWIDE, FAR_FUTURE).stage_timings}
 
     assert list(timings) == list(STAGE_ACTORS)
     assert timings["certifying_head"].samples == 3
@@ -224,10 +242,10 @@ def test_statements_do_not_grow_with_the_requests(app, db_session):
 
     _add_requests(db_session, 5, stages, today)
     with counted_statements(app) as few:
-        small = approval_dashboard(db_session, today)
+        small = approval_dashboard(db_session, NATIONWIDE, today)
     _add_requests(db_session, 45, stages, today)
     with counted_statements(app) as many:
-        large = approval_dashboard(db_session, today)
+        large = approval_dashboard(db_session, NATIONWIDE, today)
 
     assert large.overdue_count > small.overdue_count
     assert len(many) == len(few), "\n".join(many)
@@ -241,7 +259,7 @@ def test_dashboard_template_renders(app, db_session):
     officer = _requester(db_session)
     late = make_request(db_session, officer, current_stage=stages["central_it"],
                         due_on=FAR_PAST - timedelta(days=3))
-    dashboard = approval_dashboard(db_session, FAR_PAST)
+    dashboard = approval_dashboard(db_session, NATIONWIDE, FAR_PAST)
     view = DashboardView()
     view.appbuilder = app.appbuilder
 
@@ -252,3 +270,339 @@ def test_dashboard_template_renders(app, db_session):
     assert 'class="sitthi-overdue"' in html
     assert late.number in html
     assert "2544" in html  # the due date in the Buddhist Era, through fdate
+
+
+# -- the reader's rows, on the service --------------------------------------------------------
+
+def test_every_figure_counts_only_the_readers_rows(db_session):
+    """Two commands made for the test: one's staff, an officer and a head each see their share."""
+    today = FAR_PAST
+    stages = _stages(db_session)
+    at_head, at_central, at_agency = stages["certifying_head"], stages["central_it"], stages["agency"]
+    national = make_unit(db_session, kind="national")
+    north = make_unit(db_session, kind="command", parent=national, admin_scope=True)
+    south = make_unit(db_session, kind="command", parent=national, admin_scope=True)
+    north_station = make_unit(db_session, parent=north)
+    requester = make_officer(db_session, north_station)
+    head = make_officer(db_session, north_station, rank_abbr="พ.ต.อ.")
+    colleague = make_officer(db_session, north_station)
+    southerner = make_officer(db_session, make_unit(db_session, parent=south))
+    late = {"due_on": today - timedelta(days=2)}
+
+    mine_at_head = make_request(db_session, requester, current_stage=at_head, certifying_head=head, **late)
+    mine_draft = make_request(db_session, requester, state="draft", certifying_head=head)
+    theirs_at_head = make_request(db_session, colleague, current_stage=at_head, certifying_head=head,
+                                  due_on=today - timedelta(days=5))
+    theirs_draft = make_request(db_session, colleague, state="draft", certifying_head=head)
+    north_central = make_request(db_session, colleague, current_stage=at_central, **late)
+    north_agency = make_request(db_session, colleague, state="completed", current_stage=at_agency, **late)
+    south_central = make_request(db_session, southerner, current_stage=at_central,
+                                 due_on=today - timedelta(days=9))
+    south_returned = make_request(db_session, southerner, state="returned", current_stage=at_head)
+
+    start = datetime(2099, 2, 1, 8, 0, tzinfo=UTC)
+    for request, hours in ((north_central, 4), (south_central, 30)):
+        _decide(db_session, request, "submit", start)
+        _decide(db_session, request, "approve", start + timedelta(hours=hours), at_head)
+    db_session.flush()
+
+    north_tech = Actor(user_id=-2, roles=frozenset({"CommandTech"}), command_id=north.id)
+    south_personnel = Actor(user_id=-3, roles=frozenset({"Personnel"}), command_id=south.id)
+    officer = Actor(user_id=-4, officer_id=requester.id, roles=frozenset({"Officer"}))
+    named_head = Actor(user_id=-5, officer_id=head.id, roles=frozenset({"Officer"}))
+
+    north_view = approval_dashboard(db_session, north_tech, today)
+    assert north_view.by_state == {**dict.fromkeys(REQUEST_STATES, 0),
+                                   "submitted": 3, "draft": 2, "completed": 1}
+    assert [(row.command_id, row.count) for row in north_view.open_by_command] == [(north.id, 3)]
+    assert north_view.overdue_count == 4
+    assert [row.id for row in north_view.overdue] == [
+        theirs_at_head.id, *sorted([mine_at_head.id, north_central.id, north_agency.id])]
+    assert north_view.waiting_by_actor == {"certifying_head": 2, "central_it": 1, "command_tech": 0,
+                                           "agency": 1}
+    north_timings = {t.actor: t for t in approval_dashboard(db_session, north_tech, FAR_FUTURE).stage_timings}
+    assert north_timings["certifying_head"].samples == 1
+    assert north_timings["certifying_head"].median_hours == pytest.approx(4)
+
+    south_view = approval_dashboard(db_session, south_personnel, today)
+    assert south_view.by_state == {**dict.fromkeys(REQUEST_STATES, 0), "submitted": 1, "returned": 1}
+    assert [(row.command_id, row.count) for row in south_view.open_by_command] == [(south.id, 2)]
+    assert [row.id for row in south_view.overdue] == [south_central.id]
+    south_timings = {t.actor: t for t in approval_dashboard(db_session, south_personnel, FAR_FUTURE).stage_timings}
+    assert south_timings["certifying_head"].median_hours == pytest.approx(30)
+
+    # An officer: their own requests, drafts included, nothing of a colleague's.
+    own = approval_dashboard(db_session, officer, today)
+    assert own.by_state == {**dict.fromkeys(REQUEST_STATES, 0), "submitted": 1, "draft": 1}
+    assert [row.id for row in own.overdue] == [mine_at_head.id]
+    assert own.waiting_by_actor["certifying_head"] == 1 and own.waiting_by_actor["central_it"] == 0
+    assert {t.actor: t.samples for t in approval_dashboard(db_session, officer, FAR_FUTURE).stage_timings} \
+        == dict.fromkeys(STAGE_ACTORS, 0)
+
+    # A head: the submitted requests that name them, never a draft not yet sent to them.
+    certifying = approval_dashboard(db_session, named_head, today)
+    assert certifying.by_state == {**dict.fromkeys(REQUEST_STATES, 0), "submitted": 2}
+    assert [row.id for row in certifying.overdue] == [theirs_at_head.id, mine_at_head.id]
+    assert mine_draft.id not in {row.id for row in certifying.overdue} and theirs_draft.state == "draft"
+    assert south_returned.state == "returned"
+
+
+def test_a_readers_statements_do_not_grow_with_the_requests(app, db_session):
+    stages = _stages(db_session)
+    command = make_unit(db_session, kind="command", admin_scope=True)
+    reader = Actor(user_id=-2, roles=frozenset({"CommandTech"}), command_id=command.id)
+    requester = _requester(db_session, parent=command)
+    for _ in range(3):
+        make_request(db_session, requester, current_stage=stages["central_it"], due_on=FAR_PAST)
+    with counted_statements(app) as few:
+        small = approval_dashboard(db_session, reader, FAR_FUTURE)
+    for _ in range(30):
+        make_request(db_session, requester, current_stage=stages["central_it"], due_on=FAR_PAST)
+    with counted_statements(app) as many:
+        large = approval_dashboard(db_session, reader, FAR_FUTURE)
+
+    assert (small.overdue_count, large.overdue_count) == (3, 33)
+    assert len(many) == len(few) <= 8, "\n".join(many)
+
+
+# -- the reader's rows, through the screen, for every demo login --------------------------------
+
+DEMO_LOGINS = ("admin", "officer", "head", "commandtech", "commandtech2", "centralit", "personnel", "auditor")
+KHON_KAEN_READERS = ("officer", "head", "commandtech", "personnel")
+FIGURE = re.compile(r'data-figure="([^"]*)">([^<]*)<')
+RECORD_COUNT = re.compile(r"จำนวนรายการ:</strong>\s*([\d,]+)")
+
+
+def _officer_of(session, username: str) -> Officer:
+    return session.scalar(select(Officer).join(User, Officer.user_id == User.id)
+                          .where(User.username == username))
+
+
+def _unit(session, code: str) -> Unit:
+    return session.scalar(select(Unit).where(Unit.code == code))
+
+
+@pytest.fixture(scope="module")
+def two_commands(app):
+    """Requests in ภ.จว.ขอนแก่น and in บก.น.1, some overdue, some decided lately; removed afterwards."""
+    from app.extensions import db
+    from app.formatting import local_today
+
+    with app.app_context():
+        session = db.session
+        today = local_today()
+        stages = _stages(session)
+        me, head = _officer_of(session, "officer"), _officer_of(session, "head")
+        kkn_station = make_unit(session, parent=_unit(session, "KKN"))
+        mpd_station = make_unit(session, parent=_unit(session, "MPD1"))
+        kkn = [make_officer(session, kkn_station) for _ in range(2)]
+        mpd = [make_officer(session, mpd_station) for _ in range(2)]
+
+        def late(days):
+            return today - timedelta(days=days)
+
+        def built(officer, stage=None, state="submitted", **fields):
+            return make_request(session, officer, state=state,
+                                current_stage=stages[stage] if stage else None, **fields)
+
+        completed_at = datetime.now(UTC) - timedelta(days=6)
+        khon_kaen = [
+            built(me, "certifying_head", certifying_head=head, due_on=late(2)),
+            built(kkn[0], "certifying_head", certifying_head=head, due_on=late(5)),
+            built(kkn[0], "central_it", due_on=late(3)),
+            built(kkn[1], "certifying_head", state="returned", certifying_head=head),
+            built(kkn[1], "agency", state="completed", due_on=late(1), completed_at=completed_at),
+            built(kkn[1], state="draft", certifying_head=head),
+        ]
+        bangkok = [
+            built(mpd[0], "certifying_head", certifying_head=mpd[1], due_on=late(4)),
+            built(mpd[0], "central_it", due_on=late(6)),
+            built(mpd[1], "certifying_head", state="returned", certifying_head=mpd[1]),
+            built(mpd[1], "agency", state="completed", due_on=late(2), completed_at=completed_at),
+        ]
+        # Recent stage times, different in each command, and an agency activation in each.
+        start = datetime.now(UTC) - timedelta(days=10)
+        for request, hours in ((khon_kaen[2], 3), (khon_kaen[4], 7), (bangkok[1], 40), (bangkok[3], 50)):
+            _decide(session, request, "submit", start)
+            _decide(session, request, "approve", start + timedelta(hours=hours), stages["certifying_head"])
+        for request in (khon_kaen[4], bangkok[3]):
+            _decide(session, request, "activate", datetime.now(UTC) - timedelta(days=1),
+                    stages["agency"], item_id=request.items[0].id)
+        session.commit()
+        data = {
+            "khon_kaen": {r.id: r.number for r in khon_kaen},
+            "bangkok": {r.id: r.number for r in bangkok},
+            "stations": {"khon_kaen": kkn_station.name_th, "bangkok": mpd_station.name_th},
+            "mine": khon_kaen[0].id,
+            # What `head` may open of them: the requests sent to them (not a draft, not others').
+            "named_head": {khon_kaen[i].id for i in (0, 1, 3)},
+        }
+        units = [kkn_station.id, mpd_station.id]
+        officers = [o.id for o in kkn + mpd]
+    yield data
+    with app.app_context():
+        ids = [*data["khon_kaen"], *data["bangkok"]]
+        db.session.execute(delete(Decision).where(Decision.request_id.in_(ids)))
+        db.session.execute(delete(RequestItem).where(RequestItem.request_id.in_(ids)))
+        db.session.execute(delete(AccessRequest).where(AccessRequest.id.in_(ids)))
+        db.session.execute(delete(Officer).where(Officer.id.in_(officers)))
+        db.session.execute(delete(Unit).where(Unit.id.in_(units)))
+        db.session.commit()
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _expected_timings(session, visible: set[int], today: date) -> dict[str, str]:
+    """Stage times of the visible requests, paired here in Python rather than by the service."""
+    since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
+    actor_of = dict(session.execute(select(ApprovalStage.id, ApprovalStage.actor)).all())
+    completed = dict(session.execute(select(AccessRequest.id, AccessRequest.completed_at)).all())
+    moves = {"submit", "resubmit", "approve", "return", "reject", "cancel"}
+    timelines = defaultdict(list)
+    hours = {actor: [] for actor in STAGE_ACTORS}
+    for decision in session.scalars(select(Decision)):
+        if decision.request_id not in visible:
+            continue
+        if decision.item_id is None and decision.transition in moves:
+            timelines[decision.request_id].append(decision)
+        elif decision.transition in ("activate", "refuse_activation") and completed[decision.request_id] \
+                and _as_utc(decision.decided_at) >= since:
+            waited = _as_utc(decision.decided_at) - _as_utc(completed[decision.request_id])
+            hours["agency"].append(max(waited.total_seconds(), 0) / 3600)
+    for timeline in timelines.values():
+        timeline.sort(key=lambda d: (_as_utc(d.decided_at), d.id))
+        for before, after in zip(timeline, timeline[1:], strict=False):
+            if (before.transition in ("submit", "resubmit", "approve")
+                    and after.transition in ("approve", "return", "reject") and after.stage_id
+                    and _as_utc(after.decided_at) >= since):
+                hours[actor_of[after.stage_id]].append(
+                    (_as_utc(after.decided_at) - _as_utc(before.decided_at)).total_seconds() / 3600)
+    figures = {}
+    for actor, samples in hours.items():
+        figures[f"samples:{actor}"] = f"{len(samples):,}"
+        if samples:
+            middle = statistics.median(samples)
+            figures[f"hours:{actor}"] = f"{middle:,.1f}"
+            figures[f"days:{actor}"] = f"{middle / 24:,.1f}"
+    return figures
+
+
+def _expected(session, actor: Actor, today: date) -> tuple[set[int], dict[str, str], list[int]]:
+    """The reader's rows (the one scope rule), then every figure counted from them in Python."""
+    visible = set(session.scalars(scoped(session, actor, select(AccessRequest.id), AccessRequest)))
+    rows = [row for row in session.execute(
+        select(AccessRequest.id, AccessRequest.state, AccessRequest.unit_id, AccessRequest.due_on,
+               ApprovalStage.actor)
+        .outerjoin(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
+    ) if row.id in visible]
+    states = Counter(row.state for row in rows)
+    waiting = Counter(row.actor for row in rows if row.actor and (
+        row.state == "submitted" or (row.state == "completed" and row.actor == "agency")))
+    open_rows = [row for row in rows if row.state in ("submitted", "returned")]
+    commands = Counter(command_of(session, row.unit_id) for row in open_rows)
+    overdue = sorted(
+        (row.due_on, row.id) for row in rows if row.due_on and row.due_on < today and (
+            row.state == "submitted" or (row.state == "completed" and row.actor == "agency")))
+    figures = {
+        **{f"state:{state}": f"{states[state]:,}" for state in REQUEST_STATES},
+        **{f"waiting:{actor}": f"{waiting[actor]:,}" for actor in STAGE_ACTORS},
+        **{f"command:{command or ''}": f"{count:,}" for command, count in commands.items()},
+        "open": f"{len(open_rows):,}",
+        "overdue": f"{len(overdue):,}",
+        **_expected_timings(session, visible, today),
+    }
+    return visible, figures, [request_id for _due, request_id in overdue[:OVERDUE_LIST_SIZE]]
+
+
+def _dashboard(login, username: str) -> str:
+    response = login(username).get("/dashboard/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", DEMO_LOGINS)
+def test_each_login_sees_the_figures_of_its_own_rows(app, login, two_commands, username):
+    from app.extensions import db
+    from app.formatting import local_today
+
+    html = _dashboard(login, username)
+
+    with app.app_context():
+        session = db.session
+        user = session.scalar(select(User).where(User.username == username))
+        visible, expected, overdue_ids = _expected(session, actor_for(session, user, local_today()), local_today())
+        kkn_name, mpd_name = str(_unit(session, "KKN")), str(_unit(session, "MPD1"))
+    khon_kaen, bangkok = set(two_commands["khon_kaen"]), set(two_commands["bangkok"])
+
+    # Whose rows these are, from the data made for the test.
+    if username in ("admin", "centralit", "auditor"):
+        assert khon_kaen | bangkok <= visible
+    elif username == "commandtech2":
+        assert bangkok <= visible and not khon_kaen & visible
+    elif username in ("commandtech", "personnel"):
+        assert khon_kaen <= visible and not bangkok & visible
+    elif username == "officer":
+        assert khon_kaen & visible == {two_commands["mine"]} and not bangkok & visible
+    else:
+        assert khon_kaen & visible == two_commands["named_head"] and not bangkok & visible
+
+    assert dict(FIGURE.findall(html)) == expected
+    assert [int(pk) for pk in re.findall(r'href="/requests/show/(\d+)"', html)] == overdue_ids
+
+    # Nothing of the other command: not its name, its stations, nor its request numbers.
+    others = {"commandtech2": ("khon_kaen", kkn_name)}.get(
+        username, ("bangkok", mpd_name) if username in KHON_KAEN_READERS else None)
+    if others is not None:
+        command, name = others
+        assert name not in html
+        assert two_commands["stations"][command] not in html
+        assert not [n for n in two_commands[command].values() if n in html]
+    if username in ("officer", "head"):
+        hidden = set(two_commands["khon_kaen"]) - visible
+        assert not [two_commands["khon_kaen"][pk] for pk in hidden if two_commands["khon_kaen"][pk] in html]
+
+
+class _DashboardLinks(HTMLParser):
+    """The links inside the dashboard itself (not the menu around it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and self.depth:
+            self.depth += 1
+        elif tag == "div" and "sitthi-dashboard" in (attrs.get("class") or "").split():
+            self.depth = 1
+        elif tag == "a" and self.depth and attrs.get("href"):
+            self.links.append(attrs["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+
+@pytest.mark.parametrize("username", DEMO_LOGINS)
+def test_every_dashboard_link_opens_for_its_reader(app, login, two_commands, username):
+    reader = login(username)
+    html = reader.get("/dashboard/").get_data(as_text=True)
+    parser = _DashboardLinks()
+    parser.feed(html)
+    figures = dict(FIGURE.findall(html))
+
+    assert parser.links, "every demo login has an overdue request in its rows"
+    lists = [link for link in parser.links if link.startswith("/accessrequestview/list/")]
+    # The request list is linked only for the roles that have it.
+    assert bool(lists) == (username in ("admin", "commandtech", "commandtech2", "centralit", "auditor"))
+    for link in dict.fromkeys(parser.links):
+        response = reader.get(link)
+        assert response.status_code == 200, (username, link, response.status_code)
+        state = re.search(r"_flt_3_state=(\w+)", link)
+        if state:
+            # The list shows exactly the requests the dashboard counted in that state.
+            shown = RECORD_COUNT.search(response.get_data(as_text=True))
+            assert (shown.group(1) if shown else "0") == figures[f"state:{state.group(1)}"], link

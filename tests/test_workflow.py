@@ -386,7 +386,7 @@ def test_agency_activation_turns_the_grant_on(world):
     assert request.current_stage is None
     from app.services.dashboard import approval_dashboard
 
-    timings = {t.actor: t for t in approval_dashboard(world.session, TODAY).stage_timings}
+    timings = {t.actor: t for t in approval_dashboard(world.session, world.central_actor, TODAY).stage_timings}
     assert timings["agency"].samples >= 1  # the agency's wait shows on the dashboard
 
 

@@ -36,7 +36,7 @@ from app.models import (
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
 from app.services import audit, eligibility, expiry, notifications
-from app.services.attachments import check_upload
+from app.services.attachments import check_uploads
 from app.services.business_days import due_date
 from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
@@ -390,14 +390,10 @@ def _sync_items(session: Session, request: AccessRequest, officer: Officer,
 
 
 def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads, max_bytes: int) -> None:
-    for upload in uploads:
-        if upload.kind not in ATTACHMENT_KINDS:
-            raise invalid("attachments", MSG_BAD_ATTACHMENT_KIND)
-        try:
-            checked = check_upload(upload.filename, upload.content, max_bytes)
-        except ValidationFailed as error:
-            error.field = f"upload_{upload.kind}"
-            raise
+    if any(upload.kind not in ATTACHMENT_KINDS for upload in uploads):
+        raise invalid("attachments", MSG_BAD_ATTACHMENT_KIND)
+    # All or none: one refused file refuses the save, and the refusal names every refused file.
+    for upload, checked in zip(uploads, check_uploads(uploads, max_bytes), strict=True):
         session.add(Attachment(
             request=request, kind=upload.kind, filename=checked.filename,
             content_type=checked.content_type, size_bytes=checked.size_bytes,

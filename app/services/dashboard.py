@@ -1,8 +1,16 @@
 """The approval dashboard: where requests are, which are late, and how long each actor takes.
 
+Every figure is computed within the requests the reader may open: the row scope of
+app.security.scope (`row_condition`), the same rule as every list and the request page. So the
+nationwide roles (CentralIT, Auditor, Admin) see the country; CommandTech and Personnel their
+command; everyone else their own requests (drafts included), a head also those that name them
+once sent (whatever became of them since), and a deputy, while the delegation lasts, those of the
+head they stand in for.
+
 Built for national scale (about 1,700 units, 100,000 requests): every figure is one aggregate
-query, the unit tree is loaded once and resolved to commands in Python, and the number of SQL
-statements does not grow with the number of requests. No Flask here; the view renders the result.
+query with the scope as a WHERE condition, the unit tree is loaded once and resolved to commands
+in Python, and the number of SQL statements does not grow with the number of requests. No Flask
+here; the view renders the result.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,6 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
+from app.security.scope import Actor, row_condition
 
 OPEN_STATES = ("submitted", "returned")
 OVERDUE_LIST_SIZE = 20
@@ -82,44 +91,51 @@ class Dashboard:
         return sum(row.count for row in self.open_by_command)
 
 
-def approval_dashboard(session: Session, today: date) -> Dashboard:
-    """Everything the dashboard shows, as of `today`, in a fixed number of SQL statements."""
-    overdue_count, overdue = _overdue(session, today)
+def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard:
+    """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
+    # None for the nationwide roles: their queries stay exactly the national ones.
+    visible = row_condition(session, actor, AccessRequest)
+    overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,
-        by_state=_by_state(session),
-        open_by_command=_open_by_command(session),
+        by_state=_by_state(session, visible),
+        open_by_command=_open_by_command(session, visible),
         overdue_count=overdue_count,
         overdue=overdue,
-        waiting_by_actor=_waiting_by_actor(session),
-        stage_timings=_stage_timings(session, today),
+        waiting_by_actor=_waiting_by_actor(session, visible),
+        stage_timings=_stage_timings(session, today, visible),
     )
+
+
+def _within(query, visible):
+    """`query` narrowed to the reader's rows (`visible` None: every row)."""
+    return query if visible is None else query.where(visible)
 
 
 # -- counts ------------------------------------------------------------------------------
 
-def _by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(AccessRequest.state, func.count()).group_by(AccessRequest.state)
-    ).all()
+def _by_state(session: Session, visible) -> dict[str, int]:
+    rows = session.execute(_within(
+        select(AccessRequest.state, func.count()).group_by(AccessRequest.state), visible
+    )).all()
     counts = dict.fromkeys(REQUEST_STATES, 0)
     counts.update({state: count for state, count in rows})
     return counts
 
 
-def _waiting_by_actor(session: Session) -> dict[str, int]:
+def _waiting_by_actor(session: Session, visible) -> dict[str, int]:
     """Submitted requests at a stage, plus completed ones waiting for an agency to activate."""
     waiting = or_(
         AccessRequest.state == "submitted",
         and_(AccessRequest.state == "completed", ApprovalStage.actor == AGENCY),
     )
-    rows = session.execute(
+    rows = session.execute(_within(
         select(ApprovalStage.actor, func.count())
         .select_from(AccessRequest)
         .join(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
         .where(waiting)
-        .group_by(ApprovalStage.actor)
-    ).all()
+        .group_by(ApprovalStage.actor), visible
+    )).all()
     counts = dict.fromkeys(STAGE_ACTORS, 0)
     counts.update({actor: count for actor, count in rows})
     return counts
@@ -159,12 +175,12 @@ def unit_commands(session: Session) -> tuple[dict[int, int | None], dict[int, st
     return resolved, names
 
 
-def _open_by_command(session: Session) -> list[CommandCount]:
-    per_unit = session.execute(
+def _open_by_command(session: Session, visible) -> list[CommandCount]:
+    per_unit = session.execute(_within(
         select(AccessRequest.unit_id, func.count())
         .where(AccessRequest.state.in_(OPEN_STATES))
-        .group_by(AccessRequest.unit_id)
-    ).all()
+        .group_by(AccessRequest.unit_id), visible
+    )).all()
     commands, names = unit_commands(session)
     totals: Counter[int | None] = Counter()
     for unit_id, count in per_unit:
@@ -192,8 +208,8 @@ def overdue_condition(today: date):
     )
 
 
-def _overdue(session: Session, today: date) -> tuple[int, list[OverdueRequest]]:
-    condition = overdue_condition(today)
+def _overdue(session: Session, today: date, visible) -> tuple[int, list[OverdueRequest]]:
+    condition = overdue_condition(today) if visible is None else and_(overdue_condition(today), visible)
     count = session.scalar(
         select(func.count())
         .select_from(AccessRequest)
@@ -229,12 +245,13 @@ def _overdue(session: Session, today: date) -> tuple[int, list[OverdueRequest]]:
 
 # -- time at each stage -----------------------------------------------------------------------
 
-def _stage_timings(session: Session, today: date) -> list[StageTiming]:
+def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
     """Median time from entering a stage to the stage actor's decision, over the last 90 days.
 
     A sample is a request-level approve/return/reject at a stage, decided in the window, paired
     with the request-level decision just before it when that one put the request into the stage
-    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples.
+    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples. Only
+    the `visible` requests' decisions are read.
     """
     since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
     request_level = and_(
@@ -249,6 +266,9 @@ def _stage_timings(session: Session, today: date) -> list[StageTiming]:
             Decision.decided_at >= since,
         )
     )
+    if visible is not None:
+        decided_in_window = decided_in_window.where(
+            Decision.request_id.in_(select(AccessRequest.id).where(visible)))
     rows = session.execute(
         select(
             Decision.request_id, Decision.transition, Decision.decided_at, ApprovalStage.actor
@@ -272,12 +292,12 @@ def _stage_timings(session: Session, today: date) -> list[StageTiming]:
 
     # The agency's wait runs from the approval that completed the request to each activation
     # (or refusal) CentralIT records for an item.
-    activations = session.execute(
+    activations = session.execute(_within(
         select(Decision.decided_at, AccessRequest.completed_at)
         .join(AccessRequest, Decision.request_id == AccessRequest.id)
         .where(Decision.transition.in_(("activate", "refuse_activation")),
-               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None))
-    ).all()
+               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None)), visible
+    )).all()
     for decided_at, completed_at in activations:
         waited = _as_utc(decided_at) - _as_utc(completed_at)
         hours.setdefault("agency", []).append(max(waited.total_seconds(), 0) / 3600)

@@ -1,15 +1,21 @@
-"""`/dashboard/`: the approval dashboard for the people who run the desk."""
+"""`/dashboard/`: the approval dashboard, every figure within the rows its reader may open."""
 
+from flask import url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from app import labels
 from app.extensions import db
 from app.formatting import local_today
+from app.models import REQUEST_STATES, Unit
+from app.security.scope import Actor, command_units, is_nationwide
 from app.services.dashboard import Dashboard, approval_dashboard
+from app.views.scoping import current_actor
 
 TEMPLATE = "sitthi/dashboard.html"
+# FAB's search arguments on the request list: filter 3 of a text column is "equal to".
+STATE_FILTER = "_flt_3_state"
 
 
 class DashboardView(BaseView):
@@ -21,9 +27,22 @@ class DashboardView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        return self.render_dashboard(approval_dashboard(db.session, local_today()))
+        actor = current_actor()
+        return self.render_dashboard(approval_dashboard(db.session, actor, local_today()),
+                                     scope_caption(actor))
 
-    def render_dashboard(self, dashboard: Dashboard) -> str:
+    def state_links(self) -> dict[str, str]:
+        """A count by state opens the request list of that state, for readers who have that list.
+
+        The list applies the same row scope as the dashboard, so it shows the rows counted; a
+        reader without it (Officer, Personnel) gets plain numbers rather than a link that is refused.
+        """
+        if not self.appbuilder.sm.has_access("can_read", "AccessRequest"):
+            return {}
+        return {state: url_for("AccessRequestView.list", **{STATE_FILTER: state})
+                for state in REQUEST_STATES}
+
+    def render_dashboard(self, dashboard: Dashboard, scope: str = "") -> str:
         locale = get_locale()
         return self.render_template(
             TEMPLATE,
@@ -31,4 +50,16 @@ class DashboardView(BaseView):
             labels=labels,
             label_of=labels.label_of,
             language=locale.language if locale else "th",
+            state_links=self.state_links(),
+            scope=scope,
         )
+
+
+def scope_caption(actor: Actor) -> str:
+    """Whose requests the figures count, so two readers are not puzzled by different numbers."""
+    if is_nationwide(actor):
+        return gettext("The whole country")
+    if command_units(db.session, actor) is not None:
+        command = db.session.get(Unit, actor.command_id)
+        return gettext("Your command: %(command)s", command=str(command))
+    return gettext("Your own requests and those that name you as certifying head")

@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import Field
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from app.extensions import db
@@ -18,6 +19,11 @@ from app.views.scoping import current_actor
 class AjaxSelectWidget:
     def __call__(self, field: "AjaxRelationField", **kwargs) -> Markup:
         kwargs.setdefault("id", field.id)
+        if field.locked:
+            return Markup('<p class="form-control-static" id="{id}">{value}</p>'
+                          '<span class="help-block">{note}</span>').format(
+                id=kwargs["id"], value=str(field.data) if field.data is not None else "",
+                note=field.locked_note or "")
         css = kwargs.pop("class", "") or kwargs.pop("class_", "")
         option = ""
         if field.data is not None:
@@ -48,7 +54,7 @@ class AjaxRelationField(Field):
     widget = AjaxSelectWidget()
 
     def __init__(self, label=None, validators=None, model=None, lookup_kind="", endpoint=None,
-                 scope_toggle=None, **kwargs):
+                 scope_toggle=None, editable=None, locked_note=None, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.model = model
         self.lookup_kind = lookup_kind
@@ -56,6 +62,26 @@ class AjaxRelationField(Field):
         # checkbox whose state widens that search (e.g. "search nationwide").
         self.endpoint = endpoint
         self.scope_toggle = scope_toggle
+        # Who may change this relation (a callable, asked per request); the others see it
+        # read-only, with `locked_note` saying why.
+        self.editable = editable
+        self.locked_note = locked_note
+
+    @property
+    def locked(self) -> bool:
+        return self.editable is not None and not self.editable()
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        """A locked relation never reads what was posted: a value the user cannot pick (and may
+        not even see) would otherwise be refused, or be a way round the lock."""
+        if self.locked:
+            formdata = None
+            self.raw_data = []
+        super().process(formdata, data, extra_filters)
+
+    def populate_obj(self, obj, name):
+        if not self.locked:  # the stored relation stays exactly as it was
+            super().populate_obj(obj, name)
 
     def process_data(self, value):
         self.data = value
@@ -82,11 +108,14 @@ class AjaxRelationField(Field):
         return str(self.data.id) if self.data is not None else ""
 
 
-def relation_field(label, model, lookup_kind: str, required: bool = False) -> AjaxRelationField:
+def relation_field(label, model, lookup_kind: str, required: bool = False, editable=None,
+                   locked_note=None) -> AjaxRelationField:
     """The AJAX select for one relation; `lookup_kind` names the /lookup search behind it."""
     return AjaxRelationField(
         label,
         [DataRequired()] if required else [Optional()],
         model=model,
         lookup_kind=lookup_kind,
+        editable=editable,
+        locked_note=locked_note,
     )

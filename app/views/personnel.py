@@ -1,4 +1,5 @@
 """Personnel screens: the unit tree and officers' records."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
@@ -13,6 +14,11 @@ from app.views.requests import AccessRequestView
 from app.views.validators import NationalId
 
 MSG_ONLY_ADMIN_LINKS_LOGINS = N_("Only an administrator may link a login to an officer.")
+
+
+def may_link_logins() -> bool:
+    """Linking a login to a person decides whose rights that login holds: administrators only."""
+    return current_app.appbuilder.sm.has_access("can_edit", "UserDBModelView")
 
 
 class OfficerView(SitthiModelView):
@@ -62,7 +68,9 @@ class OfficerView(SitthiModelView):
         "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
         "home_unit": relation_field(LABELS["home_unit"], Unit, "unit", required=True),
         "acting_unit": relation_field(LABELS["acting_unit"], Unit, "unit"),
-        "user": relation_field(LABELS["user"], User, "user"),
+        # Personnel keep the record but never touch its login: shown read-only, never read back.
+        "user": relation_field(LABELS["user"], User, "user", editable=may_link_logins,
+                               locked_note=_l(MSG_ONLY_ADMIN_LINKS_LOGINS)),
     }
     search_form_extra_fields = {
         "status": code_field(LABELS["status"], labels.OFFICER_STATUS),
@@ -72,10 +80,8 @@ class OfficerView(SitthiModelView):
     related_views = [AccessRequestView, GrantView]
 
     def _check_login_link(self, item) -> None:
-        """Linking a login to a person decides whose rights that login holds: admins only."""
-        if inspect(item).attrs.user.history.has_changes() and not self.appbuilder.sm.has_access(
-            "can_edit", "UserDBModelView"
-        ):
+        """The form cannot change a link for a non-admin; should anything else try, it is refused."""
+        if inspect(item).attrs.user.history.has_changes() and not may_link_logins():
             raise ValidationFailed(MSG_ONLY_ADMIN_LINKS_LOGINS)
 
     def pre_add(self, item) -> None:

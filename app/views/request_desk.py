@@ -38,6 +38,7 @@ from app.models import (
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
 from app.services import eligibility
+from app.services.attachments import FilesRefused, display_name
 from app.views.fields import AjaxRelationField
 from app.views.scoping import current_actor
 
@@ -217,7 +218,8 @@ class RequestDeskView(BaseView):
             db.session.commit()
         except SitthiError as error:
             db.session.rollback()
-            g.form_errors = {getattr(error, "field", None) or "_form": error.translated()}
+            g.form_errors = (error.translated_by_field() if isinstance(error, FilesRefused)
+                             else {getattr(error, "field", None) or "_form": error.translated()})
             return None
         if "submit_request" not in request.form:
             flash(gettext("Draft saved."), "success")
@@ -256,6 +258,17 @@ class RequestDeskView(BaseView):
         if req is not None:
             attachments = db.session.scalars(
                 select(Attachment).where(Attachment.request_id == req.id).order_by(Attachment.id)).all()
+        unsaved, removing = {}, set()
+        if request.method == "POST":
+            # The form is shown again only when nothing was saved: the files this post carried
+            # are named where they were chosen (browsers cannot keep them), and the documents
+            # marked for removal stay marked.
+            for kind_code in UPLOAD_KINDS:
+                field = f"upload_{kind_code}"
+                names = [display_name(f.filename) for f in request.files.getlist(field) if f and f.filename]
+                if names:
+                    unsaved[field] = names
+            removing = {_int_or_none(v) for v in request.form.getlist("remove_attachment")}
         status = 400 if g.get("form_errors") or form.errors else 200
         today = local_today()
         agreed = eligibility.agreed_agency_ids(db.session, today)
@@ -273,6 +286,7 @@ class RequestDeskView(BaseView):
             not_requestable={s.id: eligibility.source_requestable(s, agreed) for s in sources},
             required_documents=eligibility.required_documents(db.session).get(kind, []),
             pledge_text=in_language(PLEDGE, current_language()),
+            unsaved_files=unsaved, removing=removing,
         ), status
 
     @expose("/heads")

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
 from app.security.scope import scoped
+from app.services import officer_search
 from app.views.scoping import current_actor
 
 PAGE = 20
@@ -14,21 +15,7 @@ PAGE = 20
 
 def _officers(term: str):
     query = select(Officer).order_by(Officer.first_name_th, Officer.last_name_th)
-    digits = term.replace("-", "").replace(" ", "")
-    if digits.isdigit():
-        query = query.where(Officer.national_id.startswith(digits))
-    elif term:
-        parts = term.split()
-        for part in parts:
-            query = query.where(
-                or_(
-                    Officer.first_name_th.startswith(part),
-                    Officer.last_name_th.startswith(part),
-                    Officer.first_name_en.ilike(part + "%"),
-                    Officer.last_name_en.ilike(part + "%"),
-                )
-            )
-    return query
+    return officer_search.search_officers(query, term)
 
 
 def _units(term: str):

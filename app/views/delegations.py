@@ -20,6 +20,7 @@ from app.extensions import db
 from app.formatting import local_today
 from app.labels import label_of
 from app.models import Delegation, Officer, User
+from app.security.rate_limits import search_endpoint
 from app.security.scope import ADMIN
 from app.services import delegations, officer_search
 from app.views.base import PERMISSION_BY_METHOD, CappedCountInterface, SitthiModelView
@@ -171,6 +172,7 @@ class MyDeputyView(SitthiModelView):
 
     @expose("/candidates")
     @has_access
+    @search_endpoint
     def candidates(self):
         """Officers in service with an active login, by name or whole national ID; 20 at a time."""
         actor = current_actor()

@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
 from app.services import officer_search
 from app.views.scoping import current_actor
@@ -68,6 +69,7 @@ class LookupView(BaseView):
     default_view = "lookup"
 
     @expose("/<kind>")
+    @search_endpoint
     def lookup(self, kind: str):
         if kind not in LOOKUPS:
             abort(404)

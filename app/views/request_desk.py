@@ -32,6 +32,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.security.rate_limits import search_endpoint
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
 from app.services import eligibility, officer_search
@@ -270,6 +271,7 @@ class RequestDeskView(BaseView):
 
     @expose("/heads")
     @has_access
+    @search_endpoint
     def heads(self):
         """Officers who can certify: in the requester's command unless asked nationwide."""
         actor = current_actor()
@@ -285,6 +287,7 @@ class RequestDeskView(BaseView):
 
     @expose("/units")
     @has_access
+    @search_endpoint
     def units(self):
         """Active units by name, abbreviation or code: where a temporary assignment may go."""
         term = (request.args.get("q") or "").strip()[:100]

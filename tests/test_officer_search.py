@@ -123,7 +123,7 @@ def _typed_starts(nid: str) -> list[tuple[int, str]]:
     starts = [(n, nid[:n]) for n in range(1, 13)]
     starts += [(len(re.sub(r"\D", "", dashed[:n])), dashed[:n]) for n in range(1, len(dashed) - 1)]
     starts += [(n, " ".join(nid[:n])) for n in (3, 7, 12)]
-    return starts
+    return list(dict.fromkeys(starts))
 
 
 def _found(answer, name: str, target: dict) -> bool:
@@ -170,6 +170,14 @@ def test_names_still_find_the_officer(searcher, target, username, name):
         assert _found(answer(typed), name, target), typed
     for typed in (f"{FIRST_TH} ไม่มีใคร", "ไม่มีใครชื่อนี้", "%", "_"):
         assert not _found(answer(typed), name, target), typed
+
+
+@pytest.mark.parametrize("name", list(PICKERS))
+def test_a_nul_byte_finds_no_one_on_any_database(searcher, name):
+    """PostgreSQL refuses NUL in text: the search must not hand it over (that was a 500)."""
+    answer = searcher("commandtech2", name)
+    for typed in ("\x00", f"{FIRST_TH}\x00", "31\x00"):
+        assert answer(typed) == (200, {"results": []}), repr(typed)
 
 
 def test_api_still_filters_officers_by_name_and_lists_masked_ids(app, api_tokens, target, every_national_id):

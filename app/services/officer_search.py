@@ -50,6 +50,8 @@ def officers_matching(term: str | None):
     term = (term or "").strip()[:MAX_TERM]
     if not term:
         return None
+    if "\x00" in term:  # in no name, and PostgreSQL refuses it in a text comparison (a 500)
+        return false()
     if national_id.normalize(term).isdigit():
         return national_id_is(Officer.national_id, term)
     return and_(*(_name_starts_with(part) for part in term.split()))

@@ -208,6 +208,18 @@ def test_no_answer_shows_an_id_beyond_its_mask(searcher, every_national_id, user
     _assert_masked(repr(body), every_national_id)
 
 
+def test_no_lookup_of_any_kind_shows_an_id(login, every_national_id, target):
+    """Every /lookup kind, read by Admin (who sees every row): names, numbers, never an ID."""
+    from app.views.lookup import LOOKUPS
+
+    admin = login("admin")
+    for kind in LOOKUPS:
+        for term in ("", "ส", FIRST_TH, target["nid"]):
+            response = admin.get(f"/lookup/{kind}", query_string={"q": term})
+            assert response.status_code == 200, kind
+            _assert_masked(repr(response.get_json()), every_national_id)
+
+
 def _assert_masked(text: str, national_ids: list[str]) -> None:
     digits_only = re.sub(r"\D", "", text)
     for nid in national_ids:

@@ -101,6 +101,15 @@ def test_lookup_finds_by_name_and_whole_national_id_twenty_at_most(app, login, v
     assert any("ขอนแก่น" in row["text"] for row in units)
 
 
+def test_lookup_by_a_number_no_row_can_have_finds_nothing(login):
+    """Past an INTEGER id PostgreSQL refused the comparison (a 500); "²" is a digit to Python only."""
+    admin = login("admin")
+    for term in ("99999999999999", "²"):
+        response = admin.get("/lookup/grant", query_string={"q": term})
+        assert response.status_code == 200, term
+        assert response.get_json()["results"] == []
+
+
 def test_lookup_requires_login(browser):
     assert browser.get("/lookup/officer?q=a").status_code in (302, 401)
 

@@ -2,10 +2,11 @@
 from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.models.base import MAX_ID
 from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
 from app.services import officer_search
@@ -49,8 +50,8 @@ def _requests(term: str):
 
 def _grants(term: str):
     query = select(Grant).order_by(Grant.id.desc())
-    if term.isdigit():
-        query = query.where(Grant.id == int(term))
+    if term.isascii() and term.isdigit():  # "²" is a digit to Python, not to int()
+        query = query.where(Grant.id == int(term) if int(term) <= MAX_ID else false())
     return query
 
 

@@ -187,3 +187,45 @@ def test_counts_are_kept_in_the_configured_storage(limited):
     for scope in (rate_limits.SEARCH_SCOPE, rate_limits.LOGIN_ADDRESS_SCOPE, rate_limits.LOGIN_USERNAME_SCOPE):
         assert any(f"/{scope}/" in key for key in keys), (scope, keys)
     assert not any("nobody-redis" in key for key in keys), "usernames are stored hashed"
+
+
+@pytest.mark.browser
+def test_a_picker_tells_the_user_how_long_to_wait(limited, request):
+    """In a real Chromium: once the budget is spent, the picker shows the server's Thai message."""
+    import os
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.test_browser import CHROMIUM
+
+    if request.node.callspec.params["limited"] != "memory":
+        pytest.skip("the page is the same whatever the storage")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    server = make_server("127.0.0.1", 0, limited, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.set_default_timeout(15000)
+            page.goto(f"{base}/login/")
+            page.fill("#username", "centralit")
+            page.fill("#password", DEMO_PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_url(f"{base}/")
+            for _ in range(SEARCH_LIMIT):
+                assert page.request.get(f"{base}/requests/units?q=ส").status == 200
+            page.goto(f"{base}/requests/new/external_search")
+            page.click("#certifying_head + .select2 .select2-selection")
+            page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
+            message = page.locator(".select2-results__message")
+            message.wait_for()
+            assert "ค้นหาบ่อยเกินไปในเวลาสั้น ๆ กรุณาลองใหม่ในอีก" in message.inner_text()
+            browser.close()
+    finally:
+        server.shutdown()

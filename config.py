@@ -55,8 +55,11 @@ AUTH_ROLE_PUBLIC = "Public"
 AUTH_USER_REGISTRATION = False
 AUTH_RATE_LIMITED = True
 RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+# Login attempts per client address and per username, the HTML and the API login together.
 AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+# Every search that answers as you type (pickers, /lookup), per login, all of them together.
+LOOKUP_RATE_LIMIT = os.environ.get("LOOKUP_RATE_LIMIT", "60 per minute")
 FAB_PASSWORD_COMPLEXITY_ENABLED = True  # the validator itself is set in create_app()
 
 PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600))

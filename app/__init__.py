@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    from app.security import rate_limits
     from app.security.passwords import password_complexity
 
     # FAB needs the callable itself here: a dotted path in config gives a 500 (../shared/FAB5.md).
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
         appbuilder.init_app(app, db.session)
         views.register(appbuilder)
+        rate_limits.register(app, appbuilder)
     formatting.register(app)
     labels.register(app)
     form_translations.register()

@@ -1,5 +1,7 @@
 """Security behaviour every screen shares: CSRF, escaping, masking, caching, lookups, login."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -87,16 +89,23 @@ def test_lookup_needs_the_read_permission(login):
     assert officer.get("/lookup/nothing?q=x").status_code == 404
 
 
-def test_lookup_finds_by_name_and_national_id_twenty_at_most(app, login):
+def test_lookup_finds_by_name_and_whole_national_id_twenty_at_most(app, login, victim):
+    officer_id, nid = victim
     personnel = login("personnel")
     found = personnel.get("/lookup/officer?q=สม").get_json()["results"]
     assert 0 < len(found) <= 20
-    with app.app_context():
-        nid = db.session.scalar(select(Officer.national_id).order_by(Officer.id))
-    by_id = personnel.get(f"/lookup/officer?q={nid[:6]}").get_json()["results"]
-    assert by_id
+    by_id = personnel.get(f"/lookup/officer?q={nid}").get_json()["results"]
+    assert [row["id"] for row in by_id] == [officer_id]
+    assert personnel.get(f"/lookup/officer?q={nid[:12]}").get_json()["results"] == []
     units = personnel.get("/lookup/unit?q=ขอนแก่น").get_json()["results"]
     assert any("ขอนแก่น" in row["text"] for row in units)
+
+
+def test_lookup_by_a_number_no_row_can_have_finds_nothing(login):
+    """Past an INTEGER id PostgreSQL refused the comparison (a 500); "²" is a digit to Python only."""
+    admin = login("admin")
+    assert admin.get("/lookup/grant", query_string={"q": "99999999999999"}).get_json() == {"results": []}
+    assert admin.get("/lookup/grant", query_string={"q": "²"}).status_code == 200  # not an id: no filter
 
 
 def test_lookup_requires_login(browser):
@@ -178,10 +187,17 @@ def test_officer_found_by_national_id_typed_with_dashes(app, login, victim):
     exact = personnel.get(f"/officerview/list/?_flt_0_national_id={dashed}").get_data(as_text=True)
     assert f"/officerview/show/{officer_id}" in exact
     assert exact.count("/officerview/show/") == 1
-    prefix = personnel.get(f"/officerview/list/?_flt_1_national_id={nid[:9]}").get_data(as_text=True)
-    assert f"/officerview/show/{officer_id}" in prefix
-    nothing = personnel.get("/officerview/list/?_flt_1_national_id=abc").get_data(as_text=True)
-    assert "/officerview/show/" not in nothing
+    # Never a prefix (MISSION §9): nine digits find no one.
+    for value in (nid[:9], nid[:12], "abc"):
+        response = personnel.get(f"/officerview/list/?_flt_0_national_id={value}")
+        assert response.status_code == 200
+        assert "/officerview/show/" not in response.get_data(as_text=True)
+    # The old "starts with" (filter 1) is gone: a bookmark of it is ignored, whatever it holds.
+    old_bookmark = personnel.get(f"/officerview/list/?_flt_1_national_id={nid[:9]}")
+    assert old_bookmark.status_code == 200
+    unfiltered = personnel.get("/officerview/list/")
+    shown = [re.findall(r"/officerview/show/\d+", r.get_data(as_text=True)) for r in (old_bookmark, unfiltered)]
+    assert shown[0] and shown[0] == shown[1]
 
 
 def test_pickers_offer_only_what_the_user_may_see(app, login, victim):

@@ -32,6 +32,7 @@ from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
+from app.models.base import MAX_ID
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import Actor, actor_for
 from app.services import access_requests as service
@@ -48,7 +49,6 @@ MSG_CONFLICT = N_("Someone else saved at the same moment. Nothing was saved: rel
 MSG_UNEXPECTED = N_("Something went wrong on our side. Nothing was saved.")
 MARSHMALLOW_REQUIRED = "Missing data for required field."
 
-MAX_ID = 2**31 - 1  # an INTEGER column: larger ids cannot exist (and would crash the driver)
 MAX_PAGE_SIZE = 100
 ID = validate.Range(min=1, max=MAX_ID)
 

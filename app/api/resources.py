@@ -201,9 +201,10 @@ PLACEMENT = ("home_unit", "acting_unit")  # where an officer works decides whose
 class OfficersApi(ScopedApi):
     """Officers' records: read them in your scope; Personnel (and Admin) add and change them.
 
-    Lists show the national ID masked, as the screens do; one officer's record shows it whole. A
-    record added or changed must lie in the writer's command: its home unit, and its acting unit
-    when one is set or changed, must be units of that command.
+    Lists show the national ID masked, as the screens do; one officer's record shows it whole. The
+    only filter on it is ``opr:nid`` with all 13 digits (app.services.officer_search): no prefix,
+    no "contains". A record added or changed must lie in the writer's command: its home unit, and
+    its acting unit when one is set or changed, must be units of that command.
     """
 
     resource_name = "officers"

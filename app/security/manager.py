@@ -32,6 +32,15 @@ class SitthiSecurityManager(SecurityManager):
     viewmenumodelview = _without_broken_routes(ViewMenuModelView)
     permissionviewmodelview = _without_broken_routes(PermissionViewModelView)
 
+    @property
+    def is_auth_limited(self) -> bool:
+        """Off for FAB's own login limit, which counts only the HTML login and only per address.
+
+        app.security.rate_limits limits both login doors, per address and per username, when
+        AUTH_RATE_LIMITED is on; FAB's limit on top would count every HTML attempt twice.
+        """
+        return False
+
     # -- every login, failed login and logout goes into the audit trail ---------------------
     def _audit_login(self, action: str, user) -> None:
         from app.services import audit

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import CommandFunction, Grant, Officer, SystemFunction
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
-from app.services import audit, deactivation, eligibility, notifications
+from app.services import audit, deactivation, eligibility, notifications, officer_search
 from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 
@@ -94,20 +94,13 @@ def in_command(session: Session, actor: Actor, officer_id: int | None) -> bool:
 
 
 def assignable_officers(session: Session, actor: Actor, term: str = "", limit: int = 20) -> list[Officer]:
-    """Active officers of the actor's command, found by name or national ID (never the actor)."""
+    """Active officers of the actor's command (never the actor), by name or whole national ID."""
     if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
         return []
     query = select(Officer).where(Officer.status == "active", _command_officers(session, actor))
     if actor.officer_id is not None:
         query = query.where(Officer.id != actor.officer_id)
-    term = (term or "").strip()[:100]
-    digits = term.replace("-", "").replace(" ", "")
-    if digits.isdigit():
-        query = query.where(Officer.national_id.startswith(digits))
-    elif term:
-        for part in term.split():
-            query = query.where(or_(Officer.first_name_th.startswith(part),
-                                    Officer.last_name_th.startswith(part)))
+    query = officer_search.search_officers(query, term)
     query = query.order_by(Officer.first_name_th, Officer.last_name_th, Officer.id).limit(limit)
     return list(session.scalars(query))
 

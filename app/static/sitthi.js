@@ -13,7 +13,8 @@
       language: {
         inputTooShort: function () { return $el.data("msgShort"); },
         noResults: function () { return $el.data("msgNone"); },
-        searching: function () { return $el.data("msgSearching"); }
+        searching: function () { return $el.data("msgSearching"); },
+        errorLoading: function () { return $el.data("lastError") || $el.data("msgError"); }
       },
       ajax: {
         url: $el.data("url"),
@@ -25,7 +26,17 @@
           if (toggle && $("#" + toggle).is(":checked")) { query.nationwide = 1; }
           return query;
         },
-        processResults: function (data) { return { results: data.results }; }
+        processResults: function (data) { return { results: data.results }; },
+        // A refusal says why in the user's language (e.g. too many searches: wait N seconds).
+        transport: function (params, success, failure) {
+          var request = $.ajax(params);
+          request.then(success);
+          request.fail(function (xhr) {
+            $el.data("lastError", (xhr.responseJSON && xhr.responseJSON.message) || "");
+            failure.apply(this, arguments);
+          });
+          return request;
+        }
       }
     });
   }

@@ -17,7 +17,7 @@ from app.formatting import format_date, format_datetime
 from app.labels import label_of
 from app.security.scope import is_visible, row_condition
 from app.services import audit
-from app.views.filters import SitthiFilterConverter
+from app.views.filters import SitthiFilterConverter, SitthiFilters
 from app.views.scoping import current_actor
 
 MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
@@ -67,6 +67,10 @@ class CappedCountInterface(SQLAInterface):
 
     def is_national_id(self, col_name: str) -> bool:
         return col_name == "national_id"
+
+    def get_filters(self, search_columns=None, search_filters=None) -> SitthiFilters:
+        return SitthiFilters(self.filter_converter_class, self, search_columns=search_columns or [],
+                             search_filters=search_filters)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config.get("LIST_COUNT_CAP", 10000)

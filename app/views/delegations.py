@@ -12,7 +12,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from app.errors import SitthiError
@@ -20,8 +20,9 @@ from app.extensions import db
 from app.formatting import local_today
 from app.labels import label_of
 from app.models import Delegation, Officer, User
+from app.security.rate_limits import search_endpoint
 from app.security.scope import ADMIN
-from app.services import delegations
+from app.services import delegations, officer_search
 from app.views.base import PERMISSION_BY_METHOD, CappedCountInterface, SitthiModelView
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
@@ -171,21 +172,13 @@ class MyDeputyView(SitthiModelView):
 
     @expose("/candidates")
     @has_access
+    @search_endpoint
     def candidates(self):
-        """Officers in service with an active login, by national ID or name; 20 at a time."""
+        """Officers in service with an active login, by name or whole national ID; 20 at a time."""
         actor = current_actor()
-        term = (request.args.get("q") or "").strip()[:100]
         query = (select(Officer).join(User, User.id == Officer.user_id)
                  .where(Officer.status == "active", User.active.is_(True), User.id != actor.user_id))
-        digits = term.replace("-", "").replace(" ", "")
-        if digits.isdigit():
-            query = query.where(Officer.national_id.startswith(digits))
-        elif term:
-            for part in term.split():
-                query = query.where(or_(
-                    Officer.first_name_th.startswith(part), Officer.last_name_th.startswith(part),
-                    Officer.first_name_en.ilike(part + "%"), Officer.last_name_en.ilike(part + "%"),
-                ))
+        query = officer_search.search_officers(query, request.args.get("q"))
         rows = db.session.scalars(query.order_by(Officer.first_name_th, Officer.id).limit(PAGE)).unique().all()
         return {"results": [{"id": o.user_id, "text": candidate_text(o)} for o in rows]}
 

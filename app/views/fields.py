@@ -33,7 +33,8 @@ class AjaxSelectWidget:
         return Markup(
             '<select name="{name}" id="{id}" class="form-control sitthi-ajax-select {css}" '
             'data-url="{url}" data-placeholder="{ph}" data-msg-short="{short}" '
-            'data-msg-none="{none}" data-msg-searching="{searching}" data-scope-toggle="{toggle}" '
+            'data-msg-none="{none}" data-msg-searching="{searching}" data-msg-error="{error}" '
+            'data-scope-toggle="{toggle}" '
             'style="width:100%"><option value=""></option>{option}</select>'
         ).format(
             name=field.name,
@@ -46,6 +47,7 @@ class AjaxSelectWidget:
             short=str(_l("Type at least one character")),
             none=str(_l("Nothing found")),
             searching=str(_l("Searching…")),
+            error=str(_l("The search did not answer. Try again in a moment.")),
             option=Markup(option),
         )
 

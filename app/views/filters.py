@@ -1,41 +1,39 @@
 """Search filters that fit Sitthi's data better than FAB's generic ones."""
-from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false
 
-from app.domain import national_id
+from app.services import officer_search
 
 
 class NationalIdIs(BaseFilter):
-    """Typed with or without dashes; an exact match uses the unique index."""
+    """All 13 digits, typed with or without dashes; fewer find no one (never a prefix: MISSION §9).
 
-    name = _l("Is")
+    The only filter on a national ID, on screens and in the REST API (``opr:nid``): FAB's string
+    filters (starts with, contains, ...) are never offered for it.
+    """
+
+    name = _l("Is (all 13 digits)")
     arg_name = "nid"
 
     def apply(self, query, value):
-        return query.filter(getattr(self.model, self.column_name) == national_id.normalize(value))
-
-
-class NationalIdStartsWith(BaseFilter):
-    """A digit prefix as a range, so the index serves it (LIKE/ILIKE would scan the table)."""
-
-    name = _l("Starts with")
-    arg_name = "nidsw"
-
-    def apply(self, query, value):
-        prefix = national_id.normalize(value)
-        column = getattr(self.model, self.column_name)
-        if not prefix.isdigit():
-            return query.filter(false())
-        if prefix == "9" * len(prefix):
-            return query.filter(column >= prefix)
-        upper = str(int(prefix) + 1).zfill(len(prefix))
-        return query.filter(column >= prefix, column < upper)
+        return query.filter(officer_search.national_id_is(getattr(self.model, self.column_name), value))
 
 
 class SitthiFilterConverter(SQLAFilterConverter):
     conversion_table = (
-        ("is_national_id", [NationalIdIs, NationalIdStartsWith]),
+        ("is_national_id", [NationalIdIs]),
         *SQLAFilterConverter.conversion_table,
     )
+
+
+class SitthiFilters(Filters):
+    """FAB's filters of a list, minus a 500 on a filter number the column does not have.
+
+    ``?_flt_1_national_id=...`` was "starts with" until that filter was removed: an old bookmark
+    (or any crafted number) is ignored, as FAB ignores a column that cannot be searched.
+    """
+
+    def add_filter_index(self, column_name: str, filter_instance_index: int, value) -> None:
+        if filter_instance_index < len(self._all_filters.get(column_name, ())):
+            super().add_filter_index(column_name, filter_instance_index, value)

@@ -23,6 +23,7 @@ from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import format_date, local_today, localized, office_clock
 from app.models import Grant, Officer
+from app.security.rate_limits import search_endpoint
 from app.security.scope import working_unit_id
 from app.services import grants as service
 from app.views.base import (
@@ -254,6 +255,7 @@ class AssignFunctionView(BaseView):
 
     @expose("/officers")
     @has_access
+    @search_endpoint
     def officers(self):
         """The officer search of the form: active officers of the user's own command, 20 at most."""
         rows = service.assignable_officers(db.session, current_actor(), request.args.get("q", ""))

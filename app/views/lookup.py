@@ -2,11 +2,14 @@
 from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.models.base import MAX_ID
+from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
+from app.services import officer_search
 from app.views.scoping import current_actor
 
 PAGE = 20
@@ -14,21 +17,7 @@ PAGE = 20
 
 def _officers(term: str):
     query = select(Officer).order_by(Officer.first_name_th, Officer.last_name_th)
-    digits = term.replace("-", "").replace(" ", "")
-    if digits.isdigit():
-        query = query.where(Officer.national_id.startswith(digits))
-    elif term:
-        parts = term.split()
-        for part in parts:
-            query = query.where(
-                or_(
-                    Officer.first_name_th.startswith(part),
-                    Officer.last_name_th.startswith(part),
-                    Officer.first_name_en.ilike(part + "%"),
-                    Officer.last_name_en.ilike(part + "%"),
-                )
-            )
-    return query
+    return officer_search.search_officers(query, term)
 
 
 def _units(term: str):
@@ -61,8 +50,8 @@ def _requests(term: str):
 
 def _grants(term: str):
     query = select(Grant).order_by(Grant.id.desc())
-    if term.isdigit():
-        query = query.where(Grant.id == int(term))
+    if term.isascii() and term.isdigit():  # "²" is a digit to Python, not to int()
+        query = query.where(Grant.id == int(term) if int(term) <= MAX_ID else false())
     return query
 
 
@@ -81,6 +70,7 @@ class LookupView(BaseView):
     default_view = "lookup"
 
     @expose("/<kind>")
+    @search_endpoint
     def lookup(self, kind: str):
         if kind not in LOOKUPS:
             abort(404)

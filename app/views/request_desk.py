@@ -35,9 +35,10 @@ from app.models import (
     Unit,
     User,
 )
+from app.security.rate_limits import search_endpoint
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
-from app.services import eligibility
+from app.services import eligibility, officer_search
 from app.services.attachments import FilesRefused, display_name
 from app.views.fields import AjaxRelationField
 from app.views.scoping import current_actor
@@ -291,11 +292,11 @@ class RequestDeskView(BaseView):
 
     @expose("/heads")
     @has_access
+    @search_endpoint
     def heads(self):
         """Officers who can certify: active, with a login, in a unit-head position; in the
         requester's command unless asked nationwide."""
         actor = current_actor()
-        term = (request.args.get("q") or "").strip()[:100]
         query = select(Officer).where(Officer.status == "active", Officer.user_id.isnot(None),
                                       Officer.position_level_id.in_(
                                           select(PositionLevel.id).where(PositionLevel.is_unit_head.is_(True))))
@@ -304,18 +305,13 @@ class RequestDeskView(BaseView):
         if not request.args.get("nationwide") and actor.command_id is not None:
             within = units_under(db.session, actor.command_id)
             query = query.where(or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-        digits = term.replace("-", "").replace(" ", "")
-        if digits.isdigit():
-            query = query.where(Officer.national_id.startswith(digits))
-        elif term:
-            for part in term.split():
-                query = query.where(or_(Officer.first_name_th.startswith(part),
-                                        Officer.last_name_th.startswith(part)))
+        query = officer_search.search_officers(query, request.args.get("q"))
         rows = db.session.scalars(query.order_by(Officer.first_name_th).limit(20)).all()
         return {"results": [{"id": o.id, "text": f"{o} – {o.position_title or ''} {o.home_unit}"} for o in rows]}
 
     @expose("/units")
     @has_access
+    @search_endpoint
     def units(self):
         """Active units by name, abbreviation or code: where a temporary assignment may go."""
         term = (request.args.get("q") or "").strip()[:100]

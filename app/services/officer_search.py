@@ -1,0 +1,63 @@
+"""How a typed term finds officers: by all 13 digits of the national ID, or by name.
+
+Every picker, lookup, list filter and API filter over officers uses this module (MISSION §9). A
+national ID is matched only whole, through its unique index: were a prefix enough, anyone who
+may search could rebuild any officer's ID one digit at a time (about 25 searches). A term made
+of digits that is not all 13 of them finds no one; it is never a name search either, so an
+answer can never tell which digits an ID starts with.
+"""
+from sqlalchemy import and_, false, or_
+
+from app.domain import national_id
+from app.models import Officer
+
+MAX_TERM = 100  # what a person types into a search box; longer is cut, never an error
+
+
+def whole_national_id(value) -> str | None:
+    """The 13 digits when `value` is a whole national ID as people type it (dashes, spaces)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # an API filter may send the ID as a JSON number
+    if not isinstance(value, str):
+        return None
+    digits = national_id.normalize(value[:MAX_TERM])
+    if len(digits) == 13 and digits.isascii() and digits.isdigit():
+        return digits
+    return None
+
+
+def national_id_is(column, value):
+    """The condition "this column holds exactly that national ID"; anything less matches nothing."""
+    digits = whole_national_id(value)
+    return false() if digits is None else column == digits
+
+
+def _name_starts_with(part: str):
+    return or_(
+        Officer.first_name_th.startswith(part, autoescape=True),
+        Officer.last_name_th.startswith(part, autoescape=True),
+        Officer.first_name_en.istartswith(part, autoescape=True),
+        Officer.last_name_en.istartswith(part, autoescape=True),
+    )
+
+
+def officers_matching(term: str | None):
+    """The condition on Officer for what was typed into a search box; None when nothing was.
+
+    Digits (with or without dashes and spaces, in any script) are a national ID: all 13, or no
+    one. Anything else is names: every word must begin the Thai or English first or last name.
+    """
+    term = (term or "").strip()[:MAX_TERM]
+    if not term:
+        return None
+    if "\x00" in term:  # in no name, and PostgreSQL refuses it in a text comparison (a 500)
+        return false()
+    if national_id.normalize(term).isdigit():
+        return national_id_is(Officer.national_id, term)
+    return and_(*(_name_starts_with(part) for part in term.split()))
+
+
+def search_officers(query, term: str | None):
+    """`query` (a select of Officer) narrowed to what the term finds."""
+    condition = officers_matching(term)
+    return query if condition is None else query.where(condition)

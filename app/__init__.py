@@ -12,7 +12,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     from app.security import rate_limits
+    from app.security.manager import login_event
     from app.security.passwords import password_complexity
+    from app.services import audit
 
     # FAB needs the callable itself here: a dotted path in config gives a 500 (../shared/FAB5.md).
     app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = password_complexity
@@ -24,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
 
     from app import (
+        api,
         cli,
         form_translations,
         formatting,
@@ -38,7 +41,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
         appbuilder.init_app(app, db.session)
         views.register(appbuilder)
+        api.register(appbuilder)
         rate_limits.register(app, appbuilder)
+    login_event.connect(audit.record_login)
     formatting.register(app)
     labels.register(app)
     form_translations.register()

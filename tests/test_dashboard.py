@@ -26,13 +26,14 @@ from app.models import (
     Unit,
     User,
 )
-from app.security.scope import Actor, actor_for, command_of, scoped
+from app.security.scope import Actor, command_of, scoped
 from app.services.dashboard import (
     OVERDUE_LIST_SIZE,
     TIMING_WINDOW_DAYS,
     approval_dashboard,
     unit_commands,
 )
+from app.services.delegations import actor_on
 from tests.conftest import counted_statements
 from tests.factories import make_officer, make_request, make_unit
 
@@ -532,7 +533,7 @@ def test_each_login_sees_the_figures_of_its_own_rows(app, login, two_commands, u
     with app.app_context():
         session = db.session
         user = session.scalar(select(User).where(User.username == username))
-        visible, expected, overdue_ids = _expected(session, actor_for(session, user, local_today()), local_today())
+        visible, expected, overdue_ids = _expected(session, actor_on(session, user, local_today()), local_today())
         kkn_name, mpd_name = str(_unit(session, "KKN")), str(_unit(session, "MPD1"))
     khon_kaen, bangkok = set(two_commands["khon_kaen"]), set(two_commands["bangkok"])
 

@@ -166,8 +166,8 @@ def test_the_deputy_sees_the_heads_requests_only_while_standing_in(world):
 def test_actor_for_knows_whom_a_user_stands_in_for_on_the_day_given(world):
     _name(world, world.bystander)
     user = world.session.get(User, world.bystander.user_id)
-    assert actor_for(world.session, user, FIRST).stands_in_for == {world.head.user_id}
-    assert actor_for(world.session, user, TODAY).stands_in_for == frozenset()
+    assert delegations.actor_on(world.session, user, FIRST).stands_in_for == {world.head.user_id}
+    assert delegations.actor_on(world.session, user, TODAY).stands_in_for == frozenset()
     assert actor_for(world.session, user).stands_in_for == frozenset()  # no day: own right only
     assert [u.id for u in delegations.principals_of(world.session, user.id, LAST)] == [world.head.user_id]
     assert delegations.principals_of(world.session, user.id, LAST + timedelta(days=1)) == []

@@ -34,9 +34,10 @@ from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
 from app.models.base import MAX_ID
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
-from app.security.scope import Actor, actor_for
+from app.security.scope import Actor
 from app.services import access_requests as service
 from app.services import eligibility
+from app.services.delegations import actor_on
 from app.services.inboxes import waiting_for
 
 log = logging.getLogger(__name__)
@@ -411,7 +412,7 @@ def api_actor() -> Actor:
     user = get_current_user() or g.user
     actor = g.get("_sitthi_api_actor")
     if actor is None or actor.user_id != user.id:
-        actor = actor_for(db.session, user, local_today())
+        actor = actor_on(db.session, user, local_today())
         g._sitthi_api_actor = actor
     return actor
 

@@ -1,4 +1,5 @@
 """Sitthi's security manager: FAB's, plus the role sync that `flask sitthi init` runs."""
+from blinker import Namespace
 from flask import g, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import (
@@ -11,6 +12,10 @@ from flask_appbuilder.security.views import (
 )
 
 from app.security.roles import ADMIN, ROLES, permissions_of
+
+# Every login, failed login and logout, sent with (action, user, remote_addr). The audit trail
+# listens (connected in create_app): the security layer does not reach into the services.
+login_event = Namespace().signal("sitthi-login-event")
 
 
 def _without_broken_routes(view_class):
@@ -43,12 +48,8 @@ class SitthiSecurityManager(SecurityManager):
 
     # -- every login, failed login and logout goes into the audit trail ---------------------
     def _audit_login(self, action: str, user) -> None:
-        from app.services import audit
-
-        audit.record(
-            self.session, action, actor_id=user.id, object_type="User", object_id=user.id,
-            summary=user.username, remote_addr=request.remote_addr if has_request_context() else None,
-        )
+        login_event.send(self, action=action, user=user,
+                         remote_addr=request.remote_addr if has_request_context() else None)
         self.session.commit()
 
     def on_user_login(self, user) -> None:

@@ -5,7 +5,6 @@ its technology staff administer everything below it. The user a service acts for
 built once per request from the login, so rules never reach into Flask themselves.
 """
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
@@ -61,14 +60,10 @@ def working_unit_id(officer: Officer) -> int:
     return officer.acting_unit_id or officer.home_unit_id
 
 
-def actor_for(session: Session, user, today: date | None = None) -> Actor:
-    """The Actor for a FAB user (any object with id, email and roles).
-
-    With `today` (the office's day) the actor also stands in for the heads who named them deputy
-    for that day; without it they act in their own right only.
-    """
-    from app.services.delegations import principal_ids
-
+def actor_for(session: Session, user, stands_in_for: frozenset[int] = frozenset()) -> Actor:
+    """The Actor for a FAB user (any object with id, email and roles), acting in their own right
+    and, when given, for the heads whose deputy they are that day
+    (app.services.delegations.actor_on works those out)."""
     officer = session.scalar(select(Officer).where(Officer.user_id == user.id))
     command_id = command_of(session, working_unit_id(officer)) if officer else None
     return Actor(
@@ -77,7 +72,7 @@ def actor_for(session: Session, user, today: date | None = None) -> Actor:
         roles=frozenset(role.name for role in user.roles),
         command_id=command_id,
         email=getattr(user, "email", None),
-        stands_in_for=principal_ids(session, user.id, today) if today else frozenset(),
+        stands_in_for=frozenset(stands_in_for),
     )
 
 

@@ -58,6 +58,12 @@ def unit_of(obj) -> int | None:
     return getattr(officer, "home_unit_id", None)
 
 
+def record_login(security_manager, *, action: str, user, remote_addr: str | None) -> None:
+    """A login, failed login or logout (app.security.manager.login_event), in the manager's session."""
+    record(security_manager.session, action, actor_id=user.id, object_type="User", object_id=user.id,
+           summary=user.username, remote_addr=remote_addr)
+
+
 def record(
     session: Session,
     action: str,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import N_, NotAllowed, NotFound, ValidationFailed
 from app.models import Delegation, Officer, User
-from app.security.scope import ADMIN, CENTRAL_IT, Actor
+from app.security.scope import ADMIN, CENTRAL_IT, Actor, actor_for
 from app.services import audit
 
 MAX_DAYS = 90
@@ -76,6 +76,12 @@ def principal_ids(session: Session, deputy_user_id: int, today: date) -> frozens
     """The user ids of everyone this user is the deputy of today (one indexed query)."""
     return frozenset(session.scalars(select(Delegation.principal_user_id).where(
         Delegation.deputy_user_id == deputy_user_id, in_force(today))))
+
+
+def actor_on(session: Session, user, today: date) -> Actor:
+    """The Actor for a login on `today`: in their own right, and for every head away who named
+    them deputy for that day."""
+    return actor_for(session, user, principal_ids(session, user.id, today))
 
 
 def principals_of(session: Session, deputy_user_id: int, today: date) -> list[User]:

@@ -20,9 +20,6 @@ def register(appbuilder: AppBuilder) -> None:
             )
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(GrantRenewalView)
-    from app.api import register as register_api
-
-    register_api(appbuilder)
     _move_security_menu_last(appbuilder)
 
 

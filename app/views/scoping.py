@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.formatting import local_today
 from app.models import Officer
-from app.security.scope import Actor, actor_for
+from app.security.scope import Actor
+from app.services.delegations import actor_on
 
 
 def current_officer_id() -> int | None:
@@ -20,7 +21,7 @@ def current_actor() -> Actor:
     """The logged-in user as the services see them, built once per request."""
     actor = g.get("_sitthi_actor")
     if actor is None or actor.user_id != current_user.id:
-        actor = actor_for(db.session, current_user, local_today())
+        actor = actor_on(db.session, current_user, local_today())
         g._sitthi_actor = actor
     return actor
 

@@ -153,12 +153,19 @@ def build_dataset(db) -> None:
                  state="pending", version=1)
             for rid in request_ids[start:start + BATCH]
         ])
+    live = set()  # one live grant per officer and source (a partial unique index holds it)
     for start in range(0, GRANTS, BATCH):
         batch = []
         for _ in range(start, min(start + BATCH, GRANTS)):
             valid_from = today - timedelta(days=rng.randrange(0, 700))
-            batch.append(dict(officer_id=rng.choice(officer_ids), data_source_id=rng.choice(source_ids),
-                              state=rng.choice(["active", "active", "expired", "revoked"]),
+            officer_id, source_id = rng.choice(officer_ids), rng.choice(source_ids)
+            state = rng.choice(["active", "active", "expired", "revoked"])
+            if state == "active" and (officer_id, source_id) in live:
+                state = "expired"
+            elif state == "active":
+                live.add((officer_id, source_id))
+            batch.append(dict(officer_id=officer_id, data_source_id=source_id,
+                              state=state,
                               valid_from=valid_from, valid_until=valid_from + timedelta(days=365),
                               version=1, created_at=now, updated_at=now))
         session.execute(insert(Grant), batch)

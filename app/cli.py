@@ -60,7 +60,8 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.option("--retry-failed", is_flag=True,
               help="First put failed messages back in the queue (attempts reset); once, also with --loop.")
 def send_notifications_command(loop: bool, interval: float, retry_failed: bool) -> None:
-    """Deliver the queued mail that is due. An SMTP error is recorded and retried later, never raised."""
+    """Deliver all the queued mail that is due, 100 at a time. An SMTP error is recorded and the
+    message retried later (never raised), so every batch moves the queue on and a run ends."""
     from app.services.notifications import deliver_due, requeue_failed
 
     if retry_failed:
@@ -83,9 +84,14 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
             report = None
         if report is not None and (report.total or not loop):
             click.echo(str(report))
-        if not loop or stop.requested:
+        full_batch = report is not None and report.total >= batch_size  # more is due now
+        if stop is not None and stop.requested:
             break
-        if report is None or report.total < batch_size:  # a full batch means more is due now
+        if not loop:
+            if full_batch:
+                continue  # a run from cron delivers everything that is due, batch after batch
+            break
+        if not full_batch:
             stop.sleep(interval)
             if stop.requested:
                 break

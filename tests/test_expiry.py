@@ -513,9 +513,11 @@ def test_concurrent_runs_expire_each_grant_once(own_app):
     day = date(2024, 10, 1)
     with own_app.app_context():
         session = db.session
-        officer = make_officer(session, _unit(session, "KKN-MUEANG"))
-        grants = [make_grant(session, officer, "vehicles", valid_from=day - timedelta(days=400),
-                             valid_until=day - timedelta(days=1)) for _ in range(20)]
+        station = _unit(session, "KKN-MUEANG")
+        # One officer each: an officer holds one live grant of a source.
+        grants = [make_grant(session, make_officer(session, station), "vehicles",
+                             valid_from=day - timedelta(days=400), valid_until=day - timedelta(days=1))
+                  for _ in range(20)]
         session.commit()
         ids = [g.id for g in grants]
         engine = db.engine

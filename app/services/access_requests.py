@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain import inputs
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
     AccessRequest,
@@ -85,7 +86,7 @@ FUNCTION_KINDS = eligibility.FUNCTION_KINDS
 ACCOUNT_KINDS = frozenset({"new_account", "account_renewal"})
 ACCOUNT_FUNCTION = "crimes_account"
 STAGE_DECISIONS = ("approve", "return", "reject")
-TEXT_LIMIT = 2000
+TEXT_LIMIT = inputs.TEXT_LIMIT
 
 
 class Ineligible(SitthiError):
@@ -174,7 +175,8 @@ def load_request(session: Session, actor: Actor, request_id: int) -> AccessReque
 
 
 def _check_version(record, expected_version: int | None) -> None:
-    if expected_version is not None and record.version != int(expected_version):
+    expected = inputs.expected_version(expected_version)  # not a whole number: refused, not a crash
+    if expected is not None and record.version != expected:
         raise StaleRecord(MSG_STALE)
 
 

@@ -2,6 +2,7 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from app import input_guard
 from app.extensions import csrf, db, mail, migrate
 
 
@@ -37,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
         appbuilder.init_app(app, db.session)
         views.register(appbuilder)
+    # After FAB's own hook (it sets g.user, which the refusal page's menu reads), before any view:
+    # hostile input is refused before a view, FAB's included, sends it to the database.
+    input_guard.register(app)
     formatting.register(app)
     labels.register(app)
     form_translations.register()

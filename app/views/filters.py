@@ -26,7 +26,7 @@ class NationalIdStartsWith(BaseFilter):
     def apply(self, query, value):
         prefix = national_id.normalize(value)
         column = getattr(self.model, self.column_name)
-        if not prefix.isdigit():
+        if not (prefix.isascii() and prefix.isdigit()):  # "²" is a digit to isdigit(), not to int()
             return query.filter(false())
         if prefix == "9" * len(prefix):
             return query.filter(column >= prefix)

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from app import labels
 from app.errors import SitthiError
 from app.extensions import db
+from app.input_guard import form_ids, form_text
 from app.models import AccessRequest
 from app.services import access_requests as service
 from app.services import inboxes
@@ -67,12 +68,8 @@ class InboxView(ReadOnlyModelView):
         """Decide each selected request through the service, one transaction each."""
         actor = current_actor()
         done, refused = [], []
-        comment = request.form.get("comment", "")
-        for raw in request.form.getlist("rowid"):
-            try:
-                pk = int(raw)
-            except ValueError:
-                continue
+        comment = form_text("comment", service.TEXT_LIMIT, _l("Comment"))
+        for pk in form_ids("rowid"):
             try:
                 req = service.decide(db.session, actor, pk, transition, clock(), comment=comment)
                 db.session.commit()

@@ -2,8 +2,9 @@
 from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
+from app.domain.inputs import as_id
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
 from app.security.scope import scoped
@@ -62,7 +63,8 @@ def _requests(term: str):
 def _grants(term: str):
     query = select(Grant).order_by(Grant.id.desc())
     if term.isdigit():
-        query = query.where(Grant.id == int(term))
+        grant_id = as_id(term)  # one no grant can have finds none; the database would refuse it
+        query = query.where(Grant.id == grant_id if grant_id is not None else false())
     return query
 
 

@@ -15,18 +15,24 @@ written when it answers. It checks
   the column (the same check serves the API's `q`, see `check_list_query`);
 - a JSON body the parser can read.
 
-Views read the form through `form_version`, `form_ids` and `form_text`, which refuse the same way.
+Views read the form through `form_version`, `form_ids` and `form_text`, which refuse the same way,
+and FAB-generated forms get the bounds FAB leaves out (`bound_form_input`).
 """
 import re
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_appbuilder.fields import QuerySelectMultipleField
 from sqlalchemy import BigInteger, SmallInteger
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
+from wtforms import IntegerField, StringField
+from wtforms.fields.core import UnboundField
+from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
 from app.domain.inputs import (
     MAX_INT,
     MAX_TEXT,
     MIN_INT,
+    TEXT_LIMIT,
     as_id,
     expected_version,
     has_control_characters,
@@ -254,6 +260,61 @@ def _view_of(endpoint: str | None):
         views = {view.endpoint: view for view in current_app.appbuilder.baseviews}
         current_app.extensions["sitthi_views"] = views
     return views.get((endpoint or "").partition(".")[0])
+
+
+# -- FAB's generated forms ----------------------------------------------------------------------------
+class _WithinColumn:
+    """A number the column can hold, checked first and ending the chain: FAB's `Unique` would look
+    99999999999 up next, and PostgreSQL refuses to compare it with an INTEGER."""
+
+    def __init__(self, column_range: tuple[int, int]):
+        self.range = NumberRange(min=column_range[0], max=column_range[1])
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:  # not a number at all: the field says so itself
+            return
+        try:
+            self.range(form, field)
+        except ValidationError as error:
+            raise StopValidation(error.args[0]) from error
+
+
+class _ChosenOnly(QuerySelectMultipleField):
+    """FAB's multiple select judges its value before reading it, so a value that is not among its
+    choices was dropped, not refused: one made-up id emptied a user's groups."""
+
+    def pre_validate(self, form) -> None:
+        self.data  # noqa: B018  (reading it marks what is not a choice)
+        super().pre_validate(form)
+
+
+def bound_form_input(form_class) -> None:
+    """Give each text, number and multiple-select field of a FAB-generated form the bound of what
+    stores it. FAB bounds a String(n) field by its length and nothing else: a Text field took
+    100,000 characters (the API takes TEXT_LIMIT), an Integer field 99999999999."""
+    if form_class is None:
+        return
+    for name, unbound in list(vars(form_class).items()):
+        if not isinstance(unbound, UnboundField):
+            continue
+        field_class, validators = unbound.field_class, list(unbound.kwargs.get("validators") or [])
+        if issubclass(field_class, StringField) and not any(isinstance(v, Length) for v in validators):
+            validators.append(Length(max=TEXT_LIMIT))
+        elif issubclass(field_class, IntegerField) and not any(isinstance(v, _WithinColumn) for v in validators):
+            validators.insert(0, _WithinColumn((MIN_INT, MAX_INT)))
+        elif field_class is QuerySelectMultipleField:
+            field_class = _ChosenOnly
+        else:
+            continue
+        bounded = UnboundField(field_class, *unbound.args, **{**unbound.kwargs, "validators": validators})
+        bounded.creation_counter = unbound.creation_counter  # the field keeps its place in the form
+        setattr(form_class, name, bounded)
+
+
+def is_bulk_action(view, name: str | None) -> bool:
+    """Whether FAB's `action_post` can run `name` on a view: it fails on anything but a bulk action."""
+    action = view.actions.get(name) if name else None
+    return action is not None and bool(action.multiple)
 
 
 # -- what views read from a form ---------------------------------------------------------------------

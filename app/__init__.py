@@ -2,6 +2,7 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from app import input_guard
 from app.extensions import csrf, db, mail, migrate
 
 
@@ -43,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         views.register(appbuilder)
         api.register(appbuilder)
         rate_limits.register(app, appbuilder)
+    # After FAB's own hook (it sets g.user, which the refusal page's menu reads), before any view:
+    # hostile input is refused before a view, FAB's included, sends it to the database.
+    input_guard.register(app)
     login_event.connect(audit.record_login)
     formatting.register(app)
     labels.register(app)

@@ -135,7 +135,6 @@ def test_hostile_names_from_a_browser_are_made_safe(app, login, quoted_name, sto
 
 @pytest.mark.parametrize("given, stored", [
     ("a\r\nb.pdf", "a b.pdf"),
-    ("nul\x00byte.pdf", "nulbyte.pdf"),  # PostgreSQL refuses NUL in text: it must never get there
     ('x"; filename="evil.exe', "x__ filename=_evil.pdf"),
     ("..\\..\\windows\\win.ini", "win.pdf"),
     ("\u202egpj.exe", "gpj.pdf"),
@@ -152,6 +151,20 @@ def test_hostile_names_through_the_api_are_made_safe(app, login, api_tokens, giv
     [attachment] = response.get_json()["attachments"]
     assert attachment["filename"] == stored and _is_harmless(stored)
     assert _downloaded_name(login("officer"), attachment["id"]) == stored
+
+
+def test_a_nul_byte_in_a_name_through_the_api_is_refused_where_it_enters(app, api_tokens):
+    """PostgreSQL refuses NUL in text: the input guard stops it with a 400 before anything is saved."""
+    api = ApiUser(app.test_client(), api_tokens("officer"))
+    before = _counts(app)
+    response = api.post("/api/v1/requests/?_l_=en", json={
+        "kind": "external_search", "contact_email": "me@police.example", "contact_mobile": "0812345678",
+        "duty_performed": "สืบสวน", "sources": [{"data_source_id": _vehicles(app)}],
+        "attachments": [{"kind": "memo", "filename": "nul\x00byte.pdf",
+                         "content_base64": base64.b64encode(PDF).decode()}]})
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "attachments.0.filename"
+    assert _counts(app) == before
 
 
 # -- a refused file --------------------------------------------------------------------------

@@ -174,11 +174,21 @@ def test_names_still_find_the_officer(searcher, target, username, name):
 
 
 @pytest.mark.parametrize("name", list(PICKERS))
-def test_a_nul_byte_finds_no_one_on_any_database(searcher, name):
-    """PostgreSQL refuses NUL in text: the search must not hand it over (that was a 500)."""
+def test_a_nul_byte_is_refused_before_any_search(searcher, name):
+    """PostgreSQL refuses NUL in text (that was a 500): the input guard answers 400 first."""
     answer = searcher("commandtech2", name)
     for typed in ("\x00", f"{FIRST_TH}\x00", "31\x00"):
-        assert answer(typed) == (200, {"results": []}), repr(typed)
+        assert answer(typed)[0] == 400, repr(typed)
+
+
+def test_the_search_rule_itself_finds_no_one_for_a_nul_byte(app):
+    """Behind the guard, the rule holds too: whatever reaches it, a NUL is never sent to the database."""
+    from app.models import Officer
+    from app.services.officer_search import search_officers
+
+    with app.app_context():
+        for typed in ("\x00", f"{FIRST_TH}\x00", "31\x00"):
+            assert db.session.scalars(search_officers(select(Officer), typed).limit(5)).all() == []
 
 
 def test_api_still_filters_officers_by_name_and_lists_masked_ids(app, api_tokens, target, every_national_id):

@@ -28,11 +28,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
+from app.domain.inputs import MAX_INT as MAX_ID
 from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
-from app.models.base import MAX_ID
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import Actor
 from app.services import access_requests as service

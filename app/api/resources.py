@@ -32,6 +32,7 @@ from app.api.requests import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.domain import national_id
 from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
+from app.input_guard import InputRefused, check_list_query
 from app.models import AuditEvent, Grant, Officer, Unit
 from app.models.officer import OFFICER_STATUSES
 from app.security.scope import Actor, command_units, is_nationwide, is_visible, row_condition
@@ -158,6 +159,14 @@ class ScopedApi(ModelRestApi):
             schemas[self.edit_model_schema_name] = self.edit_model_schema
         for name, schema in schemas.items():
             api_spec.components.schema(name, schema=schema)
+
+    def get_list_headless(self, **kwargs):
+        """FAB pages and filters by `q` as it is: a page or a value no column can hold is refused."""
+        try:
+            check_list_query(self.datamodel, kwargs.get("rison") or {})
+        except InputRefused as refused:
+            return self.response(refused.code, message=refused.description, field=refused.field)
+        return super().get_list_headless(**kwargs)
 
     def get_headless(self, pk, **kwargs):
         if pk > MAX_ID:  # cannot exist, and PostgreSQL refuses to compare it with an INTEGER

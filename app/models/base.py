@@ -4,8 +4,6 @@ from datetime import UTC, datetime
 from sqlalchemy import CheckConstraint, DateTime, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-MAX_ID = 2**31 - 1  # an INTEGER id: larger ones cannot exist, and PostgreSQL refuses to compare them
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain import inputs
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
     LIVE_GRANT_STATES,
@@ -93,7 +94,7 @@ FUNCTION_KINDS = eligibility.FUNCTION_KINDS
 ACCOUNT_KINDS = frozenset({"new_account", "account_renewal"})
 ACCOUNT_FUNCTION = "crimes_account"
 STAGE_DECISIONS = ("approve", "return", "reject")
-TEXT_LIMIT = 2000
+TEXT_LIMIT = inputs.TEXT_LIMIT
 
 
 class Ineligible(SitthiError):
@@ -174,10 +175,11 @@ def load_request(session: Session, actor: Actor, request_id: int) -> AccessReque
 def _check_version(record, expected_version: int | None) -> None:
     """Refuse a form opened on an older version; the row is read again, not taken from memory,
     so a change committed meanwhile by someone else is seen before anything is judged."""
-    if expected_version is None:
+    expected = inputs.expected_version(expected_version)  # not a whole number: refused, not a crash
+    if expected is None:
         return
     object_session(record).refresh(record)
-    if record.version != int(expected_version):
+    if record.version != expected:
         raise StaleRecord(MSG_STALE)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain import inputs
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import CommandFunction, Grant, Officer, SystemFunction
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
@@ -149,23 +150,17 @@ def _reason(reason: str | None, required: bool) -> str | None:
 
 
 def _check_version(grant: Grant, expected_version) -> None:
-    if expected_version in (None, ""):
-        return
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError) as error:
-        raise StaleRecord(MSG_STALE) from error
-    if grant.version != expected:
+    expected = inputs.expected_version(expected_version)
+    if expected is not None and grant.version != expected:
         raise StaleRecord(MSG_STALE)
 
 
 def load_grant(session: Session, actor: Actor, grant_id) -> Grant:
     """A grant the actor may administer: seen through the row scope, of an officer of their command."""
     _require_command_tech(actor)
-    try:
-        grant_id = int(grant_id)
-    except (TypeError, ValueError) as error:
-        raise NotFound(MSG_NOT_FOUND) from error
+    grant_id = inputs.as_id(grant_id)
+    if grant_id is None:  # no grant can have it (and past INTEGER the database would refuse it)
+        raise NotFound(MSG_NOT_FOUND)
     grant = session.get(Grant, grant_id)
     if grant is None or not is_visible(session, actor, Grant, grant_id):
         raise NotFound(MSG_NOT_FOUND)
@@ -189,10 +184,11 @@ def assign_function(session: Session, actor: Actor, officer_id, function_id, clo
                     valid_until: date | None = None) -> Grant:
     """Give an officer of the actor's command a function the command may give."""
     _require_command_tech(actor)
-    try:
-        officer_id, function_id = int(officer_id), int(function_id)
-    except (TypeError, ValueError) as error:
-        raise NotFound(MSG_OFFICER_NOT_FOUND) from error
+    officer_id, function_id = inputs.as_id(officer_id), inputs.as_id(function_id)
+    if officer_id is None:
+        raise NotFound(MSG_OFFICER_NOT_FOUND)
+    if function_id is None:
+        raise ValidationFailed(MSG_UNKNOWN_FUNCTION)
     if officer_id == actor.officer_id:
         raise NotAllowed(MSG_SELF)
     if not in_command(session, actor, officer_id):

@@ -14,13 +14,16 @@ from wtforms.validators import DataRequired, Optional
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
+from app.input_guard import bound_form_input, is_bulk_action
 from app.labels import label_of
 from app.security.scope import is_visible, row_condition
 from app.services import audit
-from app.views.filters import SitthiFilterConverter, SitthiFilters
+from app.views.filters import SitthiFilterConverter
 from app.views.scoping import current_actor
 
 MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
+MSG_BREAKS_A_RULE = N_("This record conflicts with another or breaks a rule of the records (a code or number "
+                       "already used, a value out of range). Nothing was saved.")
 MSG_OUT_OF_SCOPE = N_("This record would lie outside your command: nothing was saved.")
 
 
@@ -68,10 +71,6 @@ class CappedCountInterface(SQLAInterface):
     def is_national_id(self, col_name: str) -> bool:
         return col_name == "national_id"
 
-    def get_filters(self, search_columns=None, search_filters=None) -> SitthiFilters:
-        return SitthiFilters(self.filter_converter_class, self, search_columns=search_columns or [],
-                             search_filters=search_filters)
-
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config.get("LIST_COUNT_CAP", 10000)
         inner = self._apply_inner_all(
@@ -106,12 +105,14 @@ class SitthiModelView(ModelView):
             self.edit_title = _l("Edit %(entity)s", entity=self.entity)
         super().__init__(**kwargs)
         self._format_dates()
+        for form in (self.add_form, self.edit_form):
+            bound_form_input(form)
 
     @expose("/action_post", methods=["POST"])
     @has_access
     def action_post(self):
         """FAB answers an unknown action name with a 500; it is simply not there."""
-        if request.form.get("action") not in self.actions:
+        if not is_bulk_action(self, request.form.get("action")):
             abort(404)
         return super().action_post()
 
@@ -136,20 +137,25 @@ class SitthiModelView(ModelView):
     def pre_add(self, item) -> None:
         # The new row needs its id in the same transaction as its audit event.
         db.session.add(item)
-        try:
-            db.session.flush()
-        except IntegrityError as error:
-            db.session.rollback()
-            raise ValidationFailed(MSG_CONFLICT) from error
+        self._flush()
         self._check_scope(item)
         self._audit("create", item, after=audit.snapshot(item))
 
     def pre_update(self, item) -> None:
         before, after = audit.changes(item)
-        db.session.flush()
+        self._flush()
         self._check_scope(item)
         if after:
             self._audit("update", item, before=before, after=after)
+
+    @staticmethod
+    def _flush() -> None:
+        """FAB shows a failed hook's error as it is: the database's own text, SQL included."""
+        try:
+            db.session.flush()
+        except IntegrityError as error:
+            db.session.rollback()
+            raise ValidationFailed(MSG_BREAKS_A_RULE) from error
 
     def _check_scope(self, item) -> None:
         """A row added or changed must still be one the user may see (no moving it away)."""

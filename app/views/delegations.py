@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app.domain.inputs import as_id
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today
@@ -53,10 +54,8 @@ class UserPickField(AjaxRelationField):
         self.data = None
         if raw in ("", None, "__None"):
             return
-        try:
-            self.data = db.session.get(User, int(raw))
-        except (TypeError, ValueError):
-            self.data = None
+        pk = as_id(raw)
+        self.data = db.session.get(User, pk) if pk is not None else None
         if self.data is None:
             raise ValidationError(_l("The chosen record does not exist."))
 

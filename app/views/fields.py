@@ -11,6 +11,7 @@ from wtforms import Field
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app.domain.inputs import as_id
 from app.extensions import db
 from app.security.scope import is_visible
 from app.views.scoping import current_actor
@@ -93,11 +94,10 @@ class AjaxRelationField(Field):
         if raw in ("", None, "__None"):
             self.data = None
             return
-        try:
-            pk = int(raw)
-        except (TypeError, ValueError) as error:
+        pk = as_id(raw)
+        if pk is None:  # past INTEGER the database would refuse the lookup itself
             self.data = None
-            raise ValidationError(_l("Not a valid choice.")) from error
+            raise ValidationError(_l("Not a valid choice."))
         self.data = db.session.get(self.model, pk)
         # A value typed into the form by hand is held to the same scope as the /lookup choices; a
         # field with its own search (the certifying head) leaves the judgement to its service.

@@ -1,5 +1,5 @@
 """Search filters that fit Sitthi's data better than FAB's generic ones."""
-from flask_appbuilder.models.filters import BaseFilter, Filters
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_babel import lazy_gettext as _l
 
@@ -25,15 +25,3 @@ class SitthiFilterConverter(SQLAFilterConverter):
         ("is_national_id", [NationalIdIs]),
         *SQLAFilterConverter.conversion_table,
     )
-
-
-class SitthiFilters(Filters):
-    """FAB's filters of a list, minus a 500 on a filter number the column does not have.
-
-    ``?_flt_1_national_id=...`` was "starts with" until that filter was removed: an old bookmark
-    (or any crafted number) is ignored, as FAB ignores a column that cannot be searched.
-    """
-
-    def add_filter_index(self, column_name: str, filter_instance_index: int, value) -> None:
-        if filter_instance_index < len(self._all_filters.get(column_name, ())):
-            super().add_filter_index(column_name, filter_instance_index, value)

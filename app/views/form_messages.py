@@ -14,4 +14,5 @@ WTFORMS_MESSAGES = (
     N_("Field must be at least %(min)d character long."),
     N_("Field must be at least %(min)d characters long."),
     N_("Field must be between %(min)d and %(max)d characters long."),
+    N_("Number must be between %(min)s and %(max)s."),
 )

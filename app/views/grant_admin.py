@@ -19,6 +19,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
+from app.domain.inputs import as_id
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import format_date, local_today, localized, office_clock
@@ -86,13 +87,6 @@ def validity_cell(grant: Grant) -> Markup:
     return Markup('{d} <small class="{css}">({left})</small>').format(d=text, css=css, left=left)
 
 
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _parse_date(raw: str | None) -> date | None:
     try:
         return date.fromisoformat(raw) if raw else None
@@ -147,8 +141,8 @@ class CommandGrantView(ReadOnlyModelView):
         actor = current_actor()
         done, refused = 0, []
         for raw in request.form.getlist("rowid"):
-            pk = _int_or_none(raw)
-            if pk is None:
+            pk = as_id(raw)
+            if pk is None:  # the input guard refused it already
                 continue
             try:
                 command(actor, pk)
@@ -210,7 +204,7 @@ class CommandGrantView(ReadOnlyModelView):
 class AssignForm(FlaskForm):
     officer = AjaxRelationField(_l("Officer"), [DataRequired()], model=Officer,
                                 endpoint=("AssignFunctionView.officers",))
-    function = SelectField(_l("Function"), [DataRequired()], coerce=_int_or_none, choices=[],
+    function = SelectField(_l("Function"), [DataRequired()], coerce=as_id, choices=[],
                            validate_choice=False)
     valid_until = DateField(_l("Valid until (empty: the function's default validity)"), [Optional()])
 

@@ -17,6 +17,7 @@ from app.domain.pledge import ATTESTATION, in_language
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import current_language, office_clock
+from app.input_guard import form_ids, form_text
 from app.models import AccessRequest
 from app.services import access_requests as service
 from app.services import inboxes
@@ -81,13 +82,9 @@ class InboxView(ReadOnlyModelView):
         """
         actor = current_actor()
         done, refused = [], []
-        comment = request.form.get("comment", "")
+        comment = form_text("comment", service.TEXT_LIMIT, _l("Comment"))
         attest = bool(request.form.get("attest"))
-        for raw in request.form.getlist("rowid"):
-            try:
-                pk = int(raw)
-            except ValueError:
-                continue
+        for pk in form_ids("rowid"):
             try:
                 req = service.decide(db.session, actor, pk, transition, office_clock(), comment=comment,
                                      approve_remaining=True, attest=attest)

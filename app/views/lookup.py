@@ -4,9 +4,9 @@ from flask_appbuilder import BaseView, expose
 from flask_login import current_user
 from sqlalchemy import false, or_, select
 
+from app.domain.inputs import as_id
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
-from app.models.base import MAX_ID
 from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
 from app.services import officer_search
@@ -50,8 +50,9 @@ def _requests(term: str):
 
 def _grants(term: str):
     query = select(Grant).order_by(Grant.id.desc())
-    if term.isascii() and term.isdigit():  # "²" is a digit to Python, not to int()
-        query = query.where(Grant.id == int(term) if int(term) <= MAX_ID else false())
+    if term.isdigit():
+        grant_id = as_id(term)  # one no grant can have finds none; the database would refuse it
+        query = query.where(Grant.id == grant_id if grant_id is not None else false())
     return query
 
 

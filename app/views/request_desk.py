@@ -19,10 +19,12 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
+from app.domain.inputs import as_id
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import current_language, local_today, localized, office_clock
+from app.input_guard import form_id, form_ids, form_text, form_version
 from app.models import (
     AccessRequest,
     Attachment,
@@ -31,6 +33,7 @@ from app.models import (
     Officer,
     PositionLevel,
     RankGroup,
+    RequestItem,
     SystemFunction,
     Unit,
     User,
@@ -45,6 +48,8 @@ from app.views.scoping import current_actor
 
 MSG_CONFLICT = _l("Someone else saved at the same moment. Nothing was saved: reload and try again.")
 UPLOAD_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
+COMMENT = _l("Comment")
+REFERENCE_LIMIT = RequestItem.__table__.c.agency_reference.type.length
 
 
 def run(command):
@@ -79,6 +84,7 @@ class RequestForm(FlaskForm):
 
 
 def _int_or_none(value) -> int | None:
+    """Only to show back what was ticked; what is saved is read with form_ids."""
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -86,13 +92,8 @@ def _int_or_none(value) -> int | None:
 
 
 def _request_data(kind: str, form: RequestForm) -> service.RequestData:
-    sources = []
-    for raw in request.form.getlist("source"):
-        source_id = _int_or_none(raw)
-        if source_id is not None:
-            sources.append(service.SourceChoice(
-                source_id, _int_or_none(request.form.get(f"rank_group_{source_id}"))))
-    functions = tuple(f for f in (_int_or_none(v) for v in request.form.getlist("function")) if f)
+    sources = tuple(service.SourceChoice(source_id, form_id(f"rank_group_{source_id}"))
+                    for source_id in form_ids("source"))
     return service.RequestData(
         kind=kind,
         contact_email=form.contact_email.data or "",
@@ -103,8 +104,8 @@ def _request_data(kind: str, form: RequestForm) -> service.RequestData:
         certifying_head_id=form.certifying_head.data.id if form.certifying_head.data else None,
         target_unit_id=form.target_unit.data.id if form.target_unit.data else None,
         assignment_until=form.assignment_until.data,
-        sources=tuple(sources),
-        function_ids=functions,
+        sources=sources,
+        function_ids=form_ids("function"),
     )
 
 
@@ -203,13 +204,13 @@ class RequestDeskView(BaseView):
         form = RequestForm(obj=req)
         if request.method == "POST" and form.validate_on_submit():
             data = _request_data(req.kind, form)
-            saved = self._save(actor, data, pk, request.form.get("version"))
+            saved = self._save(actor, data, pk, form_version())
             if saved is not None:
                 return saved
         return self._render_form(form, req.kind, req.requester, req)
 
     def _save(self, actor, data, pk, version):
-        removed = tuple(i for i in (_int_or_none(v) for v in request.form.getlist("remove_attachment")) if i)
+        removed = form_ids("remove_attachment")
         try:
             req = service.save_draft(
                 db.session, actor, data, office_clock(), request_id=pk, expected_version=version,
@@ -357,8 +358,8 @@ class RequestDeskView(BaseView):
     @expose("/submit/<int:pk>", methods=["POST"])
     @has_access
     def submit(self, pk: int):
-        done = run(lambda: service.submit(db.session, current_actor(), pk, office_clock(),
-                                          expected_version=request.form.get("version")))
+        version = form_version()
+        done = run(lambda: service.submit(db.session, current_actor(), pk, office_clock(), expected_version=version))
         if done is not None:
             flash(gettext("Request %(number)s sent to %(stage)s.", number=done.number,
                           stage=done.current_stage.name_th), "success")
@@ -367,9 +368,9 @@ class RequestDeskView(BaseView):
     @expose("/cancel/<int:pk>", methods=["POST"])
     @has_access
     def cancel(self, pk: int):
+        version, comment = form_version(), form_text("comment", service.TEXT_LIMIT, COMMENT)
         done = run(lambda: service.cancel(db.session, current_actor(), pk, office_clock(),
-                                          expected_version=request.form.get("version"),
-                                          comment=request.form.get("comment", "")))
+                                          expected_version=version, comment=comment))
         if done is not None:
             flash(gettext("Request cancelled."), "success")
         return redirect(url_for(".show", pk=pk))
@@ -378,17 +379,17 @@ class RequestDeskView(BaseView):
     @has_access
     def decide(self, pk: int):
         transition = request.form.get("transition", "")
+        version, comment = form_version(), form_text("comment", service.TEXT_LIMIT, COMMENT)
         items = []
         for key, value in request.form.items():
             if key.startswith("item_") and value in ("approve", "reject"):
-                item_id = _int_or_none(key[5:])
+                item_id = as_id(key[5:])
                 if item_id:
-                    items.append(service.ItemDecision(
-                        item_id, value == "approve", request.form.get(f"item_comment_{item_id}", "")))
+                    items.append(service.ItemDecision(item_id, value == "approve", form_text(
+                        f"item_comment_{item_id}", service.TEXT_LIMIT, COMMENT)))
         done = run(lambda: service.decide(
             db.session, current_actor(), pk, transition, office_clock(),
-            expected_version=request.form.get("version"), comment=request.form.get("comment", ""),
-            item_decisions=tuple(items), attest=bool(request.form.get("attest"))))
+            expected_version=version, comment=comment, item_decisions=tuple(items), attest=bool(request.form.get("attest"))))
         if done is not None:
             flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
                           state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
@@ -404,10 +405,11 @@ class RequestDeskView(BaseView):
             flash(gettext("Not a valid date value."), "danger")
             pk = request.form.get("request_id", type=int)
             return redirect(url_for(".show", pk=pk) if pk else self.appbuilder.get_url_for_index)
+        version, comment = form_version(), form_text("comment", service.TEXT_LIMIT, COMMENT)
+        reference = form_text("agency_reference", REFERENCE_LIMIT, _l("Agency reference"))
         done = run(lambda: service.record_activation(
-            db.session, current_actor(), item_id, office_clock(), activated=activated,
-            reference=request.form.get("agency_reference", ""), activated_on=on,
-            comment=request.form.get("comment", ""), expected_version=request.form.get("version")))
+            db.session, current_actor(), item_id, office_clock(), activated=activated, reference=reference,
+            activated_on=on, comment=comment, expected_version=version))
         if done is not None:
             flash(gettext("Activation recorded."), "success")
             return redirect(url_for(".show", pk=done.request_id))

@@ -1,0 +1,61 @@
+"""What a value from outside can be, whatever screen or API it comes through.
+
+Ids and versions are PostgreSQL INTEGERs: a number past 2^31−1 is not "no such row" to the
+database but an error, and so is text holding a NUL byte (SQLite accepts both, so only production
+showed it). These rules say what a value may be before anything looks it up or stores it.
+"""
+import re
+
+from app.errors import N_, ValidationFailed
+
+MAX_INT = 2**31 - 1  # PostgreSQL INTEGER, the type of every id and version
+MIN_INT = -(2**31)
+# No single text value of a form, query string or JSON body is longer (the longest field holds
+# TEXT_LIMIT); files travel as files, or as `*_base64` JSON fields bounded by size instead.
+MAX_TEXT = 10_000
+TEXT_LIMIT = 2000  # the longest free text a field holds: a comment, a reason, a description
+# Tab, line feed and carriage return are text; other control characters are not, and a lone
+# surrogate (possible in JSON's \ud800) cannot even be encoded for the database.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_MAX_DIGITS = 30  # int() of thousands of digits is slow, then refused by Python itself
+
+MSG_BAD_VERSION = N_("The version sent with the form is not a whole number. Nothing was saved: reload the "
+                     "page and try again.")
+
+
+def whole_number(value, minimum: int = MIN_INT, maximum: int = MAX_INT) -> int | None:
+    """`value` as an int within [minimum, maximum], from an int or decimal digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        if not digits.isdecimal() or len(digits) > _MAX_DIGITS:
+            return None
+        value = int(text)
+    if not isinstance(value, int):
+        return None
+    return value if minimum <= value <= maximum else None
+
+
+def as_id(value, maximum: int = MAX_INT) -> int | None:
+    """A record id (1 to `maximum`) from a form, an address or JSON; None when no row can have it."""
+    return whole_number(value, 1, maximum)
+
+
+def expected_version(value) -> int | None:
+    """The version a form or body sent back: None when it sent none, refused unless a whole number."""
+    if value is None:
+        return None
+    number = whole_number(value, 0, MAX_INT)
+    if number is None:
+        raise ValidationFailed(MSG_BAD_VERSION)
+    return number
+
+
+def has_control_characters(text: str) -> bool:
+    return CONTROL_CHARACTERS.search(text) is not None

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Load, contains_eager
 
 from app.api.requests import MAX_ID, _json_body, _json_errors, api_actor
 from app.api.requests import MSG_CONFLICT as MSG_SAVED_MEANWHILE
+from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
 from app.domain import national_id
 from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
@@ -37,7 +38,6 @@ from app.models import AuditEvent, Grant, Officer, Unit
 from app.models.officer import OFFICER_STATUSES
 from app.security.scope import Actor, command_units, is_nationwide, is_visible, row_condition
 from app.services import audit
-from app.views.base import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
 
 MSG_NOT_FOUND = N_("No such record, or not one you may see.")
 MSG_NOT_AN_ID = N_("Give the id of the record, a whole number.")

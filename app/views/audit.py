@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.datamodel import datamodel
 from app.models import (
     AuditEvent,
     Grant,
@@ -16,7 +17,6 @@ from app.views.base import (
     SitthiModelView,
     code_column,
     code_field,
-    datamodel,
 )
 from app.views.fields import relation_field
 from app.views.labels import LABELS

@@ -1,9 +1,8 @@
 """What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
-from flask import abort, current_app, g, has_request_context, request
+from flask import abort, g, has_request_context, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, DateTime
@@ -11,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
+from app.datamodel import MSG_OUT_OF_SCOPE
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
@@ -18,13 +18,10 @@ from app.input_guard import bound_form_input, is_bulk_action
 from app.labels import label_of
 from app.security.scope import is_visible, row_condition
 from app.services import audit
-from app.views.filters import SitthiFilterConverter
 from app.views.scoping import current_actor
 
-MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
 MSG_BREAKS_A_RULE = N_("This record conflicts with another or breaks a rule of the records (a code or number "
                        "already used, a value out of range). Nothing was saved.")
-MSG_OUT_OF_SCOPE = N_("This record would lie outside your command: nothing was saved.")
 
 
 class InScope(BaseFilter):
@@ -54,34 +51,6 @@ PERMISSION_BY_METHOD = {
     "action_post": "write",
     "file": "read",
 }
-
-
-class CappedCount(int):
-    """A count that stopped at the cap: shown as "10,000+", still usable for paging."""
-
-    def __str__(self) -> str:
-        return f"{int(self) - 1:,}+"
-
-
-class CappedCountInterface(SQLAInterface):
-    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
-
-    filter_converter_class = SitthiFilterConverter
-
-    def is_national_id(self, col_name: str) -> bool:
-        return col_name == "national_id"
-
-    def query_count(self, query, filters=None, select_columns=None) -> int:
-        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
-        inner = self._apply_inner_all(
-            query, filters, select_columns=select_columns, aliases_mapping={}
-        )
-        count = inner.limit(cap + 1).count()
-        return CappedCount(count) if count > cap else count
-
-
-def datamodel(model) -> CappedCountInterface:
-    return CappedCountInterface(model, db.session)
 
 
 class SitthiModelView(ModelView):

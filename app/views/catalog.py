@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.datamodel import datamodel
 from app.models import (
     Agency,
     ApprovalChain,
@@ -16,7 +17,7 @@ from app.models import (
     RequiredDocument,
     SystemFunction,
 )
-from app.views.base import SitthiModelView, code_column, code_field, datamodel
+from app.views.base import SitthiModelView, code_column, code_field
 from app.views.labels import LABELS
 
 

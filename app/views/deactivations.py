@@ -15,6 +15,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import labels
+from app.datamodel import CappedCountInterface
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today, office_clock
@@ -23,7 +24,6 @@ from app.security.scope import is_visible
 from app.services import deactivation as service
 from app.views.base import (
     PERMISSION_BY_METHOD,
-    CappedCountInterface,
     ReadOnlyModelView,
     code_column,
     code_field,

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app.datamodel import CappedCountInterface
 from app.domain.inputs import as_id
 from app.errors import SitthiError
 from app.extensions import db
@@ -24,7 +25,7 @@ from app.models import Delegation, Officer, User
 from app.security.rate_limits import search_endpoint
 from app.security.scope import ADMIN
 from app.services import delegations, officer_search
-from app.views.base import PERMISSION_BY_METHOD, CappedCountInterface, SitthiModelView
+from app.views.base import PERMISSION_BY_METHOD, SitthiModelView
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
 from app.views.scoping import current_actor

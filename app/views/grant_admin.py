@@ -19,6 +19,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
+from app.datamodel import CappedCountInterface
 from app.domain.inputs import as_id
 from app.errors import SitthiError
 from app.extensions import db
@@ -29,7 +30,6 @@ from app.security.scope import working_unit_id
 from app.services import grants as service
 from app.views.base import (
     PERMISSION_BY_METHOD,
-    CappedCountInterface,
     ReadOnlyModelView,
     code_column,
     code_field,

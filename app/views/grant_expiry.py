@@ -15,12 +15,13 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import labels
+from app.datamodel import CappedCountInterface
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today, office_clock
 from app.models import Grant
 from app.services import renewal
-from app.views.base import CappedCountInterface, ReadOnlyModelView, code_column
+from app.views.base import ReadOnlyModelView, code_column
 from app.views.labels import LABELS
 from app.views.scoping import current_actor
 

@@ -2,13 +2,13 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.datamodel import datamodel
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer
 from app.views.base import (
     ReadOnlyModelView,
     code_column,
     code_field,
-    datamodel,
 )
 from app.views.fields import relation_field
 from app.views.grant_expiry import GRANT_TIME_LABELS, DaysLeftRows, days_left_cell, renew_cell

@@ -4,9 +4,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
 from app import labels
+from app.datamodel import datamodel
 from app.errors import N_, ValidationFailed
 from app.models import Officer, Unit, User
-from app.views.base import SitthiModelView, code_column, code_field, datamodel
+from app.views.base import SitthiModelView, code_column, code_field
 from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.permissions import GrantView

@@ -4,12 +4,12 @@ from flask import g
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
+from app.datamodel import CappedCountInterface
 from app.errors import translate
 from app.extensions import db
 from app.formatting import format_date, local_today
 from app.models import AccessRequest
 from app.services import eligibility
-from app.views.base import CappedCountInterface
 
 
 class RequestRows(CappedCountInterface):

@@ -5,13 +5,13 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.datamodel import datamodel
 from app.extensions import db
 from app.models import AccessRequest, Attachment, Decision, RequestItem, Unit
 from app.views.base import (
     ReadOnlyModelView,
     code_column,
     code_field,
-    datamodel,
 )
 from app.views.fields import relation_field
 from app.views.labels import LABELS

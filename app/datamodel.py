@@ -1,0 +1,67 @@
+"""The data interface the screens and the REST API share: FAB's SQLAInterface with Sitthi's
+filters (a national ID only by all 13 digits) and a count that stops at LIST_COUNT_CAP.
+
+Neither a view nor an API module: both build on it, and neither imports the other.
+"""
+from flask import current_app
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app.errors import N_
+from app.extensions import db
+from app.services import officer_search
+
+# What saving a record through a generated screen or the API may run into.
+MSG_CONFLICT = N_("This record conflicts with one that already exists (a code or number is already used).")
+MSG_OUT_OF_SCOPE = N_("This record would lie outside your command: nothing was saved.")
+
+
+class NationalIdIs(BaseFilter):
+    """All 13 digits, typed with or without dashes; fewer find no one (never a prefix: MISSION §9).
+
+    The only filter on a national ID, on screens and in the REST API (``opr:nid``): FAB's string
+    filters (starts with, contains, ...) are never offered for it.
+    """
+
+    name = _l("Is (all 13 digits)")
+    arg_name = "nid"
+
+    def apply(self, query, value):
+        return query.filter(officer_search.national_id_is(getattr(self.model, self.column_name), value))
+
+
+class SitthiFilterConverter(SQLAFilterConverter):
+    conversion_table = (
+        ("is_national_id", [NationalIdIs]),
+        *SQLAFilterConverter.conversion_table,
+    )
+
+
+class CappedCount(int):
+    """A count that stopped at the cap: shown as "10,000+", still usable for paging."""
+
+    def __str__(self) -> str:
+        return f"{int(self) - 1:,}+"
+
+
+class CappedCountInterface(SQLAInterface):
+    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
+
+    filter_converter_class = SitthiFilterConverter
+
+    def is_national_id(self, col_name: str) -> bool:
+        return col_name == "national_id"
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
+        inner = self._apply_inner_all(
+            query, filters, select_columns=select_columns, aliases_mapping={}
+        )
+        count = inner.limit(cap + 1).count()
+        return CappedCount(count) if count > cap else count
+
+
+def datamodel(model) -> CappedCountInterface:
+    return CappedCountInterface(model, db.session)

@@ -262,7 +262,8 @@ def test_a_bulk_approval_skips_and_reports_a_request_whose_check_fails(app, logi
 
 # -- 6. no duplicate rights -------------------------------------------------------------------------
 def test_asking_again_for_a_right_held_is_refused_pointing_to_renewal(world):
-    held = make_grant(world.session, world.requester, "vehicles", valid_until=TODAY + timedelta(days=90))
+    held = make_grant(world.session, world.requester, "vehicles", valid_from=TODAY,
+                      valid_until=TODAY + timedelta(days=90))
     request = world.draft()
     with pytest.raises(service.Ineligible) as refused:
         service.submit(world.session, world.officer_actor, request.id, CLOCK)
@@ -338,7 +339,7 @@ def test_the_form_and_the_verification_panel_show_the_current_rights(app, login,
     pk = _request_id(_new_request(requester, app, source=[str(source["foreign_workers"])]))
     with app.app_context():
         officer = db.session.get(AccessRequest, pk).requester
-        make_grant(db.session, officer, "social_security", valid_until=TODAY + timedelta(days=200))
+        make_grant(db.session, officer, "social_security", valid_until=date.today() + timedelta(days=200))
         db.session.commit()
     form = requester.get("/requests/new/external_search").get_data(as_text=True)
     assert "ผู้ประกันตน" in form.split('id="current-rights"', 1)[1].split('id="request-form"', 1)[0]

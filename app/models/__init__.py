@@ -4,6 +4,15 @@ from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's log
 from app.models.audit import AuditEvent
 from app.models.delegation import Delegation
 from app.models.grant import GRANT_STATES, LIVE_GRANT_STATES, CommandFunction, DeactivationNotice, Grant
+from app.models.jobs import JOB_KINDS, JOB_STATES, ImportReject, JobRun
+from app.models.lifecycle import (
+    CHANGE_KINDS,
+    DATA_CHANGE_FIELDS,
+    DataChangeRequest,
+    DutyOrder,
+    PersonnelChange,
+    SourceUsage,
+)
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
@@ -28,10 +37,11 @@ from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFu
 from app.models.unit import UNIT_KINDS, Unit
 
 __all__ = [
-    "ATTACHMENT_KINDS", "GRANT_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
+    "ATTACHMENT_KINDS", "CHANGE_KINDS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
     "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
-    "CommandFunction", "DeactivationNotice", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
+    "CommandFunction", "DataChangeRequest", "DeactivationNotice", "DutyOrder", "ImportReject", "JobRun",
+    "PersonnelChange", "SourceUsage", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
     "RequestNumberCounter", "RequiredDocument",
     "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",

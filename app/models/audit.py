@@ -25,6 +25,7 @@ class AuditEvent(Model):
         Index("ix_audit_object", "object_type", "object_id"),
         Index("ix_audit_actor", "actor_id", "occurred_at"),
         Index("ix_audit_unit", "unit_id", "occurred_at"),
+        Index("ix_audit_job_run", "job_run_id"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -48,6 +49,8 @@ class AuditEvent(Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     remote_addr: Mapped[str | None] = mapped_column(String(45))
+    # The import or scheduled run that made this change, when one did.
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type or ''}#{self.object_id or ''}"

@@ -83,6 +83,9 @@ class Grant(TimestampMixin, VersionedMixin, Model):
     command: Mapped[Unit | None] = relationship(foreign_keys=[command_id], lazy="joined")
     # The day the expiry reminder was queued, so the hourly job never sends it twice.
     reminded_on: Mapped[date | None] = mapped_column(Date)
+    # The duty order (คำสั่ง) behind a CRIMES function; the rights audit flags one missing.
+    duty_order_id: Mapped[int | None] = mapped_column(ForeignKey("duty_order.id"))
+    duty_order = relationship("DutyOrder")
 
     def __str__(self) -> str:
         target = self.data_source or self.function

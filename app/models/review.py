@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import VersionedMixin, check_in, utcnow
@@ -12,13 +12,19 @@ from app.models.unit import Unit
 
 CAMPAIGN_STATES = ("open", "closed")
 REVIEW_OUTCOMES = ("pending", "keep", "revoke", "fix_data")
+# What happens at the due date to a grant nobody decided.
+UNDECIDED_RULES = ("keep", "suspend")
+RECURRENCES = ("none", "quarterly", "yearly")
 
 
 class ReviewCampaign(Model):
     __tablename__ = "review_campaign"
     __table_args__ = (
         check_in("state", CAMPAIGN_STATES, "ck_campaign_state"),
+        check_in("undecided_rule", UNDECIDED_RULES, "ck_campaign_undecided_rule"),
+        check_in("recurrence", RECURRENCES, "ck_campaign_recurrence"),
         Index("ix_campaign_unit_id", "unit_id"),
+        Index("ix_campaign_state_due", "state", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +39,13 @@ class ReviewCampaign(Model):
         DateTime(timezone=True), default=utcnow, nullable=False
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undecided_rule: Mapped[str] = mapped_column(String(20), nullable=False, default="keep")
+    recurrence: Mapped[str] = mapped_column(String(20), nullable=False, default="none")
+    # The unit heads of each officer review too, beside the command's technology staff.
+    heads_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The campaign this one recurs from.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("review_campaign.id"))
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
 
     def __str__(self) -> str:
         return self.name
@@ -57,6 +70,9 @@ class ReviewDecision(VersionedMixin, Model):
     comment: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A decision takes effect when its reviewer signs off; applied_at is when it did.
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"{self.campaign} – {self.grant}"

@@ -140,13 +140,19 @@ def row_condition(session: Session, actor: Actor, model):
         AccessRequest,
         Attachment,
         AuditEvent,
+        DataChangeRequest,
         DeactivationNotice,
         Decision,
         Delegation,
+        DutyOrder,
         Grant,
+        ImportReject,
+        JobRun,
+        PersonnelChange,
         RequestItem,
         ReviewCampaign,
         ReviewDecision,
+        SourceUsage,
     )
 
     if is_nationwide(actor):
@@ -159,8 +165,17 @@ def row_condition(session: Session, actor: Actor, model):
         return _request_rows(actor, within)
     if model in (RequestItem, Attachment, Decision):
         return model.request_id.in_(select(AccessRequest.id).where(_request_rows(actor, within)))
-    if model in (Grant, ReviewDecision):
+    if model in (Grant, ReviewDecision, DataChangeRequest, SourceUsage):
         return model.officer_id.in_(_officer_ids(actor, within))
+    if model is JobRun:
+        # One's own runs, and a command's staff the runs that wrote in their command.
+        own = JobRun.started_by_id == actor.user_id
+        return own if within is None else or_(own, JobRun.command_id.in_(within))
+    if model is ImportReject:
+        return ImportReject.job_run_id.in_(select(JobRun.id).where(row_condition(session, actor, JobRun)))
+    if model in (PersonnelChange, DutyOrder):
+        column = PersonnelChange.command_id if model is PersonnelChange else DutyOrder.unit_id
+        return false() if within is None else column.in_(within)
     if model is DeactivationNotice:
         return model.grant_id.in_(select(Grant.id).where(Grant.officer_id.in_(_officer_ids(actor, within))))
     if model in (ReviewCampaign, AuditEvent):

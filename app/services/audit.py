@@ -78,6 +78,7 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     remote_addr: str | None = None,
+    job_run_id: int | None = None,
 ) -> AuditEvent:
     if obj is not None:
         object_type = object_type or type(obj).__name__
@@ -88,7 +89,7 @@ def record(
         action=action, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id,
         object_type=object_type, object_id=object_id, unit_id=unit_id,
         summary=(summary or "")[:1000] or None, before=before or None, after=after or None,
-        remote_addr=remote_addr,
+        remote_addr=remote_addr, job_run_id=job_run_id,
     )
     session.add(event)
     return event

@@ -167,6 +167,27 @@ def run(session: Session, clock: Clock, *, job_run: JobRun | None = None,
     return work.report
 
 
+# -- the scheduled run's bookkeeping ---------------------------------------------------------------
+def start_job(session: Session, clock: Clock, *, started_by_id: int | None = None) -> JobRun:
+    """The JobRun a scheduled run records its changes under (the import passes its own)."""
+    job = JobRun(kind="personnel_rules", state="running", started_by_id=started_by_id, started_at=clock.now)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def finish_job(job: JobRun, report: RulesReport, clock: Clock) -> None:
+    job.state, job.finished_at = "done", clock.now
+    job.summary = report.as_dict()
+    job.processed = job.updated_count = report.total
+
+
+def fail_job(job: JobRun, report: RulesReport, clock: Clock, error: BaseException) -> None:
+    """The batches committed before the error stay done; the run says where it stopped."""
+    finish_job(job, report, clock)
+    job.state, job.error = "failed", f"{type(error).__name__}: {error}"[:1000]
+
+
 # -- the shared SQL ------------------------------------------------------------------------------
 def unit_commands():
     """unit_id -> command_id of every unit inside a command, as one recursive CTE.

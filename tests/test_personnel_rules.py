@@ -404,3 +404,35 @@ def test_apply_returns_the_counts_the_import_reads(force):
     assert personnel_rules.apply(force.session, CLOCK, officer_ids=[officer.id]) == dict.fromkeys(RulesReport.COUNTS, 0)
     assert personnel_rules.apply(force.session, CLOCK, officer_ids=[]) == dict.fromkeys(RulesReport.COUNTS, 0)
     assert force.session.scalar(select(func.count(Grant.id)).where(Grant.officer_id == officer.id)) == 1
+
+
+# -- a grant ended while the agency was activating it ------------------------------------------------
+@pytest.mark.parametrize("change, state, notice", [("retired", "revoked", True), ("moved", "suspended", False)])
+def test_the_agencys_activation_never_revives_a_grant_the_rules_ended(db_session, change, state, notice):
+    from app.services import access_requests
+    from tests.factories import decide
+    from tests.test_workflow import CLOCK as DECISION_CLOCK
+    from tests.test_workflow import TODAY as DECISION_DAY
+    from tests.test_workflow import World
+
+    world = World(db_session)
+    session = world.session
+    request = world.at_central_it(sources=("civil_registration",))
+    decide(session, world.central_actor, request.id, "approve", DECISION_CLOCK)
+    item = request.items[0]
+    grant = session.scalar(select(Grant).where(Grant.request_item_id == item.id))
+    assert grant.state == "pending_activation"
+    if change == "retired":
+        world.requester.status = "retired"
+    else:
+        world.requester.home_unit = world.other_station
+    session.flush()
+    personnel_rules.run(session, DECISION_CLOCK, officer_ids=[world.requester.id])
+    assert grant.state == state
+
+    access_requests.record_activation(session, world.central_actor, item.id, DECISION_CLOCK, activated=True,
+                                      reference="DOPA-5", activated_on=DECISION_DAY)
+
+    assert (grant.state, grant.agency_reference, item.state) == (state, "DOPA-5", "activated")
+    opened = session.scalar(select(DeactivationNotice).where(DeactivationNotice.grant_id == grant.id))
+    assert (opened is not None) == notice  # the account just opened is closed again for a leaver

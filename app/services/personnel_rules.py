@@ -124,10 +124,6 @@ class RulesReport:
         return RulesReport(**{f.name: getattr(self, f.name) + getattr(other, f.name)
                               for f in fields(self) if f.name != "more"}, more=other.more)
 
-    @property
-    def total(self) -> int:
-        return sum(self.as_dict().values())
-
     def __str__(self) -> str:
         return (f"revoked {self.revoked}, suspended {self.suspended}, reinstated {self.reinstated}, "
                 f"logins deactivated {self.logins_deactivated}, deactivation notices "
@@ -179,7 +175,7 @@ def start_job(session: Session, clock: Clock, *, started_by_id: int | None = Non
 def finish_job(job: JobRun, report: RulesReport, clock: Clock) -> None:
     job.state, job.finished_at = "done", clock.now
     job.summary = report.as_dict()
-    job.processed = job.updated_count = report.total
+    job.updated_count = report.revoked + report.suspended + report.reinstated  # grants changed
 
 
 def fail_job(job: JobRun, report: RulesReport, clock: Clock, error: BaseException) -> None:

@@ -12,7 +12,15 @@ from app.domain.retirement import latest_birth_date_retired
 from app.models import AuditEvent, Grant, JobRun, Officer, PersonnelChange, Unit, User
 from app.services import personnel_rules
 from app.services.clock import Clock
-from tests.conftest import POSTGRES_ADMIN_URL, ApiUser, Browser, api_token, build_app, counted_statements, prepare_database
+from tests.conftest import (
+    POSTGRES_ADMIN_URL,
+    ApiUser,
+    Browser,
+    api_token,
+    build_app,
+    counted_statements,
+    prepare_database,
+)
 from tests.factories import make_grant, make_login, make_officer, make_unit
 
 BIRTH = date(1985, 5, 17)

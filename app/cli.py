@@ -16,7 +16,8 @@ from app.extensions import db
 from app.formatting import office_clock
 from app.services.notifications import with_app_url
 
-sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants.")
+sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants, "
+                                   "apply-personnel-rules.")
 
 
 @sitthi.command("init")
@@ -122,6 +123,41 @@ def expire_grants_command(batch_size: int, on_day) -> None:
         if max(report.expired, report.reminded, report.assignments_ended) < batch_size:
             break  # no kind filled its batch: nothing is left (rows another run holds are its own)
     click.echo(f"{today.isoformat()}: {total}")
+
+
+@sitthi.command("apply-personnel-rules")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Rows each rule changes per transaction.")
+@click.option("--today", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as if it were this day (YYYY-MM-DD); default: today in the office's time zone.")
+def apply_personnel_rules_command(batch_size: int, on_day) -> None:
+    """Bring every officer's rights in line with their record: leavers, movers, flags (run it daily).
+
+    Idempotent, and safe to run while another run is under way: rows are claimed with
+    FOR UPDATE SKIP LOCKED on PostgreSQL. Commits after every batch; the run is a JobRun.
+    """
+    from app.services import personnel_rules
+    from app.services.clock import Clock
+
+    clock = Clock.on(on_day.date()) if on_day else office_clock()
+    job = personnel_rules.start_job(db.session, clock)
+    db.session.commit()
+    total = personnel_rules.RulesReport()
+    try:
+        while True:
+            report = personnel_rules.run(db.session, clock, job_run=job, limit=batch_size)
+            db.session.commit()
+            total += report
+            if not report.more:
+                break  # no rule filled its batch: nothing is left (rows another run holds are its own)
+    except Exception as error:
+        db.session.rollback()
+        personnel_rules.fail_job(db.session.get(type(job), job.id), total, clock, error)
+        db.session.commit()
+        raise
+    personnel_rules.finish_job(job, total, clock)
+    db.session.commit()
+    click.echo(f"{clock.today.isoformat()}: {total} (job run #{job.id})")
 
 
 class _StopOnSignal:

@@ -7,7 +7,7 @@ OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/", "/toce
            "/mydeputyview/list/", "/dashboard/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
-PERSONNEL = {"/officerview/list/", "/unitview/list/"}
+PERSONNEL = {"/officerview/list/", "/unitview/list/", "/personnelchangeview/list/"}
 CONFIGURATION = {
     "/datasourceview/list/", "/agencyview/list/", "/agreementview/list/",
     "/systemfunctionview/list/", "/approvalchainview/list/", "/approvalstageview/list/",

@@ -36,42 +36,43 @@ EXPECTED = {
         **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "SystemFunction": "r",
         "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
-        "CommandGrant": "rw", "AssignFunction": "rw",
+        "CommandGrant": "rw", "AssignFunction": "rw", "PersonnelChange": "rw",
     })
     | _menus({
         "Approvals", "Account Requests", "Requests", "Request Items", "Attachments", "Decisions",
         "Permissions", "Grants", "Expiring Grants", "Configuration", "System Functions", "Personnel",
         "Officers", "Units", "Audit", "Review Campaigns", "Review Decisions",
-        "Command Permissions", "Assign Function",
+        "Command Permissions", "Assign Function", "Personnel Changes",
     }),
     "Personnel": SELF_SERVICE
-    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r"})
-    | _menus({"Personnel", "Officers", "Units"}),
+    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r"})
+    | _menus({"Personnel", "Officers", "Units", "Personnel Changes"}),
     "CentralIT": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
         "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
-        "DeactivationNotice": "rw",
+        "DeactivationNotice": "rw", "PersonnelChange": "r",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
-        "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices",
+        "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "Officer": "r",
         "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
-        "CommandGrant": "r", "DeactivationNotice": "r",
+        "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
         "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
         "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
+        "Personnel Changes",
     }),
 }
 

@@ -33,11 +33,12 @@ from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
 from app.domain import national_id
 from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
+from app.formatting import office_clock
 from app.input_guard import InputRefused, check_list_query
 from app.models import AuditEvent, Grant, Officer, Unit
 from app.models.officer import OFFICER_STATUSES
 from app.security.scope import Actor, command_units, is_nationwide, is_visible, row_condition
-from app.services import audit
+from app.services import audit, personnel_rules
 
 MSG_NOT_FOUND = N_("No such record, or not one you may see.")
 MSG_NOT_AN_ID = N_("Give the id of the record, a whole number.")
@@ -372,6 +373,7 @@ class OfficersApi(ScopedApi):
         self._flush()
         self._check_visible(actor, item)
         self._audit(actor, "create", item, after=audit.snapshot(item))
+        personnel_rules.apply(db.session, office_clock(), officer_ids=[item.id], actor_user_id=actor.user_id)
         db.session.commit()
         return self.response(201, id=item.id, result=self.add_model_schema.dump(item))
 
@@ -396,6 +398,8 @@ class OfficersApi(ScopedApi):
         if changed:
             self._audit(actor, "update", item, before={k: before.get(k) for k in changed},
                         after={k: after[k] for k in changed})
+        # The rights follow the record in the same transaction (marked retired: revoked now).
+        personnel_rules.apply(db.session, office_clock(), officer_ids=[item.id], actor_user_id=actor.user_id)
         db.session.commit()
         return self.response(200, result=self.edit_model_schema.dump(item))
 

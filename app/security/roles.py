@@ -55,10 +55,13 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "Unit": (READ,),
         "ReviewCampaign": (READ, WRITE),
         "ReviewDecision": (READ, WRITE),
+        # Movers, leavers and flags of their command: read, and mark handled.
+        "PersonnelChange": (READ, WRITE),
     }),
     "Personnel": OFFICER + _grant({
         "Officer": (READ, WRITE),
         "Unit": (READ,),
+        "PersonnelChange": (READ,),
     }),
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
@@ -75,6 +78,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "Agency": (READ,),
         "DataSharingAgreement": (READ, WRITE),
         "Holiday": (READ,),
+        "PersonnelChange": (READ,),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),
@@ -90,6 +94,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "AuditEvent": (READ,),
         "ReviewCampaign": (READ,),
         "ReviewDecision": (READ,),
+        "PersonnelChange": (READ,),
     }),
 }
 ADMIN = "Admin"

@@ -36,7 +36,7 @@ from app.models import (
 )
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
-from app.services import audit, eligibility, expiry, notifications
+from app.services import audit, deactivation, eligibility, expiry, notifications, personnel_rules
 from app.services.attachments import check_uploads
 from app.services.business_days import due_date
 from app.services.clock import Clock
@@ -151,6 +151,11 @@ class ItemDecision:
     item_id: int
     approve: bool
     comment: str = ""
+
+
+# A grant the agency activates comes alive unless it was ended meanwhile: a revoked or suspended
+# grant keeps its state (only a person brings a suspended one back).
+ENDED_WHILE_ACTIVATING = ("revoked", "suspended")
 
 
 # -- who may see and who may act ----------------------------------------------------------------
@@ -868,11 +873,18 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
             raise invalid("activated_on", MSG_ACTIVATION_DATE)
         item.state, item.agency_reference, item.activated_on = "activated", reference[:100], on
         if grant is not None:
-            grant.state, grant.agency_reference, grant.activated_on = "active", reference[:100], on
-            grant.valid_from = on
-            grant.valid_until = on + relativedelta(months=_months_valid(item))
-            grant.reminded_on = None  # a renewed grant is reminded again before its new end
-            _end_replaced(session, actor, grant, request, clock)
+            grant.agency_reference, grant.activated_on = reference[:100], on
+            if grant.state != "revoked":
+                grant.valid_from = on
+                grant.valid_until = on + relativedelta(months=_months_valid(item))
+                grant.reminded_on = None  # a renewed grant is reminded again before its new end
+            if grant.state not in ENDED_WHILE_ACTIVATING:
+                grant.state = "active"
+                _end_replaced(session, actor, grant, request, clock)
+            elif grant.state == "revoked" or grant.reason in personnel_rules.CLOSES_AGENCY_ACCOUNT:
+                # Ended while the agency was activating it (by a person or by the personnel
+                # rules): it stays ended, and the account just opened is to be closed again.
+                deactivation.open_notice(session, grant, grant.reason or "-", actor.user_id)
     else:
         if not (comment or "").strip():
             raise invalid("comment", MSG_REASON_REQUIRED)

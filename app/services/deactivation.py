@@ -24,8 +24,11 @@ def needs_agency_deactivation(grant: Grant) -> bool:
     return bool(source and source.needs_external_activation and grant.activated_on)
 
 
-def open_notice(session: Session, grant: Grant, reason: str, actor_user_id: int | None = None) -> DeactivationNotice | None:
-    """Open (once) the notice for a grant that ended; queue the mail to the agency."""
+def open_notice(session: Session, grant: Grant, reason: str, actor_user_id: int | None = None, *,
+                job_run_id: int | None = None) -> DeactivationNotice | None:
+    """Open (once) the notice for a grant that ended; queue the mail to the agency.
+
+    `job_run_id`: the import or scheduled run that ended the grant, kept on the audit event."""
     if not needs_agency_deactivation(grant):
         return None
     existing = session.scalar(select(DeactivationNotice).where(
@@ -37,7 +40,8 @@ def open_notice(session: Session, grant: Grant, reason: str, actor_user_id: int 
     session.add(notice)
     session.flush()
     audit.record(session, "DeactivationNotice.open", actor_id=actor_user_id, obj=notice,
-                 unit_id=grant.officer.home_unit_id, after={"grant_id": grant.id, "reason": reason})
+                 unit_id=grant.officer.home_unit_id, after={"grant_id": grant.id, "reason": reason},
+                 job_run_id=job_run_id)
     officer = grant.officer
     notifications.queue(
         session, recipient_email=agency.contact_email,

@@ -251,6 +251,9 @@ def _change(session: Session, actor: Actor, name: str, grant_id, clock: Clock, e
         grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
     if name == "reinstate":
         grant.reason = None
+        # The reinstating command administers it from now on: a mover's grant brought back by
+        # the new command is theirs, and the personnel rules no longer see a move in it.
+        grant.command_id = actor.command_id
     before, after = audit.changes(grant)
     _flush(session)
     audit.record(session, f"Grant.{name}", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,

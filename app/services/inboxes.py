@@ -7,12 +7,13 @@ request never waits in their inbox: they may not decide it.
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AccessRequest, ApprovalStage
+from app.models import AccessRequest, ApprovalStage, PersonnelChange
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
 
 TO_CERTIFY, TO_VERIFY, AWAITING_ACTIVATION, ACCOUNT_REQUESTS = (
     "to_certify", "to_verify", "awaiting_activation", "account_requests",
 )
+PERSONNEL_CHANGES = "personnel_changes"
 
 
 def _at_stage(actor_kind: str):
@@ -83,9 +84,26 @@ def waiting_for(session: Session, actor: Actor):
     return or_(*conditions) if conditions else None
 
 
+def personnel_changes(session: Session, actor: Actor):
+    """Open personnel changes (movers, leavers, flags) that wait for this CommandTech's command.
+
+    Not a request inbox: a condition on PersonnelChange. Others who may read the list (Personnel,
+    Auditor, CentralIT) have nothing waiting there for them to do.
+    """
+    if not actor.has_role(COMMAND_TECH) or actor.command_id is None:
+        return None
+    return and_(PersonnelChange.state == "open",
+                PersonnelChange.command_id.in_(units_under(session, actor.command_id)))
+
+
 def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
-    """How many requests wait in each of the user's inboxes (one statement per inbox)."""
-    return {
+    """How many requests wait in each of the user's inboxes (one statement per inbox), and how
+    many personnel changes wait for their command."""
+    counts = {
         name: session.scalar(select(func.count(AccessRequest.id)).where(condition)) or 0
         for name, condition in inbox_conditions(session, actor).items()
     }
+    changes = personnel_changes(session, actor)
+    if changes is not None:
+        counts[PERSONNEL_CHANGES] = session.scalar(select(func.count(PersonnelChange.id)).where(changes)) or 0
+    return counts

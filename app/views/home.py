@@ -16,6 +16,7 @@ INBOX_URLS = {
     inboxes.TO_VERIFY: ("/toverifyview/list/", _l("To verify")),
     inboxes.AWAITING_ACTIVATION: ("/awaitingactivationview/list/", _l("Awaiting agency activation")),
     inboxes.ACCOUNT_REQUESTS: ("/accountrequestview/list/", _l("Account requests")),
+    inboxes.PERSONNEL_CHANGES: ("/personnelchangeview/list/?_flt_3_state=open", _l("Personnel changes")),
 }
 
 

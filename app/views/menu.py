@@ -12,6 +12,7 @@ from app.views import (
     inboxes,
     permissions,
     personnel,
+    personnel_changes,
     request_desk,
     requests,
 )
@@ -45,6 +46,7 @@ MENU = [
     ("Personnel", _l("Personnel"), "fa-users", [
         ("Officers", _l("Officers"), personnel.OfficerView, "fa-id-card-o"),
         ("Units", _l("Units"), personnel.UnitView, "fa-sitemap"),
+        ("Personnel Changes", _l("Personnel changes"), personnel_changes.PersonnelChangeView, "fa-exchange"),
     ]),
     ("Configuration", _l("Configuration"), "fa-cogs", [
         ("Data Sources", _l("Data sources"), catalog.DataSourceView, "fa-database"),

@@ -1,12 +1,16 @@
 """Personnel screens: the unit tree and officers' records."""
-from flask import current_app
+from flask import current_app, flash, g
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
 from app import labels
 from app.datamodel import datamodel
 from app.errors import N_, ValidationFailed
+from app.extensions import db
+from app.formatting import office_clock
 from app.models import Officer, Unit, User
+from app.services import personnel_rules
 from app.views.base import SitthiModelView, code_column, code_field
 from app.views.fields import relation_field
 from app.views.labels import LABELS
@@ -88,10 +92,33 @@ class OfficerView(SitthiModelView):
     def pre_add(self, item) -> None:
         self._check_login_link(item)
         super().pre_add(item)
+        self._apply_rules(item)
 
     def pre_update(self, item) -> None:
         self._check_login_link(item)
         super().pre_update(item)
+        self._apply_rules(item)
+
+    @staticmethod
+    def _apply_rules(item) -> None:
+        """The officer's rights follow the record in the same transaction (marked retired: revoked now)."""
+        g._sitthi_rules = personnel_rules.apply(db.session, office_clock(), officer_ids=[item.id],
+                                                actor_user_id=g.user.id)
+
+    def post_add(self, item) -> None:
+        self._tell_rules()
+
+    def post_update(self, item) -> None:
+        self._tell_rules()
+
+    @staticmethod
+    def _tell_rules() -> None:
+        done = g.pop("_sitthi_rules", None) or {}
+        if any(done.values()):
+            flash(gettext("The officer's rights now follow the record: %(revoked)s revoked, %(suspended)s "
+                          "suspended, %(logins)s login deactivated, %(flags)s flagged for the command.",
+                          revoked=done["revoked"], suspended=done["suspended"],
+                          logins=done["logins_deactivated"], flags=done["flags"]), "warning")
 
 
 class UnitView(SitthiModelView):

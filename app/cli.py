@@ -17,7 +17,7 @@ from app.formatting import office_clock
 from app.services.notifications import with_app_url
 
 sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants, "
-                                   "apply-personnel-rules.")
+                                   "apply-personnel-rules, close-campaigns.")
 
 
 @sitthi.command("init")
@@ -158,6 +158,42 @@ def apply_personnel_rules_command(batch_size: int, on_day) -> None:
     personnel_rules.finish_job(job, total, clock)
     db.session.commit()
     click.echo(f"{clock.today.isoformat()}: {total} (job run #{job.id})")
+
+
+@sitthi.command("close-campaigns")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Review items settled per transaction.")
+@click.option("--today", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as if it were this day (YYYY-MM-DD); default: today in the office's time zone.")
+def close_campaigns_command(batch_size: int, on_day) -> None:
+    """Close the rights reviews past their due date (run it daily).
+
+    Items nobody signed off follow each review's rule (keep, or suspend the permission), the
+    review closes, and a repeating review starts its next one. Idempotent, and safe to run on
+    several servers at once (FOR UPDATE SKIP LOCKED on PostgreSQL). Commits after every batch.
+    """
+    from app.services.clock import Clock
+    from app.services.reviews import CloseReport, close_due_campaigns, finish_run
+
+    clock = Clock.on(on_day.date()) if on_day else office_clock()
+    total = CloseReport()
+    try:
+        while True:
+            report = close_due_campaigns(db.session, clock, limit=batch_size, job_run=total.job_run)
+            db.session.commit()
+            total += report
+            if not report.worked:
+                break
+    except Exception as error:
+        db.session.rollback()
+        if total.job_run is not None:
+            finish_run(db.session, db.session.merge(total.job_run), total, clock, error=str(error)[:2000])
+            db.session.commit()
+        raise
+    if total.job_run is not None:
+        finish_run(db.session, total.job_run, total, clock)
+        db.session.commit()
+    click.echo(f"{clock.today.isoformat()}: {total}")
 
 
 class _StopOnSignal:

@@ -80,6 +80,22 @@ REVIEW_OUTCOME = {
     "revoke": _l("Revoke"),
     "fix_data": _l("Fix personnel data"),
 }
+UNDECIDED_RULE = {
+    "keep": _l("Keep the permission"),
+    "suspend": _l("Suspend the permission"),
+}
+RECURRENCE = {"none": _l("Once"), "quarterly": _l("Every quarter"), "yearly": _l("Every year")}
+DATA_CHANGE_FIELD = {
+    "rank": _l("Rank"),
+    "name": _l("Name"),
+    "position": _l("Position"),
+    "position_level": _l("Position level"),
+    "duty_line": _l("Duty line"),
+    "home_unit": _l("Home unit"),
+    "status": _l("Status"),
+    "other": _l("Other"),
+}
+DATA_CHANGE_STATE = {"open": _l("Waiting for Personnel"), "done": _l("Corrected"), "refused": _l("Refused")}
 
 
 TRANSITION = {

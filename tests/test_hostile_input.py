@@ -56,6 +56,8 @@ USER_OF_VIEW = {
     "DeactivationNoticeView": "centralit", "CommandGrantView": "commandtech",
     "AssignFunctionView": "commandtech", "AccountRequestView": "commandtech",
     "ExpiringGrantView": "commandtech",
+    "ToReviewView": "commandtech", "ReviewCampaignView": "commandtech", "MyRecordView": "officer",
+    "DataChangeRequestView": "personnel",
 }
 USERS = ("admin", "officer", "head", "centralit", "commandtech", "personnel")
 # Forms that are not on their own URL: who submits them, the page that carries them, where they post.
@@ -67,6 +69,9 @@ FORM_PAGES = {
     "RequestDeskView.activate": ("centralit", "/requests/show/{completed}", "/requests/activate/{item}"),
     "GrantRenewalView.renew": ("officer", "/mygrantview/list/", "/grants/renew/{grant}"),
     "AssignFunctionView.assign": ("commandtech", "/assignfunction/", "/assignfunction/assign"),
+    "MyRecordView.report": ("officer", "/myrecord/", "/myrecord/report"),
+    "DataChangeRequestView.resolve": ("personnel", "/datachangerequestview/show/{data_change}",
+                                      "/datachangerequestview/resolve/{data_change}"),
 }
 ANONYMOUS = {"AuthDBView.login"}  # a logged-in user is sent away before the form is read
 # What a user types before the hostile part: a login that exists changes the trail when it fails.
@@ -246,6 +251,7 @@ def desk(app, requester_login):
     from app.formatting import office_clock
     from app.security.scope import actor_for
     from app.services import access_requests as service
+    from app.services import data_changes
     from tests.factories import decide, make_grant
 
     with app.app_context(), app.test_request_context():
@@ -280,9 +286,10 @@ def desk(app, requester_login):
                comment="กลุ่ม 1 สูงกว่ายศ: ผู้บังคับบัญชารับรองความจำเป็น")
         item = next(i for i in completed.items if service.awaits_agency(completed, i))
         grant = make_grant(session, officers["officer"], "aliens")
+        data_change = data_changes.ask(session, actor("officer"), "rank", "ร.ต.อ.", "เลื่อนยศแล้ว", clock)
         session.commit()
         return {"draft": mine.id, "waiting": waiting.id, "completed": completed.id, "item": item.id,
-                "grant": grant.id, "officer": officers["officer"].id, "head": officers["head"].id,
+                "grant": grant.id, "data_change": data_change.id, "officer": officers["officer"].id, "head": officers["head"].id,
                 "sources": sources}
 
 
@@ -531,7 +538,8 @@ def test_every_version_carrying_form_of_the_desk_is_tried(app, people, desk):
     """The version test above would pass vacuously if no page showed a version: they do."""
     carrying = {e for e in FORM_PAGES if "version" in _screen(app, people, desk, e).form.values}
     assert carrying >= {"RequestDeskView.edit", "RequestDeskView.submit", "RequestDeskView.cancel",
-                        "RequestDeskView.decide", "RequestDeskView.activate"}
+                        "RequestDeskView.decide", "RequestDeskView.activate",
+                        "DataChangeRequestView.resolve"}
 
 
 def test_bulk_actions_refuse_rows_no_record_can_be_and_unknown_actions(app, people, desk, action_screen):

@@ -4,7 +4,7 @@ import re
 import pytest
 
 OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/", "/tocertifyview/list/",
-           "/mydeputyview/list/", "/dashboard/"}
+           "/toreviewview/list/", "/myrecord/", "/mydeputyview/list/", "/dashboard/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
 PERSONNEL = {"/officerview/list/", "/unitview/list/", "/personnelchangeview/list/"}
@@ -27,7 +27,7 @@ MENUS = {
                                                       "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                       "/expiringgrantview/list/", "/commandgrantview/list/",
                                                       "/assignfunction/"},
-    "personnel": OFFICER | PERSONNEL,
+    "personnel": OFFICER | PERSONNEL | {"/datachangerequestview/list/"},
     "commandtech2": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/",
                                                        "/systemfunctionview/list/", "/reviewcampaignview/list/",
                                                        "/reviewdecisionview/list/", "/expiringgrantview/list/",
@@ -35,7 +35,8 @@ MENUS = {
     "centralit": OFFICER | APPROVALS | PERSONNEL | {"/toverifyview/list/", "/awaitingactivationview/list/",
                                                     "/grantview/list/", "/datasourceview/list/",
                                                     "/agencyview/list/", "/agreementview/list/",
-                                                    "/holidayview/list/", "/deactivationnoticeview/list/"},
+                                                    "/holidayview/list/", "/deactivationnoticeview/list/",
+                                                    "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
     "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                   "/expiringgrantview/list/", "/commandgrantview/list/",
@@ -43,14 +44,14 @@ MENUS = {
     "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
         "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
         "/accountrequestview/list/", "/expiringgrantview/list/", "/commandgrantview/list/",
-        "/assignfunction/", "/deactivationnoticeview/list/"},
+        "/assignfunction/", "/deactivationnoticeview/list/", "/datachangerequestview/list/"},
 }
 EVERY_ENTRY = set().union(*MENUS.values())
 
 
 def menu_links(html: str) -> set[str]:
     navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
-    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/)"', navbar))
+    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/|/myrecord/)"', navbar))
 
 
 @pytest.mark.parametrize("username", sorted(MENUS))

@@ -13,9 +13,9 @@ SELF_SERVICE = {
     ("can_show", "SwaggerView"),
 }
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
-                 "My Deputies", "Approvals", "Dashboard"}
+                 "To Review", "My Record", "My Deputies", "Approvals", "Dashboard"}
 OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
-                 "MyDeputy": "rw", "Dashboard": "r"}
+                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "Dashboard": "r"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:
@@ -35,7 +35,7 @@ EXPECTED = {
     | _perms({
         **OFFICER_PERMS, "AccountRequests": "rw", "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "SystemFunction": "r",
-        "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "rw",
+        "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
         "CommandGrant": "rw", "AssignFunction": "rw", "PersonnelChange": "rw",
     })
     | _menus({
@@ -45,21 +45,22 @@ EXPECTED = {
         "Command Permissions", "Assign Function", "Personnel Changes",
     }),
     "Personnel": SELF_SERVICE
-    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r"})
-    | _menus({"Personnel", "Officers", "Units", "Personnel Changes"}),
+    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw"})
+    | _menus({"Personnel", "Officers", "Units", "Personnel Changes", "Data Change Requests"}),
     "CentralIT": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
         "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
-        "DeactivationNotice": "rw", "PersonnelChange": "r",
+        "DeactivationNotice": "rw", "PersonnelChange": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
+        "Audit", "Review Campaigns", "Review Decisions",
     }),
     "Auditor": SELF_SERVICE
     | _perms({

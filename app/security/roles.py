@@ -34,6 +34,10 @@ OFFICER = SELF_SERVICE + _grant({
     # A head names who certifies in their place while away (the service allows only their own).
     "MyDeputy": (READ, WRITE),
     "Dashboard": (READ,),
+    # A unit head reviews their officers' permissions when a rights review asks them to (the
+    # review service decides which items); every officer reports errors in their own record.
+    "ToReview": (READ, WRITE),
+    "MyRecord": (READ, WRITE),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {
@@ -53,8 +57,9 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "SystemFunction": (READ,),
         "Officer": (READ,),
         "Unit": (READ,),
+        # Start a rights review of their own command; items are decided from "To review".
         "ReviewCampaign": (READ, WRITE),
-        "ReviewDecision": (READ, WRITE),
+        "ReviewDecision": (READ,),
         # Movers, leavers and flags of their command: read, and mark handled.
         "PersonnelChange": (READ, WRITE),
     }),
@@ -62,6 +67,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "Officer": (READ, WRITE),
         "Unit": (READ,),
         "PersonnelChange": (READ,),
+        # Answer the data-change requests of their command's officers.
+        "DataChangeRequest": (READ, WRITE),
     }),
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
@@ -79,6 +86,9 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "DataSharingAgreement": (READ, WRITE),
         "Holiday": (READ,),
         "PersonnelChange": (READ,),
+        # Start a rights review of any command, and follow its results.
+        "ReviewCampaign": (READ, WRITE),
+        "ReviewDecision": (READ,),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),

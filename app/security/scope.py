@@ -133,8 +133,8 @@ def row_condition(session: Session, actor: Actor, model):
 
     Nationwide roles (CentralIT, Auditor, Admin) see the whole country. CommandTech and Personnel
     see their command's subtree (officers assigned into it included). Everyone sees their own
-    records, a head the requests that name them, and a deputy, while the delegation lasts, the
-    requests that name the head they stand in for.
+    records, a head the requests that name them and the review items of the officers they head,
+    and a deputy, while the delegation lasts, the requests that name the head they stand in for.
     """
     from app.models import (
         AccessRequest,
@@ -165,8 +165,12 @@ def row_condition(session: Session, actor: Actor, model):
         return _request_rows(actor, within)
     if model in (RequestItem, Attachment, Decision):
         return model.request_id.in_(select(AccessRequest.id).where(_request_rows(actor, within)))
-    if model in (Grant, ReviewDecision, DataChangeRequest, SourceUsage):
+    if model in (Grant, DataChangeRequest, SourceUsage):
         return model.officer_id.in_(_officer_ids(actor, within))
+    if model is ReviewDecision:
+        mine = model.officer_id.in_(_officer_ids(actor, within))
+        as_head = reviewed_as_head(session, actor)
+        return mine if as_head is None else or_(mine, as_head)
     if model is JobRun:
         # One's own runs, and a command's staff the runs that wrote in their command.
         own = JobRun.started_by_id == actor.user_id
@@ -186,6 +190,21 @@ def row_condition(session: Session, actor: Actor, model):
     if model is Unit:
         return None  # the unit tree is public knowledge inside the force
     return false()
+
+
+def reviewed_as_head(session: Session, actor: Actor):
+    """The review items a unit head reviews: in the campaigns of their command that ask heads to
+    review, those of the officers they head (app.security.unit_heads); None for anyone else."""
+    from app.models import ReviewCampaign, ReviewDecision
+    from app.security.unit_heads import officers_reviewed_by
+
+    officers = officers_reviewed_by(session, actor.officer_id, actor.command_id)
+    if officers is None:
+        return None
+    campaigns = select(ReviewCampaign.id).where(ReviewCampaign.unit_id == actor.command_id,
+                                                ReviewCampaign.heads_review.is_(True))
+    return and_(ReviewDecision.campaign_id.in_(campaigns),
+                ReviewDecision.officer_id.in_(select(Officer.id).where(officers)))
 
 
 def scoped(session: Session, actor: Actor, query, model):

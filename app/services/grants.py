@@ -247,22 +247,47 @@ def _change(session: Session, actor: Actor, name: str, grant_id, clock: Clock, e
         grant.state = change.target
     if name in ("suspend", "revoke"):
         grant.reason = text
-    if name == "revoke":
-        grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
     if name == "reinstate":
         grant.reason = None
         # The reinstating command administers it from now on: a mover's grant brought back by
         # the new command is theirs, and the personnel rules no longer see a move in it.
         grant.command_id = actor.command_id
+    return _record(session, grant, name, text, clock, actor_user_id=actor.user_id, unit_id=actor.command_id)
+
+
+def _record(session: Session, grant: Grant, name: str, text: str | None, clock: Clock, *,
+            actor_user_id: int | None, unit_id: int | None, job_run_id: int | None = None) -> Grant:
+    """What every change of a grant leaves behind: its audit event (before -> after), the owner
+    agency's deactivation notice for a revocation, and the holder's mail."""
+    if name == "revoke":
+        grant.revoked_by_id, grant.revoked_at = actor_user_id, clock.now
     before, after = audit.changes(grant)
     _flush(session)
-    audit.record(session, f"Grant.{name}", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,
-                 before=before, after=after)
+    audit.record(session, f"Grant.{name}", actor_id=actor_user_id, obj=grant, unit_id=unit_id,
+                 before=before, after=after, job_run_id=job_run_id)
     if name == "revoke":
-        deactivation.open_notice(session, grant, text, actor.user_id)
+        deactivation.open_notice(session, grant, text, actor_user_id)
     _notify(session, grant, name, text)
     _flush(session)
     return grant
+
+
+@conflicts_are_stale(MSG_STALE)
+def end_as_decided(session: Session, grant: Grant, name: str, reason: str, clock: Clock, *,
+                   actor_user_id: int | None, unit_id: int | None, job_run_id: int | None = None) -> Grant:
+    """Suspend or revoke a grant on a decision another rule has already authorised: a reviewer's
+    signed-off rights review, or a review's rule for the items nobody reviewed (app.services.reviews
+    judges who may decide and loads the grant through the row scope). No role or command check
+    here; the same states, reason, audit, mail and deactivation notice as `suspend` and `revoke`."""
+    if name not in ("suspend", "revoke"):
+        raise ValueError(name)
+    change = CHANGES[name]
+    if grant.state not in change.sources:
+        raise ValidationFailed(MSG_WRONG_STATE, state=STATE_NAMES[grant.state])
+    text = _reason(reason, required=True)
+    grant.state, grant.reason = change.target, text
+    return _record(session, grant, name, text, clock, actor_user_id=actor_user_id, unit_id=unit_id,
+                   job_run_id=job_run_id)
 
 
 def _still_fits(session: Session, actor: Actor, grant: Grant, today: date, extending: bool) -> None:

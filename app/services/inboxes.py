@@ -7,13 +7,16 @@ request never waits in their inbox: they may not decide it.
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AccessRequest, ApprovalStage, PersonnelChange
+from app.models import AccessRequest, ApprovalStage, DataChangeRequest, PersonnelChange, ReviewDecision
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
+from app.services import data_changes, reviews
 
 TO_CERTIFY, TO_VERIFY, AWAITING_ACTIVATION, ACCOUNT_REQUESTS = (
     "to_certify", "to_verify", "awaiting_activation", "account_requests",
 )
 PERSONNEL_CHANGES = "personnel_changes"
+# Inboxes of other records than requests: review items to decide and sign off, data corrections.
+TO_REVIEW, DATA_CHANGES = "to_review", "data_changes"
 
 
 def _at_stage(actor_kind: str):
@@ -96,9 +99,16 @@ def personnel_changes(session: Session, actor: Actor):
                 PersonnelChange.command_id.in_(units_under(session, actor.command_id)))
 
 
+def record_inboxes(session: Session, actor: Actor) -> dict[str, tuple[type, object]]:
+    """The user's inboxes of review items and data-change requests: name -> (model, condition)."""
+    found = {TO_REVIEW: (ReviewDecision, reviews.waiting_for_review(session, actor)),
+             DATA_CHANGES: (DataChangeRequest, data_changes.to_handle(actor))}
+    return {name: pair for name, pair in found.items() if pair[1] is not None}
+
+
 def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
-    """How many requests wait in each of the user's inboxes (one statement per inbox), and how
-    many personnel changes wait for their command."""
+    """How many requests (or other records: review items, data corrections, personnel changes)
+    wait in each of the user's inboxes (one statement each)."""
     counts = {
         name: session.scalar(select(func.count(AccessRequest.id)).where(condition)) or 0
         for name, condition in inbox_conditions(session, actor).items()
@@ -106,4 +116,6 @@ def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
     changes = personnel_changes(session, actor)
     if changes is not None:
         counts[PERSONNEL_CHANGES] = session.scalar(select(func.count(PersonnelChange.id)).where(changes)) or 0
+    for name, (model, condition) in record_inboxes(session, actor).items():
+        counts[name] = session.scalar(select(func.count(model.id)).where(condition)) or 0
     return counts

@@ -5,6 +5,7 @@ from app.views import (
     audit,
     catalog,
     dashboard,
+    data_changes,
     deactivations,
     delegations,
     grant_admin,
@@ -15,6 +16,7 @@ from app.views import (
     personnel_changes,
     request_desk,
     requests,
+    reviews,
 )
 
 # (category name, label, icon, [(item name, label, view class, icon)])
@@ -24,6 +26,8 @@ MENU = [
         ("My Requests", _l("My requests"), requests.MyRequestView, "fa-file-text-o"),
         ("My Permissions", _l("My permissions"), permissions.MyGrantView, "fa-key"),
         ("To Certify", _l("To certify"), inboxes.ToCertifyView, "fa-pencil-square-o"),
+        ("To Review", _l("To review"), reviews.ToReviewView, "fa-check-square"),
+        ("My Record", _l("My record"), data_changes.MyRecordView, "fa-id-badge"),
         ("My Deputies", _l("My deputies"), delegations.MyDeputyView, "fa-user-secret"),
     ]),
     ("Approvals", _l("Approvals"), "fa-check-square-o", [
@@ -47,6 +51,7 @@ MENU = [
         ("Officers", _l("Officers"), personnel.OfficerView, "fa-id-card-o"),
         ("Units", _l("Units"), personnel.UnitView, "fa-sitemap"),
         ("Personnel Changes", _l("Personnel changes"), personnel_changes.PersonnelChangeView, "fa-exchange"),
+        ("Data Change Requests", _l("Data-change requests"), data_changes.DataChangeRequestView, "fa-pencil"),
     ]),
     ("Configuration", _l("Configuration"), "fa-cogs", [
         ("Data Sources", _l("Data sources"), catalog.DataSourceView, "fa-database"),
@@ -64,8 +69,8 @@ MENU = [
     ]),
     ("Audit", _l("Audit"), "fa-search", [
         ("Audit Events", _l("Audit trail"), audit.AuditEventView, "fa-history"),
-        ("Review Campaigns", _l("Rights reviews"), audit.ReviewCampaignView, "fa-check-circle"),
-        ("Review Decisions", _l("Review decisions"), audit.ReviewDecisionView, "fa-check"),
+        ("Review Campaigns", _l("Rights reviews"), reviews.ReviewCampaignView, "fa-check-circle"),
+        ("Review Decisions", _l("Review items"), reviews.ReviewDecisionView, "fa-check"),
         ("Notifications", _l("Mail outbox"), audit.NotificationView, "fa-envelope"),
     ]),
 ]

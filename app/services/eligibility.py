@@ -132,8 +132,23 @@ def duty_differs(request: AccessRequest) -> bool:
     """The officer's actual duty is not what their position's line says (or the line may not search)."""
     if request.duty_mismatch:
         return True
-    line = request.requester.duty_line
-    return request.kind in SEARCH_KINDS and (line is None or not line.external_search_eligible)
+    return request.kind in SEARCH_KINDS and not may_search(request.requester.duty_line)
+
+
+def may_search(duty_line) -> bool:
+    """A duty line whose officers may search other agencies' data without a duty certificate."""
+    return duty_line is not None and duty_line.external_search_eligible
+
+
+def group_above_rank(group, own_group) -> bool:
+    """A rank group above the officer's own (a lower number is a higher group)."""
+    return group is not None and own_group is not None and group.number < own_group.number
+
+
+def level_below(function, level) -> bool:
+    """The officer's position level is below the minimum the function needs."""
+    minimum = function.min_position_level
+    return minimum is not None and (level is None or level.order < minimum.order)
 
 
 def check_officer(request: AccessRequest) -> Check:
@@ -286,7 +301,7 @@ def _rank_group_check(item, own_group) -> Check:
     source = item.data_source.name_th
     if item.rank_group is None:
         return Check("rank_group", FAIL, N_("Choose a rank group for %(source)s."), {"source": source}, item.id)
-    if own_group is not None and item.rank_group.number < own_group.number:
+    if group_above_rank(item.rank_group, own_group):
         return Check("rank_group", WARN,
                      N_("%(group)s is above the officer's own rank group (%(own)s)."),
                      {"group": item.rank_group.name_th, "own": own_group.name_th}, item.id)
@@ -302,8 +317,7 @@ def _function_checks(request: AccessRequest, item: RequestItem) -> list[Check]:
                             {"function": function.name_th}, item.id))
     minimum = function.min_position_level
     if minimum is not None:
-        level = officer.position_level
-        if level is None or level.order < minimum.order:
+        if level_below(function, officer.position_level):
             checks.append(Check("position_level", FAIL,
                                 N_("%(function)s needs position level %(level)s or higher."),
                                 {"function": function.name_th, "level": minimum.name_th}, item.id))

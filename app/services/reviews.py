@@ -42,7 +42,7 @@ from app.security.scope import (
     units_under,
 )
 from app.security.unit_heads import command_heads, officers_reviewed_by
-from app.services import audit, data_changes, grants, notifications
+from app.services import audit, data_changes, grants, notifications, rights_audit
 from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 
@@ -590,11 +590,5 @@ def _mail_closed(session: Session, campaign: ReviewCampaign, not_reviewed: int) 
 
 # -- the rights audit's flags ----------------------------------------------------------------------
 def audit_flags(session: Session, grant_ids, today: date) -> dict[int, list]:
-    """grant id -> the rights-audit flags shown beside each review item and in the export.
-
-    MERGE (issue 9): the one call site of `app.services.rights_audit.grant_flags(session,
-    grant_ids, today)`, written on another branch. Until it is here, no flags are shown; at the
-    merge this body becomes `return rights_audit.grant_flags(session, grant_ids, today)` (and
-    app.views.reviews.render_flags renders what it returns).
-    """
-    return {}
+    """grant id -> the rights-audit flags shown beside each review item and in the export."""
+    return rights_audit.grant_flags(session, grant_ids, today)

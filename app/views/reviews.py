@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, Length
 from app import labels
 from app.datamodel import CappedCountInterface
 from app.domain.inputs import TEXT_LIMIT, as_id
-from app.errors import NotFound, SitthiError, StaleRecord
+from app.errors import NotFound, SitthiError, StaleRecord, translate
 from app.extensions import db
 from app.formatting import format_date, format_datetime, local_today, localized, office_clock
 from app.input_guard import form_id, form_ids, form_text, form_version
@@ -94,8 +94,12 @@ def flags_cell(item: ReviewDecision) -> Markup:
 
 
 def render_flags(flags) -> Markup:
-    return Markup(" ").join(Markup('<span class="label label-warning sitthi-flag">{}</span>').format(str(f))
+    return Markup(" ").join(Markup('<span class="label label-warning sitthi-flag">{}</span>').format(flag_text(f))
                             for f in flags)
+
+
+def flag_text(flag) -> str:
+    return translate(flag.message, flag.values)
 
 
 def reviewer_cell(item: ReviewDecision) -> str:
@@ -248,7 +252,7 @@ class ReviewCampaignView(ReadOnlyModelView):
                 str(officer), officer.national_id_masked, officer.position_title, unit_cell(grant),
                 localized(grant.function or grant.data_source), localized(grant.rank_group),
                 label_of(labels.GRANT_STATE, grant.state), format_date(grant.valid_until),
-                ", ".join(str(f) for f in flags.get(item.grant_id, ())),
+                ", ".join(flag_text(f) for f in flags.get(item.grant_id, ())),
                 label_of(labels.REVIEW_OUTCOME, item.outcome), item.comment,
                 names.get(item.reviewer_id, ""), format_datetime(item.decided_at),
                 format_datetime(item.signed_off_at), format_datetime(item.applied_at),

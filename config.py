@@ -99,4 +99,6 @@ MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "sitthi@localhost")
 # Business rules that an administrator may tune without a deploy of code.
 DEFAULT_VALIDITY_MONTHS = int(os.environ.get("DEFAULT_VALIDITY_MONTHS", 12))
 EXPIRY_REMINDER_DAYS = int(os.environ.get("EXPIRY_REMINDER_DAYS", 30))
+# The rights audit flags a search right nobody used for this many days (agencies' query counts).
+RIGHTS_AUDIT_UNUSED_DAYS = int(os.environ.get("RIGHTS_AUDIT_UNUSED_DAYS", 90))
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 10000))

@@ -62,6 +62,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "ReviewDecision": (READ,),
         # Movers, leavers and flags of their command: read, and mark handled.
         "PersonnelChange": (READ, WRITE),
+        # Their own command's rights audit; revoke a flagged grant from it.
+        "RightsAudit": (READ, WRITE),
     }),
     "Personnel": OFFICER + _grant({
         "Officer": (READ, WRITE),
@@ -89,6 +91,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         # Start a rights review of any command, and follow its results.
         "ReviewCampaign": (READ, WRITE),
         "ReviewDecision": (READ,),
+        # Read any command's rights audit; revoking is the command's own staff's.
+        "RightsAudit": (READ,),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),
@@ -105,6 +109,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "ReviewCampaign": (READ,),
         "ReviewDecision": (READ,),
         "PersonnelChange": (READ,),
+        "RightsAudit": (READ,),
     }),
 }
 ADMIN = "Admin"

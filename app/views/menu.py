@@ -17,6 +17,7 @@ from app.views import (
     request_desk,
     requests,
     reviews,
+    rights_audit,
 )
 
 # (category name, label, icon, [(item name, label, view class, icon)])
@@ -68,6 +69,7 @@ MENU = [
         ("Holidays", _l("Holidays"), catalog.HolidayView, "fa-calendar"),
     ]),
     ("Audit", _l("Audit"), "fa-search", [
+        ("Rights Audit", _l("Rights audit"), rights_audit.RightsAuditView, "fa-user-secret"),
         ("Audit Events", _l("Audit trail"), audit.AuditEventView, "fa-history"),
         ("Review Campaigns", _l("Rights reviews"), reviews.ReviewCampaignView, "fa-check-circle"),
         ("Review Decisions", _l("Review items"), reviews.ReviewDecisionView, "fa-check"),

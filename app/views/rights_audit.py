@@ -1,0 +1,226 @@
+"""`/rightsaudit/`: the rights audit of one command, on screen, as CSV/XLSX and as a printed report.
+
+A CommandTech audits their own command and may revoke a flagged grant from the page (the grant
+service checks the command again); CentralIT, Auditor and Admin choose any command and only read.
+Any other command's id in the address is refused, not quietly replaced, so a crafted link shows
+nothing of a command its reader may not audit.
+"""
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext
+from sqlalchemy import select
+
+from app import labels
+from app.domain.inputs import TEXT_LIMIT, as_id
+from app.errors import SitthiError, translate
+from app.extensions import db
+from app.formatting import current_language, format_date, local_today, localized, office_clock
+from app.input_guard import form_ids, form_text
+from app.models import Unit
+from app.security.scope import is_nationwide
+from app.services import audit, exports, grants, rights_audit, table_report
+from app.views.exporting import download, export_format
+from app.views.scoping import current_actor
+
+PAGE_SIZE = 50
+TEMPLATE = "sitthi/rights_audit.html"
+
+
+def flag_text(flag: rights_audit.Flag) -> str:
+    return translate(flag.message, flag.values)
+
+
+def flag_name(code: str) -> str:
+    return translate(rights_audit.FLAG_NAMES[code])
+
+
+def target_text(grant) -> str:
+    target = grant.function or grant.data_source
+    text = localized(target) if target else "-"
+    if grant.rank_group is not None:
+        text += f" ({localized(grant.rank_group)})"
+    return text
+
+
+def officer_text(officer) -> str:
+    return f"{localized(officer.rank, 'abbr')} {officer.first_name_th} {officer.last_name_th}" if officer.rank \
+        else f"{officer.first_name_th} {officer.last_name_th}"
+
+
+class RightsAuditView(BaseView):
+    route_base = "/rightsaudit"
+    default_view = "index"
+    class_permission_name = "RightsAudit"
+    method_permission_name = {"index": "read", "export": "read", "report": "read", "revoke": "write"}
+
+    # -- which command, which flag ------------------------------------------------------------
+    def _command_id(self) -> int | None:
+        """The command audited: the CommandTech's own; for nationwide readers, the one chosen."""
+        actor = current_actor()
+        raw = request.args.get("command") or request.form.get("command")
+        chosen = None
+        if raw:
+            chosen = as_id(raw)
+            if chosen is None:
+                abort(404)
+        if is_nationwide(actor):
+            if chosen is not None and db.session.scalar(
+                    select(Unit.id).where(Unit.id == chosen, Unit.is_admin_scope.is_(True))) is None:
+                abort(404)
+            return chosen
+        if actor.command_id is None or (chosen is not None and chosen != actor.command_id):
+            abort(403)
+        return actor.command_id
+
+    def _flag(self) -> str | None:
+        flag = request.args.get("flag") or None
+        if flag is not None and flag not in rights_audit.FLAGS:
+            abort(404)
+        return flag
+
+    def _audit(self, command_id: int, flag: str | None) -> rights_audit.CommandAudit:
+        return rights_audit.command_audit(db.session, command_id, local_today(), flag=flag,
+                                          unused_days=current_app.config.get(
+                                              "RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS))
+
+    def _commands(self):
+        return list(db.session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True)).order_by(Unit.code)))
+
+    # -- the screen -----------------------------------------------------------------------------
+    @expose("/")
+    @has_access
+    def index(self):
+        command_id = self._command_id()
+        flag = self._flag()
+        if command_id is None:
+            return self.render_template(TEMPLATE, audit=None, commands=self._commands(), flag=None,
+                                        flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name)
+        result = self._audit(command_id, flag)
+        page = max(0, min(as_id(request.args.get("page", "1")) or 1, 100_000) - 1)
+        shown = result.officers[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        pages = max(1, -(-len(result.officers) // PAGE_SIZE))
+        return self.render_template(
+            TEMPLATE, audit=result, officers=shown, page=page + 1, pages=pages, flag=flag,
+            commands=self._commands() if is_nationwide(current_actor()) else [],
+            flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name, flag_text=flag_text,
+            target_text=target_text, officer_text=officer_text, labels=labels,
+            can_revoke=self.appbuilder.sm.has_access("can_write", self.class_permission_name),
+            text_limit=TEXT_LIMIT,
+        )
+
+    # -- take it away -------------------------------------------------------------------------
+    def _table(self, result: rights_audit.CommandAudit) -> exports.Table:
+        headers = [gettext("Officer"), gettext("National ID"), gettext("Position"), gettext("Unit"),
+                   gettext("Personnel status"), gettext("Function or data source"), gettext("Permission state"),
+                   gettext("Valid until"), gettext("Duty order"), gettext("Flags")]
+        rows = []
+        for entry in result.officers:
+            officer = entry.officer
+            person = [officer_text(officer), officer.national_id, officer.position_title or "",
+                      localized(officer.home_unit), labels.label_of(labels.OFFICER_STATUS, officer.status)]
+            if not entry.grants:
+                rows.append(person + ["", "", "", "", ""])
+            for audited in entry.grants:
+                grant = audited.grant
+                rows.append(person + [
+                    target_text(grant), labels.label_of(labels.GRANT_STATE, grant.state),
+                    grant.valid_until, _order_text(grant), "; ".join(flag_text(f) for f in audited.flags)])
+        title = f"{gettext('Rights audit')} {localized(result.command)}"
+        return exports.Table(title=title, headers=headers, rows=rows)
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        fmt = export_format()
+        command_id = self._command_id()
+        if command_id is None:
+            abort(404)
+        result = self._audit(command_id, self._flag())
+        return download(self._table(result), "rights-audit", fmt, what="RightsAudit", unit_id=command_id)
+
+    @expose("/report/")
+    @has_access
+    def report(self):
+        """The audit as a แบบรายงาน PDF, every officer and flag, with counts and a signature block."""
+        command_id = self._command_id()
+        if command_id is None:
+            abort(404)
+        result = self._audit(command_id, self._flag())
+        table = self._table(result)
+        today = local_today()
+        summary = [(gettext("Users listed"), f"{result.officer_count:,}"),
+                   (gettext("Live permissions"), f"{result.grant_count:,}"),
+                   (gettext("Permissions with a flag"), f"{result.flagged_grant_count:,}")]
+        summary += [(flag_name(code), f"{count:,}") for code, count in sorted(result.counts.items())]
+        drop = {1}  # the national ID stays off paper that leaves the office
+        document = table_report.TableReport(
+            title=gettext("Rights audit report"),
+            heading=[localized(result.command), gettext("As of %(date)s", date=format_date(today, "long"))],
+            summary=summary,
+            headers=[h for i, h in enumerate(table.headers) if i not in drop],
+            widths=[14, 12, 12, 7, 16, 7, 8, 10, 20],
+            rows=[[_cell(c) for i, c in enumerate(row) if i not in drop] for row in table.rows],
+            certification=gettext("I certify that this report lists every user of the command and every permission they hold on the date above, with the findings of the rights audit."),
+            signature=[gettext("(signed) ........................................"),
+                       "(........................................)",
+                       gettext("Position ........................................")],
+            empty=gettext("No users"),
+        )
+        content = table_report.render_report(document, today, current_language())
+        audit.record(db.session, "export", actor_id=getattr(g.user, "id", None), object_type="RightsAudit",
+                     unit_id=command_id, summary=f"{table.title}: {len(table.rows)} rows (pdf)",
+                     remote_addr=request.remote_addr)
+        db.session.commit()
+        filename = f"rights-audit-{result.command.code}-{today.isoformat()}.pdf"
+        return Response(content, mimetype="application/pdf", headers={
+            "Content-Disposition": "inline; filename*=UTF-8''" + quote(filename, safe=""),
+            "X-Content-Type-Options": "nosniff",
+        })
+
+    # -- act on a finding ---------------------------------------------------------------------
+    @expose("/revoke/", methods=["POST"])
+    @has_access
+    def revoke(self):
+        command_id = self._command_id()
+        if command_id is None:
+            abort(404)
+        back = url_for(".index", command=command_id, flag=self._flag())
+        grant_ids = form_ids("grant")
+        reason = form_text("reason", TEXT_LIMIT, gettext("Reason")).strip()
+        if not grant_ids:
+            flash(gettext("Tick the permissions to revoke."), "danger")
+            return redirect(back)
+        if not reason:
+            flash(gettext("Give the reason for revoking."), "danger")
+            return redirect(back)
+        actor, done = current_actor(), 0
+        for grant_id in grant_ids:
+            try:
+                grants.revoke(db.session, actor, grant_id, reason, office_clock())
+                db.session.commit()
+                done += 1
+            except SitthiError as error:
+                db.session.rollback()
+                flash(f"#{grant_id}: {error.translated()}", "danger")
+        if done:
+            flash(gettext("Revoked: %(num)s", num=done), "success")
+        return redirect(back)
+
+
+def _order_text(grant) -> str:
+    order = grant.duty_order
+    if order is None:
+        return ""
+    return f"{order.number} ({format_date(order.issued_on)}, {localized(order.unit)})"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "year"):
+        return format_date(value)
+    return str(value)
+

@@ -1,0 +1,145 @@
+"""The rights audit screen: who may open which command's audit, the filter, CSV/XLSX/PDF
+(scoped, neutralised, audited) and revoking a flagged grant from it."""
+import io
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.models import AuditEvent, Grant
+from app.services.memo import recompose_sara_am
+from tests.conftest import DEMO_PASSWORD
+from tests.factories import make_grant, make_login, make_officer, make_unit
+
+TODAY = date(2026, 12, 2)
+
+
+@pytest.fixture()
+def audit_world(app):
+    """Two commands of their own, each with a technology-staff login; in the first a retired
+    officer whose position would be a spreadsheet formula, and a clean officer; in the second one more."""
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        command = make_unit(session, kind="division", admin_scope=True)
+        station = make_unit(session, parent=command)
+        other_command = make_unit(session, kind="division", admin_scope=True)
+        other_station = make_unit(session, parent=other_command)
+        tech = make_login(session, make_officer(session, command), role="CommandTech", password=DEMO_PASSWORD)
+        other_tech = make_login(session, make_officer(session, other_command), role="CommandTech",
+                                password=DEMO_PASSWORD)
+        retired = make_officer(session, station, status="retired", position_title='=HYPERLINK("x")')
+        flagged = make_grant(session, retired, command_id=command.id, valid_from=TODAY - timedelta(days=10))
+        clean = make_officer(session, station, first_name_th="สมชายคลีน")
+        make_grant(session, clean, command_id=command.id, valid_from=TODAY - timedelta(days=10))
+        neighbour = make_officer(session, other_station, first_name_th="เพื่อนบ้านอีกกองบังคับการ")
+        neighbour_grant = make_grant(session, neighbour, command_id=other_command.id)
+        session.commit()
+        return {"command": command.id, "command_name": command.name_th, "other": other_command.id,
+                "tech": tech.username, "other_tech": other_tech.username, "flagged": flagged.id,
+                "neighbour_grant": neighbour_grant.id}
+
+
+def test_a_command_tech_audits_their_own_command_only(login, audit_world):
+    tech = login(audit_world["tech"])
+    page = tech.get("/rightsaudit/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert audit_world["command_name"] in html
+    assert f'data-grant="{audit_world["flagged"]}"' in html and 'data-flag="retired"' in html
+    assert "สมชายคลีน" in html and "เพื่อนบ้านอีกกองบังคับการ" not in html
+    assert tech.get(f"/rightsaudit/?command={audit_world['other']}").status_code == 403
+    assert tech.get(f"/rightsaudit/export/?command={audit_world['other']}&format=csv").status_code == 403
+    assert tech.get(f"/rightsaudit/report/?command={audit_world['other']}").status_code == 403
+
+    other = login(audit_world["other_tech"]).get("/rightsaudit/").get_data(as_text=True)
+    assert "เพื่อนบ้านอีกกองบังคับการ" in other and "สมชายคลีน" not in other
+
+
+def test_the_filter_shows_only_officers_with_that_flag(login, audit_world):
+    html = login(audit_world["tech"]).get("/rightsaudit/?flag=retired").get_data(as_text=True)
+    assert f'data-grant="{audit_world["flagged"]}"' in html and "สมชายคลีน" not in html
+
+
+@pytest.mark.parametrize("username", ["officer", "head", "personnel"])
+def test_roles_without_the_audit_are_refused(login, audit_world, username):
+    user = login(username)
+    for url in ("/rightsaudit/", f"/rightsaudit/?command={audit_world['command']}",
+                f"/rightsaudit/export/?command={audit_world['command']}&format=csv",
+                f"/rightsaudit/report/?command={audit_world['command']}"):
+        response = user.get(url)
+        assert response.status_code in (302, 403), url
+        assert audit_world["command_name"] not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["centralit", "auditor"])
+def test_nationwide_readers_choose_any_command_but_do_not_revoke(app, login, audit_world, username):
+    user = login(username)
+    assert 'id="choose-command"' in user.get("/rightsaudit/").get_data(as_text=True)
+    html = user.get(f"/rightsaudit/?command={audit_world['command']}").get_data(as_text=True)
+    assert f'data-grant="{audit_world["flagged"]}"' in html
+    assert 'id="revoke-selected"' not in html
+    response = user.post(f"/rightsaudit/revoke/?command={audit_world['command']}",
+                         data={"grant": str(audit_world["flagged"]), "reason": "x",
+                               "csrf_token": user.csrf_token(f"/rightsaudit/?command={audit_world['command']}")})
+    assert response.status_code in (302, 403)
+    assert _state(app, audit_world["flagged"]) == "active"
+
+
+@pytest.mark.parametrize("query", ["command=99999999999", "command=abc", "flag=bogus", "command=1%00"])
+def test_bad_addresses_are_refused_not_a_500(login, audit_world, query):
+    assert login("centralit").get(f"/rightsaudit/?{query}").status_code in (400, 404)
+
+
+def test_the_csv_and_xlsx_hold_the_command_only_neutralised_and_audited(app, login, audit_world):
+    tech = login(audit_world["tech"])
+    csv_response = tech.get("/rightsaudit/export/?format=csv")
+    assert csv_response.status_code == 200
+    text = csv_response.get_data().decode("utf-8-sig")
+    assert "สมชายคลีน" in text and "เพื่อนบ้านอีกกองบังคับการ" not in text
+    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text
+    xlsx = tech.get("/rightsaudit/export/?format=xlsx&flag=retired")
+    sheet = load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][2] == "'=HYPERLINK(\"x\")"
+    from app.extensions import db
+
+    with app.app_context():
+        exported = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "export", AuditEvent.object_type == "RightsAudit",
+            AuditEvent.unit_id == audit_world["command"])).all()
+        assert len(exported) >= 2
+
+
+def test_the_printed_report_is_a_thai_pdf_of_the_command(login, audit_world):
+    response = login(audit_world["tech"]).get("/rightsaudit/report/")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = recompose_sara_am("".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages))
+    assert audit_world["command_name"] in text
+    assert "สมชายคลีน" in text and "เพื่อนบ้านอีกกองบังคับการ" not in text
+    assert "รายงาน" in text
+
+
+def test_a_command_tech_revokes_a_flagged_grant_with_a_reason(app, login, audit_world):
+    tech = login(audit_world["tech"])
+    token = tech.csrf_token("/rightsaudit/")
+    tech.post("/rightsaudit/revoke/", data={"grant": str(audit_world["flagged"]), "reason": "",
+                                            "csrf_token": token})
+    assert _state(app, audit_world["flagged"]) == "active", "no reason, no revocation"
+    # Another command's grant in the same post is refused by the grant service.
+    response = tech.post("/rightsaudit/revoke/", data={
+        "grant": [str(audit_world["flagged"]), str(audit_world["neighbour_grant"])],
+        "reason": "เกษียณอายุราชการแล้ว", "csrf_token": token}, follow_redirects=True)
+    assert response.status_code == 200
+    assert _state(app, audit_world["flagged"]) == "revoked"
+    assert _state(app, audit_world["neighbour_grant"]) == "active"
+
+
+def _state(app, grant_id: int) -> str:
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.get(Grant, grant_id).state

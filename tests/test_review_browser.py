@@ -1,12 +1,15 @@
-"""A real Chromium: `commandtech` reviews the rights of ภ.จว.ขอนแก่น and a revocation takes effect."""
+"""A real Chromium: `commandtech` opens the rights audit of ภ.จว.ขอนแก่น, exports it, reviews the
+command's rights and revokes the flagged grant, which leaves the audit."""
+import io
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from tests.test_browser import chromium, live_server, log_in, pytestmark  # noqa: F401  (fixtures and marks)
 
 
-def test_command_tech_starts_a_review_marks_a_grant_revoke_and_signs_off(chromium, live_server, app):  # noqa: F811
+def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, live_server, app):  # noqa: F811
     from app.extensions import db
     from app.models import Grant, ReviewCampaign, ReviewDecision, Unit
     from tests.factories import make_grant, make_officer
@@ -22,6 +25,22 @@ def test_command_tech_starts_a_review_marks_a_grant_revoke_and_signs_off(chromiu
     page = context.new_page()
     page.set_default_timeout(15000)
     log_in(page, live_server, "commandtech")
+    page.goto(f"{live_server}/")
+    page.click("#home-rights-audit")
+    page.wait_for_url("**/rightsaudit/")
+    row = page.locator(f'tr[data-grant="{grant_id}"]')
+    assert "ทบทวนสิทธิ์" in page.locator("#audit-table").inner_text()
+    assert row.locator('[data-flag="duty_line"]').count() == 1  # no duty line that may search
+    page.click('#flag-filter a[data-flag="duty_line"]')
+    page.wait_for_url("**flag=duty_line**")
+    assert page.locator(f'tr[data-grant="{grant_id}"]').count() == 1
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True).active
+    assert any("ทบทวนสิทธิ์" in str(cell) for values in sheet.iter_rows(values_only=True) for cell in values)
+
     page.goto(f"{live_server}/reviewcampaignview/list/")
     page.click("#start-review")
     page.wait_for_url("**/reviewcampaignview/start")
@@ -63,4 +82,6 @@ def test_command_tech_starts_a_review_marks_a_grant_revoke_and_signs_off(chromiu
     with app.app_context():
         grant = db.session.get(Grant, grant_id)
         assert grant.state == "revoked" and grant.reason == "ไม่ได้ปฏิบัติงานด้านทะเบียนบริษัทแล้ว"
+    page.goto(f"{live_server}/rightsaudit/")
+    assert page.locator(f'tr[data-grant="{grant_id}"]').count() == 0
     context.close()

@@ -5,10 +5,21 @@ from app import labels
 from app.datamodel import datamodel
 from app.models import AuditEvent, Notification
 from app.views.base import ReadOnlyModelView, code_column, code_field
+from app.views.exporting import ExportableList
 from app.views.labels import LABELS
 
+AUDIT_EXPORT = [
+    (LABELS["occurred_at"], lambda e: e.occurred_at),
+    (LABELS["action"], lambda e: e.action),
+    (_l("User"), lambda e: e.actor.username if e.actor else ""),
+    (LABELS["object_type"], lambda e: e.object_type),
+    (LABELS["object_id"], lambda e: e.object_id),
+    (LABELS["summary"], lambda e: e.summary),
+    (LABELS["remote_addr"], lambda e: e.remote_addr),
+]
 
-class AuditEventView(ReadOnlyModelView):
+
+class AuditEventView(ExportableList, ReadOnlyModelView):
     entity = _l("Audit event")
     entities = _l("Audit trail")
     datamodel = datamodel(AuditEvent)
@@ -21,6 +32,9 @@ class AuditEventView(ReadOnlyModelView):
     ]
     search_columns = ["action", "object_type", "object_id", "occurred_at"]
     base_order = ("occurred_at", "desc")
+    list_template = "sitthi/exportable_list.html"
+    export_columns = AUDIT_EXPORT
+    export_name = "audit-trail"
 
 
 class NotificationView(ReadOnlyModelView):

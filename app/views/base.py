@@ -50,6 +50,7 @@ PERMISSION_BY_METHOD = {
     "action": "write",
     "action_post": "write",
     "file": "read",
+    "export": "read",
 }
 
 

@@ -5,11 +5,16 @@ with who, what and how many rows, before the file leaves.
 """
 from urllib.parse import quote
 
-from flask import Response, abort, g, request
+from flask import Response, abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext
 
 from app.extensions import db
 from app.formatting import local_today
 from app.services import audit, exports
+from app.views.scoping import current_actor
 
 
 def export_format() -> str:
@@ -32,3 +37,36 @@ def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: i
         "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename, safe=""),
         "X-Content-Type-Options": "nosniff",
     })
+
+
+# -- a generated list's rows --------------------------------------------------------------------
+# Beyond this a list is not read by a person: narrow it with the list's filters first.
+EXPORT_LIMIT = 50_000
+
+
+class ExportableList:
+    """Mixed into a ModelView: `/export/?format=csv|xlsx` writes the rows the list would show on
+    all its pages, with the filters in the address and the view's row scope (its base filters),
+    as `export_columns` [(heading, value of a row)] say."""
+
+    export_columns: list = []
+    export_name = "list"
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        fmt = export_format()
+        get_filter_args(self._filters)
+        order_column, order_direction = self.base_order or ("", "")
+        joined = self._filters.get_joined_filters(self._base_filters)
+        _count, rows = self.datamodel.query(joined, order_column, order_direction, page=0,
+                                            page_size=EXPORT_LIMIT + 1)
+        if len(rows) > EXPORT_LIMIT:
+            flash(gettext("More than %(limit)s rows: narrow the list with its filters, then export again.",
+                          limit=f"{EXPORT_LIMIT:,}"), "danger")
+            return redirect(url_for(".list"))
+        table = exports.Table(title=str(self.list_title),
+                              headers=[str(heading) for heading, _ in self.export_columns],
+                              rows=[[value(row) for _, value in self.export_columns] for row in rows])
+        return download(table, self.export_name, fmt, what=self.class_permission_name,
+                        unit_id=current_actor().command_id)

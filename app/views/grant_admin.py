@@ -34,8 +34,10 @@ from app.views.base import (
     code_column,
     code_field,
 )
+from app.views.exporting import ExportableList
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
+from app.views.permissions import GRANT_EXPORT
 from app.views.scoping import current_actor
 
 # FAB's generic add/edit/delete would write a grant around the service's rules: they map to a
@@ -98,7 +100,7 @@ def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
 
 
-class CommandGrantView(ReadOnlyModelView):
+class CommandGrantView(ExportableList, ReadOnlyModelView):
     """Every grant of the command's officers (the row scope limits the rows), with bulk changes."""
 
     entity = _l("Permission")
@@ -132,6 +134,8 @@ class CommandGrantView(ReadOnlyModelView):
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_order = ("id", "desc")
     list_template = "sitthi/grant_admin_list.html"
+    export_columns = GRANT_EXPORT
+    export_name = "command-permissions"
 
     def _change_selected(self, command, done_message):
         """Run `command(actor, grant_id)` for each selected id, one transaction each.

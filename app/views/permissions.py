@@ -4,12 +4,14 @@ from flask_babel import lazy_gettext as _l
 from app import labels
 from app.datamodel import datamodel
 from app.extensions import db
+from app.formatting import localized
 from app.models import AccessRequest, Grant, Officer
 from app.views.base import (
     ReadOnlyModelView,
     code_column,
     code_field,
 )
+from app.views.exporting import ExportableList
 from app.views.fields import relation_field
 from app.views.grant_expiry import GRANT_TIME_LABELS, DaysLeftRows, days_left_cell, renew_cell
 from app.views.labels import LABELS
@@ -22,7 +24,27 @@ GRANT_SHOW = GRANT_LIST + [
 ]
 
 
-class GrantView(ReadOnlyModelView):
+def _officer_unit(grant):
+    return localized(grant.officer.home_unit)
+
+
+# Who has what, as a file: the columns every grant list exports.
+GRANT_EXPORT = [
+    (LABELS["officer"], lambda g: str(g.officer)),
+    (LABELS["national_id"], lambda g: g.officer.national_id),
+    (LABELS["unit"], _officer_unit),
+    (LABELS["data_source"], lambda g: localized(g.data_source)),
+    (LABELS["function"], lambda g: localized(g.function)),
+    (LABELS["rank_group"], lambda g: localized(g.rank_group)),
+    (LABELS["state"], lambda g: labels.label_of(labels.GRANT_STATE, g.state)),
+    (LABELS["valid_from"], lambda g: g.valid_from),
+    (LABELS["valid_until"], lambda g: g.valid_until),
+    (_l("Administering command"), lambda g: localized(g.command)),
+    (LABELS["reason"], lambda g: g.reason),
+]
+
+
+class GrantView(ExportableList, ReadOnlyModelView):
     """Every grant in the user's scope. Grants change only through their services: a request's
     completion, the command's Permissions screens, expiry."""
 
@@ -46,6 +68,9 @@ class GrantView(ReadOnlyModelView):
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_order = ("id", "desc")
+    list_template = "sitthi/exportable_list.html"
+    export_columns = GRANT_EXPORT
+    export_name = "grants"
 
 
 class MyGrantView(ReadOnlyModelView):

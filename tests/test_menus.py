@@ -26,32 +26,36 @@ MENUS = {
     "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
                                                       "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                       "/expiringgrantview/list/", "/commandgrantview/list/",
-                                                      "/assignfunction/"},
+                                                      "/assignfunction/", "/dutyorderview/list/", "/rightsaudit/"},
     "personnel": OFFICER | PERSONNEL | {"/datachangerequestview/list/"},
     "commandtech2": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/",
                                                        "/systemfunctionview/list/", "/reviewcampaignview/list/",
                                                        "/reviewdecisionview/list/", "/expiringgrantview/list/",
-                                                       "/commandgrantview/list/", "/assignfunction/"},
+                                                       "/commandgrantview/list/", "/assignfunction/",
+                                                       "/dutyorderview/list/", "/rightsaudit/"},
     "centralit": OFFICER | APPROVALS | PERSONNEL | {"/toverifyview/list/", "/awaitingactivationview/list/",
                                                     "/grantview/list/", "/datasourceview/list/",
                                                     "/agencyview/list/", "/agreementview/list/",
                                                     "/holidayview/list/", "/deactivationnoticeview/list/",
-                                                    "/reviewcampaignview/list/", "/reviewdecisionview/list/"},
+                                                    "/reviewcampaignview/list/", "/reviewdecisionview/list/",
+                                                    "/dutyorderview/list/", "/rightsaudit/"},
     "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                   "/expiringgrantview/list/", "/commandgrantview/list/",
-                                                  "/deactivationnoticeview/list/"},
+                                                  "/deactivationnoticeview/list/", "/dutyorderview/list/",
+                                                  "/rightsaudit/"},
     "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
         "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
         "/accountrequestview/list/", "/expiringgrantview/list/", "/commandgrantview/list/",
-        "/assignfunction/", "/deactivationnoticeview/list/", "/datachangerequestview/list/"},
+        "/assignfunction/", "/deactivationnoticeview/list/", "/datachangerequestview/list/",
+        "/dutyorderview/list/", "/rightsaudit/"},
 }
 EVERY_ENTRY = set().union(*MENUS.values())
 
 
 def menu_links(html: str) -> set[str]:
     navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
-    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/|/myrecord/)"', navbar))
+    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/|/myrecord/|/rightsaudit/)"', navbar))
 
 
 @pytest.mark.parametrize("username", sorted(MENUS))

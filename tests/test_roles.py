@@ -37,12 +37,13 @@ EXPECTED = {
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "SystemFunction": "r",
         "Officer": "r", "Unit": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
         "CommandGrant": "rw", "AssignFunction": "rw", "PersonnelChange": "rw", "RightsAudit": "rw",
+        "DutyOrder": "rwd",
     })
     | _menus({
         "Approvals", "Account Requests", "Requests", "Request Items", "Attachments", "Decisions",
         "Permissions", "Grants", "Expiring Grants", "Configuration", "System Functions", "Personnel",
         "Officers", "Units", "Audit", "Review Campaigns", "Review Decisions",
-        "Command Permissions", "Assign Function", "Personnel Changes", "Rights Audit",
+        "Command Permissions", "Assign Function", "Personnel Changes", "Rights Audit", "Duty Orders",
     }),
     "Personnel": SELF_SERVICE
     | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw"})
@@ -54,14 +55,14 @@ EXPECTED = {
         "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
         "DeactivationNotice": "rw", "PersonnelChange": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
-        "RightsAudit": "r",
+        "RightsAudit": "r", "DutyOrder": "r",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
-        "Audit", "Review Campaigns", "Review Decisions", "Rights Audit",
+        "Audit", "Review Campaigns", "Review Decisions", "Rights Audit", "Duty Orders",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
@@ -69,12 +70,13 @@ EXPECTED = {
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "Officer": "r",
         "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
         "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r", "RightsAudit": "r",
+        "DutyOrder": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
         "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
         "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
-        "Personnel Changes", "Rights Audit",
+        "Personnel Changes", "Rights Audit", "Duty Orders",
     }),
 }
 

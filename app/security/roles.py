@@ -64,6 +64,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "PersonnelChange": (READ, WRITE),
         # Their own command's rights audit; revoke a flagged grant from it.
         "RightsAudit": (READ, WRITE),
+        # The duty orders (คำสั่ง) of their command's units, cited by function grants.
+        "DutyOrder": (READ, WRITE, DELETE),
     }),
     "Personnel": OFFICER + _grant({
         "Officer": (READ, WRITE),
@@ -93,6 +95,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "ReviewDecision": (READ,),
         # Read any command's rights audit; revoking is the command's own staff's.
         "RightsAudit": (READ,),
+        "DutyOrder": (READ,),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),
@@ -110,6 +113,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "ReviewDecision": (READ,),
         "PersonnelChange": (READ,),
         "RightsAudit": (READ,),
+        "DutyOrder": (READ,),
     }),
 }
 ADMIN = "Admin"

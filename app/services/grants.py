@@ -17,7 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
-from app.models import CommandFunction, Grant, Officer, SystemFunction
+from app.models import LIVE_GRANT_STATES, CommandFunction, Grant, Officer, SystemFunction, Unit
+from app.models.lifecycle import DutyOrder
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
 from app.services import audit, deactivation, eligibility, notifications, officer_search
 from app.services.clock import Clock
@@ -41,6 +42,9 @@ MSG_REASON_REQUIRED = N_("Give the reason.")
 MSG_TOO_LONG = N_("Keep this under %(limit)s characters.")
 MSG_WRONG_STATE = N_("A permission in the state %(state)s cannot be changed this way.")
 MSG_EXPIRED = N_("This permission has expired: assign it again instead.")
+MSG_NO_SUCH_ORDER = N_("No such duty order of your command.")
+MSG_ORDER_FOR_FUNCTIONS = N_("A duty order is recorded on a system function, not on a right to an agency's data.")
+MSG_ORDER_ENDED_GRANT = N_("This permission has ended: its duty order can no longer change.")
 MSG_STALE = N_("Someone changed this permission after you opened it. Nothing was saved: reload the page and try again.")
 
 # The names of app.labels.GRANT_STATE, marked here so a refusal names the state in the reader's language.
@@ -181,9 +185,11 @@ def _flush(session: Session) -> None:
 # -- the commands ---------------------------------------------------------------------------------
 @conflicts_are_stale(MSG_STALE)
 def assign_function(session: Session, actor: Actor, officer_id, function_id, clock: Clock,
-                    valid_until: date | None = None) -> Grant:
-    """Give an officer of the actor's command a function the command may give."""
+                    valid_until: date | None = None, duty_order_id=None) -> Grant:
+    """Give an officer of the actor's command a function the command may give, with the duty
+    order (คำสั่ง) behind it when there is one (the rights audit flags a function without)."""
     _require_command_tech(actor)
+    order = duty_order_of_command(session, actor, duty_order_id) if duty_order_id not in (None, "") else None
     officer_id, function_id = inputs.as_id(officer_id), inputs.as_id(function_id)
     if officer_id is None:
         raise NotFound(MSG_OFFICER_NOT_FOUND)
@@ -211,13 +217,55 @@ def assign_function(session: Session, actor: Actor, officer_id, function_id, clo
         valid_until = clock.today + relativedelta(months=function.default_validity_months)
     _check_valid_until(valid_until, clock.today)
     grant = Grant(officer=officer, function=function, state="active", valid_from=clock.today,
-                  valid_until=valid_until, granted_by_id=actor.user_id, command_id=actor.command_id)
+                  valid_until=valid_until, granted_by_id=actor.user_id, command_id=actor.command_id,
+                  duty_order_id=order.id if order else None)
     session.add(grant)
     _flush(session)
     audit.record(session, "Grant.assign", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,
                  after=audit.snapshot(grant))
     _notify(session, grant, "assign")
     _flush(session)
+    return grant
+
+
+def duty_orders_of_command(session: Session, actor: Actor) -> list[DutyOrder]:
+    """The duty orders of the actor's command's units, newest first: what a function may cite."""
+    if actor.command_id is None:
+        return []
+    return list(session.scalars(select(DutyOrder).where(DutyOrder.unit_id.in_(units_under(session, actor.command_id)))
+                                .order_by(DutyOrder.issued_on.desc(), DutyOrder.id.desc())))
+
+
+def duty_order_of_command(session: Session, actor: Actor, duty_order_id) -> DutyOrder:
+    """One duty order of the actor's command; another command's is as good as none."""
+    order_id = inputs.as_id(duty_order_id)
+    order = session.get(DutyOrder, order_id) if order_id is not None else None
+    if order is None or actor.command_id is None or session.scalar(
+            select(Unit.id).where(Unit.id == order.unit_id, Unit.id.in_(units_under(session, actor.command_id)))) is None:
+        raise ValidationFailed(MSG_NO_SUCH_ORDER)
+    return order
+
+
+def cites_duty_order(session: Session, duty_order_id: int) -> bool:
+    return session.scalar(select(Grant.id).where(Grant.duty_order_id == duty_order_id).limit(1)) is not None
+
+
+@conflicts_are_stale(MSG_STALE)
+def attach_duty_order(session: Session, actor: Actor, grant_id, duty_order_id, clock: Clock) -> Grant:
+    """Record the duty order behind a function grant of the actor's command."""
+    grant = load_grant(session, actor, grant_id)
+    if grant.function_id is None:
+        raise ValidationFailed(MSG_ORDER_FOR_FUNCTIONS)
+    if grant.state not in (*LIVE_GRANT_STATES, "suspended"):
+        raise ValidationFailed(MSG_ORDER_ENDED_GRANT)
+    order = duty_order_of_command(session, actor, duty_order_id)
+    if grant.duty_order_id == order.id:
+        return grant
+    grant.duty_order_id = order.id
+    before, after = audit.changes(grant)
+    _flush(session)
+    audit.record(session, "Grant.duty_order", actor_id=actor.user_id, obj=grant, unit_id=actor.command_id,
+                 before=before, after=after, summary=f"{order.number} ({order.issued_on.isoformat()})")
     return grant
 
 

@@ -19,23 +19,25 @@ from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
-from app.datamodel import CappedCountInterface
+from app.datamodel import CappedCountInterface, datamodel
 from app.domain.inputs import as_id
-from app.errors import SitthiError
+from app.errors import N_, SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, local_today, localized, office_clock
-from app.models import Grant, Officer
+from app.models import Grant, Officer, Unit
+from app.models.lifecycle import DutyOrder
 from app.security.rate_limits import search_endpoint
 from app.security.scope import working_unit_id
 from app.services import grants as service
 from app.views.base import (
     PERMISSION_BY_METHOD,
     ReadOnlyModelView,
+    SitthiModelView,
     code_column,
     code_field,
 )
 from app.views.exporting import ExportableList
-from app.views.fields import AjaxRelationField
+from app.views.fields import AjaxRelationField, relation_field
 from app.views.labels import LABELS
 from app.views.permissions import GRANT_EXPORT
 from app.views.scoping import current_actor
@@ -114,14 +116,14 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     method_permission_name = {
         **PERMISSION_BY_METHOD, **SERVICE_ONLY,
         "suspend_selected": "write", "revoke_selected": "write", "extend_selected": "write",
-        "reinstate_selected": "write",
+        "reinstate_selected": "write", "duty_order_selected": "write",
     }
     label_columns = {**LABELS, "target": _l("Function or data source"), "unit": _l("Unit"),
                      "validity": _l("Valid until")}
     list_columns = ["officer", "unit", "target", "state", "validity", "reason"]
     show_columns = [
         "officer", "function", "data_source", "rank_group", "state", "valid_from", "valid_until",
-        "command", "request", "granted_by", "agency_reference", "activated_on", "revoked_at",
+        "command", "duty_order", "request", "granted_by", "agency_reference", "activated_on", "revoked_at",
         "reason", "created_at", "updated_at",
     ]
     order_columns = ["state", "validity"]
@@ -196,13 +198,27 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
             lambda actor, pk: service.reinstate(db.session, actor, pk, office_clock()),
             lambda count: gettext("Reinstated: %(num)s", num=count))
 
+    @action("duty_order_selected", _l("Record the duty order above on the selected functions"),
+            _l("Record the chosen duty order on every selected function?"), "fa-file-text-o", single=False)
+    def duty_order_selected(self, _items):
+        order_id = request.form.get("duty_order", "")
+        return self._change_selected(
+            lambda actor, pk: service.attach_duty_order(db.session, actor, pk, order_id, office_clock()),
+            lambda count: gettext("Duty order recorded: %(num)s", num=count))
+
     def render_template(self, template, **kwargs):
         # The list offers the way to assign a function to whoever may do it.
         kwargs.setdefault("can_assign", self.appbuilder.sm.has_access("can_read", "AssignFunction"))
         kwargs.setdefault("can_change", self.appbuilder.sm.has_access("can_write", self.class_permission_name))
+        kwargs.setdefault("duty_orders", duty_order_choices(current_actor()) if kwargs["can_change"] else [])
         kwargs.setdefault("max_until", (local_today() + relativedelta(
             months=service.MAX_VALIDITY_MONTHS)).isoformat())
         return super().render_template(template, **kwargs)
+
+
+def duty_order_choices(actor) -> list[tuple[int, str]]:
+    return [(order.id, f"{order.number} ({format_date(order.issued_on)}) {localized(order.unit)}")
+            for order in service.duty_orders_of_command(db.session, actor)]
 
 
 class AssignForm(FlaskForm):
@@ -211,6 +227,7 @@ class AssignForm(FlaskForm):
     function = SelectField(_l("Function"), [DataRequired()], coerce=as_id, choices=[],
                            validate_choice=False)
     valid_until = DateField(_l("Valid until (empty: the function's default validity)"), [Optional()])
+    duty_order = SelectField(_l("Duty order"), [Optional()], coerce=as_id, choices=[], validate_choice=False)
 
 
 class AssignFunctionView(BaseView):
@@ -236,7 +253,7 @@ class AssignFunctionView(BaseView):
             try:
                 grant = service.assign_function(
                     db.session, actor, form.officer.data.id, form.function.data, office_clock(),
-                    valid_until=form.valid_until.data)
+                    valid_until=form.valid_until.data, duty_order_id=form.duty_order.data)
                 db.session.commit()
             except SitthiError as error:
                 db.session.rollback()
@@ -264,6 +281,7 @@ class AssignFunctionView(BaseView):
     def _choices(self, form: AssignForm, actor) -> list:
         functions = service.assignable_functions(db.session, actor)
         form.function.choices = [("", "")] + [(f.id, localized(f)) for f in functions]
+        form.duty_order.choices = [("", "")] + duty_order_choices(actor)
         return functions
 
     def _render(self, form: AssignForm, status: int):
@@ -274,3 +292,37 @@ class AssignFunctionView(BaseView):
             error=g.get("form_error"), max_months=service.MAX_VALIDITY_MONTHS,
             has_command=actor.command_id is not None and bool(functions),
         ), status
+
+
+MSG_ORDER_CITED = N_("Permissions cite this duty order: record their new order first, then delete this one.")
+
+
+class DutyOrderView(SitthiModelView):
+    """คำสั่ง of the command's units: the orders that give officers the duties behind their functions.
+
+    The row scope keeps each command to its own orders; an order written for another command's
+    unit is refused on save (SitthiModelView._check_scope)."""
+
+    entity = _l("Duty order")
+    entities = _l("Duty orders")
+    datamodel = datamodel(DutyOrder)
+    class_permission_name = "DutyOrder"
+    label_columns = {**LABELS, "number": _l("Order number"), "issued_on": _l("Issued on"),
+                     "unit": _l("Issuing unit"), "subject": _l("Subject")}
+    list_columns = ["number", "issued_on", "unit", "subject"]
+    show_columns = add_columns = edit_columns = ["number", "issued_on", "unit", "subject"]
+    search_columns = ["number", "issued_on", "subject"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "unit": relation_field(_l("Issuing unit"), Unit, "unit", required=True),
+    }
+    base_order = ("issued_on", "desc")
+
+    def pre_add(self, item) -> None:
+        item.created_by_id = getattr(g.user, "id", None)
+        super().pre_add(item)
+
+    def pre_delete(self, item) -> None:
+        # A function grant that cites the order would lose the proof of its duty.
+        if service.cites_duty_order(db.session, item.id):
+            raise ValidationFailed(MSG_ORDER_CITED)
+        super().pre_delete(item)

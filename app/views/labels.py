@@ -18,6 +18,7 @@ LABELS = {
     "note": _l("Note"),
     "comment": _l("Comment"),
     "reason": _l("Reason"),
+    "duty_order": _l("Duty order"),
     "created_at": _l("Created"),
     "updated_at": _l("Updated"),
     "version": _l("Version"),

@@ -47,6 +47,7 @@ MENU = [
         ("Expiring Grants", _l("Expiring soon"), grant_expiry.ExpiringGrantView, "fa-clock-o"),
         ("Command Permissions", _l("Command permissions"), grant_admin.CommandGrantView, "fa-shield"),
         ("Assign Function", _l("Assign function"), grant_admin.AssignFunctionView, "fa-plus-square"),
+        ("Duty Orders", _l("Duty orders"), grant_admin.DutyOrderView, "fa-file-text-o"),
     ]),
     ("Personnel", _l("Personnel"), "fa-users", [
         ("Officers", _l("Officers"), personnel.OfficerView, "fa-id-card-o"),

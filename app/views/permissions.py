@@ -19,7 +19,7 @@ from app.views.scoping import OwnedByCurrentOfficer
 
 GRANT_LIST = ["officer", "data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
 GRANT_SHOW = GRANT_LIST + [
-    "request", "granted_by", "agency_reference", "activated_on", "revoked_at", "reason",
+    "duty_order", "request", "granted_by", "agency_reference", "activated_on", "revoked_at", "reason",
     "created_at", "updated_at",
 ]
 

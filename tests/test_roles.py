@@ -45,8 +45,9 @@ EXPECTED = {
         "Command Permissions", "Assign Function", "Personnel Changes",
     }),
     "Personnel": SELF_SERVICE
-    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw"})
-    | _menus({"Personnel", "Officers", "Units", "Personnel Changes", "Data Change Requests"}),
+    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw",
+              "Import": "rw"})
+    | _menus({"Personnel", "Officers", "Units", "Personnel Changes", "Data Change Requests", "Imports"}),
     "CentralIT": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
@@ -54,26 +55,27 @@ EXPECTED = {
         "Attachment": "r", "Decision": "r", "Grant": "r", "Officer": "r", "Unit": "r",
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
         "DeactivationNotice": "rw", "PersonnelChange": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
+        "Import": "rw",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
-        "Audit", "Review Campaigns", "Review Decisions",
+        "Audit", "Review Campaigns", "Review Decisions", "Imports",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "AccessRequest": "r", "RequestItem": "r",
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "Officer": "r",
         "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
-        "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r",
+        "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r", "Import": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
         "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
         "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
-        "Personnel Changes",
+        "Personnel Changes", "Imports",
     }),
 }
 

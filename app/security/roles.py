@@ -69,6 +69,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "PersonnelChange": (READ,),
         # Answer the data-change requests of their command's officers.
         "DataChangeRequest": (READ, WRITE),
+        # Import POLIS exports of their own command's officers (app.views.imports).
+        "Import": (READ, WRITE),
     }),
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
@@ -89,6 +91,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         # Start a rights review of any command, and follow its results.
         "ReviewCampaign": (READ, WRITE),
         "ReviewDecision": (READ,),
+        # Import officers, units and usage counts nationwide.
+        "Import": (READ, WRITE),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),
@@ -105,6 +109,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "ReviewCampaign": (READ,),
         "ReviewDecision": (READ,),
         "PersonnelChange": (READ,),
+        "Import": (READ,),
     }),
 }
 ADMIN = "Admin"

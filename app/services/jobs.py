@@ -12,15 +12,13 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.errors import N_, SitthiError, translate
+from app.errors import SitthiError, translate
 from app.models import JobRun
 from app.services import audit, personnel_rules
 from app.services.clock import Clock
 from app.services.imports import ImportResult, save_rejects
 
 IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
-MSG_NO_SUCH_RUN = N_("There is no such run.")
-MSG_FAILED = N_("The run failed: %(error)s")
 
 
 def create(session: Session, clock: Clock, kind: str, *, filename: str | None = None, content: bytes | None = None,

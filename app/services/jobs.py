@@ -9,7 +9,7 @@ app.job_queue's business; nothing here imports Flask.
 """
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.errors import SitthiError, translate
@@ -113,8 +113,3 @@ def error_text(run: JobRun) -> str | None:
     if "error_message" in summary:
         return translate(summary["error_message"], summary.get("error_params"))
     return run.error
-
-
-def queued_runs(session: Session) -> list[int]:
-    """Runs waiting for a worker, oldest first (a worker restarted after a crash picks them up)."""
-    return list(session.scalars(select(JobRun.id).where(JobRun.state == "queued").order_by(JobRun.id)))

@@ -165,6 +165,7 @@ class Reference:
             for name in (line.code, line.name_th, line.name_en):
                 self.duty_lines[key(name)] = line.id
         self.statuses = {key(word): status for status, words in STATUS_WORDS.items() for word in words}
+        self.cache_ranks, self.cache_units, self.cache_statuses, self.cache_levels, self.cache_lines = {}, {}, {}, {}, {}
 
 
 def _subtree(parents: dict[int, int | None], root: int) -> set[int]:
@@ -257,34 +258,61 @@ def _cell(cells: list, index: int | None):
     return value if isinstance(value, date) else str(value).strip()
 
 
+def _cached(cache: dict, text: str, find):
+    """Exports repeat the same few ranks, levels, lines and units on every row: look each up once."""
+    try:
+        return cache[text]
+    except KeyError:
+        cache[text] = found = find(text)
+        return found
+
+
+def _rank(ref: "Reference", text: str) -> int | None:
+    value = rank_key(text)
+    found = ref.ranks.get(value)
+    if found is None and value.startswith("นาย"):
+        found = ref.ranks.get(value[len("นาย"):])  # นายดาบตำรวจ
+    return found
+
+
+def _unit(ref: "Reference", text: str):
+    """The unit id, or the message refusing the text."""
+    unit_id = ref.unit_codes.get(text.lower())
+    if unit_id is not None:
+        return unit_id
+    named = ref.unit_names.get(" ".join(text.split()), set())
+    if len(named) > 1:
+        return MSG_AMBIGUOUS_UNIT
+    return next(iter(named)) if named else MSG_UNKNOWN_UNIT
+
+
 def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) -> tuple:
-    values = {name: _cell(cells, index) for name, index in columns.items()}
-    for value in values.values():
-        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
-            raise _Refused(MSG_BAD_TEXT)
+    width = len(cells)
+    values = {}
+    for name, index in columns.items():
+        value = cells[index] if index < width else ""
+        values[name] = value.strip() if value.__class__ is str else value
+    if CONTROL_CHARACTERS.search("".join(v for v in values.values() if v.__class__ is str)):
+        raise _Refused(MSG_BAD_TEXT)
     for name in REQUIRED:
         if not values.get(name):
             raise _Refused(MSG_REQUIRED, column=COLUMNS[name][0])
     for name, limit in LIMITS.items():
-        if len(str(values.get(name) or "")) > limit:
+        value = values.get(name)
+        if value and len(str(value)) > limit:
             raise _Refused(MSG_TOO_LONG, column=COLUMNS[name][0], limit=limit)
-    nid = values["national_id"].replace("-", "").replace(" ", "")
-    if not national_id_ok(nid):
-        raise _Refused(MSG_BAD_ID, value=values["national_id"][:40])
-    rank_id = ref.ranks.get(rank_key(values["rank"]))
-    if rank_id is None and rank_key(values["rank"]).startswith("นาย"):
-        rank_id = ref.ranks.get(rank_key(values["rank"])[len("นาย"):])  # นายดาบตำรวจ
+    nid = str(values["national_id"])
+    if not (len(nid) == 13 and national_id_ok(nid)):
+        nid = nid.replace("-", "").replace(" ", "")
+        if not national_id_ok(nid):
+            raise _Refused(MSG_BAD_ID, value=str(values["national_id"])[:40])
+    rank_id = _cached(ref.cache_ranks, values["rank"], lambda t: _rank(ref, t))
     if rank_id is None:
         raise _Refused(MSG_UNKNOWN_RANK, value=values["rank"][:60])
     unit_text = values["unit"]
-    unit_id = ref.unit_codes.get(unit_text.lower())
-    if unit_id is None:
-        named = ref.unit_names.get(" ".join(unit_text.split()), set())
-        if len(named) > 1:
-            raise _Refused(MSG_AMBIGUOUS_UNIT, value=unit_text[:200])
-        if not named:
-            raise _Refused(MSG_UNKNOWN_UNIT, value=unit_text[:200])
-        unit_id = next(iter(named))
+    unit_id = _cached(ref.cache_units, unit_text, lambda t: _unit(ref, t))
+    if isinstance(unit_id, str):
+        raise _Refused(unit_id, value=unit_text[:200])
     if ref.allowed_units is not None and unit_id not in ref.allowed_units:
         raise _Refused(MSG_OUT_OF_COMMAND, value=unit_text[:200])
     birth = values.get("birth_date") or None
@@ -299,17 +327,17 @@ def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) ->
         raise _Refused(MSG_FUTURE_DATE, value=birth.isoformat())
     status = "active"
     if values.get("status"):
-        status = ref.statuses.get(key(values["status"]))
+        status = _cached(ref.cache_statuses, values["status"], lambda t: ref.statuses.get(key(t)))
         if status is None:
             raise _Refused(MSG_UNKNOWN_STATUS, value=values["status"][:60])
     level_id = None
     if values.get("level"):
-        level_id = ref.levels.get(key(values["level"]))
+        level_id = _cached(ref.cache_levels, values["level"], lambda t: ref.levels.get(key(t)))
         if level_id is None:
             raise _Refused(MSG_UNKNOWN_LEVEL, value=values["level"][:150])
     line_id = None
     if values.get("duty_line"):
-        line_id = ref.duty_lines.get(key(values["duty_line"]))
+        line_id = _cached(ref.cache_lines, values["duty_line"], lambda t: ref.duty_lines.get(key(t)))
         if line_id is None:
             raise _Refused(MSG_UNKNOWN_DUTY_LINE, value=values["duty_line"][:100])
     email = values.get("email") or None
@@ -366,13 +394,16 @@ def _write(session: Session, clock: Clock, good: dict[str, tuple], result: Impor
         _audit_updates(conn, clock, before, good, job_run_id, actor_user_id)
     created_columns = [c for c in STAGE_COLUMNS if c not in ("line", "is_new")]
     new_rows = (select(*[s[c] for c in created_columns], literal(1), literal(clock.now), literal(clock.now))
-                .where(s.is_new.is_(True)))
+                .where(s.is_new.is_(True)).order_by(s.national_id))
     # Another import may have added the same officer meanwhile: theirs stands, ours is not written.
     upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     insert_new = (upsert(officer).from_select([*created_columns, "version", "created_at", "updated_at"], new_rows)
                   .on_conflict_do_nothing(index_elements=["national_id"]))
     if any(row[-1] for row in rows):
         result.created = len(conn.execute(insert_new.returning(officer.c.id)).all())
+    if result.created > 10_000 and conn.dialect.name == "postgresql":
+        # PostgreSQL plans blind after a bulk load until it has statistics (FAB5.md).
+        conn.exec_driver_sql("ANALYZE officer")
     if result.created:
         conn.execute(insert(AuditEvent).from_select(
             ["occurred_at", "action", "actor_id", "object_type", "object_id", "unit_id", "summary", "job_run_id"],

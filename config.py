@@ -102,3 +102,10 @@ EXPIRY_REMINDER_DAYS = int(os.environ.get("EXPIRY_REMINDER_DAYS", 30))
 # The rights audit flags a search right nobody used for this many days (agencies' query counts).
 RIGHTS_AUDIT_UNUSED_DAYS = int(os.environ.get("RIGHTS_AUDIT_UNUSED_DAYS", 90))
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 10000))
+
+# Background jobs (imports): the Redis URL of an RQ queue that `flask sitthi worker` serves; unset,
+# a job runs in a thread of the web process. JOBS_INLINE runs it before the request returns (tests).
+JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or None
+JOBS_INLINE = _env_bool("JOBS_INLINE", False)
+# The largest file an import screen takes (under MAX_CONTENT_LENGTH; a whole force goes through `flask sitthi import-personnel`).
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 15 * 1024 * 1024))

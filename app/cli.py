@@ -17,7 +17,8 @@ from app.formatting import office_clock
 from app.services.notifications import with_app_url
 
 sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants, "
-                                   "apply-personnel-rules, close-campaigns.")
+                                   "apply-personnel-rules, close-campaigns, import-personnel, import-units, "
+                                   "import-usage, worker, create-admin.")
 
 
 @sitthi.command("init")
@@ -194,6 +195,128 @@ def close_campaigns_command(batch_size: int, on_day) -> None:
         finish_run(db.session, total.job_run, total, clock)
         db.session.commit()
     click.echo(f"{clock.today.isoformat()}: {total}")
+
+
+def _import(kind: str, path: str, command_code: str | None, rejects_path: str | None) -> None:
+    """Run one import in this process with a progress bar, then print its summary."""
+    from pathlib import Path
+
+    from app.models import ImportReject, Unit
+    from app.services import exports, jobs
+
+    command_id = None
+    if command_code:
+        command_id = db.session.scalar(select(Unit.id).where(Unit.code == command_code))
+        if command_id is None:
+            raise click.BadParameter(f"no unit has the code {command_code}", param_hint="--command")
+    content = Path(path).read_bytes()
+    clock = office_clock()
+    run = jobs.create(db.session, clock, kind, filename=Path(path).name, content=content, command_id=command_id)
+    db.session.commit()
+    run_id = run.id
+    with click.progressbar(length=1, label=f"{kind} #{run_id}", show_pos=True) as bar:
+        def moved(processed: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(processed - bar.pos)
+
+        run = jobs.execute(db.session, clock, run_id, on_progress=moved)
+        bar.length = max(run.total, 1)
+        bar.update(max(run.total - bar.pos, 0))
+    if run.state == "failed":
+        raise click.ClickException(f"run #{run_id} failed: {jobs.error_text(run)}")
+    click.echo(f"run #{run_id}: {run.total} rows: created {run.created_count}, updated {run.updated_count}, "
+               f"unchanged {run.unchanged_count}, rejected {run.rejected_count}")
+    if (run.summary or {}).get("rules"):
+        click.echo("personnel rules: " + ", ".join(f"{k} {v}" for k, v in run.summary["rules"].items() if v))
+    if run.rejected_count:
+        from app.services.imports.report import rejects_table
+
+        rejects = db.session.scalars(select(ImportReject).where(ImportReject.job_run_id == run_id)
+                                     .order_by(ImportReject.line)).all()
+        target = Path(rejects_path or f"{path}.rejects.csv")
+        target.write_bytes(exports.csv_bytes(rejects_table(run, rejects)))
+        click.echo(f"rejected rows (line, reason, the row as given): {target}")
+
+
+_REJECTS_OPTION = click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), default=None,
+                               help="Where to write the rejected rows as CSV; default: FILE.rejects.csv.")
+
+
+@sitthi.command("import-personnel")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--command", "command_code", default=None,
+              help="Unit code of a command: rows whose unit lies outside it are rejected (as for Personnel).")
+@_REJECTS_OPTION
+def import_personnel_command(path: str, command_code: str | None, rejects_path: str | None) -> None:
+    """Import a POLIS personnel export (CSV in UTF-8, UTF-8 with BOM or TIS-620/cp874, or XLSX).
+
+    Upserts officers by national ID, applies the personnel rules to those whose record changed,
+    and prints created / updated / unchanged / rejected. Importing the same file again writes nothing.
+    """
+    _import("import_personnel", path, command_code, rejects_path)
+
+
+@sitthi.command("import-units")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@_REJECTS_OPTION
+def import_units_command(path: str, rejects_path: str | None) -> None:
+    """Import units (code, Thai name, English name, kind, parent code, administering flag) by code."""
+    _import("import_units", path, None, rejects_path)
+
+
+@sitthi.command("import-usage")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@_REJECTS_OPTION
+def import_usage_command(path: str, rejects_path: str | None) -> None:
+    """Import query counts per officer national ID and source code, with the last-used date."""
+    _import("import_usage", path, None, rejects_path)
+
+
+@sitthi.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Carry out queued imports from the RQ queue at JOB_QUEUE_URL (Redis)."""
+    from app.job_queue import work
+
+    url = current_app.config.get("JOB_QUEUE_URL")
+    if not url:
+        raise click.ClickException("JOB_QUEUE_URL is not set: without it imports run inside the web process")
+    work(url, burst=burst)
+
+
+@sitthi.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--first-name", prompt=True, default="Admin")
+@click.option("--last-name", prompt=True, default="Sitthi")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin_command(username: str, email: str, first_name: str, last_name: str, password: str) -> None:
+    """Create the first Admin login; the password must follow the password policy.
+
+    Unlike `flask fab create-admin`, which takes any password.
+    """
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    from app.security.passwords import password_complexity
+
+    try:
+        password_complexity(password)
+    except PasswordComplexityValidationError as error:
+        raise click.ClickException(str(error)) from None
+    sm = current_app.appbuilder.sm
+    if sm.find_user(username=username) or sm.find_user(email=email):
+        raise click.ClickException(f"a user named {username} or with the e-mail {email} exists already")
+    role = sm.find_role(current_app.config.get("AUTH_ROLE_ADMIN", "Admin"))
+    if role is None:
+        raise click.ClickException("no Admin role yet: run `flask sitthi init` first")
+    user = sm.add_user(username, first_name, last_name, email, role, password=password)
+    if not user:
+        raise click.ClickException("the user could not be created")
+    from app.services import audit
+
+    audit.record(db.session, "User.create_admin", object_type="User", object_id=user.id, summary=username)
+    db.session.commit()
+    click.echo(f"admin {username} created")
 
 
 class _StopOnSignal:

@@ -81,6 +81,8 @@ def build_app(database_url: str, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # Imports run before the upload answers, so a test reads their result at once.
+        "JOBS_INLINE": True,
     }
     config.update(overrides)
     return create_app(config)

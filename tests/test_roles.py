@@ -46,8 +46,9 @@ EXPECTED = {
         "Command Permissions", "Assign Function", "Personnel Changes", "Rights Audit", "Duty Orders",
     }),
     "Personnel": SELF_SERVICE
-    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw"})
-    | _menus({"Personnel", "Officers", "Units", "Personnel Changes", "Data Change Requests"}),
+    | _perms({**OFFICER_PERMS, "Officer": "rw", "Unit": "r", "PersonnelChange": "r", "DataChangeRequest": "rw",
+              "Import": "rw"})
+    | _menus({"Personnel", "Officers", "Units", "Personnel Changes", "Data Change Requests", "Imports"}),
     "CentralIT": SELF_SERVICE
     | _perms({
         **OFFICER_PERMS, "ToVerify": "rw", "AwaitingActivation": "rw", "AccessRequest": "r",
@@ -56,13 +57,14 @@ EXPECTED = {
         "DataSource": "r", "Agency": "r", "DataSharingAgreement": "rw", "Holiday": "r",
         "DeactivationNotice": "rw", "PersonnelChange": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
         "RightsAudit": "r", "DutyOrder": "r",
+        "Import": "rw",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
         "Attachments", "Decisions", "Permissions",
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
-        "Audit", "Review Campaigns", "Review Decisions", "Rights Audit", "Duty Orders",
+        "Audit", "Review Campaigns", "Review Decisions", "Rights Audit", "Duty Orders", "Imports",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
@@ -70,13 +72,13 @@ EXPECTED = {
         "Attachment": "r", "Decision": "r", "Grant": "r", "ExpiringGrant": "r", "Officer": "r",
         "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
         "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r", "RightsAudit": "r",
-        "DutyOrder": "r",
+        "DutyOrder": "r", "Import": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
         "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
         "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
-        "Personnel Changes", "Rights Audit", "Duty Orders",
+        "Personnel Changes", "Rights Audit", "Duty Orders", "Imports",
     }),
 }
 

@@ -73,6 +73,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "PersonnelChange": (READ,),
         # Answer the data-change requests of their command's officers.
         "DataChangeRequest": (READ, WRITE),
+        # Import POLIS exports of their own command's officers (app.views.imports).
+        "Import": (READ, WRITE),
     }),
     "CentralIT": OFFICER + _grant({
         "ToVerify": (READ, WRITE),
@@ -96,6 +98,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         # Read any command's rights audit; revoking is the command's own staff's.
         "RightsAudit": (READ,),
         "DutyOrder": (READ,),
+        # Import officers, units and usage counts nationwide.
+        "Import": (READ, WRITE),
     }),
     "Auditor": OFFICER + _grant({
         "AccessRequest": (READ,),
@@ -114,6 +118,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "PersonnelChange": (READ,),
         "RightsAudit": (READ,),
         "DutyOrder": (READ,),
+        "Import": (READ,),
     }),
 }
 ADMIN = "Admin"

@@ -10,6 +10,7 @@ from app.views import (
     delegations,
     grant_admin,
     grant_expiry,
+    imports,
     inboxes,
     permissions,
     personnel,
@@ -54,6 +55,7 @@ MENU = [
         ("Units", _l("Units"), personnel.UnitView, "fa-sitemap"),
         ("Personnel Changes", _l("Personnel changes"), personnel_changes.PersonnelChangeView, "fa-exchange"),
         ("Data Change Requests", _l("Data-change requests"), data_changes.DataChangeRequestView, "fa-pencil"),
+        ("Imports", _l("Imports"), imports.ImportView, "fa-upload"),
     ]),
     ("Configuration", _l("Configuration"), "fa-cogs", [
         ("Data Sources", _l("Data sources"), catalog.DataSourceView, "fa-database"),

@@ -1,0 +1,78 @@
+"""Where a queued JobRun is carried out, so a web import never holds a server worker for minutes.
+
+- JOB_QUEUE_URL set (the deployment's Redis): the run is enqueued on RQ, queue "sitthi", and a
+  `flask sitthi worker` process carries it out.
+- Otherwise (`make run`, one machine): a background thread of the web process carries it out.
+- JOBS_INLINE (tests): carried out before `submit` returns, so results are deterministic.
+
+Every way ends in app.services.jobs.execute, which owns the run's states and its transaction.
+"""
+import threading
+
+from flask import Flask, current_app, has_app_context
+
+from app.extensions import db
+from app.formatting import office_clock
+
+QUEUE_NAME = "sitthi"
+JOB_TIMEOUT = 3600  # seconds: the largest import ends long before
+
+
+def submit(run_id: int) -> str:
+    """Hand a committed queued run to its runner; the mode used ('rq', 'thread' or 'inline')."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_INLINE"):
+        perform(run_id)
+        return "inline"
+    url = app.config.get("JOB_QUEUE_URL")
+    if url:
+        job = queue(url).enqueue("app.job_queue.perform", run_id, job_timeout=JOB_TIMEOUT,
+                                 job_id=f"sitthi-run-{run_id}")
+        from app.models import JobRun
+
+        db.session.get(JobRun, run_id).queue_job_id = job.id
+        db.session.commit()
+        return "rq"
+    threading.Thread(target=_in_thread, args=(app, run_id), name=f"sitthi-run-{run_id}", daemon=True).start()
+    return "thread"
+
+
+def queue(url: str):
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(QUEUE_NAME, connection=Redis.from_url(url))
+
+
+def _in_thread(app: Flask, run_id: int) -> None:
+    with app.app_context():
+        try:
+            perform(run_id)
+        finally:
+            db.session.remove()
+
+
+def perform(run_id: int) -> None:
+    """Carry out one run (the RQ job function); needs an app context, made here when missing."""
+    if not has_app_context():
+        from app import create_app
+
+        with create_app().app_context():
+            return perform(run_id)
+    from app.services import jobs
+
+    jobs.execute(db.session, office_clock(), run_id)
+    return None
+
+
+def work(url: str, burst: bool = False) -> None:
+    """Run an RQ worker on the queue (`flask sitthi worker`).
+
+    A SimpleWorker carries out jobs in this process, inside the app context the command runs in:
+    a forked work-horse would share the parent's database connections.
+    """
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(url)
+    SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)

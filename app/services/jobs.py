@@ -1,0 +1,115 @@
+"""Background jobs: a JobRun per run, and the one function any runner calls to carry it out.
+
+A run is queued with its input (the uploaded file travels in the row, so any worker process can
+read it), then `execute` takes it: state running, the import checks its rows (progress committed
+now and then, while nothing is written yet), then writes everything, its rejects and its counts in
+one transaction. A failure rolls that transaction back, so no half import is left, and marks the
+run failed with the error. Where the run is executed (an RQ worker, a thread, inline in tests) is
+app.job_queue's business; nothing here imports Flask.
+"""
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.errors import SitthiError, translate
+from app.models import JobRun
+from app.services import audit, personnel_rules
+from app.services.clock import Clock
+from app.services.imports import ImportResult, save_rejects
+
+IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
+
+
+def create(session: Session, clock: Clock, kind: str, *, filename: str | None = None, content: bytes | None = None,
+           command_id: int | None = None, started_by_id: int | None = None) -> JobRun:
+    """A queued run; the caller commits, then hands its id to a runner."""
+    if kind not in IMPORT_KINDS:
+        raise ValueError(kind)
+    run = JobRun(kind=kind, state="queued", filename=(filename or "")[:255] or None, content=content,
+                 command_id=command_id, started_by_id=started_by_id, created_at=clock.now)
+    session.add(run)
+    session.flush()
+    audit.record(session, "JobRun.queue", actor_id=started_by_id, object_type="JobRun", object_id=run.id,
+                 unit_id=command_id, summary=f"{kind}: {run.filename or ''}", job_run_id=run.id)
+    return run
+
+
+def _importer(kind: str) -> Callable[..., ImportResult]:
+    from app.services.imports import personnel, units, usage
+
+    return {"import_personnel": personnel.import_personnel, "import_units": units.import_units,
+            "import_usage": usage.import_usage}[kind]
+
+
+def execute(session: Session, clock: Clock, run_id: int,
+            on_progress: Callable[[int, int], None] | None = None) -> JobRun:
+    """Carry out a queued run; commits. A run already taken by another worker is left alone.
+
+    `on_progress(processed, total)` is told as rows are checked (the CLI's progress bar)."""
+    claimed = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.state == "queued")
+                              .values(state="running", started_at=clock.now)).rowcount
+    session.commit()
+    run = session.get(JobRun, run_id)
+    if run is None:
+        raise LookupError(run_id)
+    if not claimed:
+        return run
+    content, kind, command_id, actor = run.content or b"", run.kind, run.command_id, run.started_by_id
+
+    def progress(processed: int, total: int) -> None:
+        # Only while rows are being checked: nothing of the import is written yet, so a commit
+        # here publishes the progress and nothing else.
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(processed=processed, total=total))
+        session.commit()
+        if on_progress is not None:
+            on_progress(processed, total)
+
+    try:
+        result = _importer(kind)(session, clock, content, job_run_id=run_id, command_id=command_id,
+                                 actor_user_id=actor, progress=progress)
+        save_rejects(session, run_id, result.rejects)
+        summary = dict(result.summary)
+        if kind == "import_personnel" and result.changed_ids:
+            summary["rules"] = personnel_rules.apply(session, clock, job_run=session.get(JobRun, run_id),
+                                                     officer_ids=result.changed_ids, actor_user_id=actor)
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+            state="done", finished_at=clock.now, total=result.total, processed=result.total,
+            created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
+            rejected_count=result.rejected, summary=summary or None))
+        audit.record(session, f"JobRun.{kind}", actor_id=actor, object_type="JobRun", object_id=run_id,
+                     unit_id=command_id, job_run_id=run_id,
+                     summary=f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, "
+                             f"rejected {result.rejected}")
+        session.commit()
+    except Exception as error:  # the run reports any failure; the import's writes are undone
+        session.rollback()
+        fail(session, clock, run_id, error)
+        if not isinstance(error, SitthiError):
+            raise
+    session.expire_all()
+    return session.get(JobRun, run_id)
+
+
+def fail(session: Session, clock: Clock, run_id: int, error: BaseException) -> None:
+    """Mark a run failed, keeping a reason a reader can translate when it is one of ours."""
+    if isinstance(error, SitthiError):
+        text, summary = translate(error.message, error.params), {"error_message": error.message,
+                                                                 "error_params": _json_params(error.params)}
+    else:
+        text, summary = f"{type(error).__name__}: {error}", None
+    session.execute(update(JobRun).where(JobRun.id == run_id).values(
+        state="failed", finished_at=clock.now, error=text[:2000], summary=summary))
+    session.commit()
+
+
+def _json_params(params: dict) -> dict:
+    return {k: v if isinstance(v, (int, float, str)) or v is None else str(v) for k, v in params.items()}
+
+
+def error_text(run: JobRun) -> str | None:
+    """A failed run's reason in the reader's language."""
+    summary = run.summary or {}
+    if "error_message" in summary:
+        return translate(summary["error_message"], summary.get("error_params"))
+    return run.error

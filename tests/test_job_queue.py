@@ -1,0 +1,114 @@
+"""Where an import runs: on RQ with JOB_QUEUE_URL (a real redis-server), else in a thread."""
+import shutil
+import socket
+import subprocess
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from app.models import JobRun, Officer
+from app.services import jobs
+from app.services.clock import Clock
+from tests.import_files import csv_bytes, person
+
+REDIS = shutil.which("redis-server")
+
+
+def _queued(app, rows) -> int:
+    from app.extensions import db
+
+    with app.app_context():
+        run = jobs.create(db.session, Clock.on(date(2026, 12, 2)), "import_personnel",
+                          filename="polis.csv", content=csv_bytes(rows))
+        db.session.commit()
+        return run.id
+
+
+def _state(app, run_id):
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.expire_all()
+        return db.session.scalar(select(JobRun.state).where(JobRun.id == run_id))
+
+
+@pytest.fixture()
+def redis_url(tmp_path):
+    if REDIS is None:
+        pytest.skip("no redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    from redis import Redis
+
+    for _ in range(50):
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:  # not listening yet
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_with_a_queue_url_the_run_waits_for_the_worker(app, redis_url, monkeypatch):
+    from app import job_queue
+
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    rows = [person("KKN-MUEANG") for _ in range(3)]
+    run_id = _queued(app, rows)
+    with app.test_request_context():
+        assert job_queue.submit(run_id) == "rq"
+    assert _state(app, run_id) == "queued"
+    result = app.test_cli_runner().invoke(args=["sitthi", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert _state(app, run_id) == "done"
+    from app.extensions import db
+
+    with app.app_context():
+        run = db.session.get(JobRun, run_id)
+        assert run.created_count == 3 and run.queue_job_id == f"sitthi-run-{run_id}"
+
+
+def test_without_a_queue_the_run_goes_to_a_thread(app, monkeypatch):
+    from app import job_queue
+
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    rows = [person("KKN-MUEANG") for _ in range(3)]
+    run_id = _queued(app, rows)
+    with app.test_request_context():
+        assert job_queue.submit(run_id) == "thread"
+    for _ in range(100):
+        if _state(app, run_id) in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert _state(app, run_id) == "done"
+    from app.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(select(Officer.id).where(Officer.national_id == rows[0][0])) is not None
+
+
+def test_a_run_is_carried_out_once(app):
+    from app.extensions import db
+
+    run_id = _queued(app, [person("KKN-MUEANG")])
+    clock = Clock.on(date(2026, 12, 2))
+    with app.app_context():
+        first = jobs.execute(db.session, clock, run_id)
+        second = jobs.execute(db.session, clock, run_id)
+        assert (first.state, second.state, second.created_count) == ("done", "done", 1)
+
+
+def test_the_worker_needs_a_queue_url(app, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    result = app.test_cli_runner().invoke(args=["sitthi", "worker", "--burst"])
+    assert result.exit_code != 0 and "JOB_QUEUE_URL" in result.output

@@ -173,6 +173,22 @@ def build_dataset(db) -> None:
     print(f"built dataset in {time.perf_counter() - started:.0f} s")
 
 
+def largest_command_of(session) -> tuple[int, int]:
+    """The command whose rights audit is the longest: the most grants held by its officers."""
+    from app.models import Grant, Officer
+    from app.services.rights_audit import UnitTree
+
+    tree = UnitTree(session)
+    per_command: dict[int, int] = {}
+    for unit_id, count in session.execute(select(Officer.home_unit_id, func.count(Grant.id))
+                                          .join(Grant, Grant.officer_id == Officer.id).group_by(Officer.home_unit_id)):
+        command = tree.command_of(unit_id)
+        if command is not None:
+            per_command[command] = per_command.get(command, 0) + count
+    command = max(per_command, key=per_command.get)
+    return command, per_command[command]
+
+
 def main() -> None:
     from tests.conftest import Browser, build_app, prepare_database
 
@@ -192,7 +208,9 @@ def main() -> None:
         engine = db.engine
         sample_request = db.session.scalar(select(AccessRequest.id).where(
             AccessRequest.state == "submitted", AccessRequest.number.like("B/%")).limit(1))
+        largest_command, command_grants = largest_command_of(db.session)
     print(f"database: {url.split('@')[-1]}  rows: {counts}")
+    print(f"rights audit of the command with the most grants: {command_grants:,} grants")
     client = Browser(app.test_client())
     assert client.login("admin").status_code == 302
     central = Browser(app.test_client())
@@ -211,6 +229,9 @@ def main() -> None:
         ("request page (timeline, checks)", f"/requests/show/{sample_request}"),
         ("dashboard", "/dashboard/"),
         ("home page with inbox counts", "/"),
+        ("rights audit, largest command", f"/rightsaudit/?command={largest_command}"),
+        ("rights audit CSV, largest command", f"/rightsaudit/export/?command={largest_command}&format=csv"),
+        ("grants CSV, state filter", "/grantview/export/?format=csv&_flt_3_state=suspended"),
     ]
     # What CentralIT opens every morning, with ~15,000 requests waiting nationwide.
     central_pages = [

@@ -51,12 +51,14 @@ def test_import_of_a_file_with_no_national_id_column_fails_with_the_reason(app, 
 
 def test_import_units_and_usage_from_the_command_line(app, tmp_path):
     units = tmp_path / "units.csv"
-    units.write_bytes(csv_bytes([["CLI-PROV", "ตำรวจภูธรจังหวัดทดสอบซีแอลไอ", "", "ภ.จว.", "PPR4", "ใช่"],
+    # A region of its own: the seed's regions keep exactly their real provinces (test_seed).
+    units.write_bytes(csv_bytes([["CLI-REG", "ตำรวจภูธรภาคทดสอบซีแอลไอ", "", "ภ.", "", ""],
+                                 ["CLI-PROV", "ตำรวจภูธรจังหวัดทดสอบซีแอลไอ", "", "ภ.จว.", "CLI-REG", "ใช่"],
                                  ["CLI-ST", "สถานีทดสอบซีแอลไอ", "", "สภ.", "CLI-PROV", ""]],
                                 headers=["code", "name_th", "name_en", "kind", "parent_code", "administering_command"]))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["sitthi", "import-units", str(units)])
-    assert result.exit_code == 0 and "created 2" in result.output, result.output
+    assert result.exit_code == 0 and "created 3" in result.output, result.output
     nid = new_national_id()
     people = tmp_path / "people.csv"
     people.write_bytes(csv_bytes([person("CLI-ST", nid)]))

@@ -8,6 +8,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from app.errors import N_
 from app.extensions import db
@@ -47,9 +48,22 @@ class CappedCount(int):
 
 
 class CappedCountInterface(SQLAInterface):
-    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough."""
+    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough.
+
+    `loads` are the loader options of the related rows a screen shows (app.views.loads): no
+    model loads them by default, so a list that forgot one runs a query per row, which the
+    statement-count tests catch.
+    """
 
     filter_converter_class = SitthiFilterConverter
+
+    def __init__(self, obj, session=None, loads=()):
+        super().__init__(obj, session)
+        self.loads = tuple(loads)
+
+    def apply_all(self, query, *args, **kwargs):
+        query = super().apply_all(query, *args, **kwargs)
+        return query.options(*self.loads) if self.loads else query
 
     def is_national_id(self, col_name: str) -> bool:
         return col_name == "national_id"
@@ -63,5 +77,17 @@ class CappedCountInterface(SQLAInterface):
         return CappedCount(count) if count > cap else count
 
 
-def datamodel(model) -> CappedCountInterface:
-    return CappedCountInterface(model, db.session)
+def with_its_text(relation, depth: int = 3):
+    """joinedload(relation), and below it the relations the related row's text reads (its
+    model's `text_reads`): a grant shown as text names its officer, who is shown with a rank."""
+    load = joinedload(relation)
+    target = relation.property.mapper.class_
+    if depth > 1:
+        below = [with_its_text(getattr(target, name), depth - 1) for name in getattr(target, "text_reads", ())]
+        if below:
+            load = load.options(*below)
+    return load
+
+
+def datamodel(model, loads=()) -> CappedCountInterface:
+    return CappedCountInterface(model, db.session, loads)

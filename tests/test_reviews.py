@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.errors import NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import (
@@ -476,8 +477,10 @@ def _item_of(app, campaign_id, grant_id):
     from app.extensions import db
 
     with app.app_context():
+        # The officer comes with the item: the tests read it after the session has closed.
         return db.session.scalar(select(ReviewDecision).where(ReviewDecision.campaign_id == campaign_id,
-                                                              ReviewDecision.grant_id == grant_id))
+                                                              ReviewDecision.grant_id == grant_id)
+                                 .options(joinedload(ReviewDecision.officer)))
 
 
 def test_the_review_screens_from_start_to_sign_off(app, login, screen_world):

@@ -106,9 +106,9 @@ class SitthiSchemaConverter(Model2SchemaConverter):
 class ApiInterface(CappedCountInterface):
     """Selects what the API shows and nothing more.
 
-    FAB joins each relation named in a dotted column, but every ``lazy="joined"`` relation of the
-    root and of those related rows is joined too: a grant's request brought 70 tables into one
-    statement (SQLite's limit is 64). Relations not shown are left unloaded instead.
+    FAB joins each relation named in a dotted column; nothing else of the root or of those
+    related rows is loaded with them (when models still loaded relations by default, a grant's
+    request brought 70 tables into one statement, past SQLite's limit of 64).
     """
 
     def apply_inner_select_joins(self, query, select_columns=None, aliases_mapping=None):

@@ -36,7 +36,7 @@ class AuditEvent(Model):
     )
     action: Mapped[str] = mapped_column(String(60), nullable=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    actor = relationship("User", foreign_keys=[actor_id])
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     on_behalf_of = relationship("User", foreign_keys=[on_behalf_of_id], viewonly=True)
     object_type: Mapped[str | None] = mapped_column(String(60))

@@ -21,14 +21,17 @@ class Delegation(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     principal_user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
-    principal = relationship("User", foreign_keys=[principal_user_id], lazy="joined")
+    principal = relationship("User", foreign_keys=[principal_user_id])
     deputy_user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
-    deputy = relationship("User", foreign_keys=[deputy_user_id], lazy="joined")
+    deputy = relationship("User", foreign_keys=[deputy_user_id])
     starts_on: Mapped[date] = mapped_column(Date, nullable=False)
     ends_on: Mapped[date] = mapped_column(Date, nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("deputy", "principal")
 
     def __str__(self) -> str:
         return f"{self.deputy} ← {self.principal} ({self.starts_on:%Y-%m-%d} – {self.ends_on:%Y-%m-%d})"

@@ -56,22 +56,22 @@ class Grant(TimestampMixin, VersionedMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
-    officer: Mapped[Officer] = relationship(lazy="joined")
+    officer: Mapped[Officer] = relationship()
     data_source_id: Mapped[int | None] = mapped_column(ForeignKey("data_source.id"))
-    data_source: Mapped[DataSource | None] = relationship(lazy="joined")
+    data_source: Mapped[DataSource | None] = relationship()
     function_id: Mapped[int | None] = mapped_column(ForeignKey("system_function.id"))
-    function: Mapped[SystemFunction | None] = relationship(lazy="joined")
+    function: Mapped[SystemFunction | None] = relationship()
     rank_group_id: Mapped[int | None] = mapped_column(ForeignKey("rank_group.id"))
-    rank_group: Mapped[RankGroup | None] = relationship(lazy="joined")
+    rank_group: Mapped[RankGroup | None] = relationship()
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     valid_from: Mapped[date] = mapped_column(Date, nullable=False)
     valid_until: Mapped[date | None] = mapped_column(Date)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"))
-    request: Mapped[AccessRequest | None] = relationship(lazy="joined")
+    request: Mapped[AccessRequest | None] = relationship()
     request_item_id: Mapped[int | None] = mapped_column(ForeignKey("request_item.id"))
     request_item: Mapped[RequestItem | None] = relationship()
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    granted_by = relationship("User", foreign_keys=[granted_by_id], lazy="joined")
+    granted_by = relationship("User", foreign_keys=[granted_by_id])
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -80,12 +80,15 @@ class Grant(TimestampMixin, VersionedMixin, Model):
     # The command whose technology staff administer this grant (the acting command's grants are
     # suspended when a temporary assignment ends).
     command_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    command: Mapped[Unit | None] = relationship(foreign_keys=[command_id], lazy="joined")
+    command: Mapped[Unit | None] = relationship(foreign_keys=[command_id])
     # The day the expiry reminder was queued, so the hourly job never sends it twice.
     reminded_on: Mapped[date | None] = mapped_column(Date)
     # The duty order (คำสั่ง) behind a CRIMES function; the rights audit flags one missing.
     duty_order_id: Mapped[int | None] = mapped_column(ForeignKey("duty_order.id"))
     duty_order = relationship("DutyOrder")
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("officer", "data_source", "function")
 
     def __str__(self) -> str:
         target = self.data_source or self.function
@@ -110,9 +113,9 @@ class DeactivationNotice(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("permission_grant.id"), nullable=False)
-    grant: Mapped[Grant] = relationship(lazy="joined")
+    grant: Mapped[Grant] = relationship()
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), nullable=False)
-    agency: Mapped[Agency] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship()
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
@@ -120,6 +123,9 @@ class DeactivationNotice(Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     agency_reference: Mapped[str | None] = mapped_column(String(100))
     deactivated_on: Mapped[date | None] = mapped_column(Date)
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("agency", "grant")
 
     def __str__(self) -> str:
         return f"{self.agency} – {self.grant}"
@@ -133,9 +139,12 @@ class CommandFunction(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
-    unit: Mapped[Unit] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship()
     function_id: Mapped[int] = mapped_column(ForeignKey("system_function.id"), nullable=False)
-    function: Mapped[SystemFunction] = relationship(lazy="joined")
+    function: Mapped[SystemFunction] = relationship()
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("unit", "function")
 
     def __str__(self) -> str:
         return f"{self.unit} – {self.function}"

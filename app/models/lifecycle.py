@@ -47,6 +47,9 @@ class PersonnelChange(Model):
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
 
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("officer",)
+
     def __str__(self) -> str:
         return f"{self.kind}: {self.officer}"
 
@@ -78,6 +81,9 @@ class DataChangeRequest(VersionedMixin, Model):
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(Text)
 
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("officer",)
+
     def __str__(self) -> str:
         return f"{self.officer}: {self.field}"
 
@@ -96,6 +102,9 @@ class DutyOrder(Model):
     subject: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("unit",)
 
     def __str__(self) -> str:
         return f"{self.number} ({self.unit})"

@@ -28,7 +28,7 @@ class Officer(TimestampMixin, VersionedMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     national_id: Mapped[str] = mapped_column(String(13), unique=True, nullable=False)
     rank_id: Mapped[int] = mapped_column(ForeignKey("rank.id"), nullable=False)
-    rank: Mapped[Rank] = relationship(lazy="joined")
+    rank: Mapped[Rank] = relationship()
     first_name_th: Mapped[str] = mapped_column(String(100), nullable=False)
     last_name_th: Mapped[str] = mapped_column(String(100), nullable=False)
     first_name_en: Mapped[str | None] = mapped_column(String(100))
@@ -37,20 +37,20 @@ class Officer(TimestampMixin, VersionedMixin, Model):
     position_title: Mapped[str | None] = mapped_column(String(200))
     position_number: Mapped[str | None] = mapped_column(String(30))
     position_level_id: Mapped[int | None] = mapped_column(ForeignKey("position_level.id"))
-    position_level: Mapped[PositionLevel | None] = relationship(lazy="joined")
+    position_level: Mapped[PositionLevel | None] = relationship()
     duty_line_id: Mapped[int | None] = mapped_column(ForeignKey("duty_line.id"))
-    duty_line: Mapped[DutyLine | None] = relationship(lazy="joined")
+    duty_line: Mapped[DutyLine | None] = relationship()
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     home_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
-    home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id], lazy="joined")
+    home_unit: Mapped[Unit] = relationship(foreign_keys=[home_unit_id])
     acting_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    acting_unit: Mapped[Unit | None] = relationship(foreign_keys=[acting_unit_id], lazy="joined")
+    acting_unit: Mapped[Unit | None] = relationship(foreign_keys=[acting_unit_id])
     acting_until: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
     mobile: Mapped[str | None] = mapped_column(String(20))
     # The login of this officer; one user, one officer.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), unique=True)
-    user = relationship("User", lazy="joined")
+    user = relationship("User")
 
     @validates("national_id")
     def _validate_national_id(self, _key: str, value: str) -> str:
@@ -67,6 +67,9 @@ class Officer(TimestampMixin, VersionedMixin, Model):
     @property
     def national_id_full(self) -> str:
         return national_id.format_full(self.national_id)
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("rank",)
 
     def __str__(self) -> str:
         rank = self.rank.abbr_th if self.rank else ""

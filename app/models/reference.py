@@ -36,7 +36,7 @@ class Rank(Model):
     abbr_en: Mapped[str | None] = mapped_column(String(30))
     rank_class: Mapped[str] = mapped_column(String(20), nullable=False)
     rank_group_id: Mapped[int] = mapped_column(ForeignKey("rank_group.id"), nullable=False)
-    rank_group: Mapped[RankGroup] = relationship(lazy="joined")
+    rank_group: Mapped[RankGroup] = relationship()
 
     def __str__(self) -> str:
         return self.abbr_th

@@ -54,7 +54,7 @@ class ApprovalChain(Model):
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     stages: Mapped[list["ApprovalStage"]] = relationship(
-        back_populates="chain", order_by="ApprovalStage.position", lazy="selectin"
+        back_populates="chain", order_by="ApprovalStage.position"
     )
 
     def __str__(self) -> str:
@@ -72,7 +72,7 @@ class ApprovalStage(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chain_id: Mapped[int] = mapped_column(ForeignKey("approval_chain.id"), nullable=False)
-    chain: Mapped[ApprovalChain] = relationship(back_populates="stages", lazy="joined")
+    chain: Mapped[ApprovalChain] = relationship(back_populates="stages")
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     name_th: Mapped[str] = mapped_column(String(200), nullable=False)
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -137,14 +137,14 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
     kind: Mapped[str] = mapped_column(String(40), nullable=False)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
     requester_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
-    requester: Mapped[Officer] = relationship(foreign_keys=[requester_id], lazy="joined")
+    requester: Mapped[Officer] = relationship(foreign_keys=[requester_id])
     # The requester's unit when the request was made, so the right command handles it.
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
-    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
     chain_id: Mapped[int | None] = mapped_column(ForeignKey("approval_chain.id"))
-    chain: Mapped[ApprovalChain | None] = relationship(lazy="joined")
+    chain: Mapped[ApprovalChain | None] = relationship()
     current_stage_id: Mapped[int | None] = mapped_column(ForeignKey("approval_stage.id"))
-    current_stage: Mapped[ApprovalStage | None] = relationship(lazy="joined")
+    current_stage: Mapped[ApprovalStage | None] = relationship()
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False)
     contact_mobile: Mapped[str] = mapped_column(String(20), nullable=False)
     duty_performed: Mapped[str] = mapped_column(Text, nullable=False)
@@ -152,11 +152,11 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
     pledge_accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     certifying_head_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     certifying_head: Mapped[Officer | None] = relationship(
-        foreign_keys=[certifying_head_id], lazy="joined"
+        foreign_keys=[certifying_head_id]
     )
     # Temporary assignment (ช่วยราชการ): where to and until when.
     target_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    target_unit: Mapped[Unit | None] = relationship(foreign_keys=[target_unit_id], lazy="joined")
+    target_unit: Mapped[Unit | None] = relationship(foreign_keys=[target_unit_id])
     assignment_until: Mapped[date | None] = mapped_column(Date)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_on: Mapped[date | None] = mapped_column(Date)
@@ -164,7 +164,7 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
 
     items: Mapped[list["RequestItem"]] = relationship(
-        back_populates="request", order_by="RequestItem.id", lazy="selectin"
+        back_populates="request", order_by="RequestItem.id"
     )
 
     def __str__(self) -> str:
@@ -185,18 +185,21 @@ class RequestItem(VersionedMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
-    request: Mapped[AccessRequest] = relationship(back_populates="items", lazy="joined")
+    request: Mapped[AccessRequest] = relationship(back_populates="items")
     data_source_id: Mapped[int | None] = mapped_column(ForeignKey("data_source.id"))
-    data_source: Mapped[DataSource | None] = relationship(lazy="joined")
+    data_source: Mapped[DataSource | None] = relationship()
     function_id: Mapped[int | None] = mapped_column(ForeignKey("system_function.id"))
-    function: Mapped[SystemFunction | None] = relationship(lazy="joined")
+    function: Mapped[SystemFunction | None] = relationship()
     rank_group_id: Mapped[int | None] = mapped_column(ForeignKey("rank_group.id"))
-    rank_group: Mapped[RankGroup | None] = relationship(lazy="joined")
+    rank_group: Mapped[RankGroup | None] = relationship()
     above_own_rank: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     comment: Mapped[str | None] = mapped_column(Text)
     agency_reference: Mapped[str | None] = mapped_column(String(100))
     activated_on: Mapped[date | None] = mapped_column(Date)
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("data_source", "function")
 
     def __str__(self) -> str:
         target = self.data_source or self.function
@@ -215,7 +218,7 @@ class Attachment(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
-    request: Mapped[AccessRequest] = relationship(lazy="joined")
+    request: Mapped[AccessRequest] = relationship()
     kind: Mapped[str] = mapped_column(String(30), nullable=False)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     content_type: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -243,16 +246,16 @@ class Decision(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
-    request: Mapped[AccessRequest] = relationship(lazy="joined")
+    request: Mapped[AccessRequest] = relationship()
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("approval_stage.id"))
-    stage: Mapped[ApprovalStage | None] = relationship(lazy="joined")
+    stage: Mapped[ApprovalStage | None] = relationship()
     item_id: Mapped[int | None] = mapped_column(ForeignKey("request_item.id"))
-    item: Mapped[RequestItem | None] = relationship(lazy="joined")
+    item: Mapped[RequestItem | None] = relationship()
     transition: Mapped[str] = mapped_column(String(40), nullable=False)
     from_state: Mapped[str] = mapped_column(String(20), nullable=False)
     to_state: Mapped[str] = mapped_column(String(20), nullable=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    actor = relationship("User", foreign_keys=[actor_id])
     # Set when a deputy decided for someone away.
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     # The head's certification in the app, which stands for the signature on the memo: the officer

@@ -30,7 +30,7 @@ class ReviewCampaign(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
-    unit: Mapped[Unit] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship()
     starts_on: Mapped[date] = mapped_column(Date, nullable=False)
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
@@ -61,11 +61,11 @@ class ReviewDecision(VersionedMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaign.id"), nullable=False)
-    campaign: Mapped[ReviewCampaign] = relationship(lazy="joined")
+    campaign: Mapped[ReviewCampaign] = relationship()
     grant_id: Mapped[int] = mapped_column(ForeignKey("permission_grant.id"), nullable=False)
-    grant: Mapped[Grant] = relationship(lazy="joined")
+    grant: Mapped[Grant] = relationship()
     officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
-    officer: Mapped[Officer] = relationship(lazy="joined")
+    officer: Mapped[Officer] = relationship()
     outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     comment: Mapped[str | None] = mapped_column(Text)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
@@ -73,6 +73,9 @@ class ReviewDecision(VersionedMixin, Model):
     # A decision takes effect when its reviewer signs off; applied_at is when it did.
     signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # The relations __str__ reads, loaded with a list that shows this row as text.
+    text_reads = ("campaign", "grant")
 
     def __str__(self) -> str:
         return f"{self.campaign} – {self.grant}"

@@ -29,7 +29,7 @@ class DataSharingAgreement(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), nullable=False)
-    agency: Mapped[Agency] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship()
     reference: Mapped[str] = mapped_column(String(100), nullable=False)
     signed_on: Mapped[date | None] = mapped_column(Date)
     valid_from: Mapped[date] = mapped_column(Date, nullable=False)
@@ -48,7 +48,7 @@ class DataSource(Model):
     name_th: Mapped[str] = mapped_column(String(200), nullable=False)
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), nullable=False)
-    agency: Mapped[Agency] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship()
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     needs_rank_group: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     needs_external_activation: Mapped[bool] = mapped_column(
@@ -73,9 +73,9 @@ class SystemFunction(Model):
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     min_position_level_id: Mapped[int | None] = mapped_column(ForeignKey("position_level.id"))
-    min_position_level: Mapped[PositionLevel | None] = relationship(lazy="joined")
+    min_position_level: Mapped[PositionLevel | None] = relationship()
     duty_line_id: Mapped[int | None] = mapped_column(ForeignKey("duty_line.id"))
-    duty_line: Mapped[DutyLine | None] = relationship(lazy="joined")
+    duty_line: Mapped[DutyLine | None] = relationship()
     default_validity_months: Mapped[int] = mapped_column(Integer, nullable=False, default=12)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 

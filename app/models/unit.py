@@ -27,7 +27,7 @@ class Unit(Model):
     is_admin_scope: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    parent: Mapped["Unit | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    parent: Mapped["Unit | None"] = relationship(remote_side=[id])
 
     def __str__(self) -> str:
         return self.abbr_th or self.name_th

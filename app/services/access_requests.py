@@ -170,8 +170,9 @@ def can_view(session: Session, actor: Actor, request: AccessRequest) -> bool:
     return is_visible(session, actor, AccessRequest, request.id)
 
 
-def load_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
-    request = session.get(AccessRequest, request_id)
+def load_request(session: Session, actor: Actor, request_id: int, options=()) -> AccessRequest:
+    """The request if the actor may see it; `options` load what the caller's page reads of it."""
+    request = session.get(AccessRequest, request_id, options=options)
     if request is None or not can_view(session, actor, request):
         raise NotFound(MSG_NOT_FOUND)
     return request

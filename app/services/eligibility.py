@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.errors import N_
 from app.models import (
@@ -23,12 +23,35 @@ from app.models import (
     AccessRequest,
     Attachment,
     DataSharingAgreement,
+    DataSource,
     Grant,
+    Officer,
+    Rank,
     RequestItem,
     RequiredDocument,
+    SystemFunction,
 )
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+
+_REQUESTER = joinedload(AccessRequest.requester)
+_HEAD = joinedload(AccessRequest.certifying_head)
+# What the checks read of a request: a list that judges its rows loads these with its page.
+CHECK_LOADS = (
+    _REQUESTER.joinedload(Officer.rank).joinedload(Rank.rank_group),
+    _REQUESTER.joinedload(Officer.duty_line),
+    _REQUESTER.joinedload(Officer.position_level),
+    _HEAD.joinedload(Officer.rank),
+    _HEAD.joinedload(Officer.position_level),
+    selectinload(AccessRequest.items).options(
+        joinedload(RequestItem.data_source).joinedload(DataSource.agency),
+        joinedload(RequestItem.function).joinedload(SystemFunction.min_position_level),
+        joinedload(RequestItem.function).joinedload(SystemFunction.duty_line),
+        joinedload(RequestItem.rank_group),
+    ),
+)
+# What "the same right" and its messages read of a held grant or an item asked elsewhere.
+_RIGHT_LOADS = ("data_source", "function", "rank_group")
 STATUS_NAMES = {
     "retired": N_("retired"), "transferred_out": N_("transferred out"),
     "suspended": N_("suspended"), "deceased": N_("deceased"), "active": N_("active"),
@@ -93,7 +116,8 @@ def live_grants_of(session: Session, officer_ids) -> dict[int, list[Grant]]:
     ids = sorted(set(officer_ids))
     if ids:
         for grant in session.scalars(select(Grant).where(
-                Grant.officer_id.in_(ids), Grant.state.in_(LIVE_GRANT_STATES)).order_by(Grant.id)):
+                Grant.officer_id.in_(ids), Grant.state.in_(LIVE_GRANT_STATES)).order_by(Grant.id)
+                .options(*(joinedload(getattr(Grant, name)) for name in _RIGHT_LOADS))):
             held[grant.officer_id].append(grant)
     return held
 
@@ -107,7 +131,8 @@ def _open_items_of(session: Session, officer_ids) -> dict[int, list[tuple[Reques
             select(RequestItem, AccessRequest.requester_id, AccessRequest.number)
             .join(AccessRequest, RequestItem.request_id == AccessRequest.id)
             .where(AccessRequest.requester_id.in_(ids), AccessRequest.state.in_(OPEN_STATES),
-                   RequestItem.state == "pending"))
+                   RequestItem.state == "pending")
+            .options(*(joinedload(getattr(RequestItem, name)) for name in _RIGHT_LOADS)))
         for item, officer_id, number in rows:
             found[officer_id].append((item, number))
     return found

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.domain.retirement import latest_birth_date_retired, retire_on
 from app.domain.thai_dates import thai_date
@@ -94,6 +94,15 @@ OUT_FOR_NOW = ("transferred_out", "suspended")
 ENDED_AT_LEAVING = (*LIVE_GRANT_STATES, "suspended")
 # Officers named by a caller are taken this many at a time, so no IN list grows without bound.
 CHUNK = 500
+# What the rules and their mails read of the rows they load, loaded with them.
+_OFFICER_LOADS = (joinedload(Officer.rank).joinedload(Rank.rank_group), joinedload(Officer.user),
+                  joinedload(Officer.position_level))
+_LOADS = {
+    Officer: _OFFICER_LOADS,
+    Grant: (joinedload(Grant.officer).options(*_OFFICER_LOADS), joinedload(Grant.data_source),
+            joinedload(Grant.function).joinedload(SystemFunction.min_position_level),
+            joinedload(Grant.rank_group)),
+}
 INBOX_LINK = f"{notifications.APP_URL_MARK}/personnelchangeview/list/"
 MY_GRANTS_LINK = f"{notifications.APP_URL_MARK}/mygrantview/list/"
 
@@ -274,7 +283,7 @@ class _Run:
         ids = sorted(set(ids))
         if not ids:
             return []
-        query = select(model).where(model.id.in_(ids)).order_by(model.id)
+        query = select(model).where(model.id.in_(ids)).order_by(model.id).options(*_LOADS.get(model, ()))
         return list(self.session.scalars(query.execution_options(populate_existing=True)).unique())
 
     def _commands_of(self, unit_ids: Iterable[int | None]) -> dict[int, int]:

@@ -22,15 +22,33 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.retirement import is_retired
 from app.errors import N_
-from app.models import LIVE_GRANT_STATES, Grant, Officer, Unit
+from app.models import LIVE_GRANT_STATES, AccessRequest, Grant, Officer, Rank, SystemFunction, Unit
 from app.models.lifecycle import DutyOrder, SourceUsage
 from app.services.eligibility import group_above_rank, level_below, may_search
 
 UNUSED_DAYS = 90
+
+# What the flags and the audit's page read of an officer and a grant, loaded with the rows.
+_OFFICER_LOADS = (
+    joinedload(Officer.rank).joinedload(Rank.rank_group),
+    joinedload(Officer.duty_line),
+    joinedload(Officer.position_level),
+    joinedload(Officer.home_unit),
+    joinedload(Officer.acting_unit),
+)
+_GRANT_LOADS = (
+    joinedload(Grant.officer).options(*_OFFICER_LOADS),
+    joinedload(Grant.data_source),
+    joinedload(Grant.rank_group),
+    joinedload(Grant.function).joinedload(SystemFunction.min_position_level),
+    joinedload(Grant.function).joinedload(SystemFunction.duty_line),
+    joinedload(Grant.request).load_only(AccessRequest.duty_mismatch),
+    joinedload(Grant.duty_order),
+)
 
 FLAG_MESSAGES = {
     "retired": N_("Retired"),
@@ -231,7 +249,8 @@ def _usage_flags(grant: Grant, facts: _Facts) -> list[Flag]:
 def _facts(session: Session, grants: list[Grant], today: date, unused_days: int,
            tree: UnitTree | None = None) -> _Facts:
     order_ids = sorted({g.duty_order_id for g in grants if g.duty_order_id})
-    orders = {o.id: o for o in session.scalars(select(DutyOrder).where(DutyOrder.id.in_(order_ids)))} \
+    orders = {o.id: o for o in session.scalars(select(DutyOrder).where(DutyOrder.id.in_(order_ids))
+                                               .options(joinedload(DutyOrder.unit)))} \
         if order_ids else {}
     usage: dict[tuple[int, int], SourceUsage] = {}
     officer_ids = sorted({g.officer_id for g in grants if g.data_source_id})
@@ -247,7 +266,7 @@ def grant_flags(session: Session, grant_ids, today: date, *, unused_days: int = 
     ids = sorted(set(grant_ids))
     if not ids:
         return {}
-    grants = list(session.scalars(select(Grant).where(Grant.id.in_(ids))).unique())
+    grants = list(session.scalars(select(Grant).where(Grant.id.in_(ids)).options(*_GRANT_LOADS)).unique())
     facts = _facts(session, grants, today, unused_days)
     return {grant.id: (_flags_of(grant, facts) if grant.state in LIVE_GRANT_STATES else [])
             for grant in grants}
@@ -266,7 +285,7 @@ def command_audit(session: Session, command_id: int, today: date, *, flag: str |
         .where(Grant.state.in_(LIVE_GRANT_STATES),
                or_(Grant.command_id == command_id,
                    Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-        .order_by(Grant.officer_id, Grant.id)).unique())
+        .order_by(Grant.officer_id, Grant.id).options(*_GRANT_LOADS)).unique())
     facts = _facts(session, grants, today, unused_days, tree)
     by_officer: dict[int, AuditedOfficer] = {}
     counts: dict[str, int] = defaultdict(int)
@@ -284,7 +303,7 @@ def command_audit(session: Session, command_id: int, today: date, *, flag: str |
     for officer in session.scalars(
             select(Officer).where(Officer.user_id.is_not(None),
                                   or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-            .order_by(Officer.id)).unique():
+            .order_by(Officer.id).options(*_OFFICER_LOADS)).unique():
         if officer.id not in held:
             by_officer[officer.id] = AuditedOfficer(officer)
     officers = sorted(by_officer.values(), key=_officer_order)

@@ -1,4 +1,6 @@
 """What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
+import copy
+
 from flask import abort, g, has_request_context, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -10,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app.datamodel import MSG_OUT_OF_SCOPE
+from app.datamodel import MSG_OUT_OF_SCOPE, with_its_text
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
@@ -68,6 +70,7 @@ class SitthiModelView(ModelView):
         # Every screen sees only the rows its user may see; FAB applies this to list, show,
         # edit and delete lookups (not to actions or adds: see _check_scope).
         self.base_filters = [*(self.base_filters or []), ["id", InScope, None]]
+        self._load_list_relations()
         if self.entity is not None:
             self.list_title = self.entities
             self.show_title = _l("%(entity)s: details", entity=self.entity)
@@ -77,6 +80,16 @@ class SitthiModelView(ModelView):
         self._format_dates()
         for form in (self.add_form, self.edit_form):
             bound_form_input(form)
+
+    def _load_list_relations(self) -> None:
+        """The page's query joins each many-to-one relation its list shows (and what that row's
+        text reads), on a copy of the class's data interface, which subclasses share."""
+        interface = copy.copy(self.datamodel)
+        model = interface.obj
+        shown = [getattr(model, name) for name in self.list_columns or ()
+                 if isinstance(name, str) and interface.is_relation_many_to_one(name)]
+        interface.loads = (*(with_its_text(relation) for relation in shown), *interface.loads)
+        self.datamodel = interface
 
     @expose("/action_post", methods=["POST"])
     @has_access

@@ -29,6 +29,7 @@ from app.models.lifecycle import DutyOrder
 from app.security.rate_limits import search_endpoint
 from app.security.scope import working_unit_id
 from app.services import grants as service
+from app.views import loads
 from app.views.base import (
     PERMISSION_BY_METHOD,
     ReadOnlyModelView,
@@ -107,7 +108,7 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
 
     entity = _l("Permission")
     entities = _l("Command permissions")
-    datamodel = GrantRows(Grant, db.session)
+    datamodel = GrantRows(Grant, db.session, loads.COMMAND_GRANT_LIST)
     class_permission_name = "CommandGrant"
     # Write is for the bulk changes only: grants are never added, edited or deleted here.
     base_permissions = ["can_read", "can_write"]

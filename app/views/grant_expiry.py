@@ -21,6 +21,7 @@ from app.extensions import db
 from app.formatting import local_today, office_clock
 from app.models import Grant
 from app.services import renewal
+from app.views import loads
 from app.views.base import ReadOnlyModelView, code_column
 from app.views.labels import LABELS
 from app.views.scoping import current_actor
@@ -87,7 +88,7 @@ class ExpiringGrantView(ReadOnlyModelView):
 
     entity = _l("Permission")
     entities = _l("Expiring soon")
-    datamodel = DaysLeftRows(Grant, db.session)
+    datamodel = DaysLeftRows(Grant, db.session, loads.GRANT_LIST)
     class_permission_name = "ExpiringGrant"
     label_columns = GRANT_TIME_LABELS
     list_columns = ["officer", "data_source", "function", "rank_group", "valid_until", "days_left",

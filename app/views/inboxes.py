@@ -22,6 +22,7 @@ from app.models import AccessRequest
 from app.services import access_requests as service
 from app.services import inboxes
 from app.services.inboxes import inbox_conditions
+from app.views import loads
 from app.views.base import (
     PERMISSION_BY_METHOD,
     ReadOnlyModelView,
@@ -47,7 +48,7 @@ class WaitsInInbox(BaseFilter):
 class InboxView(ReadOnlyModelView):
     """A list of waiting requests; the number opens the request page where decisions are taken."""
 
-    datamodel = CheckedRequestRows(AccessRequest, db.session)
+    datamodel = CheckedRequestRows(AccessRequest, db.session, loads.INBOX_LIST)
     order_aliases = ORDER_ALIASES
     # Write is for the bulk decisions only: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]

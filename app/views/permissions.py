@@ -6,6 +6,7 @@ from app.datamodel import datamodel
 from app.extensions import db
 from app.formatting import localized
 from app.models import AccessRequest, Grant, Officer
+from app.views import loads
 from app.views.base import (
     ReadOnlyModelView,
     code_column,
@@ -50,7 +51,7 @@ class GrantView(ExportableList, ReadOnlyModelView):
 
     entity = _l("Grant")
     entities = _l("Grants")
-    datamodel = datamodel(Grant)
+    datamodel = datamodel(Grant, loads.GRANT_LIST)
     class_permission_name = "Grant"
     label_columns = LABELS
     list_columns = GRANT_LIST
@@ -77,7 +78,7 @@ class MyGrantView(ReadOnlyModelView):
     entity = _l("Grant")
     entities = _l("My permissions")
     # Days left and the Renew button are drawn from the whole row (app/views/grant_expiry.py).
-    datamodel = DaysLeftRows(Grant, db.session)
+    datamodel = DaysLeftRows(Grant, db.session, loads.GRANT_LIST)
     class_permission_name = "MyGrant"
     label_columns = GRANT_TIME_LABELS
     list_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until",

@@ -43,6 +43,7 @@ from app.security.scope import command_of, units_under
 from app.services import access_requests as service
 from app.services import eligibility, officer_search
 from app.services.attachments import FilesRefused, display_name
+from app.views import loads
 from app.views.fields import AjaxRelationField
 from app.views.scoping import current_actor
 
@@ -124,7 +125,7 @@ def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
     user_ids = {d.actor_id for d in decisions if d.actor_id} | {
         d.on_behalf_of_id for d in decisions if d.on_behalf_of_id}
     officers = {o.user_id: o for o in db.session.scalars(
-        select(Officer).where(Officer.user_id.in_(user_ids)))} if user_ids else {}
+        select(Officer).where(Officer.user_id.in_(user_ids)).options(*loads.OFFICER_TEXT))} if user_ids else {}
     for decision in decisions:
         stage_actor = decision.stage.actor if decision.stage else None
         steps.append({
@@ -329,11 +330,12 @@ class RequestDeskView(BaseView):
     def show(self, pk: int):
         actor = current_actor()
         try:
-            req = service.load_request(db.session, actor, pk)
+            req = service.load_request(db.session, actor, pk, loads.REQUEST_PAGE)
         except SitthiError:
             abort(404)
         decisions = db.session.scalars(
-            select(Decision).where(Decision.request_id == pk).order_by(Decision.decided_at, Decision.id)).all()
+            select(Decision).where(Decision.request_id == pk).order_by(Decision.decided_at, Decision.id)
+            .options(*loads.TIMELINE)).all()
         attachments = db.session.scalars(
             select(Attachment).where(Attachment.request_id == pk).order_by(Attachment.id)).all()
         checks = eligibility.check_request(db.session, req, local_today())

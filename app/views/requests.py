@@ -8,6 +8,7 @@ from app import labels
 from app.datamodel import datamodel
 from app.extensions import db
 from app.models import AccessRequest, Attachment, Decision, RequestItem, Unit
+from app.views import loads
 from app.views.base import (
     ReadOnlyModelView,
     code_column,
@@ -94,7 +95,7 @@ REQUEST_SHOW = [
 class AccessRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("All requests")
-    datamodel = RequestRows(AccessRequest, db.session)
+    datamodel = RequestRows(AccessRequest, db.session, loads.REQUEST_LIST)
     order_aliases = ORDER_ALIASES
     class_permission_name = "AccessRequest"
     label_columns = REQUEST_LABELS
@@ -116,7 +117,7 @@ class AccessRequestView(ReadOnlyModelView):
 class MyRequestView(ReadOnlyModelView):
     entity = _l("Request")
     entities = _l("My requests")
-    datamodel = RequestRows(AccessRequest, db.session)
+    datamodel = RequestRows(AccessRequest, db.session, loads.REQUEST_LIST)
     order_aliases = ORDER_ALIASES
     class_permission_name = "MyRequest"
     label_columns = REQUEST_LABELS

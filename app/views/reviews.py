@@ -34,6 +34,7 @@ from app.labels import label_of
 from app.models import ReviewCampaign, ReviewDecision
 from app.security.scope import is_visible
 from app.services import exports, reviews
+from app.views import loads
 from app.views.base import PERMISSION_BY_METHOD, InScope, ReadOnlyModelView, code_column, code_field
 from app.views.exporting import download, export_format
 from app.views.grant_admin import target_cell, unit_cell, validity_cell
@@ -267,7 +268,7 @@ class ReviewDecisionView(ReadOnlyModelView):
 
     entity = _l("Review item")
     entities = _l("Review items")
-    datamodel = ReviewRows(ReviewDecision, db.session)
+    datamodel = ReviewRows(ReviewDecision, db.session, loads.REVIEW_LIST)
     class_permission_name = "ReviewDecision"
     # Items are decided from "To review" through the service only.
     exclude_route_methods = {"download", "action", "action_post", "add", "edit", "delete"}
@@ -296,7 +297,7 @@ class WaitsForReview(BaseFilter):
 class ToReviewView(ReadOnlyModelView):
     entity = _l("Review item")
     entities = _l("To review")
-    datamodel = ReviewRows(ReviewDecision, db.session)
+    datamodel = ReviewRows(ReviewDecision, db.session, loads.REVIEW_LIST)
     class_permission_name = "ToReview"
     # Write is for deciding and signing off: an inbox never adds, edits or deletes a row.
     base_permissions = ["can_read", "can_write"]

@@ -23,6 +23,12 @@ class Officer(TimestampMixin, VersionedMixin, Model):
         Index("ix_officer_last_name_th", "last_name_th"),
         Index("ix_officer_status", "status"),
         Index("ix_officer_rank_id", "rank_id"),
+        # Name search (pickers, lookups, list filters) matches a prefix of any of four names,
+        # case-blind for the English ones: trigram indexes serve LIKE and ILIKE on PostgreSQL,
+        # Thai included (on SQLite they are plain indexes).
+        *(Index(f"ix_officer_{name}_trgm", name, postgresql_using="gin",
+                postgresql_ops={name: "gin_trgm_ops"})
+          for name in ("first_name_th", "last_name_th", "first_name_en", "last_name_en")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

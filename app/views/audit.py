@@ -31,7 +31,9 @@ class AuditEventView(ExportableList, ReadOnlyModelView):
         "before", "after", "remote_addr",
     ]
     search_columns = ["action", "object_type", "object_id", "occurred_at"]
-    base_order = ("occurred_at", "desc")
+    # Newest recorded first: the order the trail was written in, and keyset pages however deep.
+    base_order = ("id", "desc")
+    keyset_pages = True
     list_template = "sitthi/exportable_list.html"
     export_columns = AUDIT_EXPORT
     export_name = "audit-trail"

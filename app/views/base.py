@@ -1,7 +1,7 @@
 """What every Sitthi screen shares: permissions per resource, capped counts, Thai dates."""
 import copy
 
-from flask import abort, g, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
@@ -13,10 +13,11 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.datamodel import MSG_OUT_OF_SCOPE, with_its_text
+from app.domain.inputs import as_id
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
-from app.input_guard import bound_form_input, is_bulk_action
+from app.input_guard import PAGE_ARGUMENT, InputRefused, bound_form_input, is_bulk_action
 from app.labels import label_of
 from app.security.scope import is_visible, row_condition
 from app.services import audit
@@ -24,6 +25,36 @@ from app.views.scoping import current_actor
 
 MSG_BREAKS_A_RULE = N_("This record conflicts with another or breaks a rule of the records (a code or number "
                        "already used, a value out of range). Nothing was saved.")
+
+
+MSG_PAST_THE_CAP = N_("Numbered pages stop at %(rows)s rows: narrow the list with its filters, or go on "
+                      "with “Next rows” from its last page.")
+MSG_NOT_A_ROW = N_("“Next rows” must start after a row number. Nothing was shown.")
+KEYSET_ARGUMENT = "after"
+
+
+class AfterTheLastRowShown(BaseFilter):
+    """Keyset paging: the rows after `?after=<id>` in the list's id order, read from the index
+    however deep, where an offset would read and drop every row before the page."""
+
+    def apply(self, query, value):
+        cursor = keyset_cursor()
+        if cursor is None:
+            return query
+        column = getattr(self.model, self.column_name)
+        return query.filter(column < cursor if value == "desc" else column > cursor)
+
+
+def keyset_cursor() -> int | None:
+    if not request.endpoint or not request.endpoint.endswith((".list", ".export")):
+        return None
+    raw = request.args.get(KEYSET_ARGUMENT)
+    if raw is None:
+        return None
+    cursor = as_id(raw)
+    if cursor is None:
+        raise InputRefused(MSG_NOT_A_ROW, field=KEYSET_ARGUMENT)
+    return cursor
 
 
 class InScope(BaseFilter):
@@ -62,6 +93,7 @@ class SitthiModelView(ModelView):
     # Single-row GET actions are refused under CSRF anyway; bulk actions go through action_post.
     exclude_route_methods = {"download", "action"}
     page_size = 25
+    list_template = "sitthi/list.html"
     # Translated names for titles: "Officer" / "Officers"; FAB's own titles are English only.
     entity = None
     entities = None
@@ -70,6 +102,8 @@ class SitthiModelView(ModelView):
         # Every screen sees only the rows its user may see; FAB applies this to list, show,
         # edit and delete lookups (not to actions or adds: see _check_scope).
         self.base_filters = [*(self.base_filters or []), ["id", InScope, None]]
+        if self.keyset_pages:
+            self.base_filters.append(["id", AfterTheLastRowShown, self.base_order[1]])
         self._load_list_relations()
         if self.entity is not None:
             self.list_title = self.entities
@@ -102,13 +136,30 @@ class SitthiModelView(ModelView):
     # A list column drawn from the whole row sorts by the stored column behind it.
     order_aliases: dict[str, str] = {}
 
+    # A list that can run past LIST_COUNT_CAP rows (its base order is by id): "Next rows" goes
+    # on from the last row shown, however deep; numbered pages stop at the cap.
+    keyset_pages = False
+
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
         """Sort only by a sortable column: a made-up `_oc_` in the address gave FAB a 500."""
         if order_column not in (self.order_columns or []) or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         order_column = self.order_aliases.get(order_column, order_column)
-        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
-                                        order_direction=order_direction, **kwargs)
+        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
+        if (kwargs.get("page") or 0) * (kwargs.get("page_size") or self.page_size) > cap:
+            raise InputRefused(MSG_PAST_THE_CAP, rows=f"{cap:,}")
+        widgets = super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                           order_direction=order_direction, **kwargs)
+        if self.keyset_pages and not order_column:
+            listed = widgets["list"].template_args
+            if listed["pks"] and len(listed["pks"]) == (listed.get("page_size") or self.page_size):
+                g.keyset_next = url_for(request.endpoint, **{
+                    **{k: v for k, v in request.args.items() if not PAGE_ARGUMENT.search(k)},
+                    KEYSET_ARGUMENT: listed["pks"][-1]})
+            if KEYSET_ARGUMENT in request.args:
+                g.keyset_first = url_for(request.endpoint, **{
+                    k: v for k, v in request.args.items() if k != KEYSET_ARGUMENT and not PAGE_ARGUMENT.search(k)})
+        return widgets
 
     # -- the audit trail of every change made through a generated screen ------------------
     def _audit(self, action: str, item, before=None, after=None) -> None:

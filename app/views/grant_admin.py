@@ -136,6 +136,7 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_order = ("id", "desc")
+    keyset_pages = True
     list_template = "sitthi/grant_admin_list.html"
     export_columns = GRANT_EXPORT
     export_name = "command-permissions"

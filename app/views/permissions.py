@@ -69,6 +69,7 @@ class GrantView(ExportableList, ReadOnlyModelView):
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_order = ("id", "desc")
+    keyset_pages = True
     list_template = "sitthi/exportable_list.html"
     export_columns = GRANT_EXPORT
     export_name = "grants"

@@ -82,6 +82,7 @@ class OfficerView(SitthiModelView):
         "home_unit": relation_field(LABELS["home_unit"], Unit, "unit"),
     }
     base_order = ("id", "asc")
+    keyset_pages = True
     related_views = [AccessRequestView, GrantView]
 
     def _check_login_link(self, item) -> None:

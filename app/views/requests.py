@@ -110,6 +110,7 @@ class AccessRequestView(ReadOnlyModelView):
         "unit": relation_field(LABELS["unit"], Unit, "unit"),
     }
     base_order = ("id", "desc")
+    keyset_pages = True
     related_views = [RequestItemView, DecisionView, AttachmentView]
     show_template = "sitthi/request_generic_show.html"
 

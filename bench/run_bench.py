@@ -209,6 +209,11 @@ def main() -> None:
         sample_request = db.session.scalar(select(AccessRequest.id).where(
             AccessRequest.state == "submitted", AccessRequest.number.like("B/%")).limit(1))
         largest_command, command_grants = largest_command_of(db.session)
+        deep_officer = db.session.scalar(select(Officer.id).order_by(Officer.id.desc()).offset(30).limit(1))
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
     print(f"database: {url.split('@')[-1]}  rows: {counts}")
     print(f"rights audit of the command with the most grants: {command_grants:,} grants")
     client = Browser(app.test_client())
@@ -217,7 +222,9 @@ def main() -> None:
     assert central.login("centralit").status_code == 302
     pages = [
         ("officer list, first page", "/officerview/list/"),
-        ("officer list, page 500", "/officerview/list/?page_OfficerView=500"),
+        ("officer list, page 400 (the cap)", "/officerview/list/?page_OfficerView=399"),
+        ("officer list, next rows near the end", f"/officerview/list/?after={deep_officer}"),
+        ("audit trail, first page", "/auditeventview/list/"),
         ("officer search by national ID", f"/officerview/list/?_flt_0_national_id={sample_nid}"),
         ("officer search by first name", "/officerview/list/?_flt_0_first_name_th=สมชาย1"),
         ("request list, first page", "/accessrequestview/list/"),
@@ -231,7 +238,7 @@ def main() -> None:
         ("home page with inbox counts", "/"),
         ("rights audit, largest command", f"/rightsaudit/?command={largest_command}"),
         ("rights audit CSV, largest command", f"/rightsaudit/export/?command={largest_command}&format=csv"),
-        ("grants CSV, state filter", "/grantview/export/?format=csv&_flt_3_state=suspended"),
+        ("grants CSV, state filter", "/grantview/export/?format=csv&_flt_0_state=suspended"),
     ]
     # What CentralIT opens every morning, with ~15,000 requests waiting nationwide.
     central_pages = [

@@ -81,7 +81,7 @@ def test_an_officer_asks_and_personnel_of_the_command_answer(app, login, people)
     # Personnel of the command: on the home page, in the list, on the request's page.
     clerk = login(people["clerk_login"])
     assert 'id="home-data_changes"' in clerk.get("/").get_data(as_text=True)
-    listing = clerk.get("/datachangerequestview/list/?_flt_3_state=open&psize_DataChangeRequestView=100")
+    listing = clerk.get("/datachangerequestview/list/?_flt_0_state=open&psize_DataChangeRequestView=100")
     assert f"/datachangerequestview/show/{change.id}" in listing.get_data(as_text=True)
     page = clerk.get(f"/datachangerequestview/show/{change.id}").get_data(as_text=True)
     assert 'id="resolve-form"' in page and f"/officerview/edit/{people['officer']}" in page

@@ -44,7 +44,7 @@ def test_a_command_tech_exports_only_their_command_with_the_lists_filters(login,
     assert "ส่งออกของเรา" in text and "ส่งออกของเขา" not in text
     assert text.count("ส่งออกของเรา") == 2
     assert "'=cmd" in text and ",=cmd" not in text
-    suspended_only = _csv(tech.get(f"{list_url}/export/?format=csv&_flt_3_state=suspended"))
+    suspended_only = _csv(tech.get(f"{list_url}/export/?format=csv&_flt_0_state=suspended"))
     assert suspended_only.count("ส่งออกของเรา") == 1
     sheet = load_workbook(io.BytesIO(tech.get(f"{list_url}/export/?format=xlsx").get_data()), read_only=True).active
     names = [row[0] for row in sheet.iter_rows(values_only=True)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import N_
 from app.models import (
@@ -31,23 +31,22 @@ from app.models import (
     RequiredDocument,
     SystemFunction,
 )
+from app.models.loading import load
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
-_REQUESTER = joinedload(AccessRequest.requester)
-_HEAD = joinedload(AccessRequest.certifying_head)
-# What the checks read of a request: a list that judges its rows loads these with its page.
+# What the checks read of a request: a list that judges its rows loads these for its page.
 CHECK_LOADS = (
-    _REQUESTER.joinedload(Officer.rank).joinedload(Rank.rank_group),
-    _REQUESTER.joinedload(Officer.duty_line),
-    _REQUESTER.joinedload(Officer.position_level),
-    _HEAD.joinedload(Officer.rank),
-    _HEAD.joinedload(Officer.position_level),
-    selectinload(AccessRequest.items).options(
-        joinedload(RequestItem.data_source).joinedload(DataSource.agency),
-        joinedload(RequestItem.function).joinedload(SystemFunction.min_position_level),
-        joinedload(RequestItem.function).joinedload(SystemFunction.duty_line),
-        joinedload(RequestItem.rank_group),
+    load(AccessRequest.requester).options(
+        load(Officer.rank).options(load(Rank.rank_group)),
+        load(Officer.duty_line),
+        load(Officer.position_level),
+    ),
+    load(AccessRequest.certifying_head).options(load(Officer.rank), load(Officer.position_level)),
+    load(AccessRequest.items).options(
+        load(RequestItem.data_source).options(load(DataSource.agency)),
+        load(RequestItem.function).options(load(SystemFunction.min_position_level), load(SystemFunction.duty_line)),
+        load(RequestItem.rank_group),
     ),
 )
 # What "the same right" and its messages read of a held grant or an item asked elsewhere.

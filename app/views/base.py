@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app.datamodel import MSG_OUT_OF_SCOPE, with_its_text
+from app.datamodel import MSG_OUT_OF_SCOPE
 from app.domain.inputs import as_id
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, format_datetime
 from app.input_guard import PAGE_ARGUMENT, InputRefused, bound_form_input, is_bulk_action
 from app.labels import label_of
+from app.models.loading import with_its_text
 from app.security.scope import is_visible, row_condition
 from app.services import audit
 from app.views.scoping import current_actor

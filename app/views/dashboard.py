@@ -14,8 +14,8 @@ from app.services.dashboard import Dashboard, approval_dashboard
 from app.views.scoping import current_actor
 
 TEMPLATE = "sitthi/dashboard.html"
-# FAB's search arguments on the request list: filter 3 of a text column is "equal to".
-STATE_FILTER = "_flt_3_state"
+# The request list's search argument for one state (a code column: filter 0 is "equal to").
+STATE_FILTER = "_flt_0_state"
 
 
 class DashboardView(BaseView):

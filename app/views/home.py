@@ -16,10 +16,9 @@ INBOX_URLS = {
     inboxes.TO_VERIFY: ("/toverifyview/list/", _l("To verify")),
     inboxes.AWAITING_ACTIVATION: ("/awaitingactivationview/list/", _l("Awaiting agency activation")),
     inboxes.ACCOUNT_REQUESTS: ("/accountrequestview/list/", _l("Account requests")),
-    inboxes.PERSONNEL_CHANGES: ("/personnelchangeview/list/?_flt_3_state=open", _l("Personnel changes")),
+    inboxes.PERSONNEL_CHANGES: ("/personnelchangeview/list/?_flt_0_state=open", _l("Personnel changes")),
     inboxes.TO_REVIEW: ("/toreviewview/list/", _l("To review")),
-    # _flt_3_: "equal to" among FAB's text filters
-    inboxes.DATA_CHANGES: ("/datachangerequestview/list/?_flt_3_state=open", _l("Data corrections to make")),
+    inboxes.DATA_CHANGES: ("/datachangerequestview/list/?_flt_0_state=open", _l("Data corrections to make")),
 }
 
 

@@ -1,50 +1,51 @@
 """What a screen loads of related rows beyond the relations its list columns name.
 
 No model loads a related row by default (a joined default made every grant query join 38 tables
-and cost 200 ms of planning). A list joins the many-to-one relations its columns show, with what
-their text reads (SitthiModelView); what its cells, checks and export read further is named here,
-so the number of statements stays the same whatever the page size.
+and cost 200 ms of planning). A list loads the many-to-one relations its columns show, with what
+their text reads (SitthiModelView); what its cells, checks and export read further is named here.
+Each is one `selectinload` statement for the rows of the page, so the number of statements stays
+the same whatever the page size, and the page's own query sorts and cuts before anything is read.
 """
-from sqlalchemy.orm import joinedload
 
 from app.models import AccessRequest, DataSource, Decision, Grant, Officer, RequestItem, ReviewDecision
+from app.models.loading import load
 from app.services import eligibility
 
 # The holder's unit (unit cell, export), the source's agency (target cell), the administering command.
 GRANT_LIST = (
-    joinedload(Grant.officer).joinedload(Officer.home_unit),
-    joinedload(Grant.data_source).joinedload(DataSource.agency),
-    joinedload(Grant.command),
+    load(Grant.officer).options(load(Officer.home_unit)),
+    load(Grant.data_source).options(load(DataSource.agency)),
+    load(Grant.command),
 )
-COMMAND_GRANT_LIST = (*GRANT_LIST, joinedload(Grant.officer).joinedload(Officer.acting_unit))
+COMMAND_GRANT_LIST = (*GRANT_LIST, load(Grant.officer).options(load(Officer.acting_unit)))
 
 # A review item's cells show its grant: the right, the holder's unit, the validity.
 REVIEW_LIST = (
-    joinedload(ReviewDecision.grant).options(
-        joinedload(Grant.officer).options(joinedload(Officer.home_unit), joinedload(Officer.acting_unit)),
-        joinedload(Grant.data_source).joinedload(DataSource.agency),
-        joinedload(Grant.function),
-        joinedload(Grant.rank_group),
+    load(ReviewDecision.grant).options(
+        load(Grant.officer).options(load(Officer.home_unit), load(Officer.acting_unit)),
+        load(Grant.data_source).options(load(DataSource.agency)),
+        load(Grant.function),
+        load(Grant.rank_group),
     ),
 )
 
-REQUEST_LIST = (joinedload(AccessRequest.current_stage),)
+REQUEST_LIST = (load(AccessRequest.current_stage),)
 # An inbox judges every row of its page: what the eligibility checks read comes with the page.
 INBOX_LIST = (*REQUEST_LIST, *eligibility.CHECK_LOADS)
 
 # The request page: the request with what its checks read, and its timeline.
 REQUEST_PAGE = (
     *eligibility.CHECK_LOADS,
-    joinedload(AccessRequest.unit),
-    joinedload(AccessRequest.current_stage),
-    joinedload(AccessRequest.chain),
-    joinedload(AccessRequest.target_unit),
+    load(AccessRequest.unit),
+    load(AccessRequest.current_stage),
+    load(AccessRequest.chain),
+    load(AccessRequest.target_unit),
 )
 TIMELINE = (
-    joinedload(Decision.stage), joinedload(Decision.actor),
-    joinedload(Decision.item).joinedload(RequestItem.data_source),
-    joinedload(Decision.item).joinedload(RequestItem.function),
+    load(Decision.stage), load(Decision.actor),
+    load(Decision.item).options(load(RequestItem.data_source)),
+    load(Decision.item).options(load(RequestItem.function)),
 )
 
 # Officers named on a page (the timeline's actors): shown with their rank.
-OFFICER_TEXT = (joinedload(Officer.rank),)
+OFFICER_TEXT = (load(Officer.rank),)

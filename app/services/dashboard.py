@@ -15,9 +15,8 @@ here; the view renders the result.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from statistics import median
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
@@ -250,68 +249,82 @@ def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
 
     A sample is a request-level approve/return/reject at a stage, decided in the window, paired
     with the request-level decision just before it when that one put the request into the stage
-    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples. Only
-    the `visible` requests' decisions are read.
+    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples. The
+    agency's wait runs from the approval that completed the request to each activation (or
+    refusal) CentralIT records for an item. Only the `visible` requests' decisions are read, and
+    the pairing, the waits and the medians are computed by the database (one statement).
     """
     since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
-    request_level = and_(
-        Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS)
-    )
-    decided_in_window = (
-        select(Decision.request_id)
-        .where(
-            Decision.item_id.is_(None),
-            Decision.stage_id.is_not(None),
-            Decision.transition.in_(LEAVES_STAGE),
-            Decision.decided_at >= since,
-        )
-    )
+    decided_in_window = select(Decision.request_id).where(
+        Decision.item_id.is_(None), Decision.stage_id.is_not(None),
+        Decision.transition.in_(LEAVES_STAGE), Decision.decided_at >= since)
     if visible is not None:
         decided_in_window = decided_in_window.where(
             Decision.request_id.in_(select(AccessRequest.id).where(visible)))
-    rows = session.execute(
+    # Each request-level decision beside the one before it on the same request.
+    timeline = (
         select(
-            Decision.request_id, Decision.transition, Decision.decided_at, ApprovalStage.actor
+            Decision.transition, Decision.decided_at, ApprovalStage.actor,
+            func.lag(Decision.transition).over(
+                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("before"),
+            func.lag(Decision.decided_at).over(
+                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("entered_at"),
         )
         .outerjoin(ApprovalStage, Decision.stage_id == ApprovalStage.id)
-        .where(request_level, Decision.request_id.in_(decided_in_window))
-        .order_by(Decision.request_id, Decision.decided_at, Decision.id)
-    ).all()
-
-    hours: dict[str, list[float]] = {actor: [] for actor in STAGE_ACTORS}
-    current_request = None
-    entered_at: datetime | None = None
-    for row in rows:
-        if row.request_id != current_request:
-            current_request, entered_at = row.request_id, None
-        leaves = row.transition in LEAVES_STAGE and row.actor is not None
-        if leaves and entered_at is not None and _as_utc(row.decided_at) >= since:
-            waited = row.decided_at - entered_at
-            hours.setdefault(row.actor, []).append(waited.total_seconds() / 3600)
-        entered_at = row.decided_at if row.transition in ENTERS_STAGE else None
-
-    # The agency's wait runs from the approval that completed the request to each activation
-    # (or refusal) CentralIT records for an item.
-    activations = session.execute(_within(
-        select(Decision.decided_at, AccessRequest.completed_at)
+        .where(Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS),
+               Decision.request_id.in_(decided_in_window))
+        .subquery()
+    )
+    stage_waits = (
+        select(timeline.c.actor, _hours_between(session, timeline.c.entered_at, timeline.c.decided_at).label("hours"))
+        .where(timeline.c.transition.in_(LEAVES_STAGE), timeline.c.actor.is_not(None),
+               timeline.c.before.in_(ENTERS_STAGE), timeline.c.decided_at >= since)
+    )
+    agency_waits = _within(
+        select(literal(AGENCY).label("actor"),
+               _hours_between(session, AccessRequest.completed_at, Decision.decided_at).label("hours"))
         .join(AccessRequest, Decision.request_id == AccessRequest.id)
         .where(Decision.transition.in_(("activate", "refuse_activation")),
-               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None)), visible
-    )).all()
-    for decided_at, completed_at in activations:
-        waited = _as_utc(decided_at) - _as_utc(completed_at)
-        hours.setdefault("agency", []).append(max(waited.total_seconds(), 0) / 3600)
-
+               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None)), visible)
+    waits = union_all(stage_waits, agency_waits).subquery()
+    hours = func.greatest(waits.c.hours, 0) if session.get_bind().dialect.name == "postgresql" \
+        else func.max(waits.c.hours, 0)
+    found = {row.actor: row for row in session.execute(_medians(session, waits.c.actor, hours))}
     timings = []
-    for actor, samples in hours.items():
-        middle = median(samples) if samples else None
+    for actor in STAGE_ACTORS:
+        row = found.get(actor)
+        middle = float(row.median) if row is not None and row.median is not None else None
         timings.append(StageTiming(
             actor=actor,
-            samples=len(samples),
+            samples=row.samples if row is not None else 0,
             median_hours=middle,
             median_days=middle / 24 if middle is not None else None,
         ))
     return timings
+
+
+def _hours_between(session: Session, start, end):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
+def _medians(session: Session, actor, hours):
+    """actor, samples, median of `hours`: percentile_cont on PostgreSQL; on SQLite (demo sizes)
+    the middle row, or the mean of the two middle rows, by row number."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (select(actor.label("actor"), func.count().label("samples"),
+                       func.percentile_cont(0.5).within_group(hours).label("median"))
+                .group_by(actor))
+    ranked = select(
+        actor.label("actor"), hours.label("hours"),
+        func.row_number().over(partition_by=actor, order_by=hours).label("position"),
+        func.count().over(partition_by=actor).label("samples"),
+    ).subquery()
+    middle = or_(ranked.c.position == (ranked.c.samples + 1) // 2, ranked.c.position == (ranked.c.samples + 2) // 2)
+    return (select(ranked.c.actor, func.max(ranked.c.samples).label("samples"),
+                   func.avg(ranked.c.hours).label("median"))
+            .where(middle).group_by(ranked.c.actor))
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -207,7 +207,7 @@ def _officers(conn, ids, n, today: date) -> None:
             ({_array(LAST_NAMES)})[1 + (g * 17) % {len(LAST_NAMES)}],
             CASE WHEN g % 4 = 0 THEN ({_array(FIRST_NAMES_EN)})[1 + (g * 13) % {len(FIRST_NAMES_EN)}] END,
             CASE WHEN g % 4 = 0 THEN 'Officer' || g END,
-            DATE '1966-01-01' + (g * 37) % 13000,
+            DATE '1966-01-01' + ((g * 37) % 13000)::int,
             'ตำแหน่ง ' || (g % 50),
             CASE WHEN g % 100 = 0 THEN :head_level ELSE (:levels)[1 + g % 4] END,
             (:lines)[1 + (g * 3) % cardinality(:lines)],
@@ -246,7 +246,7 @@ def _requests(conn, ids, n, today: date) -> None:
             'o' || o.id || '@police.example', '0800000000', 'สืบสวนคดีอาญา', false, true,
             CASE WHEN g % 300 = 0 THEN :head ELSE :o0 + ((g * 7) % (:officers / 100)) * 100 END,
             CASE WHEN k.state <> 'draft' THEN k.sent END,
-            CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + ((g % 30) - 3) END,
+            CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + ((g % 30) - 3)::int END,
             CASE WHEN k.state = 'completed' THEN k.sent + interval '5 days' END,
             k.sent, k.sent, 1
         FROM generate_series(0::bigint, :count - 1) g
@@ -317,8 +317,8 @@ def _grants(conn, ids, n, today: date) -> None:
             CASE WHEN s.source = :group_source THEN (:groups)[2] END,
             CASE WHEN g % 20 < 10 THEN 'active' WHEN g % 20 < 16 THEN 'expired' WHEN g % 20 < 19 THEN 'revoked'
                  ELSE 'suspended' END,
-            CAST(:today AS date) - ((g * 7919) % 700) - 1,
-            CAST(:today AS date) - ((g * 7919) % 700) - 1 + 365,
+            CAST(:today AS date) - ((g * 7919) % 700)::int - 1,
+            CAST(:today AS date) - ((g * 7919) % 700)::int - 1 + 365,
             now(), now(), 1,
             CASE WHEN g % 20 >= 16 THEN 'สิ้นสุดตามคำสั่ง' END
         FROM generate_series(0::bigint, :count - 1) g

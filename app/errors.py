@@ -13,24 +13,37 @@ def N_(message: str) -> str:
 def translate(message: str, params: dict | None = None) -> str:
     """A marked message in the reader's language; marked labels among the params are too."""
     from flask import has_app_context
-    from flask_babel import gettext
 
     params = params or {}
     if not has_app_context():
         return message % params if params else message
-    return gettext(message, **{k: _in_words(v) for k, v in params.items()})
+    text = catalogue().ugettext(message)
+    return text % {k: _in_words(v) for k, v in params.items()} if params else text
+
+
+def catalogue():
+    """The reader's translations, looked up once per request: a page may translate hundreds of
+    strings (menus, every row's buttons and checks)."""
+    from flask import has_request_context, request
+    from flask_babel import get_translations
+
+    if not has_request_context():
+        return get_translations()
+    # Kept on the request itself: an app context can outlive one request (and its language).
+    found = request.environ.get("sitthi.translations")
+    if found is None:
+        found = request.environ["sitthi.translations"] = get_translations()
+    return found
 
 
 def _in_words(value):
     """A param as the reader reads it: a marked label translated, a date in their calendar."""
     from datetime import date
 
-    from flask_babel import gettext
-
     from app.formatting import format_date
 
     if isinstance(value, str):
-        return gettext(value)
+        return catalogue().ugettext(value)
     if isinstance(value, date):
         return format_date(value)
     return value

@@ -11,6 +11,7 @@ from flask_babel import format_date as babel_format_date
 from flask_babel import get_locale
 
 from app.domain.thai_dates import thai_date
+from app.errors import catalogue
 from app.services.clock import Clock
 
 
@@ -71,22 +72,10 @@ def register(app: Flask) -> None:
     # A page translates a few hundred strings (menus, buttons of every row): the catalogue is
     # looked up once per request, not once per string.
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        gettext=lambda s: catalogue().ugettext(s),
+        ngettext=lambda s, p, n: catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
 
-
-def _translations():
-    from flask import has_request_context, request
-    from flask_babel import get_translations
-
-    if not has_request_context():
-        return get_translations()
-    # Kept on the request itself: an app context can outlive one request (and its language).
-    found = request.environ.get("sitthi.translations")
-    if found is None:
-        found = request.environ["sitthi.translations"] = get_translations()
-    return found

@@ -48,11 +48,15 @@ def command_of(session: Session, unit_id: int | None) -> int | None:
     return None
 
 
-def units_under(session: Session, root_id: int) -> select:
-    """A selectable of the ids of a unit and everything below it (recursive, any depth)."""
-    tree = select(Unit.id).where(Unit.id == root_id).cte(recursive=True)  # anonymous: several may meet in one statement
+def units_under(session: Session, root_id: int) -> list[int]:
+    """The ids of a unit and everything below it (recursive, any depth), read in one statement.
+
+    A list, not a subquery: PostgreSQL plans `home_unit_id IN (<ids>) OR acting_unit_id IN (...)`
+    as index scans, where an OR of subqueries read every officer (30 ms for one command's count).
+    """
+    tree = select(Unit.id).where(Unit.id == root_id).cte(recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return sorted(session.scalars(select(tree.c.id)))
 
 
 def working_unit_id(officer: Officer) -> int:

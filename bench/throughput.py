@@ -132,7 +132,10 @@ def start_gunicorn(target: str, layout: list[str], url: str, instance: str) -> t
                AUTH_RATE_LIMIT="1000 per second")
     command = [str(Path(sys.executable).parent / "gunicorn"), "-b", f"127.0.0.1:{port}", "--log-level",
                "warning", "--keep-alive", "30", *layout, target]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    # The servers' own log (FAB notes every page a role may not open while the plans are probed).
+    log = open(Path(instance) / "gunicorn.log", "ab")  # noqa: SIM115  (kept open by the server)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
+    log.close()
     path = "/health" if target.startswith("app:") else "/"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -146,7 +149,8 @@ def start_gunicorn(target: str, layout: list[str], url: str, instance: str) -> t
             pass
         time.sleep(0.3)
     stop(server)
-    raise RuntimeError(f"gunicorn {target} did not answer on port {port}")
+    tail = (Path(instance) / "gunicorn.log").read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"gunicorn {target} did not answer on port {port}:\n{tail}")
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -287,12 +291,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--layouts", default=",".join(LAYOUTS),
                         help="comma-separated among: " + ", ".join(LAYOUTS))
+    parser.add_argument("--without", default="",
+                        help="comma-separated page labels to leave out (e.g. dashboard), to see what one page costs the mix")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
         sys.exit("BENCH_DATABASE_URL=postgresql+psycopg://... is required")
     print("database:", url.split("@")[-1], "-", ensure_dataset(url))
-    pages = busy_pages(sample_ids(url))
+    left_out = {label.strip() for label in args.without.split(",") if label.strip()}
+    pages = [page for page in busy_pages(sample_ids(url)) if page[0] not in left_out]
     layouts = [name.strip() for name in args.layouts.split(",")]
     results = {}
     with tempfile.TemporaryDirectory(prefix="sitthi-bench-") as instance:

@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install migrate init seed translations compile-translations bench bench-import clean
+.PHONY: run test lint install migrate init seed translations compile-translations bench bench-import bench-throughput clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: install
 # 230,000 officers imported twice on PostgreSQL (SITTHI_BENCH_POSTGRES, default the local test server).
 bench-import: install
 	$(BIN)/python bench/import_bench.py
+
+# Page views/s under gunicorn (sync and gthread) against a bare Flask page, 8 clients; needs
+# BENCH_DATABASE_URL=postgresql+psycopg://... (filled by bench/dataset.py when empty).
+bench-throughput: install
+	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -109,3 +109,6 @@ JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or None
 JOBS_INLINE = _env_bool("JOBS_INLINE", False)
 # The largest file an import screen takes (under MAX_CONTENT_LENGTH; a whole force goes through `flask sitthi import-personnel`).
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 15 * 1024 * 1024))
+
+# Operations: how long /health waits for the database and each Redis before it answers 503.
+HEALTH_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_TIMEOUT_SECONDS", 2))

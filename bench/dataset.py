@@ -186,11 +186,12 @@ def _units(conn, ids) -> None:
         "(SELECT id FROM unit WHERE code = 'N-C' || (1 + g % 40)), true, true "
         "FROM generate_series(1, 200) g"))
     stations = UNITS - conn.execute(text("SELECT count(*) FROM unit")).scalar()
-    # Every twentieth station belongs to KKN, the demo command: thousands of its officers.
+    # Every hundredth station belongs to KKN, the demo command: with a hundredth of all officers
+    # placed at its Mueang station, about 3,000 officers at national scale, as in a real province.
     conn.execute(text(
         "INSERT INTO unit (code, name_th, abbr_th, kind, parent_id, is_admin_scope, is_active) "
         "SELECT 'N-S' || g, 'สถานีตำรวจภูธร ' || g, 'สภ.' || g, 'station', "
-        "CASE WHEN g % 20 = 0 THEN :kkn ELSE (SELECT id FROM unit WHERE code = 'N-D' || (1 + g % 200)) END, "
+        "CASE WHEN g % 100 = 0 THEN :kkn ELSE (SELECT id FROM unit WHERE code = 'N-D' || (1 + g % 200)) END, "
         "false, true FROM generate_series(1, :stations) g"), {"kkn": ids["kkn"], "stations": stations})
     ids["stations"] = list(conn.execute(text("SELECT id FROM unit WHERE kind = 'station' ORDER BY id")).scalars())
 
@@ -213,7 +214,7 @@ def _officers(conn, ids, n, today: date) -> None:
             (:lines)[1 + (g * 3) % cardinality(:lines)],
             CASE WHEN g % 100 = 7 THEN 'retired' WHEN g % 100 = 8 THEN 'transferred_out'
                  WHEN g % 200 = 9 THEN 'suspended' ELSE 'active' END,
-            CASE WHEN g % 25 = 0 THEN :kkn_station ELSE (:stations)[1 + (g * 7919) % cardinality(:stations)] END,
+            CASE WHEN g % 100 = 1 THEN :kkn_station ELSE (:stations)[1 + (g * 7919) % cardinality(:stations)] END,
             CASE WHEN g % 100 = 11 THEN (:stations)[1 + (g * 104729) % cardinality(:stations)] END,
             CASE WHEN g % 100 = 11 THEN CAST(:acting_until AS date) END,
             'o' || g || '@police.example', '08' || lpad((g % 100000000)::text, 8, '0'),

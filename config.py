@@ -101,7 +101,9 @@ DEFAULT_VALIDITY_MONTHS = int(os.environ.get("DEFAULT_VALIDITY_MONTHS", 12))
 EXPIRY_REMINDER_DAYS = int(os.environ.get("EXPIRY_REMINDER_DAYS", 30))
 # The rights audit flags a search right nobody used for this many days (agencies' query counts).
 RIGHTS_AUDIT_UNUSED_DAYS = int(os.environ.get("RIGHTS_AUDIT_UNUSED_DAYS", 90))
-LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 10000))
+# A list counts its rows up to this many, then says "1,000+" and goes on by "Next rows": counting
+# further read thousands of rows on every page of a command's list at national scale.
+LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 1000))
 
 # Background jobs (imports): the Redis URL of an RQ queue that `flask sitthi worker` serves; unset,
 # a job runs in a thread of the web process. JOBS_INLINE runs it before the request returns (tests).

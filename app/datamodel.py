@@ -46,14 +46,14 @@ class SitthiFilterConverter(SQLAFilterConverter):
 
 
 class CappedCount(int):
-    """A count that stopped at the cap: shown as "10,000+", still usable for paging."""
+    """A count that stopped at the cap: shown as "1,000+", still usable for paging."""
 
     def __str__(self) -> str:
         return f"{int(self) - 1:,}+"
 
 
 class CappedCountInterface(SQLAInterface):
-    """FAB counts every matching row on every list page; past the cap, "10,000+" is enough.
+    """FAB counts every matching row on every list page; past the cap, "1,000+" is enough.
 
     `loads` are the loader options of the related rows a screen shows (app.views.loads): no
     model loads them by default, so a list that forgot one runs a query per row, which the
@@ -77,7 +77,7 @@ class CappedCountInterface(SQLAInterface):
         return col_name in CODE_COLUMNS and self.is_string(col_name)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
-        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
+        cap = current_app.config["LIST_COUNT_CAP"]
         inner = self._apply_inner_all(
             query, filters, select_columns=select_columns, aliases_mapping={}
         )

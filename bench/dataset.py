@@ -53,8 +53,8 @@ FIRST_NAMES_EN = _words("Somchai Somsak Wichai Prayut Nattapon Thanapon Kitti An
                   "Apichat Piya Weera Teera Ekachai Sudarat Kanokwan Siriporn Malee")
 
 
-def sizes(requests: int) -> dict[str, int]:
-    return {"requests": requests, "officers": max(2_300, requests * 23 // 100),
+def sizes(requests: int, officers: int | None = None) -> dict[str, int]:
+    return {"requests": requests, "officers": officers or max(2_300, requests * 23 // 100),
             "grants": requests * 2, "audit": requests * 10}
 
 
@@ -74,11 +74,12 @@ def _phase(label: str, started: float) -> float:
     return now
 
 
-def build(url: str, requests: int, *, today: date | None = None) -> None:
-    """Build the dataset at `url` (a fresh or empty PostgreSQL database) unless it is there already."""
+def build(url: str, requests: int, *, officers: int | None = None, today: date | None = None) -> None:
+    """Build the dataset at `url` (a fresh or empty PostgreSQL database) unless it is there already;
+    `officers` other than the national ratio (a plan test wants a big officer table, few requests)."""
     from tests.conftest import build_app, prepare_database
 
-    n = sizes(requests)
+    n = sizes(requests, officers)
     today = today or date.today()
     app = build_app(url)
     from app.extensions import db

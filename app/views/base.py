@@ -146,7 +146,7 @@ class SitthiModelView(ModelView):
         if order_column not in (self.order_columns or []) or order_direction not in ("asc", "desc"):
             order_column, order_direction = "", ""
         order_column = self.order_aliases.get(order_column, order_column)
-        cap = current_app.config.get("LIST_COUNT_CAP", 10000)
+        cap = current_app.config["LIST_COUNT_CAP"]
         if (kwargs.get("page") or 0) * (kwargs.get("page_size") or self.page_size) > cap:
             raise InputRefused(MSG_PAST_THE_CAP, rows=f"{cap:,}")
         widgets = super()._get_list_widget(filters, actions=actions, order_column=order_column,

@@ -16,7 +16,8 @@ jobs run (BENCH_TODAY, default 2026-12-03):
   and not yet reminded, 6% inside it and reminded already;
 - officers: 0.5% retired, 0.1% deceased, 0.3% transferred out, 0.1% suspended from duty, 0.3%
   active but past the retirement age, 0.5% holding a grant another command administers (moved),
-  0.5% with a civil-registration rank group above their own (flagged).
+  0.5% with a civil-registration rank group above their own, 0.5% of the eighth grants a
+  CRIMES function that needs a position level (a ninth of them below it): both flagged.
 
 Then it times, through the real CLI commands, `flask sitthi expire-grants` and
 `flask sitthi apply-personnel-rules`, and each a second time (nothing left to do), and prints
@@ -150,7 +151,7 @@ JOIN (SELECT s.id AS unit_id, c.id AS command_id FROM unit s JOIN unit c ON c.id
 LEFT JOIN data_source src ON src.code = (ARRAY['civil_registration', 'aliens', 'vehicles', 'company_registry',
     'social_security', 'health_insurance', 'prisoners', NULL, NULL])[g.slot + 1]
 LEFT JOIN system_function fn ON fn.code = (ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    'crimes_warrant', 'crimes_case_search'])[g.slot + 1]
+    'crimes_case_search', CASE WHEN g.h2 % 200 = 11 THEN 'crimes_warrant' ELSE 'crimes_inquiry_desk' END])[g.slot + 1]
 """
 
 

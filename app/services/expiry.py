@@ -211,9 +211,12 @@ def _facts(session: Session, ids: list[int]) -> list:
 
 
 def _insert(session: Session, model, rows: list[dict]) -> None:
-    """One multi-row INSERT (executemany with insertmanyvalues) for the whole batch."""
+    """One executemany of the whole batch (psycopg sends it pipelined).
+
+    On the table, not the ORM class: the ORM's bulk insert groups rows by which values are None
+    and sends each group apart (1,200 statements for 10,000 grants)."""
     if rows:
-        session.execute(insert(model), rows)
+        session.execute(insert(model.__table__), rows)
 
 
 def _officer_name(row) -> str:

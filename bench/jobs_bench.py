@@ -3,6 +3,7 @@
     .venv/bin/python bench/jobs_bench.py
     BENCH_JOBS_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_jobs  (the default)
     BENCH_OFFICERS=230000 BENCH_GRANTS=2000000 BENCH_BATCH=500              (the defaults)
+    BENCH_BUILD_ONLY=1                                                      (build, time nothing)
 
 Drops and rebuilds its own database every run (the jobs change the data they are timed on):
 the schema through the migrations and `flask sitthi init`, exactly as `make run` does, then
@@ -208,6 +209,8 @@ def main() -> None:
     prepare_database(app, seed=False)
     print(f"schema (migrations, init): {time.perf_counter() - started:.1f} s", flush=True)
     build(app)
+    if os.environ.get("BENCH_BUILD_ONLY"):
+        return
     day = TODAY.isoformat()
     batch = str(BATCH)
     print(f"jobs on {day}, batch size {batch}:")

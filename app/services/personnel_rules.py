@@ -42,8 +42,10 @@ each action makes it agree). What each rule does, and why:
   the grant has run out, or the officer holds that source again meanwhile.
 
 Every change is an audit event carrying the job run (or the user whose edit caused it). Nothing
-here commits; on PostgreSQL the rows a scheduled run changes are claimed with FOR UPDATE SKIP
-LOCKED, so overlapping runs never act twice, and every finder is one set-based statement per batch.
+here commits; on PostgreSQL a scheduled batch first takes the job's advisory lock (two servers'
+batches take turns) and claims its rows with FOR UPDATE SKIP LOCKED, so overlapping runs never act
+twice. Every finder is one set-based statement per batch, and each rule writes its batch in bulk:
+one UPDATE per kind of grant change, one flush for the rest.
 """
 from collections import defaultdict
 from collections.abc import Collection, Iterable
@@ -77,7 +79,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import audit, deactivation, notifications
 from app.services.clock import Clock
-from app.services.expiry import command_tech_recipients
+from app.services.expiry import command_tech_recipients, job_lock
 
 # Stored on the grant (and the deactivation notice); people of both languages read it.
 REASON_RETIRED = "พ้นจากราชการ: เกษียณตามข้อมูลกำลังพล (retired, personnel records)"
@@ -161,6 +163,11 @@ def run(session: Session, clock: Clock, *, job_run: JobRun | None = None,
     Officers named by the caller are waited for when another transaction holds them (their
     change must take effect now); a scheduled run skips rows another run holds instead.
     """
+    if officer_ids is None:
+        # A scheduled batch: another server's batch of this job finishes first (advisory lock on
+        # PostgreSQL), then this one finds only what is still due. Named officers (an import, an
+        # edit) are not held up by the nightly run: their rows are waited for one by one.
+        job_lock(session, "apply-personnel-rules")
     work = _Run(session, clock, job_run.id if job_run is not None else None, actor_user_id,
                 skip_locked=officer_ids is None)
     if officer_ids is None:

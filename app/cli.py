@@ -109,10 +109,12 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
 def expire_grants_command(batch_size: int, on_day) -> None:
     """End past assignments, expire past grants, remind holders before expiry (run it hourly).
 
-    Idempotent, and safe to run while another run is under way: rows are claimed with
-    FOR UPDATE SKIP LOCKED on PostgreSQL. Commits after every batch.
+    Idempotent, and safe to run on several servers at once: on PostgreSQL each batch takes the
+    job's advisory lock and claims its rows with FOR UPDATE SKIP LOCKED. Commits after every
+    batch; after many changes, ANALYZEs the tables it wrote (PostgreSQL).
     """
     from app.services.expiry import ExpiryReport, run_expiry
+    from app.services.imports import analyze
 
     today = on_day.date() if on_day else office_clock().today
     reminder_days = current_app.config["EXPIRY_REMINDER_DAYS"]
@@ -123,6 +125,8 @@ def expire_grants_command(batch_size: int, on_day) -> None:
         total += report
         if max(report.expired, report.reminded, report.assignments_ended) < batch_size:
             break  # no kind filled its batch: nothing is left (rows another run holds are its own)
+    if analyze(db.session, total.total, "permission_grant", "notification", "audit_event", "deactivation_notice"):
+        db.session.commit()
     click.echo(f"{today.isoformat()}: {total}")
 
 
@@ -134,11 +138,13 @@ def expire_grants_command(batch_size: int, on_day) -> None:
 def apply_personnel_rules_command(batch_size: int, on_day) -> None:
     """Bring every officer's rights in line with their record: leavers, movers, flags (run it daily).
 
-    Idempotent, and safe to run while another run is under way: rows are claimed with
-    FOR UPDATE SKIP LOCKED on PostgreSQL. Commits after every batch; the run is a JobRun.
+    Idempotent, and safe to run on several servers at once: on PostgreSQL each batch takes the
+    job's advisory lock and claims its rows with FOR UPDATE SKIP LOCKED. Commits after every
+    batch; the run is a JobRun; after many changes, ANALYZEs the tables it wrote (PostgreSQL).
     """
     from app.services import personnel_rules
     from app.services.clock import Clock
+    from app.services.imports import analyze
 
     clock = Clock.on(on_day.date()) if on_day else office_clock()
     job = personnel_rules.start_job(db.session, clock)
@@ -158,6 +164,9 @@ def apply_personnel_rules_command(batch_size: int, on_day) -> None:
         raise
     personnel_rules.finish_job(job, total, clock)
     db.session.commit()
+    if analyze(db.session, sum(total.as_dict().values()), "permission_grant", "personnel_change", "audit_event",
+               "notification", "deactivation_notice"):
+        db.session.commit()
     click.echo(f"{clock.today.isoformat()}: {total} (job run #{job.id})")
 
 

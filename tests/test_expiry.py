@@ -159,6 +159,7 @@ def test_the_set_based_run_bumps_each_version_once_and_mails_the_login_when_the_
     function_grant = make_grant(session, officer, None, data_source=None, function=function(session, "crimes_account"),
                                 valid_from=DAY - timedelta(days=365), valid_until=DAY - timedelta(days=1))
     before = {g.id: (g.version, g.updated_at) for g in (past, soon, function_grant)}
+    earlier = {m.id for m in mails_to(session, login_email)}  # the demo login's, from other tests
 
     report = run_expiry(session, DAY, REMIND)
 
@@ -169,7 +170,7 @@ def test_the_set_based_run_bumps_each_version_once_and_mails_the_login_when_the_
     [event] = events(session, "Grant.expire", function_grant)
     assert event.summary == str(function_grant) and event.unit_id == officer.home_unit_id
     assert event.after == {"state": "expired", "valid_until": (DAY - timedelta(days=1)).isoformat()}
-    mails = mails_to(session, login_email)
+    mails = [m for m in mails_to(session, login_email) if m.id not in earlier]
     assert len(mails) == 3 and {m.recipient_user_id for m in mails} == {officer.user_id}
     assert any(function_grant.function.name_th in m.subject and "has expired" in m.subject for m in mails)
 

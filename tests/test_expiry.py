@@ -147,6 +147,34 @@ def test_expiry_of_an_activated_civil_registration_grant_asks_the_agency_to_deac
     assert run_expiry(session, DAY, REMIND).deactivation_notices == 0
 
 
+def test_the_set_based_run_bumps_each_version_once_and_mails_the_login_when_the_record_has_no_address(world):
+    """What the ORM did per grant, the set-based UPDATE must do too: a new version (a form opened
+    before the run fails as stale) and the holder's mail, to the login's address when the
+    personnel record has none."""
+    session, officer = world.session, world.requester
+    officer.email = None
+    login_email = world.users["officer"].email
+    past = grant(session, officer, "vehicles", until=DAY - timedelta(days=1))
+    soon = grant(session, officer, "aliens", until=DAY + timedelta(days=5))
+    function_grant = make_grant(session, officer, None, data_source=None, function=function(session, "crimes_account"),
+                                valid_from=DAY - timedelta(days=365), valid_until=DAY - timedelta(days=1))
+    before = {g.id: (g.version, g.updated_at) for g in (past, soon, function_grant)}
+    earlier = {m.id for m in mails_to(session, login_email)}  # the demo login's, from other tests
+
+    report = run_expiry(session, DAY, REMIND)
+
+    assert (report.expired, report.reminded) == (2, 1)
+    for held in (past, soon, function_grant):
+        version, updated_at = before[held.id]
+        assert held.version == version + 1 and held.updated_at != updated_at
+    [event] = events(session, "Grant.expire", function_grant)
+    assert event.summary == str(function_grant) and event.unit_id == officer.home_unit_id
+    assert event.after == {"state": "expired", "valid_until": (DAY - timedelta(days=1)).isoformat()}
+    mails = [m for m in mails_to(session, login_email) if m.id not in earlier]
+    assert len(mails) == 3 and {m.recipient_user_id for m in mails} == {officer.user_id}
+    assert any(function_grant.function.name_th in m.subject and "has expired" in m.subject for m in mails)
+
+
 # -- renewal -------------------------------------------------------------------------------------
 def test_renewal_is_prefilled_from_the_grant(world):
     session, officer, actor = world.session, world.requester, world.officer_actor

@@ -154,6 +154,38 @@ def test_a_retired_officer_loses_every_right_and_the_login_and_everyone_is_told(
     assert force.run(job_run=run) == RulesReport()  # a second run changes nothing
 
 
+def test_the_bulk_writes_reach_the_database_once_each(force):
+    """The rules change grants with one UPDATE per kind of change and show the loaded grants the
+    new values without the ORM: read back from the database, not from the identity map."""
+    session = force.session
+    officer = force.officer(status="transferred_out")
+    first, second = force.source_grant(officer, "vehicles"), force.source_grant(officer, "aliens")
+    activated = force.source_grant(officer, "company_registry")
+    activated.data_source.needs_external_activation = True  # rolled back with the test
+    activated.activated_on, activated.agency_reference = TODAY - timedelta(days=20), "DBD-2"
+    session.flush()
+    ids = [first.id, second.id, activated.id]
+    versions = dict(session.execute(select(Grant.id, Grant.version).where(Grant.id.in_(ids))).all())
+
+    assert force.run().suspended == 3
+
+    session.expire_all()
+    rows = session.execute(select(Grant.id, Grant.state, Grant.reason, Grant.version)
+                           .where(Grant.id.in_(ids)).execution_options(populate_existing=True)).all()
+    assert {(r.state, r.reason) for r in rows} == {("suspended", REASON_TRANSFERRED_OUT)}
+    assert {r.id: r.version for r in rows} == {i: v + 1 for i, v in versions.items()}
+    [change] = force.changes(officer)
+    assert len(force.events("PersonnelChange.open", change)) == 1
+    [notice] = session.scalars(select(DeactivationNotice).where(DeactivationNotice.grant_id == activated.id))
+    [opened] = force.events("DeactivationNotice.open", notice)
+    assert opened.after == {"grant_id": activated.id, "reason": REASON_TRANSFERRED_OUT}
+    agency = activated.data_source.agency
+    if agency.contact_email:
+        assert any(officer.national_id_full in m.body and "DBD-2" in m.body
+                   for m in force.mails_to(agency.contact_email))
+    assert force.run() == RulesReport()
+
+
 def test_a_deceased_officer_is_not_written_to(force):
     officer = force.officer(status="deceased")
     grant = force.source_grant(officer)

@@ -44,6 +44,10 @@ class Grant(TimestampMixin, VersionedMixin, Model):
         Index("ix_grant_officer_state", "officer_id", "state"),
         Index("ix_grant_state_valid_until", "state", "valid_until"),
         Index("ix_grant_request_id", "request_id"),
+        # The expiry job's reminders, in date order (migration 0007).
+        Index("ix_grant_remind_due", "valid_until", "id",
+              sqlite_where=text("state = 'active' AND reminded_on IS NULL"),
+              postgresql_where=text("state = 'active' AND reminded_on IS NULL")),
         # One live right per officer and source (and rank group), or per function: anything more
         # is a renewal or a change. The database holds the line when two approvals race.
         Index("uq_grant_live_source_group", "officer_id", "data_source_id", "rank_group_id", unique=True,

@@ -2,7 +2,7 @@
 from datetime import date
 
 from flask_appbuilder import Model
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.domain import national_id
@@ -23,6 +23,9 @@ class Officer(TimestampMixin, VersionedMixin, Model):
         Index("ix_officer_last_name_th", "last_name_th"),
         Index("ix_officer_status", "status"),
         Index("ix_officer_rank_id", "rank_id"),
+        # The expiry job's ends of temporary assignments (migration 0007).
+        Index("ix_officer_acting_until", "acting_until", "id", sqlite_where=text("acting_until IS NOT NULL"),
+              postgresql_where=text("acting_until IS NOT NULL")),
         # Name search (pickers, lookups, list filters) matches a prefix of any of four names,
         # case-blind for the English ones: trigram indexes serve LIKE and ILIKE on PostgreSQL,
         # Thai included (on SQLite they are plain indexes).

@@ -3,8 +3,10 @@
 `run_expiry` is the hourly job (`flask sitthi expire-grants`). It is idempotent: every step
 selects only rows still waiting for it (active and past their date, not yet reminded, still
 assigned after the end date) and changes them so they no longer match, so a second run the same
-day changes nothing. Several runs may overlap: each row is claimed with FOR UPDATE SKIP LOCKED on
-PostgreSQL, and a row another run holds is left to that run (SQLite serialises writers anyway).
+day changes nothing. Several servers may run it at once: each batch first takes the job's advisory
+lock (`job_lock`, PostgreSQL), so their batches take turns, and each row is also claimed with
+FOR UPDATE SKIP LOCKED (SQLite serialises writers anyway). Expiry and reminders are set-based:
+one UPDATE ... RETURNING per batch, the audit events and mails one multi-row INSERT each.
 
 `end_assignment` is the one rule for the end of a temporary assignment (ช่วยราชการ), used both
 when the end date passes and when a return-home request completes: the officer is back in the
@@ -14,15 +16,29 @@ Nothing here commits or knows Flask: the caller commits (the CLI once per batch)
 """
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session, aliased
 
+from app.domain.national_id import format_full
 from app.domain.thai_dates import thai_date
-from app.models import Grant, Officer, Unit
+from app.models import (
+    Agency,
+    AuditEvent,
+    DataSource,
+    DeactivationNotice,
+    Grant,
+    Notification,
+    Officer,
+    Rank,
+    SystemFunction,
+    Unit,
+    User,
+)
+from app.models.base import utcnow
 from app.security.scope import COMMAND_TECH, command_of, command_staff
-from app.services import audit, deactivation, notifications
+from app.services import audit, notifications
 
 # Stored on the suspended grant and on the deactivation notice; people of both languages read it.
 REASON_ASSIGNMENT_ENDED = "สิ้นสุดการช่วยราชการ (assignment ended)"
@@ -31,6 +47,11 @@ REASON_EXPIRED = "สิทธิ์หมดอายุ (expired)"
 # agency must not come alive after the officer has left).
 SUSPENDED_AT_ASSIGNMENT_END = ("active", "pending_activation")
 MY_GRANTS_LINK = f"{notifications.APP_URL_MARK}/mygrantview/list/"
+# Ids named in one IN list at most (a batch may be larger).
+_IN_CHUNK = 5000
+# One advisory lock per scheduled job (PostgreSQL): two servers starting the same job take turns
+# batch by batch instead of both claiming rows. Fixed numbers, so every server agrees on them.
+JOB_LOCKS = {"expire-grants": 0x51771001, "apply-personnel-rules": 0x51771002}
 
 
 @dataclass(frozen=True)
@@ -63,11 +84,24 @@ def run_expiry(session: Session, today: date, reminder_days: int, *, limit: int 
     and call again until a call returns a report with nothing left at the limit. Assignments come
     first: their grants are suspended, not expired or reminded.
     """
+    job_lock(session, "expire-grants")
     ended, suspended = _end_past_assignments(session, today, limit)
     expired, notices = _expire_past_grants(session, today, limit)
     reminded = _remind_expiring_grants(session, today, reminder_days, limit)
     return ExpiryReport(expired=expired, reminded=reminded, assignments_ended=ended,
                         suspended=suspended, deactivation_notices=notices)
+
+
+def job_lock(session: Session, job: str) -> None:
+    """Wait until no other transaction runs a batch of `job`; held until this one ends.
+
+    A transaction-level lock (pg_advisory_xact_lock), not a session-level one: the pool may hand
+    the next batch another connection, and a lock held by a connection back in the pool would
+    stop every other server. Each batch then selects only rows still due, after the other
+    server's batch committed, so nothing is done twice. SQLite has a single writer: nothing to do.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOB_LOCKS[job]})
 
 
 # -- claiming rows -----------------------------------------------------------------------------
@@ -91,36 +125,165 @@ def _load(session: Session, model, ids: list[int], *order) -> list:
 
 
 # -- (a) expiry ----------------------------------------------------------------------------------
+# Both steps are set-based, one statement each per batch, whatever the batch size: the UPDATE
+# claims and changes the rows (the sub-select takes FOR UPDATE SKIP LOCKED on PostgreSQL) and
+# returns their ids; one SELECT reads what the audit events and mails say of them; the events,
+# notices and mails go in with one multi-row INSERT each. No ORM object per grant: the ORM cost
+# 2.3 ms a grant (94.7 s for 35,710 expiries), this costs a few microseconds of Python per row.
 def _expire_past_grants(session: Session, today: date, limit: int | None) -> tuple[int, int]:
-    ids = _claim(session, select(Grant.id).where(Grant.state == "active", Grant.valid_until < today)
-                 .order_by(Grant.valid_until, Grant.id), limit)
-    notices = 0
-    grants = _load(session, Grant, ids, Grant.valid_until)
-    for grant in grants:
-        grant.state = "expired"
-        audit.record(session, "Grant.expire", obj=grant, before={"state": "active"},
-                     after={"state": "expired", "valid_until": grant.valid_until.isoformat()})
-        _mail_holder(session, grant, *_expired_message(grant))
-        if deactivation.open_notice(session, grant, REASON_EXPIRED) is not None:
-            notices += 1
-    session.flush()
-    return len(grants), notices
+    due = select(Grant.id).where(Grant.state == "active", Grant.valid_until < today)
+    ids = _update_claimed(session, due, limit, state="expired")
+    rows = _facts(session, ids)
+    now = utcnow()
+    events, mails = [], []
+    for row in rows:
+        events.append(_grant_event(row, "Grant.expire", now, before={"state": "active"},
+                                   after={"state": "expired", "valid_until": row.valid_until.isoformat()}))
+        mails.append(_holder_mail(row, *_expired_message(row), now))
+    _insert(session, AuditEvent, events)
+    _insert_mails(session, mails)
+    notices = _open_notices(session, [r for r in rows if r.needs_external_activation and r.activated_on],
+                            REASON_EXPIRED, now)
+    return len(rows), notices
 
 
 # -- (b) reminders -------------------------------------------------------------------------------
 def _remind_expiring_grants(session: Session, today: date, reminder_days: int, limit: int | None) -> int:
     last_day = today + timedelta(days=max(reminder_days, 0))
-    ids = _claim(session, select(Grant.id).where(
-        Grant.state == "active", Grant.reminded_on.is_(None),
-        Grant.valid_until >= today, Grant.valid_until <= last_day,
-    ).order_by(Grant.valid_until, Grant.id), limit)
-    grants = _load(session, Grant, ids, Grant.valid_until)
-    for grant in grants:
-        # Marked even when the holder has no address: the reminder is due once, not every hour.
-        grant.reminded_on = today
-        _mail_holder(session, grant, *_reminder_message(grant, today))
-    session.flush()
-    return len(grants)
+    due = select(Grant.id).where(Grant.state == "active", Grant.reminded_on.is_(None),
+                                 Grant.valid_until >= today, Grant.valid_until <= last_day)
+    # Marked even when the holder has no address: the reminder is due once, not every hour.
+    ids = _update_claimed(session, due, limit, reminded_on=today)
+    now = utcnow()
+    _insert_mails(session, [_holder_mail(row, *_reminder_message(row, today), now)
+                            for row in _facts(session, ids)])
+    return len(ids)
+
+
+# -- the set-based steps -----------------------------------------------------------------------
+def _update_claimed(session: Session, due, limit: int | None, **values) -> list[int]:
+    """Change the due grants (at most `limit`, soonest first) in one UPDATE; their ids.
+
+    The version is bumped and updated_at set as the ORM would, so a form opened on one of these
+    grants before the run fails as stale instead of writing over it.
+    """
+    claimed = due.order_by(Grant.valid_until, Grant.id).with_for_update(skip_locked=True)
+    if limit is not None:
+        claimed = claimed.limit(limit)
+    statement = (update(Grant).where(Grant.id.in_(claimed.scalar_subquery()))
+                 .values(version=Grant.version + 1, updated_at=utcnow(), **values)
+                 .returning(Grant.id))
+    ids = list(session.scalars(statement, execution_options={"synchronize_session": False}))
+    # Grants this session already holds are read again on next use, not left stale.
+    changed = set(ids)
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Grant) and held.id in changed:
+            session.expire(held)
+    return ids
+
+
+def _facts(session: Session, ids: list[int]) -> list:
+    """What the events and mails say of these grants, in one SELECT (soonest first)."""
+    if not ids:
+        return []
+    holder = aliased(User)
+    rows = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows += session.execute(
+            select(Grant.id, Grant.officer_id, Grant.valid_until, Grant.activated_on, Grant.agency_reference,
+                   Officer.home_unit_id, Officer.user_id, Officer.national_id,
+                   Officer.first_name_th, Officer.last_name_th, Rank.abbr_th.label("rank_abbr"),
+                   func.coalesce(func.nullif(Officer.email, ""), holder.email).label("email"),
+                   DataSource.name_th.label("source_th"), DataSource.name_en.label("source_en"),
+                   DataSource.needs_external_activation, DataSource.agency_id,
+                   SystemFunction.name_th.label("function_th"), SystemFunction.name_en.label("function_en"),
+                   Agency.name_th.label("agency_th"), Agency.contact_email.label("agency_email"))
+            .select_from(Grant)
+            .join(Officer, Officer.id == Grant.officer_id)
+            .outerjoin(Rank, Rank.id == Officer.rank_id)
+            .outerjoin(holder, holder.id == Officer.user_id)
+            .outerjoin(DataSource, DataSource.id == Grant.data_source_id)
+            .outerjoin(Agency, Agency.id == DataSource.agency_id)
+            .outerjoin(SystemFunction, SystemFunction.id == Grant.function_id)
+            .where(Grant.id.in_(ids[start:start + _IN_CHUNK]))).all()
+    rows.sort(key=lambda r: (r.valid_until, r.id))
+    return rows
+
+
+def _insert(session: Session, model, rows: list[dict]) -> None:
+    """One executemany of the whole batch (psycopg sends it pipelined).
+
+    On the table, not the ORM class: the ORM's bulk insert groups rows by which values are None
+    and sends each group apart (1,200 statements for 10,000 grants)."""
+    if rows:
+        session.execute(insert(model.__table__), rows)
+
+
+def _officer_name(row) -> str:
+    """str(Officer), from a row of `_facts`."""
+    return f"{row.rank_abbr or ''}{row.first_name_th} {row.last_name_th}"
+
+
+def _grant_event(row, action: str, now: datetime, *, before: dict, after: dict) -> dict:
+    """The row audit.record(obj=grant) writes: filed under the holder's home unit, named as str(grant)."""
+    target = row.source_th or row.function_th
+    return dict(action=action, occurred_at=now, actor_id=None, on_behalf_of_id=None,
+                object_type="Grant", object_id=row.id, unit_id=row.home_unit_id,
+                summary=f"{_officer_name(row)} – {target}"[:1000], before=before, after=after,
+                remote_addr=None, job_run_id=None)
+
+
+def _holder_mail(row, subject: str, body: str, now: datetime) -> dict | None:
+    return _mail(row.email, row.user_id, subject, body, now)
+
+
+def _mail(email: str | None, user_id: int | None, subject: str, body: str, now: datetime) -> dict | None:
+    """The row notifications.queue writes (None: no address, nothing queued)."""
+    if not email or not email.strip():
+        return None
+    return dict(created_at=now, recipient_email=email.strip(), recipient_user_id=user_id, subject=subject[:300],
+                body=body, request_id=None, state="queued", attempts=0, next_attempt_at=now)
+
+
+def _insert_mails(session: Session, mails: list[dict | None]) -> None:
+    _insert(session, Notification, [m for m in mails if m is not None])
+
+
+def _open_notices(session: Session, rows: list, reason: str, now: datetime) -> int:
+    """deactivation.open_notice for each of these grants, set-based: the notice (once per grant),
+    its audit event and the mail to the agency."""
+    if not rows:
+        return 0
+    pending = set(session.scalars(select(DeactivationNotice.grant_id).where(
+        DeactivationNotice.grant_id.in_([r.id for r in rows]), DeactivationNotice.state == "pending")))
+    rows = [r for r in rows if r.id not in pending]
+    if not rows:
+        return 0
+    created = session.execute(
+        insert(DeactivationNotice).returning(DeactivationNotice.id, DeactivationNotice.grant_id,
+                                             sort_by_parameter_order=True),
+        [dict(grant_id=r.id, agency_id=r.agency_id, state="pending", reason=reason, created_at=now)
+         for r in rows]).all()
+    events, mails = [], []
+    for (notice_id, _grant_id), row in zip(created, rows, strict=True):
+        grant_text = f"{_officer_name(row)} – {row.source_th}"
+        events.append(dict(action="DeactivationNotice.open", occurred_at=now, actor_id=None, on_behalf_of_id=None,
+                           object_type="DeactivationNotice", object_id=notice_id, unit_id=row.home_unit_id,
+                           summary=f"{row.agency_th} – {grant_text}"[:1000],
+                           after={"grant_id": row.id, "reason": reason}, before=None, remote_addr=None,
+                           job_run_id=None))
+        national = format_full(row.national_id)
+        mails.append(_mail(
+            row.agency_email, None,
+            f"[Sitthi] ขอให้ปิดสิทธิ์ {row.source_th}: {national} / Please deactivate",
+            (f"ขอให้ปิดสิทธิ์การใช้งาน {row.source_th} ของ {_officer_name(row)} "
+             f"เลขประจำตัวประชาชน {national} (อ้างอิงการเปิดใช้ {row.agency_reference or '-'})\n"
+             f"เหตุผล: {reason}\n\n"
+             f"Please deactivate {row.source_en} for national ID {national} "
+             f"(activation reference {row.agency_reference or '-'}). Reason: {reason}\n"), now))
+    _insert(session, AuditEvent, events)
+    _insert_mails(session, mails)
+    return len(created)
 
 
 # -- (c) and (d) the end of a temporary assignment ----------------------------------------------
@@ -187,24 +350,27 @@ def _names(grant: Grant) -> tuple[str, str]:
     return target.name_th, target.name_en or target.name_th
 
 
+def _row_names(row) -> tuple[str, str]:
+    """_names, from a row of `_facts`."""
+    if row.source_th is not None:
+        return row.source_th, row.source_en or row.source_th
+    if row.function_th is not None:
+        return row.function_th, row.function_en or row.function_th
+    return f"#{row.id}", f"#{row.id}"
+
+
 def _holder_email(officer: Officer) -> str | None:
     return officer.email or (officer.user.email if officer.user else None)
 
 
-def _mail_holder(session: Session, grant: Grant, subject: str, body: str) -> None:
-    officer = grant.officer
-    notifications.queue(session, recipient_email=_holder_email(officer), recipient_user_id=officer.user_id,
-                        subject=subject, body=body)
-
-
-def _reminder_message(grant: Grant, today: date) -> tuple[str, str]:
-    thai, english = _names(grant)
-    until = grant.valid_until
+def _reminder_message(row, today: date) -> tuple[str, str]:
+    thai, english = _row_names(row)
+    until = row.valid_until
     days = (until - today).days
     subject = (f"[Sitthi] สิทธิ์ {thai} จะหมดอายุ {thai_date(until)} / "
                f"{english} expires on {until.isoformat()}")
     body = (
-        f"เรียน {grant.officer}\n"
+        f"เรียน {_officer_name(row)}\n"
         f"สิทธิ์ {thai} ของท่านจะหมดอายุในวันที่ {thai_date(until, 'long')} (อีก {days} วัน)\n"
         f"หากยังต้องใช้งาน กดปุ่ม \"ต่ออายุ\" ที่รายการสิทธิ์ของท่าน แล้วระบุหัวหน้าหน่วยผู้รับรองและส่งคำขอ:\n"
         f"{MY_GRANTS_LINK}\n\n"
@@ -215,12 +381,12 @@ def _reminder_message(grant: Grant, today: date) -> tuple[str, str]:
     return subject, body
 
 
-def _expired_message(grant: Grant) -> tuple[str, str]:
-    thai, english = _names(grant)
-    until = grant.valid_until
+def _expired_message(row) -> tuple[str, str]:
+    thai, english = _row_names(row)
+    until = row.valid_until
     subject = f"[Sitthi] สิทธิ์ {thai} หมดอายุแล้ว / {english} has expired"
     body = (
-        f"เรียน {grant.officer}\n"
+        f"เรียน {_officer_name(row)}\n"
         f"สิทธิ์ {thai} ของท่านหมดอายุเมื่อวันที่ {thai_date(until, 'long')} และใช้งานไม่ได้แล้ว\n"
         f"หากยังต้องใช้งาน ยื่นคำขอต่ออายุได้ด้วยปุ่ม \"ต่ออายุ\" ที่รายการสิทธิ์ของท่าน:\n"
         f"{MY_GRANTS_LINK}\n\n"

@@ -17,6 +17,11 @@ from app.errors import N_, ValidationFailed
 # progress(processed, total): called now and then while rows are read and checked.
 Progress = Callable[[int, int], None]
 
+# Rows written by one import or job from which the tables it wrote are ANALYZEd (PostgreSQL): below
+# it autovacuum's own ANALYZE keeps up; above it the plans of the next pages and jobs (the inboxes,
+# the nightly finders) would be made on statistics that no longer describe the table.
+ANALYZE_AFTER_ROWS = 1000
+
 MSG_BAD_TEXT = N_("The row holds control characters (such as NUL bytes).")
 MSG_REQUIRED = N_("The column %(column)s is empty.")
 MSG_TOO_LONG = N_("The value of %(column)s is longer than %(limit)s characters.")
@@ -51,6 +56,19 @@ class ImportResult:
     @property
     def rejected(self) -> int:
         return len(self.rejects)
+
+
+def analyze(session: Session, changed: int, *tables: str) -> bool:
+    """ANALYZE these tables when `changed` rows reach ANALYZE_AFTER_ROWS, on PostgreSQL only.
+
+    Inside the caller's transaction: PostgreSQL counts the rows this transaction wrote, so the
+    statistics are right the moment it commits. SQLite plans without them (nothing to do)."""
+    if changed < ANALYZE_AFTER_ROWS or session.get_bind().dialect.name != "postgresql":
+        return False
+    connection = session.connection()
+    for table in tables:
+        connection.exec_driver_sql(f"ANALYZE {table}")
+    return True
 
 
 def save_rejects(session: Session, job_run_id: int, rejects: list[Reject]) -> None:

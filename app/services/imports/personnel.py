@@ -48,6 +48,7 @@ from app.services.imports import (
     ImportResult,
     Progress,
     Reject,
+    analyze,
     reading,
 )
 
@@ -247,6 +248,8 @@ def import_personnel(session: Session, clock: Clock, content: bytes, *, job_run_
     if good:
         _write(session, clock, good, result, job_run_id, actor_user_id)
     result.unchanged = len(good) - result.created - result.updated
+    # The officers written and their audit events; the rules' own writes are the job's.
+    analyze(session, result.created + result.updated, "officer", "audit_event")
     result.rejects.sort(key=lambda r: r.line)
     return result
 

@@ -12,7 +12,7 @@ from app.domain.thai_dates import parse_be
 from app.errors import N_
 from app.models import DataSource, Officer, SourceUsage
 from app.services.clock import Clock
-from app.services.imports import MSG_BAD_TEXT, MSG_REQUIRED, ImportResult, Progress, Reject, reading
+from app.services.imports import MSG_BAD_TEXT, MSG_REQUIRED, ImportResult, Progress, Reject, analyze, reading
 from app.services.imports.personnel import MSG_BAD_ID, key, national_id_ok
 
 MSG_UNKNOWN_OFFICER = N_("No officer has the national ID %(value)s.")
@@ -88,6 +88,7 @@ def import_usage(session: Session, clock: Clock, content: bytes, *, job_run_id: 
     if changed:
         conn.execute(update(SourceUsage).where(SourceUsage.id == bindparam("b_id")), changed)
     result.created, result.updated = len(new), len(changed)
+    analyze(session, result.created + result.updated, "source_usage")
     result.unchanged = len(good) - len(new) - len(changed)
     result.rejects.sort(key=lambda r: r.line)
     return result

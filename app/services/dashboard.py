@@ -16,8 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
 from app.security.scope import Actor, row_condition
@@ -93,7 +95,7 @@ class Dashboard:
 def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard:
     """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
     # None for the nationwide roles: their queries stay exactly the national ones.
-    visible = row_condition(session, actor, AccessRequest)
+    visible = _index_friendly(row_condition(session, actor, AccessRequest))
     overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,
@@ -104,6 +106,21 @@ def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard
         waiting_by_actor=_waiting_by_actor(session, visible),
         stage_timings=_stage_timings(session, today, visible),
     )
+
+
+def _index_friendly(visible):
+    """The reader's rows as `id IN (union of one SELECT per OR arm)` rather than one OR.
+
+    row_condition ORs the reader's own requests, those naming them as head, and (for a command)
+    the requests of its units, target units and officers. PostgreSQL cannot combine an arm that
+    is a sub-select (the command's officers) into a BitmapOr, so the one OR made it read every
+    request of the country for one command. Each arm alone is served by its own index
+    (requester, head, unit, target unit); the union of the arms is the same set of rows.
+    """
+    if visible is None or not isinstance(visible, BooleanClauseList) or visible.operator is not operators.or_:
+        return visible
+    arms = [select(AccessRequest.id).where(arm) for arm in visible.clauses]
+    return AccessRequest.id.in_(union(*arms)) if len(arms) > 1 else visible
 
 
 def _within(query, visible):

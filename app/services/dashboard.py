@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, union, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, literal, or_, select, tuple_, union, union_all
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BooleanClauseList
 
@@ -272,31 +272,32 @@ def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
     the pairing, the waits and the medians are computed by the database (one statement).
     """
     since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
-    decided_in_window = select(Decision.request_id).where(
-        Decision.item_id.is_(None), Decision.stage_id.is_not(None),
-        Decision.transition.in_(LEAVES_STAGE), Decision.decided_at >= since)
-    if visible is not None:
-        decided_in_window = decided_in_window.where(
-            Decision.request_id.in_(select(AccessRequest.id).where(visible)))
-    # Each request-level decision beside the one before it on the same request.
-    timeline = (
-        select(
-            Decision.transition, Decision.decided_at, ApprovalStage.actor,
-            func.lag(Decision.transition).over(
-                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("before"),
-            func.lag(Decision.decided_at).over(
-                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("entered_at"),
-        )
-        .outerjoin(ApprovalStage, Decision.stage_id == ApprovalStage.id)
-        .where(Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS),
-               Decision.request_id.in_(decided_in_window))
-        .subquery()
+    # Each stage decision of the window beside the request-level decision just before it on the
+    # same request, found by one probe of ix_decision_request_id (request_id, decided_at) per
+    # sample: the window's decisions come from ix_decision_decided_at, and no request's whole
+    # history is read (a LAG over every decision of those requests read the decision table).
+    left, entered = aliased(Decision), aliased(Decision)
+    previous_id = (
+        select(Decision.id)
+        .where(Decision.request_id == left.request_id, Decision.item_id.is_(None),
+               Decision.transition.in_(REQUEST_TRANSITIONS),
+               tuple_(Decision.decided_at, Decision.id) < tuple_(left.decided_at, left.id))
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(1)
+        .correlate(left)
+        .scalar_subquery()
     )
     stage_waits = (
-        select(timeline.c.actor, _hours_between(session, timeline.c.entered_at, timeline.c.decided_at).label("hours"))
-        .where(timeline.c.transition.in_(LEAVES_STAGE), timeline.c.actor.is_not(None),
-               timeline.c.before.in_(ENTERS_STAGE), timeline.c.decided_at >= since)
+        select(ApprovalStage.actor.label("actor"),
+               _hours_between(session, entered.decided_at, left.decided_at).label("hours"))
+        .select_from(left)
+        .join(ApprovalStage, left.stage_id == ApprovalStage.id)
+        .join(entered, entered.id == previous_id)
+        .where(left.item_id.is_(None), left.transition.in_(LEAVES_STAGE), left.decided_at >= since,
+               entered.transition.in_(ENTERS_STAGE))
     )
+    if visible is not None:
+        stage_waits = stage_waits.where(left.request_id.in_(select(AccessRequest.id).where(visible)))
     agency_waits = _within(
         select(literal(AGENCY).label("actor"),
                _hours_between(session, AccessRequest.completed_at, Decision.decided_at).label("hours"))

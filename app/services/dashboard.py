@@ -276,28 +276,32 @@ def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
     # same request, found by one probe of ix_decision_request_id (request_id, decided_at) per
     # sample: the window's decisions come from ix_decision_decided_at, and no request's whole
     # history is read (a LAG over every decision of those requests read the decision table).
-    left, entered = aliased(Decision), aliased(Decision)
-    previous_id = (
-        select(Decision.id)
-        .where(Decision.request_id == left.request_id, Decision.item_id.is_(None),
-               Decision.transition.in_(REQUEST_TRANSITIONS),
-               tuple_(Decision.decided_at, Decision.id) < tuple_(left.decided_at, left.id))
-        .order_by(Decision.decided_at.desc(), Decision.id.desc())
-        .limit(1)
-        .correlate(left)
-        .scalar_subquery()
-    )
-    stage_waits = (
-        select(ApprovalStage.actor.label("actor"),
-               _hours_between(session, entered.decided_at, left.decided_at).label("hours"))
+    left = aliased(Decision)
+
+    def just_before(column):
+        # Scalar sub-selects, not a join: a join on one made PostgreSQL hash the whole table.
+        return (select(column)
+                .where(Decision.request_id == left.request_id, Decision.item_id.is_(None),
+                       Decision.transition.in_(REQUEST_TRANSITIONS),
+                       tuple_(Decision.decided_at, Decision.id) < tuple_(left.decided_at, left.id))
+                .order_by(Decision.decided_at.desc(), Decision.id.desc())
+                .limit(1).correlate(left).scalar_subquery())
+
+    paired = (
+        select(ApprovalStage.actor.label("actor"), left.decided_at.label("decided_at"),
+               just_before(Decision.transition).label("before"),
+               just_before(Decision.decided_at).label("entered_at"))
         .select_from(left)
         .join(ApprovalStage, left.stage_id == ApprovalStage.id)
-        .join(entered, entered.id == previous_id)
-        .where(left.item_id.is_(None), left.transition.in_(LEAVES_STAGE), left.decided_at >= since,
-               entered.transition.in_(ENTERS_STAGE))
+        .where(left.item_id.is_(None), left.transition.in_(LEAVES_STAGE), left.decided_at >= since)
     )
     if visible is not None:
-        stage_waits = stage_waits.where(left.request_id.in_(select(AccessRequest.id).where(visible)))
+        paired = paired.where(left.request_id.in_(select(AccessRequest.id).where(visible)))
+    paired = paired.subquery()
+    stage_waits = (
+        select(paired.c.actor, _hours_between(session, paired.c.entered_at, paired.c.decided_at).label("hours"))
+        .where(paired.c.before.in_(ENTERS_STAGE))
+    )
     agency_waits = _within(
         select(literal(AGENCY).label("actor"),
                _hours_between(session, AccessRequest.completed_at, Decision.decided_at).label("hours"))

@@ -16,10 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_, union, union_all
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BooleanClauseList
+from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
 from app.security.scope import Actor, row_condition
@@ -95,7 +93,7 @@ class Dashboard:
 def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard:
     """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
     # None for the nationwide roles: their queries stay exactly the national ones.
-    visible = _index_friendly(row_condition(session, actor, AccessRequest))
+    visible = row_condition(session, actor, AccessRequest)
     overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,
@@ -106,21 +104,6 @@ def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard
         waiting_by_actor=_waiting_by_actor(session, visible),
         stage_timings=_stage_timings(session, today, visible),
     )
-
-
-def _index_friendly(visible):
-    """The reader's rows as `id IN (union of one SELECT per OR arm)` rather than one OR.
-
-    row_condition ORs the reader's own requests, those naming them as head, and (for a command)
-    the requests of its units, target units and officers. PostgreSQL cannot combine an arm that
-    is a sub-select (the command's officers) into a BitmapOr, so the one OR made it read every
-    request of the country for one command. Each arm alone is served by its own index
-    (requester, head, unit, target unit); the union of the arms is the same set of rows.
-    """
-    if visible is None or not isinstance(visible, BooleanClauseList) or visible.operator is not operators.or_:
-        return visible
-    arms = [select(AccessRequest.id).where(arm) for arm in visible.clauses]
-    return AccessRequest.id.in_(union(*arms)) if len(arms) > 1 else visible
 
 
 def _within(query, visible):
@@ -272,35 +255,30 @@ def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
     the pairing, the waits and the medians are computed by the database (one statement).
     """
     since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
-    # Each stage decision of the window beside the request-level decision just before it on the
-    # same request, found by one probe of ix_decision_request_id (request_id, decided_at) per
-    # sample: the window's decisions come from ix_decision_decided_at, and no request's whole
-    # history is read (a LAG over every decision of those requests read the decision table).
-    left = aliased(Decision)
-
-    def just_before(column):
-        # Scalar sub-selects, not a join: a join on one made PostgreSQL hash the whole table.
-        return (select(column)
-                .where(Decision.request_id == left.request_id, Decision.item_id.is_(None),
-                       Decision.transition.in_(REQUEST_TRANSITIONS),
-                       tuple_(Decision.decided_at, Decision.id) < tuple_(left.decided_at, left.id))
-                .order_by(Decision.decided_at.desc(), Decision.id.desc())
-                .limit(1).correlate(left).scalar_subquery())
-
-    paired = (
-        select(ApprovalStage.actor.label("actor"), left.decided_at.label("decided_at"),
-               just_before(Decision.transition).label("before"),
-               just_before(Decision.decided_at).label("entered_at"))
-        .select_from(left)
-        .join(ApprovalStage, left.stage_id == ApprovalStage.id)
-        .where(left.item_id.is_(None), left.transition.in_(LEAVES_STAGE), left.decided_at >= since)
-    )
+    decided_in_window = select(Decision.request_id).where(
+        Decision.item_id.is_(None), Decision.stage_id.is_not(None),
+        Decision.transition.in_(LEAVES_STAGE), Decision.decided_at >= since)
     if visible is not None:
-        paired = paired.where(left.request_id.in_(select(AccessRequest.id).where(visible)))
-    paired = paired.subquery()
+        decided_in_window = decided_in_window.where(
+            Decision.request_id.in_(select(AccessRequest.id).where(visible)))
+    # Each request-level decision beside the one before it on the same request.
+    timeline = (
+        select(
+            Decision.transition, Decision.decided_at, ApprovalStage.actor,
+            func.lag(Decision.transition).over(
+                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("before"),
+            func.lag(Decision.decided_at).over(
+                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("entered_at"),
+        )
+        .outerjoin(ApprovalStage, Decision.stage_id == ApprovalStage.id)
+        .where(Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS),
+               Decision.request_id.in_(decided_in_window))
+        .subquery()
+    )
     stage_waits = (
-        select(paired.c.actor, _hours_between(session, paired.c.entered_at, paired.c.decided_at).label("hours"))
-        .where(paired.c.before.in_(ENTERS_STAGE))
+        select(timeline.c.actor, _hours_between(session, timeline.c.entered_at, timeline.c.decided_at).label("hours"))
+        .where(timeline.c.transition.in_(LEAVES_STAGE), timeline.c.actor.is_not(None),
+               timeline.c.before.in_(ENTERS_STAGE), timeline.c.decided_at >= since)
     )
     agency_waits = _within(
         select(literal(AGENCY).label("actor"),

@@ -124,8 +124,6 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_requester_id", "requester_id"),
         Index("ix_request_head_state", "certifying_head_id", "state"),
         Index("ix_request_unit_state", "unit_id", "state"),
-        # A command's scope ORs unit and target unit; each arm needs an index (migration 0008).
-        Index("ix_request_target_unit_id", "target_unit_id"),
         Index("ix_request_kind", "kind"),
         Index("ix_request_submitted_at", "submitted_at"),
         Index("ix_request_due_on", "due_on"),

@@ -355,6 +355,8 @@ def test_a_readers_statements_do_not_grow_with_the_requests(app, db_session):
     requester = _requester(db_session, parent=command)
     for _ in range(3):
         make_request(db_session, requester, current_stage=stages["central_it"], due_on=FAR_PAST)
+    # The command's subtree is cached after the first look-up; count two warm readings.
+    approval_dashboard(db_session, reader, FAR_FUTURE)
     with counted_statements(app) as few:
         small = approval_dashboard(db_session, reader, FAR_FUTURE)
     for _ in range(30):
@@ -364,6 +366,34 @@ def test_a_readers_statements_do_not_grow_with_the_requests(app, db_session):
 
     assert (small.overdue_count, large.overdue_count) == (3, 33)
     assert len(many) == len(few) <= 8, "\n".join(many)
+
+
+KINDS = {"central_it": "external_search", "command_tech": "new_account"}
+
+
+def test_home_page_inbox_counts_statements_do_not_grow_with_the_requests(app, db_session):
+    """The home page's inbox counts: one statement per inbox, whatever waits in them."""
+    from app.services.inboxes import ACCOUNT_REQUESTS, TO_VERIFY, inbox_counts
+
+    stages = {**_stages(db_session), **_stages(db_session, "new_account")}
+    command = make_unit(db_session, kind="command", admin_scope=True)
+    reader = Actor(user_id=-3, roles=frozenset({"CommandTech", "CentralIT"}), command_id=command.id)
+    requester = _requester(db_session, parent=command)
+    for stage in ("central_it", "command_tech"):
+        make_request(db_session, requester, current_stage=stages[stage], due_on=FAR_FUTURE)
+    inbox_counts(db_session, reader)  # the command's subtree is cached after the first look-up
+    with counted_statements(app) as few:
+        small = inbox_counts(db_session, reader)
+    for _ in range(20):
+        for stage in ("central_it", "command_tech"):
+            make_request(db_session, requester, kind=KINDS[stage], current_stage=stages[stage],
+                         due_on=FAR_FUTURE)
+    with counted_statements(app) as many:
+        large = inbox_counts(db_session, reader)
+
+    assert large[ACCOUNT_REQUESTS] - small[ACCOUNT_REQUESTS] == 20
+    assert large[TO_VERIFY] - small[TO_VERIFY] == 20
+    assert len(many) == len(few), "\n".join(many)
 
 
 # -- the reader's rows, through the screen, for every demo login --------------------------------

@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install migrate init seed translations compile-translations bench bench-import bench-throughput clean
+.PHONY: run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ translations: $(BIN)/activate
 
 bench: install
 	$(BIN)/python bench/run_bench.py
+
+# Only build the 10,000- and 1,000,000-request databases (BENCH_SCALES, BENCH_DB_PREFIX as for bench).
+bench-data: install
+	$(BIN)/python bench/run_bench.py --build-only
 
 # 230,000 officers imported twice on PostgreSQL (SITTHI_BENCH_POSTGRES, default the local test server).
 bench-import: install

@@ -248,7 +248,9 @@ def _requests(conn, ids, n, today: date) -> None:
             'o' || o.id || '@police.example', '0800000000', 'สืบสวนคดีอาญา', false, true,
             CASE WHEN g % 300 = 0 THEN :head ELSE :o0 + ((g * 7) % (:officers / 100)) * 100 END,
             CASE WHEN k.state <> 'draft' THEN k.sent END,
-            CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + ((g % 30) - 3)::int END,
+            -- g / 200, not g: waiting ones are the first six of every 200, whose g % 30 falls in the
+            -- first three days a sixth of the time; a tenth overdue is what the inboxes should meet.
+            CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + (((g / 200) % 30) - 3)::int END,
             CASE WHEN k.state = 'completed' THEN k.sent + interval '5 days' END,
             k.sent, k.sent, 1
         FROM generate_series(0::bigint, :count - 1) g

@@ -3,6 +3,8 @@
     make bench                                     # both scales, databases bench_10k and bench_1m
     BENCH_SCALES=10000 make bench                  # one scale
     BENCH_POSTGRES=postgresql+psycopg://user@host:5432 BENCH_REPEAT=50 make bench
+    make bench-data                                # only build the databases (run_bench.py --build-only)
+    BENCH_DB_PREFIX=bench_gen_ make bench          # databases bench_gen_10k and bench_gen_1m
 
 Each scale is built once by bench/dataset.py (set-based SQL, then VACUUM ANALYZE) into a
 database of its own and reused afterwards. Every busy screen is then asked BENCH_REPEAT times
@@ -24,10 +26,12 @@ sys.path.insert(0, str(ROOT))
 SERVER = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SCALES = [int(s) for s in os.environ.get("BENCH_SCALES", "10000,1000000").split(",")]
 REPEAT = int(os.environ.get("BENCH_REPEAT", 20))
+# Databases are named PREFIX10k, PREFIX1m: helpers and the lead keep their own copies side by side.
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 
 
 def database_for(requests: int) -> str:
-    name = "bench_1m" if requests == 1_000_000 else f"bench_{requests // 1000}k"
+    name = f"{PREFIX}1m" if requests == 1_000_000 else f"{PREFIX}{requests // 1000}k"
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
@@ -129,12 +133,18 @@ def measure(url: str) -> dict[str, tuple[float, float, int]]:
 def main() -> None:
     from bench.dataset import build
 
+    build_only = "--build-only" in sys.argv[1:]
     measured = {}
     for requests in SCALES:
         url = database_for(requests)
         print(f"\n== {requests:,} requests ({url.rsplit('/', 1)[-1]})")
+        started = time.perf_counter()
         build(url, requests)
-        measured[requests] = measure(url)
+        print(f"ready in {time.perf_counter() - started:.0f} s")
+        if not build_only:
+            measured[requests] = measure(url)
+    if build_only:
+        return
     small, large = SCALES[0], SCALES[-1]
     heading = f"{'screen':36}" + "".join(f" {f'{r:,}: p50':>14} {'p95':>7} {'stmts':>5}" for r in SCALES)
     if len(SCALES) > 1:

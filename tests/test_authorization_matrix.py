@@ -33,6 +33,7 @@ PUBLIC = {
     "SecurityApi.login": "the API's JWT login",
     "SecurityApi.refresh": "needs a refresh token",
     "MenuApi.get_menu_data": "the menu of the logged-in user (empty otherwise)",
+    "health.status": "the load balancer's check: database and Redis up or down, no personal data",
 }
 # Flask-AppBuilder's own security screens check each action's permission inside the handler.
 FAB_SECURITY_ACTIONS = re.compile(

@@ -38,3 +38,8 @@ def with_its_text(relation, depth: int = 3):
         if below:
             option = option.options(*below)
     return option
+
+
+def its_text(model) -> list:
+    """The loader options of what a row's text (`__str__`) reads, for a query of `model` rows."""
+    return [with_its_text(getattr(model, name)) for name in getattr(model, "text_reads", ())]

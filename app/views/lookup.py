@@ -7,6 +7,7 @@ from sqlalchemy import false, or_, select
 from app.domain.inputs import as_id
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.models.loading import its_text
 from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
 from app.services import officer_search
@@ -87,5 +88,5 @@ class LookupView(BaseView):
         # A picker offers only the rows its user may see: the same scope as the lists.
         if model is not User:
             query = scoped(db.session, current_actor(), query, model)
-        rows = db.session.scalars(query.limit(PAGE)).all()
+        rows = db.session.scalars(query.limit(PAGE).options(*its_text(model))).all()
         return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])

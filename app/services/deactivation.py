@@ -19,6 +19,33 @@ MSG_REFERENCE_REQUIRED = N_("Enter the agency's reference for the deactivation."
 MSG_DATE = N_("The deactivation date cannot be in the future.")
 
 
+def agency_mail(source_th: str, source_en: str, officer_name: str, national_id_full: str,
+                agency_reference: str | None, reason: str) -> tuple[str, str]:
+    """(subject, body) of the mail asking the agency to close a person's account, in both
+    languages: the one text every path that opens a notice sends."""
+    reference = agency_reference or "-"
+    subject = f"[Sitthi] ขอให้ปิดสิทธิ์ {source_th}: {national_id_full} / Please deactivate"
+    body = (f"ขอให้ปิดสิทธิ์การใช้งาน {source_th} ของ {officer_name} "
+            f"เลขประจำตัวประชาชน {national_id_full} (อ้างอิงการเปิดใช้ {reference})\n"
+            f"เหตุผล: {reason}\n\n"
+            f"Please deactivate {source_en} for national ID {national_id_full} "
+            f"(activation reference {reference}). Reason: {reason}\n")
+    return subject, body
+
+
+def announce(session: Session, notice: DeactivationNotice, actor_user_id: int | None, *,
+             job_run_id: int | None = None) -> None:
+    """What a flushed notice brings: its audit event and the mail to the agency."""
+    grant, agency = notice.grant, notice.agency
+    officer = grant.officer
+    audit.record(session, "DeactivationNotice.open", actor_id=actor_user_id, obj=notice,
+                 unit_id=officer.home_unit_id, after={"grant_id": grant.id, "reason": notice.reason},
+                 job_run_id=job_run_id)
+    subject, body = agency_mail(grant.data_source.name_th, grant.data_source.name_en, str(officer),
+                                officer.national_id_full, grant.agency_reference, notice.reason)
+    notifications.queue(session, recipient_email=agency.contact_email, subject=subject, body=body)
+
+
 def needs_agency_deactivation(grant: Grant) -> bool:
     source = grant.data_source
     return bool(source and source.needs_external_activation and grant.activated_on)
@@ -39,19 +66,7 @@ def open_notice(session: Session, grant: Grant, reason: str, actor_user_id: int 
     notice = DeactivationNotice(grant=grant, agency=agency, state="pending", reason=reason)
     session.add(notice)
     session.flush()
-    audit.record(session, "DeactivationNotice.open", actor_id=actor_user_id, obj=notice,
-                 unit_id=grant.officer.home_unit_id, after={"grant_id": grant.id, "reason": reason},
-                 job_run_id=job_run_id)
-    officer = grant.officer
-    notifications.queue(
-        session, recipient_email=agency.contact_email,
-        subject=f"[Sitthi] ขอให้ปิดสิทธิ์ {grant.data_source.name_th}: {officer.national_id_full} / Please deactivate",
-        body=(f"ขอให้ปิดสิทธิ์การใช้งาน {grant.data_source.name_th} ของ {officer} "
-              f"เลขประจำตัวประชาชน {officer.national_id_full} (อ้างอิงการเปิดใช้ {grant.agency_reference or '-'})\n"
-              f"เหตุผล: {reason}\n\n"
-              f"Please deactivate {grant.data_source.name_en} for national ID {officer.national_id_full} "
-              f"(activation reference {grant.agency_reference or '-'}). Reason: {reason}\n"),
-    )
+    announce(session, notice, actor_user_id, job_run_id=job_run_id)
     return notice
 
 

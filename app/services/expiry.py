@@ -38,7 +38,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.security.scope import COMMAND_TECH, command_of, command_staff
-from app.services import audit, notifications
+from app.services import audit, deactivation, notifications
 
 # Stored on the suspended grant and on the deactivation notice; people of both languages read it.
 REASON_ASSIGNMENT_ENDED = "สิ้นสุดการช่วยราชการ (assignment ended)"
@@ -272,15 +272,9 @@ def _open_notices(session: Session, rows: list, reason: str, now: datetime) -> i
                            summary=f"{row.agency_th} – {grant_text}"[:1000],
                            after={"grant_id": row.id, "reason": reason}, before=None, remote_addr=None,
                            job_run_id=None))
-        national = format_full(row.national_id)
-        mails.append(_mail(
-            row.agency_email, None,
-            f"[Sitthi] ขอให้ปิดสิทธิ์ {row.source_th}: {national} / Please deactivate",
-            (f"ขอให้ปิดสิทธิ์การใช้งาน {row.source_th} ของ {_officer_name(row)} "
-             f"เลขประจำตัวประชาชน {national} (อ้างอิงการเปิดใช้ {row.agency_reference or '-'})\n"
-             f"เหตุผล: {reason}\n\n"
-             f"Please deactivate {row.source_en} for national ID {national} "
-             f"(activation reference {row.agency_reference or '-'}). Reason: {reason}\n"), now))
+        subject, body = deactivation.agency_mail(row.source_th, row.source_en, _officer_name(row),
+                                                 format_full(row.national_id), row.agency_reference, reason)
+        mails.append(_mail(row.agency_email, None, subject, body, now))
     _insert(session, AuditEvent, events)
     _insert_mails(session, mails)
     return len(created)

@@ -389,7 +389,7 @@ class _Run:
                                 "from_command_id": change.from_command_id},
                          job_run_id=self.job_run_id)
         for notice in self._notices:
-            _notice_opened(self.session, notice, self.actor_user_id, self.job_run_id)
+            deactivation.announce(self.session, notice, self.actor_user_id, job_run_id=self.job_run_id)
         self._opened, self._notices = [], []
         self.session.flush()
 
@@ -756,26 +756,6 @@ class _Run:
         subject = f"[Sitthi] สิทธิ์ของท่าน{verb_th} / Your permissions were {verb_en}"
         notifications.queue(self.session, recipient_email=email, recipient_user_id=officer.user_id,
                             subject=subject, body=body)
-
-
-def _notice_opened(session: Session, notice: DeactivationNotice, actor_user_id: int | None,
-                   job_run_id: int | None) -> None:
-    """What deactivation.open_notice writes once its notice is flushed: the audit event and the
-    mail to the agency (same action, content and text), for notices opened in a batch."""
-    grant, agency = notice.grant, notice.agency
-    officer = grant.officer
-    audit.record(session, "DeactivationNotice.open", actor_id=actor_user_id, obj=notice,
-                 unit_id=officer.home_unit_id, after={"grant_id": grant.id, "reason": notice.reason},
-                 job_run_id=job_run_id)
-    notifications.queue(
-        session, recipient_email=agency.contact_email,
-        subject=f"[Sitthi] ขอให้ปิดสิทธิ์ {grant.data_source.name_th}: {officer.national_id_full} / Please deactivate",
-        body=(f"ขอให้ปิดสิทธิ์การใช้งาน {grant.data_source.name_th} ของ {officer} "
-              f"เลขประจำตัวประชาชน {officer.national_id_full} (อ้างอิงการเปิดใช้ {grant.agency_reference or '-'})\n"
-              f"เหตุผล: {notice.reason}\n\n"
-              f"Please deactivate {grant.data_source.name_en} for national ID {officer.national_id_full} "
-              f"(activation reference {grant.agency_reference or '-'}). Reason: {notice.reason}\n"),
-    )
 
 
 # -- texts -----------------------------------------------------------------------------------------

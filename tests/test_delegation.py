@@ -43,7 +43,7 @@ def _as_deputy(world, day, officer=None, *roles):
 
 
 def _in_to_certify(world, actor, request) -> bool:
-    condition = inboxes.to_certify(actor)
+    condition = inboxes.to_certify(world.session, actor)
     return condition is not None and world.session.scalar(
         select(AccessRequest.id).where(AccessRequest.id == request.id, condition)) is not None
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -129,6 +130,14 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_due_on", "due_on"),
         # The approvers' inboxes: what waits at a stage, soonest due first.
         Index("ix_request_state_stage_due", "state", "current_stage_id", "due_on"),
+        # What waits now, soonest due first (migration 0008): an inbox reads its first page in
+        # due order without sorting the thousands waiting at its stages.
+        Index("ix_request_waiting_due", "due_on", "id",
+              sqlite_where=text("state = 'submitted'"), postgresql_where=text("state = 'submitted'")),
+        # Temporary assignments name the unit they go to; every other request leaves it empty.
+        Index("ix_request_target_unit", "target_unit_id",
+              sqlite_where=text("target_unit_id IS NOT NULL"),
+              postgresql_where=text("target_unit_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,10 +4,17 @@ Each inbox is a SQL condition on AccessRequest for one actor. The screens, the R
 home page all use these, so a request never shows in one place and not in another. A user's own
 request never waits in their inbox: they may not decide it.
 """
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import AccessRequest, ApprovalStage, DataChangeRequest, PersonnelChange, ReviewDecision
+from app.models import (
+    STAGE_ACTORS,
+    AccessRequest,
+    ApprovalStage,
+    DataChangeRequest,
+    PersonnelChange,
+    ReviewDecision,
+)
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
 from app.services import data_changes, reviews
 
@@ -19,9 +26,38 @@ PERSONNEL_CHANGES = "personnel_changes"
 TO_REVIEW, DATA_CHANGES = "to_review", "data_changes"
 
 
-def _at_stage(actor_kind: str):
-    return AccessRequest.current_stage_id.in_(
-        select(ApprovalStage.id).where(ApprovalStage.actor == actor_kind))
+def _at_stage(session: Session, actor_kind: str):
+    """At any stage of this kind, named by id: PostgreSQL plans a list of a few stage ids with its
+    statistics on (state, stage) and reads an inbox's first page from an index in due order, where
+    a subquery of stages made it read and sort every request waiting at those stages."""
+    return AccessRequest.current_stage_id.in_(_stage_ids(session)[actor_kind])
+
+
+# Stages are read once per transaction (a page asks for several inboxes), and again after any
+# change to a stage.
+_STAGE_IDS = "sitthi.stage_ids"
+
+
+def _stage_ids(session: Session) -> dict[str, list[int]]:
+    known = session.info.get(_STAGE_IDS)
+    if known is None:
+        known = {kind: [] for kind in STAGE_ACTORS}
+        for stage_id, kind in session.execute(select(ApprovalStage.id, ApprovalStage.actor).order_by(ApprovalStage.id)):
+            known.setdefault(kind, []).append(stage_id)
+        session.info[_STAGE_IDS] = known
+    return known
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_stages(session, *_args) -> None:
+    session.info.pop(_STAGE_IDS, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_stages_when_they_change(session, *_args) -> None:
+    if any(isinstance(row, ApprovalStage) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_STAGE_IDS, None)
 
 
 def _not_own(actor: Actor, condition):
@@ -30,7 +66,7 @@ def _not_own(actor: Actor, condition):
     return and_(condition, AccessRequest.requester_id != actor.officer_id)
 
 
-def to_certify(actor: Actor):
+def to_certify(session: Session, actor: Actor):
     """Submitted requests waiting at the head's stage that name this officer as head, or name a
     head this officer stands in for today as deputy (never the deputy's own request)."""
     if actor.officer_id is None and not actor.stands_in_for:
@@ -40,22 +76,22 @@ def to_certify(actor: Actor):
         heads.append(AccessRequest.certifying_head_id == actor.officer_id)
     if actor.stands_in_for:
         heads.append(AccessRequest.certifying_head_id.in_(officers_of_users(actor.stands_in_for)))
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("certifying_head"),
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "certifying_head"),
                                 or_(*heads)))
 
 
-def to_verify(actor: Actor):
+def to_verify(session: Session, actor: Actor):
     """Nationwide: what waits for the Central IT Center."""
     if not actor.has_role(CENTRAL_IT):
         return None
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("central_it")))
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "central_it")))
 
 
-def awaiting_activation(actor: Actor):
+def awaiting_activation(session: Session, actor: Actor):
     """Completed requests whose items wait for the data-owner agency; CentralIT records it."""
     if not actor.has_role(CENTRAL_IT):
         return None
-    return _not_own(actor, and_(AccessRequest.state == "completed", _at_stage("agency")))
+    return _not_own(actor, and_(AccessRequest.state == "completed", _at_stage(session, "agency")))
 
 
 def account_requests(session: Session, actor: Actor):
@@ -67,15 +103,15 @@ def account_requests(session: Session, actor: Actor):
         and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
         and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
     )
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage("command_tech"), in_command))
+    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "command_tech"), in_command))
 
 
 def inbox_conditions(session: Session, actor: Actor) -> dict[str, object]:
     """The inboxes this user has (None: an inbox their roles do not give them)."""
     conditions = {
-        TO_CERTIFY: to_certify(actor),
-        TO_VERIFY: to_verify(actor),
-        AWAITING_ACTIVATION: awaiting_activation(actor),
+        TO_CERTIFY: to_certify(session, actor),
+        TO_VERIFY: to_verify(session, actor),
+        AWAITING_ACTIVATION: awaiting_activation(session, actor),
         ACCOUNT_REQUESTS: account_requests(session, actor),
     }
     return {name: condition for name, condition in conditions.items() if condition is not None}

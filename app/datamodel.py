@@ -70,6 +70,18 @@ class CappedCountInterface(SQLAInterface):
         query = super().apply_all(query, *args, **kwargs)
         return query.options(*self.loads) if self.loads else query
 
+    def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
+        """Empty values sort as the largest on every database (PostgreSQL's own rule): SQLite put
+        them first when ascending, so a list sorted by due date opened on undated drafts."""
+        column = self.list_columns.get(order_column) if order_column else None
+        if column is None or self.is_relation(order_column) or not column.nullable \
+                or order_direction not in ("asc", "desc"):
+            return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
+        column = getattr(self.obj, order_column)
+        ordered = column.asc().nulls_last() if order_direction == "asc" else column.desc().nulls_first()
+        pk = getattr(self.obj, self.get_pk_name())
+        return query.order_by(ordered, pk.asc() if order_direction == "asc" else pk.desc())
+
     def is_national_id(self, col_name: str) -> bool:
         return col_name == "national_id"
 

@@ -106,7 +106,7 @@ def assignable_officers(session: Session, actor: Actor, term: str = "", limit: i
     if actor.officer_id is not None:
         query = query.where(Officer.id != actor.officer_id)
     query = officer_search.search_officers(query, term)
-    query = query.order_by(Officer.first_name_th, Officer.last_name_th, Officer.id).limit(limit)
+    query = query.order_by(*officer_search.name_order(term)).limit(limit)
     return list(session.scalars(query))
 
 

@@ -178,7 +178,8 @@ class MyDeputyView(SitthiModelView):
         actor = current_actor()
         query = (select(Officer).join(User, User.id == Officer.user_id)
                  .where(Officer.status == "active", User.active.is_(True), User.id != actor.user_id))
-        query = officer_search.search_officers(query, request.args.get("q"))
-        rows = db.session.scalars(query.order_by(Officer.first_name_th, Officer.id).limit(PAGE)).unique().all()
+        term = request.args.get("q")
+        query = officer_search.search_officers(query, term)
+        rows = db.session.scalars(query.order_by(*officer_search.name_order(term)).limit(PAGE)).unique().all()
         return {"results": [{"id": o.user_id, "text": candidate_text(o)} for o in rows]}
 

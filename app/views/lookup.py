@@ -17,8 +17,8 @@ PAGE = 20
 
 
 def _officers(term: str):
-    query = select(Officer).order_by(Officer.first_name_th, Officer.last_name_th)
-    return officer_search.search_officers(query, term)
+    query = officer_search.search_officers(select(Officer), term)
+    return query.order_by(*officer_search.name_order(term))
 
 
 def _units(term: str):

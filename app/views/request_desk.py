@@ -307,8 +307,9 @@ class RequestDeskView(BaseView):
         if not request.args.get("nationwide") and actor.command_id is not None:
             within = units_under(db.session, actor.command_id)
             query = query.where(or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-        query = officer_search.search_officers(query, request.args.get("q"))
-        rows = db.session.scalars(query.order_by(Officer.first_name_th).limit(20)).all()
+        term = request.args.get("q")
+        query = officer_search.search_officers(query, term)
+        rows = db.session.scalars(query.order_by(*officer_search.name_order(term)).limit(20)).all()
         return {"results": [{"id": o.id, "text": f"{o} – {o.position_title or ''} {o.home_unit}"} for o in rows]}
 
     @expose("/units")

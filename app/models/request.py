@@ -129,7 +129,10 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_submitted_at", "submitted_at"),
         Index("ix_request_due_on", "due_on"),
         # The approvers' inboxes: what waits at a stage, soonest due first.
-        Index("ix_request_state_stage_due", "state", "current_stage_id", "due_on"),
+        # On PostgreSQL it carries the requester and the key, so an inbox's count (never one's own
+        # request) reads the index alone (migration 0008).
+        Index("ix_request_state_stage_due", "state", "current_stage_id", "due_on",
+              postgresql_include=["requester_id", "id"]),
         # What waits now, soonest due first (migration 0008): an inbox reads its first page in
         # due order without sorting the thousands waiting at its stages.
         Index("ix_request_waiting_due", "due_on", "id",

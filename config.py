@@ -78,6 +78,10 @@ LANGUAGES = {
 }
 
 FAB_API_SWAGGER_UI = True
+# The OpenAPI document is served by app.api.contract (conformed to what the endpoints answer), and
+# the menu API, for single-page front ends, is not served: the screens render their own menu.
+FAB_ADD_OPENAPI_VIEWS = False
+FAB_ADD_MENU_API = False
 FAB_API_MAX_PAGE_SIZE = 100
 
 # Attachments (PDF/JPEG, checked by content in the request service).

@@ -32,7 +32,6 @@ PUBLIC = {
     "LookupView.lookup": "checks can_read on the looked-up resource itself (test_security)",
     "SecurityApi.login": "the API's JWT login",
     "SecurityApi.refresh": "needs a refresh token",
-    "MenuApi.get_menu_data": "the menu of the logged-in user (empty otherwise)",
     "health.status": "the load balancer's check: database and Redis up or down, no personal data",
 }
 # Flask-AppBuilder's own security screens check each action's permission inside the handler.

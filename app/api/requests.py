@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
+from app.api.contract import UtcDateTime
 from app.domain.inputs import MAX_INT as MAX_ID
 from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
@@ -241,7 +242,7 @@ class AttachmentSchema(Schema):
     content_type = fields.String()
     size_bytes = fields.Integer()
     sha256 = fields.String()
-    uploaded_at = fields.DateTime()
+    uploaded_at = UtcDateTime()
 
 
 class DecisionSchema(Schema):
@@ -254,7 +255,7 @@ class DecisionSchema(Schema):
     item_id = fields.Integer(allow_none=True)
     actor = fields.Nested(RefSchema, allow_none=True)
     comment = fields.String(allow_none=True)
-    decided_at = fields.DateTime()
+    decided_at = UtcDateTime()
     attested = fields.Boolean(metadata={"description": "The head confirmed the attestation with this decision."})
 
 
@@ -286,9 +287,9 @@ class RequestSummarySchema(Schema):
     requester = fields.Nested(RefSchema)
     unit = fields.Nested(RefSchema)
     current_stage = fields.Nested(StageSchema, allow_none=True)
-    created_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    submitted_at = UtcDateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
     due_on = fields.Date(allow_none=True)
     overdue = fields.Boolean()
     version = fields.Integer()
@@ -307,7 +308,7 @@ class RequestDetailSchema(RequestSummarySchema):
     certifying_head = fields.Nested(RefSchema, allow_none=True)
     target_unit = fields.Nested(RefSchema, allow_none=True)
     assignment_until = fields.Date(allow_none=True)
-    updated_at = fields.DateTime()
+    updated_at = UtcDateTime()
     items = fields.List(fields.Nested(ItemSchema))
     attachments = fields.List(fields.Nested(AttachmentSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))

@@ -21,12 +21,13 @@ from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.utils.base import get_column_root_relation, is_column_dotted
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError, fields, validate
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Load, contains_eager
 
+from app.api.contract import UtcDateTime
 from app.api.requests import MAX_ID, _json_body, _json_errors, api_actor
 from app.api.requests import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
@@ -95,11 +96,23 @@ class SitthiSchemaConverter(Model2SchemaConverter):
         if nested and parent_schema_name:
             parent_schema_name = f"{parent_schema_name}.{column.name}"
         field = super()._column2relation(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
+        if nested and not field.required:
+            field.allow_none = True  # an officer without an acting unit shows `"acting_unit": null`
         if isinstance(field, Related) and datamodel.is_relation_many_to_one(column.name):
             unique = field.unique
             field = ExistingRow(required=field.required, allow_none=field.allow_none,
                                 metadata={"type": "integer", "description": "The related row's id."})
             field.unique = unique
+        return field
+
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
+        if type(field) is fields.DateTime:
+            moment = UtcDateTime(required=field.required, allow_none=field.allow_none, dump_only=field.dump_only,
+                                 load_only=field.load_only, metadata=field.metadata)
+            moment.unique = getattr(field, "unique", False)
+            return moment
         return field
 
 

@@ -13,6 +13,7 @@ from flask_appbuilder.security.views import (
 )
 
 from app.input_guard import bound_form_input, is_bulk_action
+from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
 
 # Every login, failed login and logout, sent with (action, user, remote_addr). The audit trail
@@ -55,6 +56,9 @@ class SitthiSecurityManager(SecurityManager):
     permissionmodelview = _without_broken_routes(PermissionModelView)
     viewmenumodelview = _without_broken_routes(ViewMenuModelView)
     permissionviewmodelview = _without_broken_routes(PermissionViewModelView)
+
+    def create_jwt_manager(self, app):
+        return answer_token_errors(super().create_jwt_manager(app))
 
     @property
     def is_auth_limited(self) -> bool:

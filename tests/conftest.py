@@ -38,6 +38,29 @@ def frozen_clock():
         yield traveller
 
 
+_FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def figures():
+    """Record a figure a test measured (attempts refused, sessions ended, chain verified, ...).
+
+    The run's summary prints them all under "figures", so a reader of the CI log sees the numbers
+    behind the passes, not only the passes.
+    """
+    def record(name: str, value) -> None:
+        _FIGURES[name] = value
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for name, value in sorted(_FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {value}")
+
+
 class FreshDatabase:
     """A database made for this run only: a SQLite file, or a new PostgreSQL database."""
 

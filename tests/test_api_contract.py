@@ -70,9 +70,9 @@ def _run(app, role: str) -> tuple[int, Counter]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_api_answers_as_its_document_says(contract_app, role):
+def test_the_api_answers_as_its_document_says(contract_app, role, figures):
     cases, breaches = _run(contract_app, role)
-    print(f"\nschemathesis as {role}: {cases} cases, {sum(breaches.values())} violations")
+    figures(f"schemathesis as {role}", f"{cases} cases, {sum(breaches.values())} violations")
     assert cases >= 50
     assert not breaches, "\n".join(f"{count} x {what}" for what, count in breaches.most_common())
 

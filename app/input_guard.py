@@ -23,7 +23,7 @@ import re
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_appbuilder.fields import QuerySelectMultipleField
 from sqlalchemy import BigInteger, SmallInteger
-from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from wtforms import IntegerField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
@@ -53,6 +53,7 @@ MSG_CONTROL_CHARACTER = N_("“%(name)s” holds a control character (such as NU
 MSG_TOO_LONG = N_("“%(name)s” is longer than %(limit)s characters. Nothing was changed.")
 MSG_NOT_FOUND = N_("No such page or record, or not one you may see.")
 MSG_WRONG_METHOD = N_("This address does not take a %(method)s request.")
+MSG_TOO_LARGE = N_("What was sent is larger than the %(megabytes)s MB Sitthi takes at once. Nothing was changed.")
 MSG_BAD_ROW = N_("A selected row is not a record. Nothing was changed.")
 MSG_BAD_CHOICE = N_("The chosen record does not exist.")
 MSG_BAD_PAGE = N_("The page number or page size in the address is out of range.")
@@ -88,9 +89,9 @@ class RecordNotFound(NotFound):
 
 def register(app: Flask) -> None:
     app.before_request(refuse_hostile_input)
-    # These, and every 404 and 405 (FAB's own `abort(404)` included), say what happened: JSON on
-    # the API, a page in the app's layout on the screens.
-    for error in (InputRefused, NotFound, MethodNotAllowed):
+    # These, and every 404, 405 and 413 (FAB's own `abort(404)` included), say what happened: JSON
+    # on the API, a page in the app's layout on the screens.
+    for error in (InputRefused, NotFound, MethodNotAllowed, RequestEntityTooLarge):
         app.register_error_handler(error, _answer)
 
 
@@ -99,6 +100,9 @@ def _answer(error: HTTPException):
         message, field = error.description, error.field
     elif isinstance(error, MethodNotAllowed):
         message, field = translate(MSG_WRONG_METHOD, {"method": request.method}), None
+    elif isinstance(error, RequestEntityTooLarge):
+        megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
+        message, field = translate(MSG_TOO_LARGE, {"megabytes": f"{megabytes:g}"}), None
     else:
         message, field = translate(MSG_NOT_FOUND), None
     if _is_api():

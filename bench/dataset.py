@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,6 +78,7 @@ def _phase(label: str, started: float) -> float:
 def build(url: str, requests: int, *, officers: int | None = None, today: date | None = None) -> None:
     """Build the dataset at `url` (a fresh or empty PostgreSQL database) unless it is there already;
     `officers` other than the national ratio (a plan test wants a big officer table, few requests)."""
+    from app.services.stage_waits import record_waits
     from tests.conftest import build_app, prepare_database
 
     n = sizes(requests, officers)
@@ -111,6 +113,8 @@ def build(url: str, requests: int, *, officers: int | None = None, today: date |
         started = _phase("requests", started)
         _items_and_decisions(conn, ids, n)
         started = _phase("items and decisions", started)
+        record_waits(Session(bind=conn))
+        started = _phase("stage waits", started)
         _grants(conn, ids, n, today)
         started = _phase("grants", started)
         _audit_events(conn, ids, n, today)

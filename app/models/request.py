@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -254,6 +255,10 @@ class Decision(Model):
         Index("ix_decision_request_id", "request_id", "decided_at"),
         # The dashboard reads the last 90 days of decisions.
         Index("ix_decision_decided_at", "decided_at"),
+        # ... and of the waits they ended, from the index alone on PostgreSQL.
+        Index("ix_decision_waits", "decided_at",
+              postgresql_include=["request_id", "stage_id", "transition", "waited_hours"],
+              postgresql_where=text("waited_hours IS NOT NULL"), sqlite_where=text("waited_hours IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -277,6 +282,8 @@ class Decision(Model):
     decided_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, nullable=False
     )
+    # Set on a decision that ends a wait at a stage or at the agency (app/services/stage_waits).
+    waited_hours: Mapped[float | None] = mapped_column(Float)
 
     def __str__(self) -> str:
         return f"{self.transition} {self.decided_at:%Y-%m-%d}"

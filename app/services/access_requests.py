@@ -36,7 +36,7 @@ from app.models import (
 )
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
-from app.services import audit, deactivation, eligibility, expiry, notifications, personnel_rules
+from app.services import audit, deactivation, eligibility, expiry, notifications, personnel_rules, stage_waits
 from app.services.attachments import check_uploads
 from app.services.business_days import due_date
 from app.services.clock import Clock
@@ -489,6 +489,8 @@ def _record(session: Session, actor: Actor, request: AccessRequest, transition: 
         comment=(comment or "").strip() or None, decided_at=clock.now, attested=attested,
     )
     session.add(decision)
+    if stage_waits.ends_a_wait(transition, is_item_decision=item is not None):
+        stage_waits.record_waits(session, [request.id])
     if item is None:
         audit.record(
             session, f"AccessRequest.{transition}", actor_id=actor.user_id,

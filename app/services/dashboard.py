@@ -16,22 +16,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
 from app.security.scope import Actor, row_condition
+from app.services.inboxes import stage_ids
+from app.services.stage_waits import AGENCY, waited_actor
 
 OPEN_STATES = ("submitted", "returned")
 OVERDUE_LIST_SIZE = 20
 TIMING_WINDOW_DAYS = 90
-AGENCY = "agency"
-
-# Request-level transitions that put a request into a stage, and those a stage actor leaves by.
-ENTERS_STAGE = frozenset({"submit", "resubmit", "approve"})
-LEAVES_STAGE = frozenset({"approve", "return", "reject"})
-# Every request-level transition that moves a request; any of them ends the time at a stage.
-REQUEST_TRANSITIONS = ENTERS_STAGE | LEAVES_STAGE | {"cancel"}
 
 
 @dataclass(frozen=True)
@@ -123,20 +118,25 @@ def _by_state(session: Session, visible) -> dict[str, int]:
 
 
 def _waiting_by_actor(session: Session, visible) -> dict[str, int]:
-    """Submitted requests at a stage, plus completed ones waiting for an agency to activate."""
+    """Submitted requests at a stage, plus completed ones waiting for an agency to activate.
+
+    Stages are named by id (a handful of rows), so each arm of the condition is a range of the
+    (state, stage) index instead of a join that reads every completed request.
+    """
+    stages = stage_ids(session)
     waiting = or_(
         AccessRequest.state == "submitted",
-        and_(AccessRequest.state == "completed", ApprovalStage.actor == AGENCY),
+        and_(AccessRequest.state == "completed", AccessRequest.current_stage_id.in_(stages[AGENCY])),
     )
     rows = session.execute(_within(
-        select(ApprovalStage.actor, func.count())
-        .select_from(AccessRequest)
-        .join(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)
-        .where(waiting)
-        .group_by(ApprovalStage.actor), visible
+        select(AccessRequest.current_stage_id, func.count())
+        .where(waiting, AccessRequest.current_stage_id.is_not(None))
+        .group_by(AccessRequest.current_stage_id), visible
     )).all()
+    actor_of = {stage_id: actor for actor, ids in stages.items() for stage_id in ids}
     counts = dict.fromkeys(STAGE_ACTORS, 0)
-    counts.update({actor: count for actor, count in rows})
+    for stage_id, count in rows:
+        counts[actor_of[stage_id]] = counts.get(actor_of[stage_id], 0) + count
     return counts
 
 
@@ -245,51 +245,25 @@ def _overdue(session: Session, today: date, visible) -> tuple[int, list[OverdueR
 # -- time at each stage -----------------------------------------------------------------------
 
 def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
-    """Median time from entering a stage to the stage actor's decision, over the last 90 days.
+    """Median time a request waited at each kind of stage, over waits that ended in the last 90
+    days, within the `visible` requests.
 
-    A sample is a request-level approve/return/reject at a stage, decided in the window, paired
-    with the request-level decision just before it when that one put the request into the stage
-    (submit, resubmit or the previous stage's approve). Cancelled waits are not samples. The
-    agency's wait runs from the approval that completed the request to each activation (or
-    refusal) CentralIT records for an item. Only the `visible` requests' decisions are read, and
-    the pairing, the waits and the medians are computed by the database (one statement).
+    The waits were worked out when the decision ending each was recorded (app/services/
+    stage_waits: from entering a stage to the stage actor's approve, return or reject; at the
+    agency, from completion to each activation or refusal); here the database only takes their
+    medians, in one statement.
     """
     since = datetime.combine(today - timedelta(days=TIMING_WINDOW_DAYS), time.min, tzinfo=UTC)
-    decided_in_window = select(Decision.request_id).where(
-        Decision.item_id.is_(None), Decision.stage_id.is_not(None),
-        Decision.transition.in_(LEAVES_STAGE), Decision.decided_at >= since)
-    if visible is not None:
-        decided_in_window = decided_in_window.where(
-            Decision.request_id.in_(select(AccessRequest.id).where(visible)))
-    # Each request-level decision beside the one before it on the same request.
-    timeline = (
-        select(
-            Decision.transition, Decision.decided_at, ApprovalStage.actor,
-            func.lag(Decision.transition).over(
-                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("before"),
-            func.lag(Decision.decided_at).over(
-                partition_by=Decision.request_id, order_by=(Decision.decided_at, Decision.id)).label("entered_at"),
-        )
+    waits = (
+        select(waited_actor().label("actor"), Decision.waited_hours.label("hours"))
+        .select_from(Decision)
         .outerjoin(ApprovalStage, Decision.stage_id == ApprovalStage.id)
-        .where(Decision.item_id.is_(None), Decision.transition.in_(REQUEST_TRANSITIONS),
-               Decision.request_id.in_(decided_in_window))
-        .subquery()
+        .where(Decision.waited_hours.is_not(None), Decision.decided_at >= since)
     )
-    stage_waits = (
-        select(timeline.c.actor, _hours_between(session, timeline.c.entered_at, timeline.c.decided_at).label("hours"))
-        .where(timeline.c.transition.in_(LEAVES_STAGE), timeline.c.actor.is_not(None),
-               timeline.c.before.in_(ENTERS_STAGE), timeline.c.decided_at >= since)
-    )
-    agency_waits = _within(
-        select(literal(AGENCY).label("actor"),
-               _hours_between(session, AccessRequest.completed_at, Decision.decided_at).label("hours"))
-        .join(AccessRequest, Decision.request_id == AccessRequest.id)
-        .where(Decision.transition.in_(("activate", "refuse_activation")),
-               Decision.decided_at >= since, AccessRequest.completed_at.is_not(None)), visible)
-    waits = union_all(stage_waits, agency_waits).subquery()
-    hours = func.greatest(waits.c.hours, 0) if session.get_bind().dialect.name == "postgresql" \
-        else func.max(waits.c.hours, 0)
-    found = {row.actor: row for row in session.execute(_medians(session, waits.c.actor, hours))}
+    if visible is not None:
+        waits = waits.where(Decision.request_id.in_(select(AccessRequest.id).where(visible)))
+    waits = waits.subquery()
+    found = {row.actor: row for row in session.execute(_medians(session, waits.c.actor, waits.c.hours))}
     timings = []
     for actor in STAGE_ACTORS:
         row = found.get(actor)
@@ -301,12 +275,6 @@ def _stage_timings(session: Session, today: date, visible) -> list[StageTiming]:
             median_days=middle / 24 if middle is not None else None,
         ))
     return timings
-
-
-def _hours_between(session: Session, start, end):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start) / 3600.0
-    return (func.julianday(end) - func.julianday(start)) * 24.0
 
 
 def _medians(session: Session, actor, hours):

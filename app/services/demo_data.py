@@ -35,6 +35,7 @@ from app.models import (
     User,
 )
 from app.services.attachments import check_upload
+from app.services.stage_waits import record_waits
 
 DEMO_PASSWORD = "Sitthi@demo1"
 AGENCIES_WITHOUT_AGREEMENT = ("DOP",)
@@ -339,7 +340,7 @@ class DemoLoader:
             self._timeline(request, state, when(days_ago), admin)
             if state == "completed":
                 self._grants_for(request, admin, when(days_ago - 10).date())
-        self.session.flush()
+        record_waits(self.session)
         self._count_numbers(be_year, len(plan))
 
     def _count_numbers(self, year_be: int, last: int) -> None:

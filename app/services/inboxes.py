@@ -30,7 +30,7 @@ def _at_stage(session: Session, actor_kind: str):
     """At any stage of this kind, named by id: PostgreSQL plans a list of a few stage ids with its
     statistics on (state, stage) and reads an inbox's first page from an index in due order, where
     a subquery of stages made it read and sort every request waiting at those stages."""
-    return AccessRequest.current_stage_id.in_(_stage_ids(session)[actor_kind])
+    return AccessRequest.current_stage_id.in_(stage_ids(session)[actor_kind])
 
 
 # Stages are read once per transaction (a page asks for several inboxes), and again after any
@@ -38,7 +38,7 @@ def _at_stage(session: Session, actor_kind: str):
 _STAGE_IDS = "sitthi.stage_ids"
 
 
-def _stage_ids(session: Session) -> dict[str, list[int]]:
+def stage_ids(session: Session) -> dict[str, list[int]]:
     known = session.info.get(_STAGE_IDS)
     if known is None:
         known = {kind: [] for kind in STAGE_ACTORS}

@@ -27,7 +27,6 @@ from app.models import (
     User,
 )
 from app.security.scope import Actor, command_of, scoped
-from app.services.stage_waits import record_waits
 from app.services.dashboard import (
     OVERDUE_LIST_SIZE,
     TIMING_WINDOW_DAYS,
@@ -35,6 +34,7 @@ from app.services.dashboard import (
     unit_commands,
 )
 from app.services.delegations import actor_on
+from app.services.stage_waits import record_waits
 from tests.conftest import counted_statements
 from tests.factories import make_officer, make_request, make_unit
 

@@ -11,6 +11,8 @@ from flask_appbuilder.security.views import (
     UserGroupModelView,
     ViewMenuModelView,
 )
+from flask_jwt_extended import current_user as current_user_jwt
+from flask_login import current_user
 
 from app.input_guard import bound_form_input, is_bulk_action
 from app.security.jwt_errors import answer_token_errors
@@ -19,6 +21,8 @@ from app.security.roles import ADMIN, ROLES, permissions_of
 # Every login, failed login and logout, sent with (action, user, remote_addr). The audit trail
 # listens (connected in create_app): the security layer does not reach into the services.
 login_event = Namespace().signal("sitthi-login-event")
+# Who `has_access` answers for: not yet worked out in this request, or nobody logged in.
+_UNRESOLVED, _PUBLIC = object(), object()
 
 
 def _without_broken_routes(view_class):
@@ -76,13 +80,48 @@ class SitthiSecurityManager(SecurityManager):
         self.session.commit()
 
     def on_user_login(self, user) -> None:
+        g.pop("_sitthi_principal", None)  # the request now speaks for someone else
         self._audit_login("login", user)
 
     def on_user_login_failed(self, user) -> None:
         self._audit_login("login.failed", user)
 
     def on_user_logout(self, user) -> None:
+        g.pop("_sitthi_principal", None)
         self._audit_login("logout", user)
+
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        """FAB's rule, with the user it asks about resolved once per request: a list page asks
+        about fifty times (menu entries, row buttons, actions), and FAB resolved the login again
+        each time (~0.14 ms, 7 ms of a page)."""
+        if not has_request_context():
+            return super().has_access(permission_name, view_name)
+        principal = self._access_principal()
+        if principal is _PUBLIC:
+            return self.is_item_public(permission_name, view_name)
+        if principal is None:
+            return False
+        return self._has_view_access(principal, permission_name, view_name)
+
+    def _access_principal(self):
+        """The active user `has_access` answers for, as FAB decides it (an API-key user, the
+        session's user, the JWT's user), None for an inactive one, or _PUBLIC."""
+        found = g.get("_sitthi_principal", _UNRESOLVED)
+        if found is not _UNRESOLVED:
+            return found
+        if getattr(g, "_api_key_user", False) and hasattr(g, "user"):
+            user = self._get_safe_user(g.user)
+            found = user if user and user.is_active else _UNRESOLVED
+        if found is _UNRESOLVED and current_user.is_authenticated:
+            user = self._get_safe_user(g.user)
+            found = user if user and user.is_active else None
+        if found is _UNRESOLVED:
+            if not (current_user_jwt and current_user_jwt.is_active):
+                # Not kept: an API call is anonymous until its token has been checked.
+                return _PUBLIC
+            found = current_user_jwt._get_current_object()
+        g._sitthi_principal = found
+        return found
 
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
         """One query per request for all of the user's permissions, not one per menu entry."""

@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         models,  # noqa: F401  (register every table on the metadata)
         views,
     )
+    from app.views import menu_cache
 
     with app.app_context():
         appbuilder = AppBuilder(
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_event.connect(audit.record_login)
     formatting.register(app)
     labels.register(app)
+    menu_cache.register(app)
     form_translations.register()
     cli.register(app)
     _security_headers(app)

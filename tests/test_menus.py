@@ -86,3 +86,34 @@ def test_anonymous_is_sent_to_login(browser, url):
     response = browser.get(url)
     assert response.status_code == 302
     assert "/login/" in response.headers["Location"]
+
+
+def test_the_menu_follows_a_change_of_roles_at_once(app, login):
+    """The bar is kept per set of rights (app/views/menu_cache.py): new rights, a new bar."""
+    from app.extensions import db
+
+    officer = login("officer")
+    assert "/auditeventview/list/" not in menu_links(officer.get("/").get_data(as_text=True))
+    with app.app_context():
+        sm = app.appbuilder.sm
+        user, auditor = sm.find_user(username="officer"), sm.find_role("Auditor")
+        user.roles.append(auditor)
+        db.session.commit()
+    try:
+        assert "/auditeventview/list/" in menu_links(officer.get("/").get_data(as_text=True))
+    finally:
+        with app.app_context():
+            user = app.appbuilder.sm.find_user(username="officer")
+            user.roles.remove(app.appbuilder.sm.find_role("Auditor"))
+            db.session.commit()
+    assert "/auditeventview/list/" not in menu_links(officer.get("/").get_data(as_text=True))
+
+
+def test_the_menu_speaks_the_readers_language(login):
+    head, officer = login("head"), login("officer")
+    assert "คำขอของฉัน" in head.get("/").get_data(as_text=True).split('class="navbar', 1)[1]
+    officer.get("/lang/en")
+    english = officer.get("/").get_data(as_text=True).split('class="navbar', 1)[1]
+    assert "My requests" in english and "คำขอของฉัน" not in english.split("</nav>", 1)[0]
+    # The same rights in Thai are still Thai for the other reader.
+    assert "คำขอของฉัน" in head.get("/").get_data(as_text=True).split('class="navbar', 1)[1]

@@ -103,6 +103,16 @@ class SitthiSecurityManager(SecurityManager):
             return False
         return self._has_view_access(principal, permission_name, view_name)
 
+    def access_fingerprint(self):
+        """What decides which menu entries this request may see: the user's rights, or none."""
+        principal = self._access_principal()
+        if principal is _PUBLIC:
+            return "public"
+        if principal is None:
+            return "inactive"
+        self._has_view_access(principal, "menu_access", "")  # loads the rights into g
+        return g._sitthi_permissions[1]
+
     def _access_principal(self):
         """The active user `has_access` answers for, as FAB decides it (an API-key user, the
         session's user, the JWT's user), None for an inactive one, or _PUBLIC."""

@@ -88,6 +88,20 @@ class CappedCountInterface(SQLAInterface):
     def is_code(self, col_name: str) -> bool:
         return col_name in CODE_COLUMNS and self.is_string(col_name)
 
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
+              select_columns=None, outer_default_load=False):
+        if page is not None or page_size is not None:
+            return super().query(filters, order_column, order_direction, page, page_size,
+                                 select_columns, outer_default_load)
+        # Unpaged: the choices of a related field (FAB's forms and search form ask for them this
+        # way). Every row is read anyway, so its count is their number, not one more statement.
+        query = self.apply_all(self.session.query(self.obj), filters, order_column, order_direction,
+                               None, None, select_columns, outer_default_load)
+        rows = query.all()
+        if rows and hasattr(rows[0], self.obj.__name__):
+            rows = [getattr(row, self.obj.__name__) for row in rows]
+        return len(rows), rows
+
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config["LIST_COUNT_CAP"]
         inner = self._apply_inner_all(

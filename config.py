@@ -5,6 +5,7 @@ so a fresh clone works and a production deploy sets its own.
 """
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
@@ -63,6 +64,15 @@ LOOKUP_RATE_LIMIT = os.environ.get("LOOKUP_RATE_LIMIT", "60 per minute")
 FAB_PASSWORD_COMPLEXITY_ENABLED = True  # the validator itself is set in create_app()
 
 PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600))
+# A session ends after this long without a request, and this long after its login, whatever else.
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", 12))
+# A refresh token lives no longer than a browser session may.
+JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=SESSION_MAX_HOURS)
+# After this many failed logins for one username within LOGIN_LOCKOUT_MINUTES, that username is
+# refused for LOGIN_LOCKOUT_MINUTES (login page and API alike).
+LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", 5))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

@@ -12,7 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from app.security import rate_limits
+    from app.security import rate_limits, sessions
     from app.security.manager import login_event
     from app.security.passwords import password_complexity
     from app.services import audit
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # hostile input is refused before a view, FAB's included, sends it to the database.
     input_guard.register(app)
     login_event.connect(audit.record_login)
+    sessions.register(app)
     formatting.register(app)
     labels.register(app)
     menu_cache.register(app)

@@ -106,6 +106,9 @@ def build_app(database_url: str, **overrides):
         "SERVER_NAME": None,
         # Imports run before the upload answers, so a test reads their result at once.
         "JOBS_INLINE": True,
+        # Rate-limit and audit tests fail demo users' logins on purpose; a lockout of `head` for
+        # 15 minutes would fail every later test. tests/test_sessions_end.py sets its own limit.
+        "LOGIN_LOCKOUT_FAILURES": 1000,
     }
     config.update(overrides)
     return create_app(config)

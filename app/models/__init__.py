@@ -13,6 +13,7 @@ from app.models.lifecycle import (
     PersonnelChange,
     SourceUsage,
 )
+from app.models.login import LoginGeneration, LoginThrottle
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
@@ -37,7 +38,7 @@ from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFu
 from app.models.unit import UNIT_KINDS, Unit
 
 __all__ = [
-    "ATTACHMENT_KINDS", "CHANGE_KINDS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
+    "LoginGeneration", "LoginThrottle", "ATTACHMENT_KINDS", "CHANGE_KINDS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
     "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
     "CommandFunction", "DataChangeRequest", "DeactivationNotice", "DutyOrder", "ImportReject", "JobRun",

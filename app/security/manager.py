@@ -1,6 +1,6 @@
 """Sitthi's security manager: FAB's, plus the role sync that `flask sitthi init` runs."""
 from blinker import Namespace
-from flask import abort, g, has_request_context, request
+from flask import abort, flash, g, has_request_context, request, session
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import (
@@ -14,7 +14,9 @@ from flask_appbuilder.security.views import (
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
 
+from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
+from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
 
@@ -62,7 +64,55 @@ class SitthiSecurityManager(SecurityManager):
     permissionviewmodelview = _without_broken_routes(PermissionViewModelView)
 
     def create_jwt_manager(self, app):
-        return answer_token_errors(super().create_jwt_manager(app))
+        jwt_manager = answer_token_errors(super().create_jwt_manager(app))
+        # Every token carries its user's generation; one of an older generation is refused (401).
+        jwt_manager.additional_claims_loader(
+            lambda identity: {sessions.GENERATION_CLAIM: sessions.generation_of(self.session, int(identity))})
+        jwt_manager.token_in_blocklist_loader(
+            lambda _header, payload: not sessions.token_is_current(self.session, payload))
+        return jwt_manager
+
+    def create_login_manager(self, app):
+        login_manager = super().create_login_manager(app)
+        login_manager.user_loader(self._load_session_user)
+        return login_manager
+
+    def _load_session_user(self, pk):
+        """The session's user, unless the session has ended (logout elsewhere, a new password,
+        idle or too old): then the browser is anonymous again and is told why."""
+        user = self.load_user(pk)
+        if user is None:
+            return None
+        if not sessions.session_is_current(self.session, user.id):
+            session.clear()
+            flash(translate(sessions.MSG_SESSION_ENDED), "warning")
+            return None
+        return user
+
+    # -- logins: the lockout, and the same work whether or not the username exists -------------
+    def auth_user_db(self, username, password):
+        # A locked username never reaches here (app.security.sessions refuses it first).
+        g.pop("_sitthi_failure_recorded", None)
+        user = super().auth_user_db(username, password)
+        if user is None:
+            sessions.count_failure(self.session, username)
+            if not g.get("_sitthi_failure_recorded"):
+                # A known name's failure is recorded by on_user_login_failed; an unknown one's here,
+                # so both cost a write and a commit and the time taken does not tell them apart.
+                self._audit_login("login.failed", None)
+        else:
+            sessions.forget_failures(self.session, username)
+        self.session.commit()
+        return user
+
+    def reset_password(self, userid, password):
+        """A new password (one's own, or reset by an administrator) ends every session and token
+        of that user; the session that changed its own password goes on."""
+        sessions.end_everything_of(self.session, userid)
+        super().reset_password(userid, password)
+        if has_request_context() and getattr(g.get("user"), "id", None) == userid:
+            session[sessions.GENERATION] = sessions.generation_of(self.session, userid)
+        self._audit_login("password.changed", self.get_user_by_id(userid))
 
     @property
     def is_auth_limited(self) -> bool:
@@ -81,13 +131,24 @@ class SitthiSecurityManager(SecurityManager):
 
     def on_user_login(self, user) -> None:
         g.pop("_sitthi_principal", None)  # the request now speaks for someone else
+        if has_request_context() and not request.path.startswith("/api/"):
+            sessions.start_session(self.session, user.id)
         self._audit_login("login", user)
 
     def on_user_login_failed(self, user) -> None:
+        g._sitthi_failure_recorded = True
         self._audit_login("login.failed", user)
+
+    def noop_user_update(self, user) -> None:
+        """FAB's stand-in, for an unknown username, for the update a known one's failure makes;
+        that update also reads the user's roles and groups, so this one does too."""
+        self.session.expire(user, ["roles", "groups"])
+        _ = [role.id for role in user.roles], [group.id for group in user.groups]
+        super().noop_user_update(user)
 
     def on_user_logout(self, user) -> None:
         g.pop("_sitthi_principal", None)
+        sessions.end_everything_of(self.session, user.id)
         self._audit_login("logout", user)
 
     def has_access(self, permission_name: str, view_name: str) -> bool:

@@ -60,6 +60,9 @@ def unit_of(obj) -> int | None:
 
 def record_login(security_manager, *, action: str, user, remote_addr: str | None) -> None:
     """A login, failed login or logout (app.security.manager.login_event), in the manager's session."""
+    if user is None:  # a failed login under a username no account has
+        record(security_manager.session, action, summary="(unknown username)", remote_addr=remote_addr)
+        return
     record(security_manager.session, action, actor_id=user.id, object_type="User", object_id=user.id,
            summary=user.username, remote_addr=remote_addr)
 

@@ -237,7 +237,8 @@ def test_a_crash_in_the_middle_leaves_no_half_import(app, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(personnel, "_audit_updates", broken)
-    monkeypatch.setattr(personnel, "AuditEvent", None)  # the audit of creations fails after the insert
+    # The audit of creations fails after the insert.
+    monkeypatch.setattr(personnel.audit_chain, "add_from_select", broken)
     with pytest.raises(Exception):  # noqa: B017 - whatever the database driver raises
         _run(app, csv_bytes(rows))
     with app.app_context():

@@ -26,6 +26,7 @@ class AuditEvent(Model):
         Index("ix_audit_actor", "actor_id", "occurred_at"),
         Index("ix_audit_unit", "unit_id", "occurred_at"),
         Index("ix_audit_job_run", "job_run_id"),
+        Index("ix_audit_chain_seq", "chain_seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(
@@ -51,6 +52,11 @@ class AuditEvent(Model):
     remote_addr: Mapped[str | None] = mapped_column(String(45))
     # The import or scheduled run that made this change, when one did.
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
+    # The row's place in the tamper-evident chain, set when its transaction commits
+    # (app/services/audit_chain): the hash of the row before it, and its own.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type or ''}#{self.object_id or ''}"

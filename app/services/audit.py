@@ -9,9 +9,11 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
+from app.services import audit_chain  # noqa: F401  (seals what each transaction wrote)
 
 # Never copied into the trail: secrets, file bodies, and bookkeeping columns.
-NOT_RECORDED = {"password", "content", "version", "created_at", "updated_at", "changed_on", "created_on"}
+NOT_RECORDED = {"password", "content", "version", "created_at", "updated_at", "changed_on", "created_on",
+                "chain_seq", "prev_hash", "row_hash"}
 
 
 def _plain(value):

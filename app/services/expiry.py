@@ -25,7 +25,6 @@ from app.domain.national_id import format_full
 from app.domain.thai_dates import thai_date
 from app.models import (
     Agency,
-    AuditEvent,
     DataSource,
     DeactivationNotice,
     Grant,
@@ -38,7 +37,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.security.scope import COMMAND_TECH, command_of, command_staff
-from app.services import audit, deactivation, notifications
+from app.services import audit, audit_chain, deactivation, notifications
 
 # Stored on the suspended grant and on the deactivation notice; people of both languages read it.
 REASON_ASSIGNMENT_ENDED = "สิ้นสุดการช่วยราชการ (assignment ended)"
@@ -140,7 +139,7 @@ def _expire_past_grants(session: Session, today: date, limit: int | None) -> tup
         events.append(_grant_event(row, "Grant.expire", now, before={"state": "active"},
                                    after={"state": "expired", "valid_until": row.valid_until.isoformat()}))
         mails.append(_holder_mail(row, *_expired_message(row), now))
-    _insert(session, AuditEvent, events)
+    audit_chain.add_rows(session, events)
     _insert_mails(session, mails)
     notices = _open_notices(session, [r for r in rows if r.needs_external_activation and r.activated_on],
                             REASON_EXPIRED, now)
@@ -275,7 +274,7 @@ def _open_notices(session: Session, rows: list, reason: str, now: datetime) -> i
         subject, body = deactivation.agency_mail(row.source_th, row.source_en, _officer_name(row),
                                                  format_full(row.national_id), row.agency_reference, reason)
         mails.append(_mail(row.agency_email, None, subject, body, now))
-    _insert(session, AuditEvent, events)
+    audit_chain.add_rows(session, events)
     _insert_mails(session, mails)
     return len(created)
 

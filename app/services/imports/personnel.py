@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 from app.domain.inputs import CONTROL_CHARACTERS
 from app.domain.thai_dates import parse_be
 from app.errors import N_
-from app.models import AuditEvent, DutyLine, Officer, PositionLevel, Rank, Unit
+from app.models import DutyLine, Officer, PositionLevel, Rank, Unit
+from app.services import audit_chain
 from app.services.clock import Clock
 from app.services.imports import (
     MSG_BAD_TEXT,
@@ -394,7 +395,7 @@ def _write(session: Session, clock: Clock, good: dict[str, tuple], result: Impor
             **values, version=officer.c.version + 1, updated_at=clock.now).returning(officer.c.id)).scalars().all()
         result.updated = len(updated)
         result.changed_ids = list(updated)
-        _audit_updates(conn, clock, before, good, job_run_id, actor_user_id)
+        _audit_updates(session, clock, before, good, job_run_id, actor_user_id)
     created_columns = [c for c in STAGE_COLUMNS if c not in ("line", "is_new")]
     new_rows = (select(*[s[c] for c in created_columns], literal(1), literal(clock.now), literal(clock.now))
                 .where(s.is_new.is_(True)).order_by(s.national_id))
@@ -408,12 +409,13 @@ def _write(session: Session, clock: Clock, good: dict[str, tuple], result: Impor
         # PostgreSQL plans blind after a bulk load until it has statistics (FAB5.md).
         conn.exec_driver_sql("ANALYZE officer")
     if result.created:
-        conn.execute(insert(AuditEvent).from_select(
+        audit_chain.add_from_select(
+            session,
             ["occurred_at", "action", "actor_id", "object_type", "object_id", "unit_id", "summary", "job_run_id"],
             select(literal(clock.now), literal("Officer.import_create"), literal(actor_user_id),
                    literal("Officer"), officer.c.id, officer.c.home_unit_id,
                    officer.c.first_name_th + literal(" ") + officer.c.last_name_th, literal(job_run_id))
-            .select_from(officer.join(stage, officer.c.national_id == s.national_id)).where(s.is_new.is_(True))))
+            .select_from(officer.join(stage, officer.c.national_id == s.national_id)).where(s.is_new.is_(True)))
     stage.drop(conn)  # a second import in the same transaction makes its own
 
 
@@ -430,7 +432,7 @@ def _fill(conn, stage: Table, rows: list[tuple]) -> None:
         conn.execute(insert(stage), [dict(zip(STAGE_COLUMNS, row, strict=True)) for row in rows])
 
 
-def _audit_updates(conn, clock: Clock, before: dict, good: dict, job_run_id, actor_user_id) -> None:
+def _audit_updates(session: Session, clock: Clock, before: dict, good: dict, job_run_id, actor_user_id) -> None:
     """One event per changed officer, with the values that changed (blank cells changed nothing)."""
     events = []
     for nid, old in before.items():
@@ -448,7 +450,7 @@ def _audit_updates(conn, clock: Clock, before: dict, good: dict, job_run_id, act
                        "object_type": "Officer", "object_id": old.id, "unit_id": new["home_unit_id"],
                        "summary": f"{new['first_name_th']} {new['last_name_th']}", "before": was or None,
                        "after": now or None, "job_run_id": job_run_id})
-    conn.execute(insert(AuditEvent), events)
+    audit_chain.add_rows(session, events)
 
 
 def _plain(value):

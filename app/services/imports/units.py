@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.domain.inputs import CONTROL_CHARACTERS
 from app.errors import N_
-from app.models import AuditEvent, Unit
+from app.models import Unit
 from app.models.unit import UNIT_KINDS
+from app.services import audit_chain
 from app.services.clock import Clock
 from app.services.imports import (
     MSG_BAD_TEXT,
@@ -189,8 +190,7 @@ def _write(session: Session, clock: Clock, rows: dict, existing: dict, result: I
                                      {"parent_id": old.parent_id}, {"parent_id": wanted}))
     if parents:
         conn.execute(update(Unit).where(Unit.id == bindparam("b_id")), parents)
-    if events:
-        conn.execute(insert(AuditEvent), events)
+    audit_chain.add_rows(session, events)
     result.created = len(new)
     result.updated = len(touched)
 

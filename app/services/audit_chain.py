@@ -1,0 +1,159 @@
+"""The audit trail as a chain: each row carries the hash of the row before it.
+
+Whoever writes audit rows (the services through the ORM, the set-based jobs and imports through
+multi-row INSERTs), the rows a transaction wrote are *sealed* just before it commits: under one
+lock for the whole table (an advisory lock on PostgreSQL; SQLite has one writer at a time), each
+gets the next `chain_seq`, the `row_hash` of the row sealed before it as `prev_hash`, and its own
+`row_hash`: SHA-256 of that previous hash and every recorded column of the row. The lock is held
+only from sealing to commit, so a long import does not hold up everyone else's writes.
+
+A row changed afterwards no longer matches its hash; a row deleted leaves a gap in the sequence
+and a link that points at nothing; a row added by hand, outside the app, has no place in the
+chain. `verify` walks the chain in order, in batches, and names the first row that breaks it.
+On PostgreSQL a trigger also refuses UPDATE (but the seal), DELETE and TRUNCATE (migration 0011).
+
+No Flask here.
+"""
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import bindparam, event, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent
+
+CHAIN_COLUMNS = ("prev_hash", "row_hash", "chain_seq")
+# One lock for the whole chain (an arbitrary 64-bit key: "sitthi audit").
+CHAIN_LOCK = 0x5177_4155_4449_54
+_WRITTEN = "sitthi.audit_ids"
+BATCH = 5_000
+
+
+# -- what a transaction wrote -----------------------------------------------------------------
+def add_rows(session: Session, rows: list[dict]) -> None:
+    """Insert these audit rows (one multi-row statement) and have them sealed at commit."""
+    if rows:
+        table = AuditEvent.__table__
+        ids = session.execute(insert(table).returning(table.c.id), rows).scalars().all()
+        _note(session, ids)
+
+
+def add_from_select(session: Session, columns: list[str], rows_select) -> None:
+    """INSERT ... SELECT of audit rows, sealed at commit."""
+    table = AuditEvent.__table__
+    ids = session.execute(insert(table).from_select(columns, rows_select).returning(table.c.id)).scalars().all()
+    _note(session, ids)
+
+
+def _note(session: Session, ids: Iterable[int]) -> None:
+    session.info.setdefault(_WRITTEN, []).extend(ids)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_orm_rows(session: Session, _context) -> None:
+    ids = [row.id for row in session.new if isinstance(row, AuditEvent)]
+    if ids:
+        _note(session, ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    session.flush()  # rows added but not yet sent are sealed with the rest
+    ids = session.info.pop(_WRITTEN, None)
+    if ids:
+        seal(session, sorted(set(ids)))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+# -- sealing -----------------------------------------------------------------------------------
+def seal(session: Session, ids: list[int]) -> None:
+    """Give these rows (in id order) their place, link and hash in the chain."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    table = AuditEvent.__table__
+    last = connection.execute(
+        select(table.c.chain_seq, table.c.row_hash).where(table.c.chain_seq.is_not(None))
+        .order_by(table.c.chain_seq.desc()).limit(1)).first()
+    seq, previous = (last.chain_seq, last.row_hash) if last else (0, "")
+    for start in range(0, len(ids), BATCH):
+        rows = connection.execute(select(table).where(table.c.id.in_(ids[start:start + BATCH]))
+                                  .order_by(table.c.id)).mappings().all()
+        links = []
+        for row in rows:
+            seq += 1
+            row_hash = row_digest(previous, row)
+            links.append({"b_id": row["id"], "b_seq": seq, "b_prev": previous, "b_hash": row_hash})
+            previous = row_hash
+        connection.execute(
+            update(table).where(table.c.id == bindparam("b_id"))
+            .values(chain_seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), row_hash=bindparam("b_hash")),
+            links)
+
+
+def row_digest(previous: str, row: Mapping) -> str:
+    """SHA-256 of the previous row's hash and this row's recorded columns (nulls left out, so a
+    column added later, empty on older rows, leaves their hashes as they were)."""
+    fields = {name: _canonical(value) for name, value in row.items()
+              if name not in CHAIN_COLUMNS and value is not None}
+    payload = json.dumps({"previous": previous, "row": fields}, sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _canonical(value):
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# -- verifying ---------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    checked: int = 0
+    outside: int = 0            # rows with no place in the chain (written around the app)
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None and self.outside == 0
+
+
+def verify(session: Session, batch: int = BATCH) -> Verdict:
+    """Walk the chain in order and recompute every link; stop at the first row that breaks it."""
+    table = AuditEvent.__table__
+    verdict = Verdict()
+    verdict.outside = session.scalar(select(func.count()).select_from(table).where(table.c.chain_seq.is_(None)))
+    seq, previous = 0, ""
+    while True:
+        rows = session.execute(select(table).where(table.c.chain_seq > seq)
+                               .order_by(table.c.chain_seq).limit(batch)).mappings().all()
+        if not rows:
+            return verdict
+        for row in rows:
+            if row["chain_seq"] != seq + 1:
+                verdict.broken_id = row["id"]
+                verdict.reason = f"rows {seq + 1}..{row['chain_seq'] - 1} of the chain are missing before it"
+                return verdict
+            if row["prev_hash"] != previous:
+                verdict.broken_id, verdict.reason = row["id"], "its link does not match the row before it"
+                return verdict
+            if row_digest(previous, row) != row["row_hash"]:
+                verdict.broken_id, verdict.reason = row["id"], "its content no longer matches its hash"
+                return verdict
+            verdict.checked += 1
+            seq, previous = row["chain_seq"], row["row_hash"]

@@ -1,4 +1,5 @@
 """Small builders for test rows; they flush, the caller decides when to commit."""
+import io
 import itertools
 import random
 from datetime import date, timedelta
@@ -9,8 +10,28 @@ from app.domain import national_id
 from app.models import AccessRequest, DataSource, Grant, Officer, PositionLevel, Rank, RequestItem, Unit
 from app.services import access_requests as service
 
-# The smallest file the upload check takes for a PDF.
-PDF = b"%PDF-1.4\n%%EOF\n"
+
+def _blank_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _small_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (180, 40, 40)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+# Small real files: the upload check parses a PDF whole and decodes a JPEG to its last pixel.
+PDF = _blank_pdf()
+JPEG = _small_jpeg()
 # What the circular requires on every search request (the default RequiredDocument rows).
 SEARCH_DOCUMENTS = (service.Upload("memo", "memo.pdf", PDF), service.Upload("id_card_copy", "id.pdf", PDF))
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from app.models import AccessRequest, DataSource, Decision, Officer, RankGroup, User
 from tests.conftest import ApiUser, new_requester
+from tests.factories import PDF
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 BASE = "/api/v1/requests"
 # The memo and the ID-card copy every search request must carry.
 DOCUMENTS = [{"kind": kind, "filename": f"{kind}.pdf", "content_base64": base64.b64encode(PDF).decode()}
@@ -114,7 +114,7 @@ def test_full_chain_through_the_api(api, ids):
 
     # A draft with a file, sent as base64, no CSRF token: the JWT is the credential.
     draft = _create(officer, ids, attachments=[
-        {"kind": "memo", "filename": "../บันทึก.pdf", "content_base64": base64.b64encode(PDF).decode()},
+        {"kind": "memo", "filename": "บันทึก.pdf", "content_base64": base64.b64encode(PDF).decode()},
         {"kind": "id_card_copy", "filename": "บัตร.pdf", "content_base64": base64.b64encode(PDF).decode()}])
     pk = draft["id"]
     assert draft["state"] == "draft" and draft["number"] is None

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import DEMO_PASSWORD, new_requester
+from tests.factories import JPEG, PDF
 
 CHROMIUM = os.environ.get("SITTHI_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
@@ -112,9 +113,9 @@ def test_admin_adds_an_officer_choosing_the_unit_by_typing(page, live_server, ap
 
 def _fixture_files(tmp_path):
     pdf = tmp_path / "บันทึกข้อความ.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    pdf.write_bytes(PDF)
     jpeg = tmp_path / "บัตรข้าราชการ.jpg"
-    jpeg.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9")
+    jpeg.write_bytes(JPEG)
     return pdf, jpeg
 
 

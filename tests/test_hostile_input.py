@@ -30,6 +30,7 @@ from sqlalchemy import select, text
 
 from app.models import DataSource, Officer, RankGroup, RequestItem, Unit, User
 from tests.conftest import DEMO_PASSWORD, Browser, api_token, new_requester
+from tests.factories import PDF
 
 NUL = "ทดสอบ\x00x"
 ESCAPE = "ทดสอบ\x1bx"
@@ -41,7 +42,6 @@ NOT_IDS = (HUGE, "-1", "abc")
 NOT_VERSIONS = ("abc", "1.5", "", HUGE, "-1")
 NOT_PAGES = ("99999999999999999999", "-1", "abc")
 NOT_PAGE_SIZES = ("0", "-1", "100000", "abc")
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 ALERT = re.compile(
     r'class="[^"]*\b(?:alert-danger|alert-warning|alert-info|sitthi-error)\b[^"]*"[^>]*>(.*?)</(?:div|span)>', re.S)

@@ -16,10 +16,7 @@ from app.models import (
     RankGroup,
     User,
 )
-from tests.factories import decide
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+from tests.factories import JPEG, PDF, decide
 
 
 def _ids(app):
@@ -46,7 +43,7 @@ def _new_request(officer, app, **extra):
         "certifying_head": str(head_id),
         "pledge_accepted": "y",
         "upload_memo": (BytesIO(PDF), "บันทึก.pdf"),
-        "upload_id_card_copy": (BytesIO(JPEG), "../../etc/บัตร.jpg"),
+        "upload_id_card_copy": (BytesIO(JPEG), "บัตร.jpg"),
         "submit_request": "1",
     }
     data.update(extra)

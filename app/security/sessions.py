@@ -155,6 +155,8 @@ def forget_failures(db_session, username) -> None:
 
 # -- what a locked-out login is told -----------------------------------------------------------
 LOGIN_ENDPOINTS = ("AuthDBView.login", "SecurityApi.login")
+MAX_USERNAME = 64    # ab_user.username
+MAX_PASSWORD = 256
 
 
 def register(app) -> None:
@@ -168,11 +170,18 @@ def _refuse_locked_logins() -> None:
 
     if request.method != "POST" or request.endpoint not in LOGIN_ENDPOINTS:
         return
+    from app.input_guard import MSG_TOO_LONG, InputRefused
+
     if request.is_json:
         body = request.get_json(silent=True)
-        username = body.get("username") if isinstance(body, dict) else None
+        body = body if isinstance(body, dict) else {}
+        username, password = body.get("username"), body.get("password")
     else:
-        username = request.form.get("username")
+        username, password = request.form.get("username"), request.form.get("password")
+    # Longer than any account's name or password: refused before it costs a hash or counts.
+    for field, value, limit in (("username", username, MAX_USERNAME), ("password", password, MAX_PASSWORD)):
+        if isinstance(value, str) and len(value) > limit:
+            raise InputRefused(MSG_TOO_LONG, field=field, limit=limit)
     refuse_if_locked(current_app.appbuilder.sm.session, username)
 
 

@@ -1,14 +1,45 @@
-"""What a file must be to be kept: a real PDF or JPEG, not too big, with a harmless name."""
+"""What a file must be to be kept: a real PDF or JPEG, not too big, with a harmless name.
+
+A file is judged whole, not by its first bytes: a PDF must parse and carry no JavaScript, launch
+action or embedded file, and end where a PDF ends; a JPEG must decode to its last pixel and end
+where a JPEG ends, and what is kept is the picture encoded afresh, without its metadata (the
+camera, the place it was taken). So a truncated file, or an image or PDF with a web page behind
+it, is refused with the reason, and nothing that could run in a viewer is stored.
+"""
 import hashlib
+import io
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from app.errors import N_, ValidationFailed
 
 MSG_EMPTY = N_("%(name)s is empty.")
 MSG_TOO_BIG = N_("%(name)s is %(size)s MB; the limit is %(limit)s MB.")
 MSG_NOT_PDF_OR_JPEG = N_("Only PDF and JPEG files are accepted, and %(name)s is neither.")
+MSG_BAD_NAME = N_("The file name %(name)s holds a folder path or control characters: rename the file and "
+                  "choose it again.")
+MSG_PDF_UNREADABLE = N_("%(name)s is not a readable PDF (it may be damaged or cut short).")
+MSG_PDF_ENCRYPTED = N_("%(name)s is protected by a password: attach a copy without one.")
+MSG_PDF_ACTIVE = N_("%(name)s holds %(what)s, which Sitthi does not accept in a PDF: print it to a new PDF "
+                    "and attach that.")
+MSG_AFTER_THE_END = N_("%(name)s has more data after the end of its content: save it again as a plain file.")
+MSG_JPEG_UNREADABLE = N_("%(name)s is not a readable JPEG image (it may be damaged or cut short).")
+MSG_JPEG_TOO_MANY_PIXELS = N_("%(name)s is %(pixels)s megapixels; the limit is %(limit)s.")
+ACTIVE_CONTENT = {
+    "/JavaScript": N_("JavaScript"), "/JS": N_("JavaScript"), "/Launch": N_("an action that starts a program"),
+    "/EmbeddedFiles": N_("embedded files"), "/EmbeddedFile": N_("embedded files"),
+    "/FileAttachment": N_("embedded files"), "/RichMedia": N_("embedded media"),
+}
+MAX_PIXELS = 40_000_000  # a 40-megapixel scan or photo; a "bomb" that unpacks to gigabytes is refused
+MAX_PDF_OBJECTS = 200_000
+JPEG_QUALITY = 90
 
 SIGNATURES = (
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -98,8 +129,12 @@ def check_upload(filename: str, content: bytes, max_bytes: int) -> CheckedFile:
             size=f"{len(content) / 1048576:.1f}",
             limit=f"{max_bytes / 1048576:.0f}",
         )
+    if _names_a_path_or_controls(filename):
+        raise ValidationFailed(MSG_BAD_NAME, name=shown)
     for magic, content_type, extension in SIGNATURES:
         if content.startswith(magic):
+            content = _checked_pdf(content, shown) if content_type == "application/pdf" \
+                else _clean_jpeg(content, shown)
             return CheckedFile(
                 filename=safe_filename(filename, extension),
                 content_type=content_type,
@@ -108,6 +143,87 @@ def check_upload(filename: str, content: bytes, max_bytes: int) -> CheckedFile:
                 content=content,
             )
     raise ValidationFailed(MSG_NOT_PDF_OR_JPEG, name=shown)
+
+
+def _names_a_path_or_controls(name: str | None) -> bool:
+    name = name or ""
+    if "/" in name or "\\" in name:
+        return True
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in name)
+
+
+def _checked_pdf(content: bytes, shown) -> bytes:
+    """The PDF as it came, once it has parsed whole and proved to hold nothing active."""
+    if not content.rstrip().endswith(b"%%EOF"):
+        # Cut short, or something (a web page, a second file) glued on behind the PDF.
+        trailing = b"%%EOF" in content[-65536:]
+        raise ValidationFailed(MSG_AFTER_THE_END if trailing else MSG_PDF_UNREADABLE, name=shown)
+    quiet = logging.getLogger("pypdf")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted:
+            raise ValidationFailed(MSG_PDF_ENCRYPTED, name=shown)
+        if len(reader.pages) < 1:
+            raise ValidationFailed(MSG_PDF_UNREADABLE, name=shown)
+        found = _active_content(reader.trailer)
+    except ValidationFailed:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError):
+        raise ValidationFailed(MSG_PDF_UNREADABLE, name=shown) from None
+    finally:
+        quiet.level = level
+    if found:
+        raise ValidationFailed(MSG_PDF_ACTIVE, name=shown, what=ACTIVE_CONTENT[found])
+    return content
+
+
+def _active_content(root) -> str | None:
+    """The first name of active content met walking every object the PDF reaches."""
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                continue
+            seen.add((node.idnum, node.generation))
+            if len(seen) > MAX_PDF_OBJECTS:
+                raise ValueError("too many objects")
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):
+            for key, value in node.items():
+                if key in ACTIVE_CONTENT:
+                    return key
+                if isinstance(value, NameObject) and value in ACTIVE_CONTENT and key in ("/S", "/Subtype"):
+                    return str(value)
+                stack.append(value)
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+    return None
+
+
+def _clean_jpeg(content: bytes, shown) -> bytes:
+    """The picture decoded to its last pixel and encoded afresh, upright and without metadata."""
+    if not content.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        trailing = b"\xff\xd9" in content
+        raise ValidationFailed(MSG_AFTER_THE_END if trailing else MSG_JPEG_UNREADABLE, name=shown)
+    try:
+        with Image.open(io.BytesIO(content), formats=["JPEG"]) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ValidationFailed(MSG_JPEG_TOO_MANY_PIXELS, name=shown,
+                                       pixels=f"{width * height / 1e6:.0f}", limit=f"{MAX_PIXELS / 1e6:.0f}")
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode not in ("RGB", "L"):
+                upright = upright.convert("RGB")
+            fresh = io.BytesIO()
+            upright.save(fresh, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationFailed(MSG_JPEG_UNREADABLE, name=shown) from None
+    return fresh.getvalue()
 
 
 class FilesRefused(ValidationFailed):

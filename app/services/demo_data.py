@@ -445,13 +445,17 @@ class DemoLoader:
         return self.added
 
 
-# A one-page PDF that says it is a demo placeholder: what an officer would scan and attach.
-DEMO_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
-    b"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
-    b"4 0 obj<</Length 52>>stream\nBT /F1 18 Tf 72 760 Td (Sitthi demo document) Tj ET\nendstream endobj\n"
-    b"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+def _demo_pdf() -> bytes:
+    """A one-page PDF that says it is a demo placeholder: what an officer would scan and attach.
+    Dated, so that every seed makes the same bytes."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
+    pdf.add_page()
+    pdf.set_font("helvetica", size=18)
+    pdf.text(25, 30, "Sitthi demo document")
+    return bytes(pdf.output())
+
+
+DEMO_PDF = _demo_pdf()

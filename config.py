@@ -75,7 +75,13 @@ LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", 5))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Secure whenever a page is served over HTTPS (app/security/headers.py); true forces it always.
 SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+# How many reverse proxies in front of the app to believe about the client's address, scheme and
+# host (X-Forwarded-For/-Proto/-Host); 0: none, forwarded headers are ignored.
+PROXY_FIX = int(os.environ.get("PROXY_FIX", 0))
+# Redirect plain HTTP to HTTPS in the app (usually the proxy does it).
+FORCE_HTTPS = _env_bool("FORCE_HTTPS", False)
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = None
 

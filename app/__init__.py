@@ -12,7 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from app.security import rate_limits, sessions
+    from app.security import headers, rate_limits, sessions
     from app.security.manager import login_event
     from app.security.passwords import password_complexity
     from app.services import audit
@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     menu_cache.register(app)
     form_translations.register()
     cli.register(app)
-    _security_headers(app)
+    headers.register(app)
     return app
 
 
@@ -70,14 +70,3 @@ def _migrations_path() -> str:
     from config import BASE_DIR
 
     return str(BASE_DIR / "migrations")
-
-
-def _security_headers(app: Flask) -> None:
-    @app.after_request
-    def add_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        # Pages carry personnel data: never keep them in a shared cache.
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response

@@ -26,6 +26,8 @@ def live_server(app):
 
 @pytest.fixture(scope="module")
 def chromium():
+    """The browser; every page it opens is watched for Content-Security-Policy refusals, and a
+    journey that met one fails (a script the policy blocks is a broken button for the user)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -33,8 +35,27 @@ def chromium():
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
+        opened = browser.new_context
+
+        def watched_context(*args, **kwargs):
+            context = opened(*args, **kwargs)
+            context.on("console", lambda message: CSP_REFUSALS.append(message.text)
+                       if "Content Security Policy" in message.text else None)
+            return context
+
+        browser.new_context = watched_context
         yield browser
         browser.close()
+
+
+CSP_REFUSALS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_refusals():
+    CSP_REFUSALS.clear()
+    yield
+    assert not CSP_REFUSALS, CSP_REFUSALS
 
 
 @pytest.fixture()

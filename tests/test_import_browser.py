@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import new_national_id
 from tests.import_files import csv_bytes, person
-from tests.test_browser import CHROMIUM, chromium, live_server, log_in, page  # noqa: F401 - fixtures
+from tests.test_browser import CHROMIUM, chromium, live_server, log_in, no_csp_refusals, page  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.test_browser import chromium, live_server, log_in, pytestmark  # noqa: F401  (fixtures and marks)
+from tests.test_browser import chromium, live_server, log_in, no_csp_refusals, pytestmark  # noqa: F401  (fixtures and marks)
 
 
 def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, live_server, app):  # noqa: F811

@@ -78,7 +78,7 @@ def test_pages_are_never_cached(browser, login):
     admin = login("admin")
     response = admin.get("/officerview/list/")
     assert "no-store" in response.headers["Cache-Control"]
-    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_lookup_needs_the_read_permission(login):

@@ -70,3 +70,21 @@
     }).observe(document.body, { childList: true, subtree: true });
   });
 })(jQuery);
+
+/* A button that asks before it acts (data-confirm="question"): the Content-Security-Policy
+   allows no inline onclick, so the question is asked here for every such button. */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});
+
+/* The same for a form (data-confirm-submit="question"), asked when it is sent. */
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.hasAttribute && form.hasAttribute("data-confirm-submit")
+      && !window.confirm(form.getAttribute("data-confirm-submit"))) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,14 @@
+"""gunicorn reads this file from the working directory: `gunicorn 'app:create_app()'` uses it.
+
+gunicorn writes "Server: gunicorn" into every answer and has no setting to stop it; telling an
+attacker the server and its version helps no one who uses Sitthi. The header is left out here.
+"""
+from gunicorn.http import wsgi
+
+
+class _ResponseWithoutServer(wsgi.Response):
+    def default_headers(self):
+        return [line for line in super().default_headers() if not line.lower().startswith("server:")]
+
+
+wsgi.Response = _ResponseWithoutServer

@@ -24,7 +24,7 @@ from flask import Flask, current_app, jsonify, make_response, render_template, r
 from flask_appbuilder.fields import QuerySelectMultipleField
 from sqlalchemy import BigInteger, SmallInteger
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
-from wtforms import IntegerField, StringField
+from wtforms import DateField, DateTimeField, IntegerField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
@@ -34,6 +34,7 @@ from app.domain.inputs import (
     MIN_INT,
     TEXT_LIMIT,
     as_id,
+    check_year,
     expected_version,
     has_control_characters,
     whole_number,
@@ -308,11 +309,24 @@ def bound_form_input(form_class) -> None:
             validators.insert(0, _WithinColumn((MIN_INT, MAX_INT)))
         elif field_class is QuerySelectMultipleField:
             field_class = _ChosenOnly
+        elif issubclass(field_class, (DateField, DateTimeField)) and not any(
+                isinstance(v, _SaneYear) for v in validators):
+            validators.append(_SaneYear())
         else:
             continue
         bounded = UnboundField(field_class, *unbound.args, **{**unbound.kwargs, "validators": validators})
         bounded.creation_counter = unbound.creation_counter  # the field keeps its place in the form
         setattr(form_class, name, bounded)
+
+
+class _SaneYear:
+    """A date within the years Sitthi keeps; a Buddhist-Era year typed as Gregorian is named so."""
+
+    def __call__(self, _form, field) -> None:
+        try:
+            check_year(field.data)
+        except ValidationFailed as error:
+            raise ValidationError(error.translated()) from None
 
 
 def is_bulk_action(view, name: str | None) -> bool:

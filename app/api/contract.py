@@ -12,7 +12,7 @@ from datetime import UTC
 from flask import current_app
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.api.manager import OpenApi as FabOpenApi
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 ERROR = {
     "type": "object",
@@ -120,3 +120,18 @@ class OpenApi(FabOpenApi):
         if not found:
             return self.response_404()
         return self.response(200, **conform(api_spec.to_dict()))
+
+
+class SaneDate(fields.Date):
+    """A date the API takes: within the years Sitthi keeps (app.domain.inputs.check_year)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from app.domain.inputs import check_year
+        from app.errors import ValidationFailed
+
+        day = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            check_year(day)
+        except ValidationFailed as error:
+            raise ValidationError(error.translated()) from None
+        return day

@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import labels
-from app.api.contract import UtcDateTime
+from app.api.contract import SaneDate, UtcDateTime
 from app.domain.inputs import MAX_INT as MAX_ID
 from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
@@ -120,7 +120,7 @@ def _request_fields(create: bool) -> dict[str, fields.Field]:
         "pledge_accepted": fields.Boolean(**opt(False)),
         "certifying_head_id": _id(allow_none=True, **opt(None)),
         "target_unit_id": _id(allow_none=True, **opt(None)),
-        "assignment_until": fields.Date(allow_none=True, **opt(None)),
+        "assignment_until": SaneDate(allow_none=True, **opt(None)),
         "sources": fields.List(fields.Nested(SourceChoiceSchema), validate=validate.Length(max=50),
                                **opt(list)),
         "function_ids": fields.List(_id(), validate=validate.Length(max=50), **opt(list)),
@@ -173,7 +173,7 @@ class DecideSchema(Schema):
 class ActivationSchema(Schema):
     activated = fields.Boolean(required=True, metadata={"description": "true: activated; false: refused."})
     agency_reference = fields.String(validate=validate.Length(max=100), load_default="")
-    activated_on = fields.Date(allow_none=True, load_default=None, metadata={"description": "Default: today."})
+    activated_on = SaneDate(allow_none=True, load_default=None, metadata={"description": "Default: today."})
     comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="", metadata={
         "description": "Required when the agency refused."})
     version = fields.Integer(strict=True, required=True, metadata={"description": "The item's `version`."})
@@ -212,10 +212,10 @@ class GrantSchema(Schema):
     id = fields.Integer()
     state = fields.String()
     state_label = fields.String()
-    valid_from = fields.Date()
-    valid_until = fields.Date(allow_none=True)
+    valid_from = SaneDate()
+    valid_until = SaneDate(allow_none=True)
     agency_reference = fields.String(allow_none=True)
-    activated_on = fields.Date(allow_none=True)
+    activated_on = SaneDate(allow_none=True)
 
 
 class ItemSchema(Schema):
@@ -228,7 +228,7 @@ class ItemSchema(Schema):
     state_label = fields.String()
     comment = fields.String(allow_none=True)
     agency_reference = fields.String(allow_none=True)
-    activated_on = fields.Date(allow_none=True)
+    activated_on = SaneDate(allow_none=True)
     awaiting_activation = fields.Boolean()
     version = fields.Integer(metadata={"description": "Send it back to record the activation."})
     grant = fields.Nested(GrantSchema, allow_none=True)
@@ -274,7 +274,7 @@ class HeldRightSchema(Schema):
     function = fields.Nested(CodedRefSchema, allow_none=True)
     rank_group = fields.Nested(RankGroupSchema, allow_none=True)
     state = fields.String()
-    valid_until = fields.Date(allow_none=True)
+    valid_until = SaneDate(allow_none=True)
 
 
 class RequestSummarySchema(Schema):
@@ -290,7 +290,7 @@ class RequestSummarySchema(Schema):
     created_at = UtcDateTime()
     submitted_at = UtcDateTime(allow_none=True)
     completed_at = UtcDateTime(allow_none=True)
-    due_on = fields.Date(allow_none=True)
+    due_on = SaneDate(allow_none=True)
     overdue = fields.Boolean()
     version = fields.Integer()
 
@@ -307,7 +307,7 @@ class RequestDetailSchema(RequestSummarySchema):
     pledge_accepted = fields.Boolean()
     certifying_head = fields.Nested(RefSchema, allow_none=True)
     target_unit = fields.Nested(RefSchema, allow_none=True)
-    assignment_until = fields.Date(allow_none=True)
+    assignment_until = SaneDate(allow_none=True)
     updated_at = UtcDateTime()
     items = fields.List(fields.Nested(ItemSchema))
     attachments = fields.List(fields.Nested(AttachmentSchema))

@@ -27,7 +27,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Load, contains_eager
 
-from app.api.contract import UtcDateTime
+from app.api.contract import SaneDate, UtcDateTime
 from app.api.requests import MAX_ID, _json_body, _json_errors, api_actor
 from app.api.requests import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
@@ -108,6 +108,11 @@ class SitthiSchemaConverter(Model2SchemaConverter):
 
     def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
         field = super()._column2field(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
+        if type(field) is fields.Date:
+            day = SaneDate(required=field.required, allow_none=field.allow_none, dump_only=field.dump_only,
+                           load_only=field.load_only, metadata=field.metadata)
+            day.unique = getattr(field, "unique", False)
+            return day
         if type(field) is fields.DateTime:
             moment = UtcDateTime(required=field.required, allow_none=field.allow_none, dump_only=field.dump_only,
                                  load_only=field.load_only, metadata=field.metadata)

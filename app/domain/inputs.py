@@ -59,3 +59,25 @@ def expected_version(value) -> int | None:
 
 def has_control_characters(text: str) -> bool:
     return CONTROL_CHARACTERS.search(text) is not None
+
+
+# -- dates ---------------------------------------------------------------------------------------
+# Every date Sitthi keeps (birth dates, holidays, validity, duty orders) falls in these years. A
+# Thai user who types the Buddhist-Era year into a Gregorian field (2569 for 2026) is told so,
+# never silently moved 543 years.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+BUDDHIST_ERA_OFFSET = 543
+MSG_BUDDHIST_YEAR = N_("The year %(year)s looks like a Buddhist Era year: enter it as a Gregorian year "
+                       "(%(gregorian)s).")
+MSG_YEAR_OUT_OF_RANGE = N_("The year %(year)s is outside %(earliest)s to %(latest)s.")
+
+
+def check_year(value) -> None:
+    """Refuse a date whose year no record of Sitthi can have, saying which mistake it looks like."""
+    year = getattr(value, "year", None)
+    if year is None or EARLIEST_YEAR <= year <= LATEST_YEAR:
+        return
+    if EARLIEST_YEAR <= year - BUDDHIST_ERA_OFFSET <= LATEST_YEAR:
+        raise ValidationFailed(MSG_BUDDHIST_YEAR, year=str(year), gregorian=str(year - BUDDHIST_ERA_OFFSET))
+    raise ValidationFailed(MSG_YEAR_OUT_OF_RANGE, year=str(year), earliest=str(EARLIEST_YEAR),
+                           latest=str(LATEST_YEAR))

@@ -54,7 +54,8 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and db.session.scalar(select(func.count(Officer.id))):
         click.echo("database already holds officers: demo data not loaded")
         return
-    added = DemoLoader(db.session, office_clock().today).load_all()
+    added = DemoLoader(db.session, office_clock().today,
+                       current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")).load_all()
     db.session.commit()
     click.echo("demo data added: " + (", ".join(f"{k}={v}" for k, v in added.items()) or "nothing, all present"))
     click.echo(f"demo logins (password {DEMO_PASSWORD}): " + ", ".join(login.username for login in DEMO_LOGINS))

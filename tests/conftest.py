@@ -19,6 +19,7 @@ import pytest
 import time_machine
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 
 DEMO_PASSWORD = "Sitthi@demo1"
 POSTGRES_ADMIN_URL = os.environ.get("SITTHI_TEST_POSTGRES")
@@ -96,6 +97,10 @@ def databases(tmp_path_factory):
     fresh.drop_all()
 
 
+TEST_HASH_METHOD = "pbkdf2:sha256:1000"
+TEST_FAKE_HASH = generate_password_hash("not a password", method=TEST_HASH_METHOD)
+
+
 def build_app(database_url: str, **overrides):
     from app import create_app
 
@@ -109,6 +114,10 @@ def build_app(database_url: str, **overrides):
         # Rate-limit and audit tests fail demo users' logins on purpose; a lockout of `head` for
         # 15 minutes would fail every later test. tests/test_sessions_end.py sets its own limit.
         "LOGIN_LOCKOUT_FAILURES": 1000,
+        # Thousands of logins: a cheap hash keeps the suite minutes shorter. Production keeps
+        # scrypt. Unknown usernames are checked against a hash of the same kind, as FAB does.
+        "FAB_PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+        "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": TEST_FAKE_HASH,
     }
     config.update(overrides)
     return create_app(config)

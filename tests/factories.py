@@ -72,12 +72,13 @@ def make_login(session, officer: Officer, role: str = "Officer", password: str |
     from werkzeug.security import generate_password_hash
 
     from app.models import User
+    from tests.conftest import TEST_HASH_METHOD
 
     number = next(_counter)
     user = User(username=f"test-user-{number}-{_rng.randrange(10**6)}", first_name=officer.first_name_th,
                 last_name=officer.last_name_th, email=f"u{number}-{_rng.randrange(10**6)}@sitthi.example",
                 active=True, roles=[session.scalar(select(Role).where(Role.name == role))],
-                password=generate_password_hash(password) if password else None)
+                password=generate_password_hash(password, method=TEST_HASH_METHOD) if password else None)
     session.add(user)
     session.flush()
     officer.user_id = user.id

@@ -111,9 +111,11 @@ def _valid_id(first_twelve: str) -> str:
 
 
 class DemoLoader:
-    def __init__(self, session: Session, today: date):
+    def __init__(self, session: Session, today: date, password_method: str = "scrypt"):
         self.session = session
         self.today = today
+        # How the demo logins' password is hashed: the deployment's FAB_PASSWORD_HASH_METHOD.
+        self.password_method = password_method
         self.added: dict[str, int] = {}
 
     def _count(self, what: str) -> None:
@@ -179,7 +181,7 @@ class DemoLoader:
 
         for role in self.session.scalars(select(Role)):
             roles[role.name] = role
-        password = generate_password_hash(DEMO_PASSWORD, method="scrypt", salt_length=16)
+        password = generate_password_hash(DEMO_PASSWORD, method=self.password_method, salt_length=16)
         for login in DEMO_LOGINS:
             user = self.session.scalar(select(User).where(User.username == login.username))
             if user is None:

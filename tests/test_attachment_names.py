@@ -132,17 +132,20 @@ def test_hostile_names_from_a_browser_are_made_safe(app, login, quoted_name, sto
     assert _downloaded_name(officer, attachment.id) == stored
 
 
+def _api_memo(app, api_tokens, filename: str):
+    """A search request sent through the API with one memo of this name."""
+    api = ApiUser(app.test_client(), api_tokens("officer"))
+    return api.post("/api/v1/requests/?_l_=en", json={
+        "kind": "external_search", "contact_email": "me@police.example", "contact_mobile": "0812345678",
+        "duty_performed": "สืบสวน", "sources": [{"data_source_id": _vehicles(app)}],
+        "attachments": [{"kind": "memo", "filename": filename, "content_base64": base64.b64encode(PDF).decode()}]})
+
+
 @pytest.mark.parametrize("given, stored", [
     ('x"; filename="evil.exe', "x__ filename=_evil.pdf"),
 ])
 def test_hostile_names_through_the_api_are_made_safe(app, login, api_tokens, given, stored):
-    api = ApiUser(app.test_client(), api_tokens("officer"))
-    with app.app_context():
-        vehicles = db.session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
-    response = api.post("/api/v1/requests/?_l_=en", json={
-        "kind": "external_search", "contact_email": "me@police.example", "contact_mobile": "0812345678",
-        "duty_performed": "สืบสวน", "sources": [{"data_source_id": vehicles}],
-        "attachments": [{"kind": "memo", "filename": given, "content_base64": base64.b64encode(PDF).decode()}]})
+    response = _api_memo(app, api_tokens, given)
     assert response.status_code == 201, response.get_json()
     [attachment] = response.get_json()["attachments"]
     assert attachment["filename"] == stored and _is_harmless(stored)
@@ -158,13 +161,7 @@ def test_a_name_with_a_path_or_controls_is_refused_with_the_reason(app, login, a
         response = _upload(login("officer"), {"upload_memo": (given, PDF)})
         assert response.status_code == 400
         assert "โฟลเดอร์หรืออักขระควบคุม" in response.get_data(as_text=True)
-    api = ApiUser(app.test_client(), api_tokens("officer"))
-    with app.app_context():
-        vehicles = db.session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
-    response = api.post("/api/v1/requests/?_l_=en", json={
-        "kind": "external_search", "contact_email": "me@police.example", "contact_mobile": "0812345678",
-        "duty_performed": "สืบสวน", "sources": [{"data_source_id": vehicles}],
-        "attachments": [{"kind": "memo", "filename": given, "content_base64": base64.b64encode(PDF).decode()}]})
+    response = _api_memo(app, api_tokens, given)
     assert response.status_code == 400 and "folder path or control characters" in response.get_json()["message"]
     assert _counts(app) == before
 

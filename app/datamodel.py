@@ -8,9 +8,12 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, select
 
+from app.domain.inputs import as_id
 from app.errors import N_
 from app.extensions import db
+from app.models import AuditEvent, Officer, audit_event_officer
 from app.services import officer_search
 
 # What saving a record through a generated screen or the API may run into.
@@ -32,6 +35,39 @@ class NationalIdIs(BaseFilter):
         return query.filter(officer_search.national_id_is(getattr(self.model, self.column_name), value))
 
 
+def _events_concerning(officer_ids):
+    return AuditEvent.id.in_(select(audit_event_officer.c.event_id)
+                             .where(audit_event_officer.c.officer_id.in_(officer_ids)))
+
+
+class ConcernsOfficerWithNationalId(BaseFilter):
+    """Who looked at this officer: the audit events that read the data of the officer with this
+    national ID (all 13 digits, as everywhere)."""
+
+    name = _l("Officer's national ID is (all 13 digits)")
+    arg_name = "onid"
+    takes_national_id = True  # app.input_guard: not the record number a relation takes
+
+    def apply(self, query, value):
+        digits = officer_search.whole_national_id(value)
+        if digits is None:
+            return query.filter(false())
+        return query.filter(_events_concerning(select(Officer.id).where(Officer.national_id == digits)))
+
+
+class ConcernsOfficer(BaseFilter):
+    """The same by the officer's record number: the link on the officer's own page."""
+
+    name = _l("Officer's record number is")
+    arg_name = "oid"
+
+    def apply(self, query, value):
+        officer_id = as_id(value)
+        if officer_id is None:
+            return query.filter(false())
+        return query.filter(_events_concerning([officer_id]))
+
+
 # Columns that hold a code chosen from a list (a state, a kind): they are searched by the whole
 # code, which an index serves; FAB's text filters would compare prefixes case-blind (ILIKE).
 CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind"})
@@ -40,6 +76,7 @@ CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind"})
 class SitthiFilterConverter(SQLAFilterConverter):
     conversion_table = (
         ("is_national_id", [NationalIdIs]),
+        ("is_officers_read", [ConcernsOfficerWithNationalId, ConcernsOfficer]),
         ("is_code", [FilterEqual, FilterNotEqual]),
         *SQLAFilterConverter.conversion_table,
     )
@@ -84,6 +121,9 @@ class CappedCountInterface(SQLAInterface):
 
     def is_national_id(self, col_name: str) -> bool:
         return col_name == "national_id"
+
+    def is_officers_read(self, col_name: str) -> bool:
+        return self.obj is AuditEvent and col_name == "officers"
 
     def is_code(self, col_name: str) -> bool:
         return col_name in CODE_COLUMNS and self.is_string(col_name)

@@ -28,6 +28,7 @@ from wtforms import DateField, DateTimeField, IntegerField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
+from app.domain import national_id
 from app.domain.inputs import (
     MAX_INT,
     MAX_TEXT,
@@ -40,6 +41,7 @@ from app.domain.inputs import (
     whole_number,
 )
 from app.errors import N_, ValidationFailed, translate
+from app.services.officer_search import whole_national_id
 
 MAX_PAGE = 100_000  # a hundred thousand pages in: past the end of any list Sitthi has
 MAX_PAGE_SIZE = 100  # the largest page FAB's own menu offers, and the API's
@@ -63,6 +65,7 @@ MSG_SEARCH_RECORD = N_("Search “%(name)s” by choosing one of its records.")
 MSG_SEARCH_NUMBER = N_("Search “%(name)s” with a whole number from %(min)s to %(max)s.")
 MSG_SEARCH_TEXT = N_("Search “%(name)s” with text.")
 MSG_SEARCH_LIST = N_("Search “%(name)s” with a list of values.")
+MSG_SEARCH_NATIONAL_ID = N_("Search “%(name)s” with a valid national ID, all 13 digits.")
 MSG_NO_SUCH_SEARCH = N_("“%(name)s” cannot be searched that way.")
 
 
@@ -206,19 +209,24 @@ def check_search(datamodel, column: str, value, *, index: int | None = None, ope
     if column not in datamodel.get_columns_list():
         return
     shown = label if label is not None else _shown(column)
+    filters = datamodel.filter_converter_class(datamodel).convert(column) or []
     if index is not None:
-        filters = datamodel.filter_converter_class(datamodel).convert(column) or []
         if index >= len(filters):
             raise InputRefused(MSG_NO_SUCH_SEARCH, field=_shown(column), name=shown)
         operator = filters[index].arg_name
     if operator in LIST_OPERATORS and not isinstance(value, list):
         raise InputRefused(MSG_SEARCH_LIST, field=_shown(column), name=shown)
+    # A filter that takes a national ID through a relation (who read this officer) says so itself.
+    takes_national_id = any(getattr(f, "takes_national_id", False) and f.arg_name == operator for f in filters)
     for item in value if isinstance(value, list) else [value]:
-        _check_search_value(datamodel, column, item, shown)
+        _check_search_value(datamodel, column, item, shown, takes_national_id=takes_national_id)
 
 
-def _check_search_value(datamodel, column: str, item, shown) -> None:
-    if datamodel.is_relation(column):
+def _check_search_value(datamodel, column: str, item, shown, *, takes_national_id: bool = False) -> None:
+    if takes_national_id:
+        if not _is_national_id(item):
+            raise InputRefused(MSG_SEARCH_NATIONAL_ID, field=_shown(column), name=shown)
+    elif datamodel.is_relation(column):
         if as_id(item, _pk_limit(datamodel.get_related_model(column))) is None:
             raise InputRefused(MSG_SEARCH_RECORD, field=_shown(column), name=shown)
     elif datamodel.is_integer(column):
@@ -227,6 +235,14 @@ def _check_search_value(datamodel, column: str, item, shown) -> None:
             raise InputRefused(MSG_SEARCH_NUMBER, field=_shown(column), name=shown, min=f"{low:,}", max=f"{high:,}")
     elif (datamodel.is_string(column) or datamodel.is_text(column)) and not isinstance(item, str):
         raise InputRefused(MSG_SEARCH_TEXT, field=_shown(column), name=shown)
+
+
+def _is_national_id(value) -> bool:
+    digits = None if isinstance(value, bool) else whole_national_id(value)
+    try:
+        return digits is not None and bool(national_id.validate(digits))
+    except ValidationFailed:
+        return False
 
 
 def check_list_query(datamodel, rison_args: dict) -> None:
@@ -310,8 +326,8 @@ def bound_form_input(form_class) -> None:
         elif field_class is QuerySelectMultipleField:
             field_class = _ChosenOnly
         elif issubclass(field_class, (DateField, DateTimeField)) and not any(
-                isinstance(v, _SaneYear) for v in validators):
-            validators.append(_SaneYear())
+                isinstance(v, SaneYear) for v in validators):
+            validators.append(SaneYear())
         else:
             continue
         bounded = UnboundField(field_class, *unbound.args, **{**unbound.kwargs, "validators": validators})
@@ -319,8 +335,9 @@ def bound_form_input(form_class) -> None:
         setattr(form_class, name, bounded)
 
 
-class _SaneYear:
-    """A date within the years Sitthi keeps; a Buddhist-Era year typed as Gregorian is named so."""
+class SaneYear:
+    """A date within the years Sitthi keeps; a Buddhist-Era year typed as Gregorian is named so.
+    FAB-generated forms get it from bound_form_input; hand-written forms list it themselves."""
 
     def __call__(self, _form, field) -> None:
         try:

@@ -20,6 +20,7 @@ from app.models import (
     AccessRequest,
     ApprovalChain,
     ApprovalStage,
+    AuditEvent,
     Decision,
     Officer,
     RequestItem,
@@ -481,7 +482,9 @@ def two_commands(app):
         db.session.execute(delete(RequestItem).where(RequestItem.request_id.in_(ids)))
         db.session.execute(delete(AccessRequest).where(AccessRequest.id.in_(ids)))
         db.session.execute(delete(Officer).where(Officer.id.in_(officers)))
-        db.session.execute(delete(Unit).where(Unit.id.in_(units)))
+        # A unit the audit trail names (the reads of its requests) stays, empty: the trail is append-only.
+        named = select(AuditEvent.unit_id).where(AuditEvent.unit_id.in_(units))
+        db.session.execute(delete(Unit).where(Unit.id.in_(units), Unit.id.not_in(named)))
         db.session.commit()
 
 

@@ -35,9 +35,10 @@ from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
+from app.read_trail import note_read
 from app.security.scope import Actor
 from app.services import access_requests as service
-from app.services import eligibility
+from app.services import audit, eligibility
 from app.services.delegations import actor_on
 from app.services.inboxes import waiting_for
 
@@ -717,7 +718,10 @@ class RequestsApi(BaseApi):
         """
         actor = api_actor()
         req = service.load_request(db.session, actor, _known_id(pk))
-        return self.response(200, **detail(actor, req))
+        body = detail(actor, req)
+        note_read(actor, "read", officer_ids=[req.requester_id], obj=req,
+                  purpose=audit.handling(req))
+        return self.response(200, **body)
 
     # -- the requester's commands -----------------------------------------------------------
     @expose("/", methods=["POST"])

@@ -38,6 +38,7 @@ from app.formatting import office_clock
 from app.input_guard import InputRefused, check_list_query
 from app.models import AuditEvent, Grant, Officer, Unit
 from app.models.officer import OFFICER_STATUSES
+from app.read_trail import note_read
 from app.security.scope import Actor, command_units, is_nationwide, is_visible, row_condition
 from app.services import audit, personnel_rules
 
@@ -421,6 +422,13 @@ class OfficersApi(ScopedApi):
         db.session.commit()
         return self.response(200, result=self.edit_model_schema.dump(item))
 
+    def get_headless(self, pk, **kwargs):
+        """One officer's whole record leaves only once its reading is in the trail."""
+        response = super().get_headless(pk, **kwargs)
+        if response.status_code == 200:
+            note_read(api_actor(), "read", officer_ids=[pk], obj=db.session.get(Officer, pk))
+        return response
+
     def _load(self, pk) -> Officer:
         """The officer, if the user may see them: one outside the scope is not found, like no one."""
         item = None
@@ -517,9 +525,11 @@ class AuditEventsApi(ScopedApi):
         *_unit("unit"), "summary",
     ]
     show_columns = [
-        *list_columns, "on_behalf_of.id", "on_behalf_of.username", "before", "after", "remote_addr",
+        *list_columns, "on_behalf_of.id", "on_behalf_of.username", "before", "after", "remote_addr", "purpose",
+        "officers.id",
     ]
-    search_columns = ["action", "actor", "object_type", "object_id", "unit", "occurred_at"]
+    # "officers": who read this officer's data (`opr: onid` a national ID, `oid` a record number).
+    search_columns = ["action", "actor", "object_type", "object_id", "unit", "occurred_at", "officers"]
     order_columns = ["id", "occurred_at", "action"]
     base_order = ("occurred_at", "desc")
 

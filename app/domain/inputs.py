@@ -5,6 +5,7 @@ database but an error, and so is text holding a NUL byte (SQLite accepts both, s
 showed it). These rules say what a value may be before anything looks it up or stores it.
 """
 import re
+from datetime import date
 
 from app.errors import N_, ValidationFailed
 
@@ -81,3 +82,22 @@ def check_year(value) -> None:
         raise ValidationFailed(MSG_BUDDHIST_YEAR, year=str(year), gregorian=str(year - BUDDHIST_ERA_OFFSET))
     raise ValidationFailed(MSG_YEAR_OUT_OF_RANGE, year=str(year), earliest=str(EARLIEST_YEAR),
                            latest=str(LATEST_YEAR))
+
+
+MSG_NOT_A_DATE = N_("Not a valid date value.")
+
+
+def form_date(raw: str | None) -> date | None:
+    """A date a hand-written form sent (YYYY-MM-DD, as the date input sends it); None when left
+    empty. Refused with a message when it is no date, or a year Sitthi cannot hold (check_year)."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationFailed(MSG_NOT_A_DATE)
+    check_year(day)
+    return day

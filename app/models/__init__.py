@@ -1,7 +1,7 @@
 """Every table of Sitthi, importable from one place."""
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's login, ab_user)
 
-from app.models.audit import AuditEvent
+from app.models.audit import AuditEvent, audit_event_officer
 from app.models.delegation import Delegation
 from app.models.grant import GRANT_STATES, LIVE_GRANT_STATES, CommandFunction, DeactivationNotice, Grant
 from app.models.jobs import JOB_KINDS, JOB_STATES, ImportReject, JobRun
@@ -40,7 +40,7 @@ from app.models.unit import UNIT_KINDS, Unit
 __all__ = [
     "LoginGeneration", "LoginThrottle", "ATTACHMENT_KINDS", "CHANGE_KINDS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
     "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
-    "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent",
+    "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent", "audit_event_officer",
     "CommandFunction", "DataChangeRequest", "DeactivationNotice", "DutyOrder", "ImportReject", "JobRun",
     "PersonnelChange", "SourceUsage", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",

@@ -5,17 +5,32 @@ from flask_appbuilder import Model
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import utcnow
+
+# The officers whose personal data an event concerns: the one whose record was opened, the
+# requester of a memo printed, every officer of an export. "Who looked at this officer" is one
+# filter on this table (ix_audit_officer_officer). Append-only like the trail itself (0012).
+# officer_id has no foreign key, like object_id: the trail outlives a record deleted later.
+audit_event_officer = Table(
+    "audit_event_officer",
+    Model.metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("audit_event.id"),
+           primary_key=True),
+    Column("officer_id", Integer, primary_key=True),
+    Index("ix_audit_officer_officer", "officer_id", "event_id"),
+)
 
 
 class AuditEvent(Model):
@@ -50,6 +65,12 @@ class AuditEvent(Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     remote_addr: Mapped[str | None] = mapped_column(String(45))
+    # Why personal data was read, where the screen knows or asks (e.g. "request 12/2569").
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    officers = relationship(
+        "Officer", secondary=audit_event_officer, viewonly=True,
+        primaryjoin="AuditEvent.id == audit_event_officer.c.event_id",
+        secondaryjoin="foreign(audit_event_officer.c.officer_id) == Officer.id")
     # The import or scheduled run that made this change, when one did.
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
     # The row's place in the tamper-evident chain, set when its transaction commits

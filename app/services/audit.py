@@ -5,10 +5,10 @@ Nothing here commits: the event is saved or lost together with the change it des
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent
+from app.models import AuditEvent, audit_event_officer
 from app.services import audit_chain  # noqa: F401  (seals what each transaction wrote)
 
 # Never copied into the trail: secrets, file bodies, and bookkeeping columns.
@@ -84,6 +84,7 @@ def record(
     after: dict | None = None,
     remote_addr: str | None = None,
     job_run_id: int | None = None,
+    purpose: str | None = None,
 ) -> AuditEvent:
     if obj is not None:
         object_type = object_type or type(obj).__name__
@@ -94,7 +95,47 @@ def record(
         action=action, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id,
         object_type=object_type, object_id=object_id, unit_id=unit_id,
         summary=(summary or "")[:1000] or None, before=before or None, after=after or None,
-        remote_addr=remote_addr, job_run_id=job_run_id,
+        remote_addr=remote_addr, job_run_id=job_run_id, purpose=(purpose or "")[:200] or None,
     )
     session.add(event)
     return event
+
+
+# What a read is called in the trail: a record shown (screen or API), a document printed, a file
+# downloaded, a list written to a file.
+READ_ACTIONS = ("read", "print", "download", "export")
+# A purpose as stored: language-free, shown in the reader's language by the audit screen.
+REQUEST_PURPOSE = "request:"
+
+
+def handling(request) -> str:
+    """The purpose of reading a request's personal data on its pages: to handle that request."""
+    return f"{REQUEST_PURPOSE}{request.number or request.id}"
+
+
+def record_read(
+    session: Session,
+    action: str,
+    *,
+    officer_ids,
+    actor_id: int | None,
+    reader_officer_id: int | None = None,
+    **event,
+) -> AuditEvent | None:
+    """A read of officers' personal data (OIA B.E. 2540, PDPA): who read it, what, when, from
+    where, and whose data it was, so the trail can answer "who looked at this officer".
+
+    Reading one's own record on a screen is not recorded: nobody audits an officer for looking at
+    themself. Every export is recorded, with whoever's data it holds but the reader's own.
+    """
+    assert action in READ_ACTIONS, action
+    officers = {int(i) for i in officer_ids if i is not None}
+    if action != "export" and reader_officer_id is not None and officers == {reader_officer_id}:
+        return None
+    officers.discard(reader_officer_id)
+    read = record(session, action, actor_id=actor_id, **event)
+    session.flush()
+    if officers:
+        session.execute(insert(audit_event_officer),
+                        [{"event_id": read.id, "officer_id": officer_id} for officer_id in sorted(officers)])
+    return read

@@ -21,6 +21,8 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list] = field(default_factory=list)
+    # The officers whose personal data the rows hold: each is linked to the export in the trail.
+    officer_ids: set[int] = field(default_factory=set)
 
 
 def neutral(value):

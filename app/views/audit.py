@@ -1,9 +1,12 @@
 """Audit screens: the trail and the mail outbox (rights reviews: app/views/reviews.py)."""
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from wtforms import StringField
 
 from app import labels
 from app.datamodel import datamodel
 from app.models import AuditEvent, Notification
+from app.services.audit import REQUEST_PURPOSE
 from app.views.base import ReadOnlyModelView, code_column, code_field
 from app.views.exporting import ExportableList
 from app.views.labels import LABELS
@@ -16,7 +19,19 @@ AUDIT_EXPORT = [
     (LABELS["object_id"], lambda e: e.object_id),
     (LABELS["summary"], lambda e: e.summary),
     (LABELS["remote_addr"], lambda e: e.remote_addr),
+    (LABELS["purpose"], lambda e: purpose_text(e.purpose)),
 ]
+
+
+def purpose_text(purpose: str | None) -> str:
+    """A stored purpose in the reader's language."""
+    if purpose and purpose.startswith(REQUEST_PURPOSE):
+        return gettext("Request %(number)s", number=purpose.removeprefix(REQUEST_PURPOSE))
+    return purpose or ""
+
+
+def officers_text(officers) -> str:
+    return ", ".join(f"{officer} ({officer.national_id_masked})" for officer in officers)
 
 
 class AuditEventView(ExportableList, ReadOnlyModelView):
@@ -28,9 +43,12 @@ class AuditEventView(ExportableList, ReadOnlyModelView):
     list_columns = ["occurred_at", "action", "actor", "object_type", "object_id", "summary"]
     show_columns = [
         "occurred_at", "action", "actor", "object_type", "object_id", "unit_id", "summary",
-        "before", "after", "remote_addr",
+        "officers", "purpose", "before", "after", "remote_addr",
     ]
-    search_columns = ["action", "object_type", "object_id", "occurred_at"]
+    # "officers": who looked at this officer, by national ID or (from the officer's page) record number.
+    search_columns = ["action", "object_type", "object_id", "occurred_at", "officers"]
+    search_form_extra_fields = {"officers": StringField(LABELS["officers"])}
+    formatters_columns = {"purpose": purpose_text, "officers": officers_text}
     # Newest recorded first: the order the trail was written in, and keyset pages however deep.
     base_order = ("id", "desc")
     keyset_pages = True

@@ -19,7 +19,9 @@ from app.datamodel import CappedCountInterface
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today, office_clock
+from app.input_guard import SaneYear
 from app.models import DeactivationNotice
+from app.read_trail import note_read
 from app.security.scope import is_visible
 from app.services import deactivation as service
 from app.views.base import (
@@ -54,7 +56,7 @@ def confirm_cell(notice: DeactivationNotice) -> Markup:
 
 class ConfirmForm(FlaskForm):
     agency_reference = StringField(_l("Agency's reference"), [DataRequired(), Length(max=100)])
-    deactivated_on = DateField(_l("Deactivated on (empty: today)"), [Optional()])
+    deactivated_on = DateField(_l("Deactivated on (empty: today)"), [Optional(), SaneYear()])
 
 
 class DeactivationNoticeView(ReadOnlyModelView):
@@ -103,6 +105,9 @@ class DeactivationNoticeView(ReadOnlyModelView):
             else:
                 flash(gettext("The agency's deactivation is recorded."), "success")
                 return redirect(url_for(".list"))
+        if request.method == "GET":  # the notice shows the officer's whole national ID
+            note_read(current_actor(), "read", officer_ids=[notice.grant.officer_id], obj=notice,
+                      unit_id=notice.grant.officer.home_unit_id)
         status = 400 if request.method == "POST" else 200
         return self.render_template("sitthi/deactivation_confirm.html", notice=notice, form=form,
                                     error=error, state=labels.label_of(NOTICE_STATE, notice.state)), status

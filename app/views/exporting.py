@@ -5,15 +5,15 @@ with who, what and how many rows, before the file leaves.
 """
 from urllib.parse import quote
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext
 
-from app.extensions import db
 from app.formatting import local_today
-from app.services import audit, exports
+from app.read_trail import note_read
+from app.services import exports
 from app.views.scoping import current_actor
 
 
@@ -28,10 +28,8 @@ def export_format() -> str:
 def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None) -> Response:
     """The table as a file named `name-<date>.<ext>`, after auditing the export as a read."""
     content, mimetype, extension = exports.render(table, fmt)
-    audit.record(db.session, "export", actor_id=getattr(g.user, "id", None), object_type=what,
-                 unit_id=unit_id, summary=f"{table.title}: {len(table.rows)} rows ({extension})",
-                 remote_addr=request.remote_addr)
-    db.session.commit()
+    note_read(current_actor(), "export", officer_ids=table.officer_ids, object_type=what, unit_id=unit_id,
+              summary=f"{table.title}: {len(table.rows)} rows ({extension})")
     filename = f"{name}-{local_today().isoformat()}.{extension}"
     return Response(content, mimetype=mimetype, headers={
         "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename, safe=""),
@@ -51,6 +49,8 @@ class ExportableList:
 
     export_columns: list = []
     export_name = "list"
+    # The row's column naming the officer it is about, when rows hold officers' personal data.
+    export_officer_column: str | None = None
 
     @expose("/export/")
     @has_access
@@ -67,6 +67,11 @@ class ExportableList:
             return redirect(url_for(".list"))
         table = exports.Table(title=str(self.list_title),
                               headers=[str(heading) for heading, _ in self.export_columns],
-                              rows=[[value(row) for _, value in self.export_columns] for row in rows])
+                              rows=[[value(row) for _, value in self.export_columns] for row in rows],
+                              officer_ids=self._officers_of(rows))
         return download(table, self.export_name, fmt, what=self.class_permission_name,
                         unit_id=current_actor().command_id)
+
+    def _officers_of(self, rows) -> set[int]:
+        column = self.export_officer_column
+        return {getattr(row, column) for row in rows} if column else set()

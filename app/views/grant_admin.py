@@ -4,7 +4,6 @@ Views only read the form, call app.services.grants per grant and commit; who may
 which grant is decided in that service. Bulk actions pass the selected ids only: FAB loads action
 rows without the list's row scope, the service loads each one again through it.
 """
-from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from flask import flash, g, redirect, request, url_for
@@ -20,10 +19,11 @@ from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.datamodel import CappedCountInterface, datamodel
-from app.domain.inputs import as_id
+from app.domain.inputs import as_id, form_date
 from app.errors import N_, SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, local_today, localized, office_clock
+from app.input_guard import SaneYear
 from app.models import Grant, Officer, Unit
 from app.models.lifecycle import DutyOrder
 from app.security.rate_limits import search_endpoint
@@ -92,12 +92,6 @@ def validity_cell(grant: Grant) -> Markup:
     return Markup('{d} <small class="{css}">({left})</small>').format(d=text, css=css, left=left)
 
 
-def _parse_date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
 
 def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
@@ -139,6 +133,7 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     keyset_pages = True
     list_template = "sitthi/grant_admin_list.html"
     export_columns = GRANT_EXPORT
+    export_officer_column = "officer_id"
     export_name = "command-permissions"
 
     def _change_selected(self, command, done_message):
@@ -184,10 +179,15 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     @action("extend_selected", _l("Extend selected (to the date above)"),
             _l("Extend every selected permission to the date above?"), "fa-calendar-plus-o", single=False)
     def extend_selected(self, _items):
-        raw = request.form.get("valid_until", "")
-        until = _parse_date(raw)
+        try:
+            until = form_date(request.form.get("valid_until"))
+        except ValidationFailed as refused:
+            flash(refused.translated(), "danger")
+            until = None
+        else:
+            if until is None:
+                flash(gettext("Enter the new end of validity above the list."), "danger")
         if until is None:
-            flash(gettext("Enter the new end of validity above the list."), "danger")
             return redirect(request.referrer if _same_site(request.referrer) else self.get_redirect())
         return self._change_selected(
             lambda actor, pk: service.extend(db.session, actor, pk, until, office_clock()),
@@ -228,7 +228,7 @@ class AssignForm(FlaskForm):
                                 endpoint=("AssignFunctionView.officers",))
     function = SelectField(_l("Function"), [DataRequired()], coerce=as_id, choices=[],
                            validate_choice=False)
-    valid_until = DateField(_l("Valid until (empty: the function's default validity)"), [Optional()])
+    valid_until = DateField(_l("Valid until (empty: the function's default validity)"), [Optional(), SaneYear()])
     duty_order = SelectField(_l("Duty order"), [Optional()], coerce=as_id, choices=[], validate_choice=False)
 
 

@@ -121,6 +121,8 @@ LABELS = {
     "before": _l("Before"),
     "after": _l("After"),
     "remote_addr": _l("IP address"),
+    "officers": _l("Officers whose data was read"),
+    "purpose": _l("Purpose"),
     # outbox
     "recipient_email": _l("Recipient"),
     "subject": _l("Subject"),

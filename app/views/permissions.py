@@ -72,6 +72,7 @@ class GrantView(ExportableList, ReadOnlyModelView):
     keyset_pages = True
     list_template = "sitthi/exportable_list.html"
     export_columns = GRANT_EXPORT
+    export_officer_column = "officer_id"
     export_name = "grants"
 
 

@@ -1,5 +1,5 @@
 """Personnel screens: the unit tree and officers' records."""
-from flask import current_app, flash, g
+from flask import current_app, flash, g, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
@@ -10,12 +10,14 @@ from app.errors import N_, ValidationFailed
 from app.extensions import db
 from app.formatting import office_clock
 from app.models import Officer, Unit, User
+from app.read_trail import note_read
 from app.services import personnel_rules
 from app.views.base import SitthiModelView, code_column, code_field
 from app.views.fields import relation_field
 from app.views.labels import LABELS
 from app.views.permissions import GrantView
 from app.views.requests import AccessRequestView
+from app.views.scoping import current_actor
 from app.views.validators import NationalId
 
 MSG_ONLY_ADMIN_LINKS_LOGINS = N_("Only an administrator may link a login to an officer.")
@@ -84,6 +86,20 @@ class OfficerView(SitthiModelView):
     base_order = ("id", "asc")
     keyset_pages = True
     related_views = [AccessRequestView, GrantView]
+    show_template = "sitthi/officer_show.html"
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        """The record is shown only once its reading is in the trail."""
+        note_read(current_actor(), "read", officer_ids=[item.id], obj=item)
+        return super()._get_show_widget(pk, item, **kwargs)
+
+    def _edit(self, pk):
+        """The edit form shows the whole record too: opening it is a read."""
+        widgets = super()._edit(pk)
+        if request.method == "GET" and widgets is not None:
+            note_read(current_actor(), "read", officer_ids=[int(pk)], object_type="Officer", object_id=int(pk),
+                      unit_id=db.session.get(Officer, int(pk)).home_unit_id)
+        return widgets
 
     def _check_login_link(self, item) -> None:
         """The form cannot change a link for a non-admin; should anything else try, it is refused."""

@@ -19,12 +19,12 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
-from app.domain.inputs import as_id
+from app.domain.inputs import as_id, form_date
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
-from app.errors import SitthiError
+from app.errors import SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import current_language, local_today, localized, office_clock
-from app.input_guard import form_id, form_ids, form_text, form_version
+from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.models import (
     AccessRequest,
     Attachment,
@@ -38,10 +38,11 @@ from app.models import (
     Unit,
     User,
 )
+from app.read_trail import note_read
 from app.security.rate_limits import search_endpoint
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
-from app.services import eligibility, officer_search
+from app.services import audit, eligibility, officer_search
 from app.services.attachments import FilesRefused, display_name
 from app.views import loads
 from app.views.fields import AjaxRelationField
@@ -81,7 +82,7 @@ class RequestForm(FlaskForm):
     nationwide = BooleanField(_l("Search nationwide"))
     target_unit = AjaxRelationField(_l("Unit of the temporary assignment"), [Optional()], model=Unit,
                                     endpoint=("RequestDeskView.units",))
-    assignment_until = DateField(_l("Assignment until"), [Optional()])
+    assignment_until = DateField(_l("Assignment until"), [Optional(), SaneYear()])
 
 
 def _int_or_none(value) -> int | None:
@@ -344,6 +345,7 @@ class RequestDeskView(BaseView):
         held = eligibility.live_grants_of(db.session, [req.requester_id]).get(req.requester_id, [])
         own_actions = service.requester_transitions(actor, req)
         awaiting_activation = service.activation_items(db.session, actor, req)
+        note_read(actor, "read", officer_ids=[req.requester_id], obj=req, purpose=audit.handling(req))
         return self.render_template(
             "sitthi/request_show.html", req=req, decisions=decisions, attachments=attachments,
             checks=checks, timeline=_timeline(req, decisions), stage_actions=stage_actions,
@@ -402,11 +404,11 @@ class RequestDeskView(BaseView):
     @has_access
     def activate(self, item_id: int):
         activated = request.form.get("outcome") == "activated"
-        raw_date = request.form.get("activated_on")
-        on = _parse_date(raw_date)
-        if raw_date and on is None:
-            flash(gettext("Not a valid date value."), "danger")
-            pk = request.form.get("request_id", type=int)
+        try:
+            on = form_date(request.form.get("activated_on"))
+        except ValidationFailed as refused:
+            flash(refused.translated(), "danger")
+            pk = as_id(request.form.get("request_id"))
             return redirect(url_for(".show", pk=pk) if pk else self.appbuilder.get_url_for_index)
         version, comment = form_version(), form_text("comment", service.TEXT_LIMIT, COMMENT)
         reference = form_text("agency_reference", REFERENCE_LIMIT, _l("Agency reference"))
@@ -425,10 +427,13 @@ class RequestDeskView(BaseView):
         attachment = db.session.get(Attachment, attachment_id)
         if attachment is None:
             abort(404)
+        actor = current_actor()
         try:
-            service.load_request(db.session, current_actor(), attachment.request_id)
+            req = service.load_request(db.session, actor, attachment.request_id)
         except SitthiError:
             abort(404)
+        note_read(actor, "download", officer_ids=[req.requester_id], obj=attachment, unit_id=req.unit_id,
+                  summary=f"{req.number or req.id}: {attachment.filename}", purpose=audit.handling(req))
         return Response(
             attachment.content, mimetype=attachment.content_type,
             headers={"Content-Disposition": "attachment; filename*=UTF-8''" + quote(attachment.filename, safe=""),
@@ -440,8 +445,9 @@ class RequestDeskView(BaseView):
     def memo(self, pk: int):
         from app.services.memo import Certification, render_memo
 
+        actor = current_actor()
         try:
-            req = service.load_request(db.session, current_actor(), pk)
+            req = service.load_request(db.session, actor, pk)
         except SitthiError:
             abort(404)
         certified = service.head_certification(db.session, req)
@@ -451,6 +457,8 @@ class RequestDeskView(BaseView):
             certification = Certification(head=str(signer or certified.actor),
                                           on=_office_day(certified.decided_at))
         pdf = render_memo(req, local_today(), certification=certification)
+        note_read(actor, "print", officer_ids=[req.requester_id], obj=req, summary=f"memo {req.number or req.id}",
+                  purpose=audit.handling(req))
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
@@ -459,9 +467,3 @@ class RequestDeskView(BaseView):
 def _office_day(moment) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
-
-def _parse_date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None

@@ -29,7 +29,7 @@ from app.domain.inputs import TEXT_LIMIT, as_id
 from app.errors import NotFound, SitthiError, StaleRecord, translate
 from app.extensions import db
 from app.formatting import format_date, format_datetime, local_today, localized, office_clock
-from app.input_guard import form_id, form_ids, form_text, form_version
+from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.labels import label_of
 from app.models import ReviewCampaign, ReviewDecision
 from app.security.scope import is_visible
@@ -146,7 +146,7 @@ def _error_status(error: SitthiError) -> int:
 class StartForm(FlaskForm):
     name = StringField(_l("Name of the review"), [DataRequired(), Length(max=reviews.NAME_LIMIT)])
     command = SelectField(_l("Command"), choices=[], validate_choice=False)
-    due_on = DateField(_l("Due on (the last day to review)"), [DataRequired()])
+    due_on = DateField(_l("Due on (the last day to review)"), [DataRequired(), SaneYear()])
     undecided_rule = SelectField(_l("What happens at the due date to a permission nobody reviewed"),
                                  choices=labels.choices(labels.UNDECIDED_RULE), validate_choice=False)
     recurrence = SelectField(_l("Repeats"), choices=labels.choices(labels.RECURRENCE), validate_choice=False)
@@ -258,7 +258,8 @@ class ReviewCampaignView(ReadOnlyModelView):
                 names.get(item.reviewer_id, ""), format_datetime(item.decided_at),
                 format_datetime(item.signed_off_at), format_datetime(item.applied_at),
             ])
-        table = exports.Table(title=f"{gettext('Rights review')} {campaign.name}", headers=headers, rows=rows)
+        table = exports.Table(title=f"{gettext('Rights review')} {campaign.name}", headers=headers, rows=rows,
+                              officer_ids={item.officer.id for item in items})
         return download(table, f"rights-review-{campaign.id}", fmt, what="ReviewCampaign",
                         unit_id=campaign.unit_id)
 

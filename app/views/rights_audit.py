@@ -7,7 +7,7 @@ nothing of a command its reader may not audit.
 """
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -20,8 +20,9 @@ from app.extensions import db
 from app.formatting import current_language, format_date, local_today, localized, office_clock
 from app.input_guard import form_ids, form_text
 from app.models import Unit
+from app.read_trail import note_read
 from app.security.scope import is_nationwide
-from app.services import audit, exports, grants, rights_audit, table_report
+from app.services import exports, grants, rights_audit, table_report
 from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
@@ -129,7 +130,8 @@ class RightsAuditView(BaseView):
                     target_text(grant), labels.label_of(labels.GRANT_STATE, grant.state),
                     grant.valid_until, _order_text(grant), "; ".join(flag_text(f) for f in audited.flags)])
         title = f"{gettext('Rights audit')} {localized(result.command)}"
-        return exports.Table(title=title, headers=headers, rows=rows)
+        return exports.Table(title=title, headers=headers, rows=rows,
+                             officer_ids={entry.officer.id for entry in result.officers})
 
     @expose("/export/")
     @has_access
@@ -170,10 +172,8 @@ class RightsAuditView(BaseView):
             empty=gettext("No users"),
         )
         content = table_report.render_report(document, today, current_language())
-        audit.record(db.session, "export", actor_id=getattr(g.user, "id", None), object_type="RightsAudit",
-                     unit_id=command_id, summary=f"{table.title}: {len(table.rows)} rows (pdf)",
-                     remote_addr=request.remote_addr)
-        db.session.commit()
+        note_read(current_actor(), "export", officer_ids=table.officer_ids, object_type="RightsAudit",
+                  unit_id=command_id, summary=f"{table.title}: {len(table.rows)} rows (pdf)")
         filename = f"rights-audit-{result.command.code}-{today.isoformat()}.pdf"
         return Response(content, mimetype="application/pdf", headers={
             "Content-Disposition": "inline; filename*=UTF-8''" + quote(filename, safe=""),

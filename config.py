@@ -37,7 +37,9 @@ SECRET_KEY = _secret_key()
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "sitthi.db")
 )
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# hide_parameters: a database error names the statement, never the values (national IDs, names)
+# it was sent with, so no log or error report carries them.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 APP_NAME = "Sitthi สิทธิ์"

@@ -2,11 +2,12 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app import input_guard
+from app import input_guard, log_redaction
 from app.extensions import csrf, db, mail, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    log_redaction.install()  # before anything can log: no national ID or secret in any log line
     app = Flask(__name__, instance_path=_instance_path())
     app.config.from_object("config")
     if test_config:

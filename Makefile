@@ -6,7 +6,14 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
+# Sarabun for the browser: woff2 subsets (Latin, Thai, punctuation) of the TTFs the memo uses.
+fonts:
+	$(BIN)/pip install --quiet brotli==1.2.1  # fonttools comes with fpdf2
+	for w in regular bold; do $(BIN)/pyftsubset app/static/fonts/Sarabun-$$(echo $$w | sed 's/./\U&/').ttf \
+	  --unicodes='U+0000-00FF,U+0E00-0E7F,U+2000-206F,U+20AC,U+2122,U+2190-2193,U+2212,U+25CC,U+FEFF' \
+	  --layout-features='*' --flavor=woff2 --output-file=app/static/fonts/sarabun-$$w.woff2; done
+
+.PHONY: fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)

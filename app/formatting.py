@@ -66,6 +66,7 @@ def format_datetime(value: datetime | None) -> str:
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["fdate"] = format_date
     app.jinja_env.filters["fdatetime"] = format_datetime
     app.jinja_env.filters["localized"] = localized

@@ -304,3 +304,47 @@ def test_command_tech_assigns_a_function_then_revokes_it_with_a_reason(chromium,
             revoked = gettext("Revoked")
     assert any(revoked in text for text in rows.all_inner_texts())
     context.close()
+
+
+def _text_widths(page) -> dict:
+    """The rendered widths of a Thai and a Latin sample, in the login page's own font."""
+    return page.evaluate("""async () => {
+        await document.fonts.ready;
+        const width = (text) => {
+            const span = document.createElement('span');
+            span.textContent = text;
+            span.style.fontSize = '32px';
+            document.body.appendChild(span);
+            const w = span.getBoundingClientRect().width;
+            span.remove();
+            return w;
+        };
+        return {thai: width('สิทธิ์การเข้าถึงข้อมูลทะเบียนราษฎร'), thaiAgain: width('ภูธรจังหวัดขอนแก่นเมือง'),
+                latin: width('Permission desk'),
+                loaded: document.fonts.check('32px Sarabun', 'สิทธิ์'),
+                lang: document.documentElement.lang};
+    }""")
+
+
+def test_thai_shows_in_the_served_font_on_a_pc_without_one(chromium, live_server):
+    """This machine has no Thai font (fc-list :lang=th is empty), like many office PCs: the page
+    must bring its own. Without the served font Thai falls back to empty boxes, all one width."""
+    served = chromium.new_context(viewport={"width": 1300, "height": 900})
+    page = served.new_page()
+    page.goto(f"{live_server}/login/")
+    with_font = _text_widths(page)
+    page.screenshot(path=os.path.join(os.environ.get("SITTHI_SCREENSHOTS", "/tmp"), "login-with-font.png"))
+    served.close()
+
+    bare = chromium.new_context(viewport={"width": 1300, "height": 900})
+    page = bare.new_page()
+    page.route("**/static/fonts/**", lambda route: route.abort())
+    page.goto(f"{live_server}/login/")
+    without_font = _text_widths(page)
+    bare.close()
+
+    assert with_font["lang"] == "th"
+    assert with_font["loaded"] and not without_font["loaded"]
+    # Two Thai samples of different letters are different widths only when real glyphs are drawn.
+    assert abs(with_font["thai"] - without_font["thai"]) > 5, (with_font, without_font)
+    print(f"Thai sample width with the served font {with_font['thai']:.0f}px, without {without_font['thai']:.0f}px")

@@ -74,3 +74,16 @@ def test_validator_messages_speak_the_readers_language(login):
     page = officer.post(url, data={"csrf_token": officer.csrf_token(url), "assignment_until": "2026-13-45",
                                    "save_draft": "1"}).get_data(as_text=True)
     assert "วันที่ไม่ถูกต้อง" in page
+
+
+def test_the_page_names_its_language_and_serves_its_font(app):
+    from tests.conftest import Browser
+
+    browser = Browser(app.test_client())
+    assert '<html lang="th">' in browser.get("/login/").get_data(as_text=True)
+    browser.get("/lang/en")
+    assert '<html lang="en">' in browser.get("/login/").get_data(as_text=True)
+    css = browser.get("/static/sitthi.css").get_data(as_text=True)
+    assert "@font-face" in css and "sarabun-regular.woff2" in css
+    font = browser.get("/static/fonts/sarabun-regular.woff2")
+    assert font.status_code == 200 and font.data[:4] == b"wOF2"

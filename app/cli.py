@@ -34,11 +34,11 @@ def init_command() -> None:
     appbuilder = current_app.appbuilder
     # FAB hands every new permission to Admin while creating it: the role must exist first.
     appbuilder.sm.ensure_builtin_roles()
-    appbuilder.add_permissions(update_perms=True)
-    appbuilder.sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)
+    permissions_added, permissions_removed = appbuilder.sm.update_permissions(appbuilder.baseviews, appbuilder.menu)
     held = appbuilder.sm.sync_roles()
     added = load_reference_data(db.session, office_clock().today)
     db.session.commit()
+    click.echo(f"permissions: {permissions_added} new, {permissions_removed} no screen declares any more removed")
     for role, count in held.items():
         click.echo(f"role {role}: {count} permissions")
     click.echo("reference data added: " + (", ".join(f"{k}={v}" for k, v in added.items() if v) or "none"))

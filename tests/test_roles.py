@@ -133,3 +133,25 @@ def test_init_is_idempotent_and_repairs_drift(app):
     assert _held(app, "Officer") == EXPECTED["Officer"]
     result = app.test_cli_runner().invoke(args=["sitthi", "init"])
     assert "reference data added: none" in result.output
+
+
+def test_init_says_only_what_it_did_and_drops_permissions_no_screen_declares(app, caplog):
+    """A deploy's output reads as a report, not as failures: no "Refused to delete" lines."""
+    with app.app_context():
+        sm = app.appbuilder.sm
+        stale = sm.add_permission_view_menu("can_export", "ScreenRemovedLastYear")
+        sm.add_permission_role(sm.find_role("Auditor"), stale)
+        sm.session.commit()
+    with caplog.at_level("WARNING"):
+        result = app.test_cli_runner().invoke(args=["sitthi", "init"])
+    assert result.exit_code == 0, result.output
+    assert "Refused" not in result.output + caplog.text
+    assert "permissions: 0 new, 1 no screen declares any more removed" in result.output
+    with app.app_context():
+        sm = app.appbuilder.sm
+        assert sm.find_permission_view_menu("can_export", "ScreenRemovedLastYear") is None
+        assert sm.find_view_menu("ScreenRemovedLastYear") is None
+        # Every screen's own permissions are still there and held as declared.
+        declared = sm.declared_permissions(app.appbuilder.baseviews, app.appbuilder.menu)
+        assert len(sm.find_role("Admin").permissions) == len(declared)
+    assert _held(app, "Officer") == EXPECTED["Officer"]

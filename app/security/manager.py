@@ -233,6 +233,51 @@ class SitthiSecurityManager(SecurityManager):
             if self.find_role(name) is None:
                 self.add_role(name)
 
+    @staticmethod
+    def declared_permissions(baseviews, menu) -> set[tuple[str, str]]:
+        """(permission, view menu) of every view and menu item the app registers."""
+        declared = {("menu_access", item.name) for item in _menu_items(menu.get_list()) if item.name != "-"}
+        for view in baseviews:
+            declared |= {(permission, view.class_permission_name) for permission in view.base_permissions or ()}
+        return declared
+
+    def update_permissions(self, baseviews, menu) -> tuple[int, int]:
+        """Make the permission table match what the views and menu declare: add what is new,
+        delete what no view declares any more (a method or view removed since the last deploy)
+        with its hold on roles, then view menus left empty. Returns (added, removed).
+
+        Instead of FAB's add_permissions(update_perms=True) and security_cleanup: several Sitthi
+        views share one permission name (the screen and the API of a resource), and FAB updates
+        view by view, so each tries to delete the others' permissions, is refused because Admin
+        holds them, and says so: a hundred "Refused to delete" lines on every deploy.
+        """
+        declared = self.declared_permissions(baseviews, menu)
+        existing = {(pvm.permission.name, pvm.view_menu.name)
+                    for pvm in self.session.query(self.permissionview_model).all() if pvm.permission}
+        for permission, view_menu in sorted(declared - existing):
+            self.add_permission_view_menu(permission, view_menu)
+        removed = self._remove_undeclared(declared)
+        return len(declared - existing), removed
+
+    def _remove_undeclared(self, declared: set[tuple[str, str]]) -> int:
+        roles = self.get_all_roles()
+        removed = 0
+        for pvm in self.session.query(self.permissionview_model).all():
+            if (pvm.permission.name, pvm.view_menu.name) in declared:
+                continue
+            for role in roles:
+                if pvm in role.permissions:
+                    role.permissions.remove(pvm)
+            self.session.delete(pvm)
+            removed += 1
+        self.session.flush()
+        kept = {view_menu for _permission, view_menu in declared}
+        for view_menu in self.get_all_view_menu():
+            if view_menu.name not in kept and not self.find_permissions_view_menu(view_menu):
+                self.session.delete(view_menu)
+        self.session.commit()
+        return removed
+
     def sync_roles(self) -> dict[str, int]:
         """Make every role hold exactly its declared permissions; Admin holds all.
 
@@ -255,3 +300,10 @@ class SitthiSecurityManager(SecurityManager):
         held[ADMIN] = len(all_pvms)
         self.session.commit()
         return held
+
+
+def _menu_items(items):
+    """Every item of the menu tree, groups and their children alike."""
+    for item in items:
+        yield item
+        yield from _menu_items(item.childs or [])

@@ -21,12 +21,21 @@ and FAB-generated forms get the bounds FAB leaves out (`bound_form_input`).
 import re
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
-from flask_appbuilder.fields import QuerySelectMultipleField
+from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
+from flask_babel import lazy_gettext
 from sqlalchemy import BigInteger, SmallInteger
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from wtforms import DateField, DateTimeField, IntegerField, StringField
 from wtforms.fields.core import UnboundField
-from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from app.domain import national_id
 from app.domain.inputs import (
@@ -65,6 +74,8 @@ MSG_SEARCH_RECORD = N_("Search “%(name)s” by choosing one of its records.")
 MSG_SEARCH_NUMBER = N_("Search “%(name)s” with a whole number from %(min)s to %(max)s.")
 MSG_SEARCH_TEXT = N_("Search “%(name)s” with text.")
 MSG_SEARCH_LIST = N_("Search “%(name)s” with a list of values.")
+MSG_CHOOSE = lazy_gettext("— choose —")
+MSG_NOT_SET = lazy_gettext("— none —")
 MSG_SEARCH_NATIONAL_ID = N_("Search “%(name)s” with a valid national ID, all 13 digits.")
 MSG_NO_SUCH_SEARCH = N_("“%(name)s” cannot be searched that way.")
 
@@ -309,7 +320,7 @@ class _ChosenOnly(QuerySelectMultipleField):
         super().pre_validate(form)
 
 
-def bound_form_input(form_class) -> None:
+def bound_form_input(form_class, search: bool = False) -> None:
     """Give each text, number and multiple-select field of a FAB-generated form the bound of what
     stores it. FAB bounds a String(n) field by its length and nothing else: a Text field took
     100,000 characters (the API takes TEXT_LIMIT), an Integer field 99999999999."""
@@ -319,18 +330,27 @@ def bound_form_input(form_class) -> None:
         if not isinstance(unbound, UnboundField):
             continue
         field_class, validators = unbound.field_class, list(unbound.kwargs.get("validators") or [])
+        kwargs = dict(unbound.kwargs)
         if issubclass(field_class, StringField) and not any(isinstance(v, Length) for v in validators):
             validators.append(Length(max=TEXT_LIMIT))
         elif issubclass(field_class, IntegerField) and not any(isinstance(v, _WithinColumn) for v in validators):
             validators.insert(0, _WithinColumn((MIN_INT, MAX_INT)))
         elif field_class is QuerySelectMultipleField:
             field_class = _ChosenOnly
+        elif field_class is QuerySelectField and not kwargs.get("blank_text"):
+            # FAB's blank option read "__None", and a required one had none: the form opened on
+            # the first row (a new officer was พล.ต.อ.). A blank that says what it is, and the
+            # field's own "required" message if it is left so.
+            required = any(isinstance(v, (DataRequired, InputRequired)) for v in validators)
+            kwargs.update(allow_blank=True, blank_text=MSG_CHOOSE if required or search else MSG_NOT_SET)
+            if required:
+                validators = [v for v in validators if not isinstance(v, Optional)]
         elif issubclass(field_class, (DateField, DateTimeField)) and not any(
                 isinstance(v, SaneYear) for v in validators):
             validators.append(SaneYear())
         else:
             continue
-        bounded = UnboundField(field_class, *unbound.args, **{**unbound.kwargs, "validators": validators})
+        bounded = UnboundField(field_class, *unbound.args, **{**kwargs, "validators": validators})
         bounded.creation_counter = unbound.creation_counter  # the field keeps its place in the form
         setattr(form_class, name, bounded)
 

@@ -348,3 +348,14 @@ def test_thai_shows_in_the_served_font_on_a_pc_without_one(chromium, live_server
     # Two Thai samples of different letters are different widths only when real glyphs are drawn.
     assert abs(with_font["thai"] - without_font["thai"]) > 5, (with_font, without_font)
     print(f"Thai sample width with the served font {with_font['thai']:.0f}px, without {without_font['thai']:.0f}px")
+
+
+def test_an_action_with_no_row_ticked_is_told_in_thai(page, live_server):
+    log_in(page, live_server, "commandtech")
+    page.goto(f"{live_server}/commandgrantview/list/")
+    page.click("button.dropdown-toggle:has-text('การดำเนินการ')")
+    page.click("a.suspend_selected_menu_item")
+    alert = page.locator("#modal-alert .modal-text")
+    alert.wait_for(state="visible")
+    assert alert.inner_text().startswith("ยังไม่ได้เลือกรายการ")
+    assert page.locator("#modal-alert button").inner_text() == "ตกลง"

@@ -11,6 +11,7 @@ from flask_appbuilder.security.views import (
     UserGroupModelView,
     ViewMenuModelView,
 )
+from flask_babel import lazy_gettext
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
 
@@ -27,7 +28,19 @@ login_event = Namespace().signal("sitthi-login-event")
 _UNRESOLVED, _PUBLIC = object(), object()
 
 
-def _without_broken_routes(view_class):
+def _yes_no(value) -> str:
+    return str(lazy_gettext("Yes") if value else lazy_gettext("No"))
+
+
+def _names(rows) -> str:
+    return ", ".join(sorted(str(row.name) for row in rows or ()))
+
+
+# The users list in words: "Yes", "Admin, Auditor", not Python's True, [Admin] and [].
+USER_FORMATTERS = {"active": _yes_no, "roles": _names, "groups": _names}
+
+
+def _without_broken_routes(view_class, **attributes):
     """FAB's security screens, minus what answers a crafted request with a 500.
 
     `/action/<name>/<pk>` fails on an unknown action name and `/download/<filename>` on any name;
@@ -52,11 +65,13 @@ def _without_broken_routes(view_class):
         "exclude_route_methods": set(getattr(view_class, "exclude_route_methods", set())) | {"action", "download"},
         "action_post": expose("/action_post", methods=["POST"])(action_post),
         "_init_forms": _init_forms,
+        **attributes,
     })
 
 
 class SitthiSecurityManager(SecurityManager):
-    userdbmodelview = _without_broken_routes(UserDBModelView)
+    userdbmodelview = _without_broken_routes(
+        UserDBModelView, formatters_columns={**(UserDBModelView.formatters_columns or {}), **USER_FORMATTERS})
     rolemodelview = _without_broken_routes(RoleModelView)
     groupmodelview = _without_broken_routes(UserGroupModelView)
     permissionmodelview = _without_broken_routes(PermissionModelView)

@@ -88,3 +88,14 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+/* FAB's list script raises its alerts with English text ("No row selected"): show the translation
+   the alert template carries (app/templates/appbuilder/general/alert.html). */
+(function ($) {
+  var original = window.ab_alert;
+  if (!original) { return; }
+  window.ab_alert = function (text) {
+    var translations = $("#modal-alert").data("translations") || {};
+    original(translations[text] || text);
+  };
+})(jQuery);

@@ -115,6 +115,7 @@ class SitthiModelView(ModelView):
         self._format_dates()
         for form in (self.add_form, self.edit_form):
             bound_form_input(form)
+        bound_form_input(self.search_form, search=True)
 
     def _load_list_relations(self) -> None:
         """The page's query joins each many-to-one relation its list shows (and what that row's

@@ -110,6 +110,7 @@ LABELS = {
     "decided_at": _l("Decided"),
     # grants
     "officer": _l("Officer"),
+    "command": _l("Command"),
     "granted_by": _l("Granted by"),
     "revoked_at": _l("Revoked"),
     # audit

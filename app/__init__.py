@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app import input_guard, log_redaction
+from app import input_guard, log_redaction, read_trail
 from app.extensions import csrf, db, mail, migrate
 
 
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # After FAB's own hook (it sets g.user, which the refusal page's menu reads), before any view:
     # hostile input is refused before a view, FAB's included, sends it to the database.
     input_guard.register(app)
+    read_trail.register(app)
     login_event.connect(audit.record_login)
     sessions.register(app)
     formatting.register(app)

@@ -70,7 +70,7 @@ class ConcernsOfficer(BaseFilter):
 
 # Columns that hold a code chosen from a list (a state, a kind): they are searched by the whole
 # code, which an index serves; FAB's text filters would compare prefixes case-blind (ILIKE).
-CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind"})
+CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind", "action"})
 
 
 class SitthiFilterConverter(SQLAFilterConverter):

@@ -132,6 +132,60 @@ def label_of(mapping: dict, code: str | None) -> str:
     return str(mapping.get(code, code or ""))
 
 
+# The audit trail's actions ("Grant.suspend", "read") as an inspector reads them: what was done,
+# to what. An action not listed shows as its code, so nothing is ever hidden.
+AUDIT_OBJECT = {
+    "AccessRequest": _l("request"), "RequestItem": _l("requested item"), "Grant": _l("permission"),
+    "Officer": _l("officer"), "Unit": _l("unit"), "User": _l("login"), "Attachment": _l("attachment"),
+    "DeactivationNotice": _l("deactivation notice"), "Delegation": _l("deputy"),
+    "DataChangeRequest": _l("personnel-data correction"), "PersonnelChange": _l("personnel change"),
+    "ReviewCampaign": _l("rights review"), "ReviewDecision": _l("review decision"), "JobRun": _l("job"),
+    "Holiday": _l("holiday"), "DutyOrder": _l("duty order"), "DutyLine": _l("duty line"),
+    "Rank": _l("rank"), "RankGroup": _l("rank group"), "PositionLevel": _l("position level"),
+    "Agency": _l("agency"), "DataSource": _l("data source"), "SystemFunction": _l("system function"),
+    "DataSharingAgreement": _l("data-sharing agreement"), "ApprovalChain": _l("approval chain"),
+    "ApprovalStage": _l("approval stage"), "RequiredDocument": _l("required document"),
+    "CommandFunction": _l("command function"), "RightsAudit": _l("rights audit"),
+    "ImportReject": _l("import rejects"), "CommandGrant": _l("command permissions"),
+    "ExpiringGrant": _l("expiring permissions"), "AuditEvent": _l("audit trail"),
+}
+AUDIT_VERB = {
+    "create": _l("Added"), "update": _l("Changed"), "delete": _l("Deleted"),
+    "submit": _l("Submitted"), "resubmit": _l("Resubmitted"), "cancel": _l("Cancelled"),
+    "approve": _l("Approved"), "return": _l("Returned"), "reject": _l("Rejected"),
+    "approve_item": _l("Approved"), "reject_item": _l("Rejected"), "activate": _l("Activated at the agency"),
+    "refuse_activation": _l("Activation refused by the agency"), "assign": _l("Assigned"),
+    "duty_order": _l("Duty order recorded on"), "extend": _l("Extended"), "reinstate": _l("Reinstated"),
+    "replace": _l("Replaced"), "revoke": _l("Revoked"), "suspend": _l("Suspended"), "expire": _l("Expired"),
+    "assignment": _l("Temporary assignment of"), "assignment_end": _l("Temporary assignment ended for"),
+    "import_create": _l("Imported (new)"), "import_update": _l("Imported (changed)"),
+    "handle": _l("Handled"), "open": _l("Opened"), "close": _l("Closed"), "sign_off": _l("Signed off"),
+    "start": _l("Started"), "apply": _l("Applied"), "decide": _l("Decided"), "confirm": _l("Confirmed"),
+    "done": _l("Corrected"), "refused": _l("Refused"), "queue": _l("Queued"), "deactivate": _l("Deactivated"),
+    "create_admin": _l("Administrator created:"),
+}
+AUDIT_ACTION = {
+    "login": _l("Logged in"), "login.failed": _l("Failed login"), "logout": _l("Logged out"),
+    "password.changed": _l("Password changed"), "read": _l("Read personal data"),
+    "print": _l("Printed a memo"), "download": _l("Downloaded a file"), "export": _l("Exported a list"),
+    "JobRun.import_personnel": _l("Personnel import ran"), "JobRun.import_units": _l("Unit import ran"),
+    "JobRun.import_usage": _l("Usage import ran"), "JobRun.personnel_rules": _l("Personnel rules applied"),
+    "JobRun.close_campaigns": _l("Rights reviews closed"),
+}
+
+
+def audit_action_label(code: str | None) -> str:
+    """"Grant.suspend" -> "Suspended: permission"; "read" -> "Read personal data"."""
+    if not code:
+        return ""
+    if code in AUDIT_ACTION:
+        return str(AUDIT_ACTION[code])
+    model, _, verb = code.partition(".")
+    if verb in AUDIT_VERB or model in AUDIT_OBJECT:
+        return f"{AUDIT_VERB.get(verb, verb)} {AUDIT_OBJECT.get(model, model)}".strip()
+    return code
+
+
 CHECK_STATUS = {"pass": _l("Pass"), "warn": _l("Warning"), "fail": _l("Fail")}
 APPROVE_BUTTON = {
     "certifying_head": _l("Certify"),

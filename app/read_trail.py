@@ -1,4 +1,5 @@
-"""Reads of personal data, as screens and the API record them (the rule: app.services.audit.record_read).
+"""The web side of the audit trail: reads of personal data as screens and the API record them
+(the rule: app.services.audit.record_read), and the address every event of a request carries.
 
 The event joins the request's transaction at once and is committed when the answer is ready,
 before it is sent: a read that was answered is a read that was recorded. Committing after the
@@ -26,3 +27,12 @@ def _commit_reads(response):
     else:
         db.session.rollback()  # nothing was shown
     return response
+
+
+def register(app) -> None:
+    """Every audit event written while answering a request carries its address (ProxyFix-aware),
+    workflow decisions included: the services read it from the session (audit.REMOTE_ADDR)."""
+
+    @app.before_request
+    def _address_for_the_trail() -> None:
+        db.session.info[audit.REMOTE_ADDR] = request.remote_addr

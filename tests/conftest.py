@@ -55,6 +55,11 @@ def figures():
     return record
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked after_journeys check what every other test's journeys wrote: they run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_journeys") is not None)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _FIGURES:
         terminalreporter.section("figures")

@@ -67,7 +67,7 @@ def test_every_export_is_in_the_audit_trail_and_the_trail_exports_too(app, login
         assert event is not None and event.unit_id == two_commands["command"]
         assert "xlsx" in event.summary
     trail = _csv(login("auditor").get("/auditeventview/export/?format=csv&_flt_3_object_type=CommandGrant"))
-    assert "CommandGrant" in trail and "export" in trail
+    assert "สิทธิ์ในหน่วย" in trail and "ส่งออกรายการ" in trail  # the list exported, and the action in words
 
 
 @pytest.mark.parametrize("username, url", [

@@ -149,8 +149,8 @@ def test_who_looked_at_this_officer_is_one_filter(app, login, subject, figures):
     for page in (by_id, by_national_id):
         rows = _rows(page)
         assert len(rows) == 2
-        assert "print" in rows[0] and "วรรณา ข้อมูลดี" in rows[0]  # newest first: centralit printed the memo
-        assert "read" in rows[1] and "มาลี กำลังพล" in rows[1]     # personnel opened the record
+        assert "พิมพ์บันทึกข้อความ" in rows[0] and "วรรณา ข้อมูลดี" in rows[0]  # newest first: centralit printed
+        assert "เข้าดูข้อมูลส่วนบุคคล" in rows[1] and "มาลี กำลังพล" in rows[1]  # personnel opened the record
     figures("who-looked-at filter: reads found for one officer", len(_rows(by_id)))
     # The officer's page links there for whoever may read the trail, and for no one else.
     show = auditor.get(f"/officerview/show/{subject['officer_id']}").get_data(as_text=True)

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 from app.models import AuditEvent, audit_event_officer
 from app.services import audit_chain  # noqa: F401  (seals what each transaction wrote)
 
+# Where the request a change came in on was sent from, as the web layer puts it on the session
+# (app.read_trail.register): every event of that request carries it without each service asking.
+REMOTE_ADDR = "sitthi.remote_addr"
+
 # Never copied into the trail: secrets, file bodies, and bookkeeping columns.
 NOT_RECORDED = {"password", "content", "version", "created_at", "updated_at", "changed_on", "created_on",
                 "chain_seq", "prev_hash", "row_hash"}
@@ -91,6 +95,7 @@ def record(
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
         unit_id = unit_id if unit_id is not None else unit_of(obj)
         summary = summary or str(obj)
+    remote_addr = remote_addr or session.info.get(REMOTE_ADDR)
     event = AuditEvent(
         action=action, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id,
         object_type=object_type, object_id=object_id, unit_id=unit_id,

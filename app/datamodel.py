@@ -14,6 +14,7 @@ from app.domain.inputs import as_id
 from app.errors import N_
 from app.extensions import db
 from app.models import AuditEvent, Officer, audit_event_officer
+from app.models.collation import thai
 from app.services import officer_search
 
 # What saving a record through a generated screen or the API may run into.
@@ -70,6 +71,9 @@ class ConcernsOfficer(BaseFilter):
 
 # Columns that hold a code chosen from a list (a state, a kind): they are searched by the whole
 # code, which an index serves; FAB's text filters would compare prefixes case-blind (ILIKE).
+# Thai text a list may be sorted by: in Thai dictionary order (app.models.collation).
+THAI_TEXT_COLUMNS = frozenset({"first_name_th", "last_name_th", "name_th", "abbr_th", "position_title", "subject",
+                               "province_th"})
 CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind", "action"})
 
 
@@ -111,10 +115,12 @@ class CappedCountInterface(SQLAInterface):
         """Empty values sort as the largest on every database (PostgreSQL's own rule): SQLite put
         them first when ascending, so a list sorted by due date opened on undated drafts."""
         column = self.list_columns.get(order_column) if order_column else None
-        if column is None or self.is_relation(order_column) or not column.nullable \
-                or order_direction not in ("asc", "desc"):
+        if column is None or self.is_relation(order_column) or order_direction not in ("asc", "desc") \
+                or not (column.nullable or order_column in THAI_TEXT_COLUMNS):
             return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
         column = getattr(self.obj, order_column)
+        if order_column in THAI_TEXT_COLUMNS:
+            column = thai(column)  # เ แ โ ใ ไ among their consonants, not after ฮ
         ordered = column.asc().nulls_last() if order_direction == "asc" else column.desc().nulls_first()
         pk = getattr(self.obj, self.get_pk_name())
         return query.order_by(ordered, pk.asc() if order_direction == "asc" else pk.desc())

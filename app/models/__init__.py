@@ -1,6 +1,7 @@
 """Every table of Sitthi, importable from one place."""
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's login, ab_user)
 
+from app.models import collation  # noqa: F401  (Thai order on SQLite connections)
 from app.models.audit import AuditEvent, audit_event_officer
 from app.models.delegation import Delegation
 from app.models.grant import GRANT_STATES, LIVE_GRANT_STATES, CommandFunction, DeactivationNotice, Grant

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain import inputs
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import LIVE_GRANT_STATES, CommandFunction, Grant, Officer, SystemFunction, Unit
+from app.models.collation import thai
 from app.models.lifecycle import DutyOrder
 from app.security.scope import COMMAND_TECH, Actor, is_visible, officers_in_command, units_under
 from app.services import audit, deactivation, eligibility, notifications, officer_search
@@ -118,7 +119,7 @@ def assignable_functions(session: Session, actor: Actor) -> list[SystemFunction]
         select(SystemFunction)
         .join(CommandFunction, CommandFunction.function_id == SystemFunction.id)
         .where(CommandFunction.unit_id == actor.command_id, SystemFunction.is_active.is_(True))
-        .order_by(SystemFunction.name_th)))
+        .order_by(thai(SystemFunction.name_th))))
 
 
 def _function_allowed(session: Session, actor: Actor, function: SystemFunction) -> None:

@@ -31,6 +31,7 @@ from app.domain.inputs import TEXT_LIMIT
 from app.domain.thai_dates import thai_date
 from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
 from app.models import Grant, JobRun, Officer, ReviewCampaign, ReviewDecision, Unit, User
+from app.models.collation import thai
 from app.models.review import RECURRENCES, UNDECIDED_RULES
 from app.security.scope import (
     CENTRAL_IT,
@@ -109,7 +110,7 @@ def startable_commands(session: Session, actor: Actor) -> list[Unit]:
     """The commands the actor may start a review of: every command for CentralIT, else their own."""
     if actor.has_role(CENTRAL_IT):
         return list(session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True), Unit.is_active.is_(True))
-                                    .order_by(Unit.name_th)))
+                                    .order_by(thai(Unit.name_th))))
     if may_start(actor):
         return [session.get(Unit, actor.command_id)]
     return []
@@ -541,7 +542,7 @@ def results(session: Session, campaign_id: int) -> list[ReviewDecision]:
     return list(session.scalars(
         select(ReviewDecision).join(Officer, ReviewDecision.officer_id == Officer.id)
         .where(ReviewDecision.campaign_id == campaign_id)
-        .order_by(Officer.first_name_th, Officer.last_name_th, ReviewDecision.id)).unique())
+        .order_by(thai(Officer.first_name_th), thai(Officer.last_name_th), ReviewDecision.id)).unique())
 
 
 def waiting_sign_off(session: Session, actor: Actor) -> dict[int, int]:

@@ -7,6 +7,7 @@ from sqlalchemy import false, or_, select
 from app.domain.inputs import as_id
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer, Unit, User
+from app.models.collation import thai
 from app.models.loading import its_text
 from app.security.rate_limits import search_endpoint
 from app.security.scope import scoped
@@ -22,7 +23,7 @@ def _officers(term: str):
 
 
 def _units(term: str):
-    query = select(Unit).order_by(Unit.name_th)
+    query = select(Unit).order_by(thai(Unit.name_th))
     if term:
         query = query.where(
             or_(

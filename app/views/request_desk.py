@@ -38,6 +38,7 @@ from app.models import (
     Unit,
     User,
 )
+from app.models.collation import thai
 from app.read_trail import note_read
 from app.security.rate_limits import search_endpoint
 from app.security.scope import command_of, units_under
@@ -319,7 +320,7 @@ class RequestDeskView(BaseView):
     def units(self):
         """Active units by name, abbreviation or code: where a temporary assignment may go."""
         term = (request.args.get("q") or "").strip()[:100]
-        query = select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.name_th)
+        query = select(Unit).where(Unit.is_active.is_(True)).order_by(thai(Unit.name_th))
         if term:
             query = query.where(or_(Unit.name_th.contains(term), Unit.abbr_th.contains(term),
                                     Unit.code.startswith(term)))

@@ -20,11 +20,21 @@ and FAB-generated forms get the bounds FAB leaves out (`bound_form_input`).
 """
 import re
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
 from flask_babel import lazy_gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import BigInteger, SmallInteger
-from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
 from wtforms import DateField, DateTimeField, IntegerField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import (
@@ -50,6 +60,7 @@ from app.domain.inputs import (
     whole_number,
 )
 from app.errors import N_, ValidationFailed, translate
+from app.extensions import db
 from app.services.officer_search import whole_national_id
 
 MAX_PAGE = 100_000  # a hundred thousand pages in: past the end of any list Sitthi has
@@ -76,6 +87,13 @@ MSG_SEARCH_TEXT = N_("Search “%(name)s” with text.")
 MSG_SEARCH_LIST = N_("Search “%(name)s” with a list of values.")
 MSG_CHOOSE = lazy_gettext("— choose —")
 MSG_NOT_SET = lazy_gettext("— none —")
+MSG_FORBIDDEN = N_("You may not open this page: it belongs to another role. Ask your command's "
+                   "technology staff if you need it.")
+MSG_FORM_EXPIRED = N_("The form had expired (your session ended or the page was open too long), so nothing "
+                      "was saved. Go back, reload the page and submit again.")
+MSG_BAD_REQUEST = N_("The request could not be read, so nothing was done. Go back and try again.")
+MSG_SERVER_ERROR = N_("Something went wrong on our side and nothing was saved. Please try again; if it "
+                      "happens again, tell your command's technology staff the time it happened.")
 MSG_SEARCH_NATIONAL_ID = N_("Search “%(name)s” with a valid national ID, all 13 digits.")
 MSG_NO_SUCH_SEARCH = N_("“%(name)s” cannot be searched that way.")
 
@@ -106,7 +124,8 @@ def register(app: Flask) -> None:
     app.before_request(refuse_hostile_input)
     # These, and every 404, 405 and 413 (FAB's own `abort(404)` included), say what happened: JSON
     # on the API, a page in the app's layout on the screens.
-    for error in (InputRefused, NotFound, MethodNotAllowed, RequestEntityTooLarge):
+    for error in (InputRefused, NotFound, MethodNotAllowed, RequestEntityTooLarge, Forbidden, BadRequest,
+                  InternalServerError):
         app.register_error_handler(error, _answer)
 
 
@@ -118,18 +137,36 @@ def _answer(error: HTTPException):
     elif isinstance(error, RequestEntityTooLarge):
         megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
         message, field = translate(MSG_TOO_LARGE, {"megabytes": f"{megabytes:g}"}), None
-    else:
+    elif isinstance(error, CSRFError):
+        message, field = translate(MSG_FORM_EXPIRED), None
+    elif isinstance(error, Forbidden):
+        message, field = translate(MSG_FORBIDDEN), None
+    elif isinstance(error, InternalServerError):
+        db.session.rollback()  # nothing half-written stays behind the apology
+        message, field = translate(MSG_SERVER_ERROR), None
+    elif isinstance(error, NotFound):
         message, field = translate(MSG_NOT_FOUND), None
+    else:
+        message, field = translate(MSG_BAD_REQUEST), None
     if _is_api():
         response = jsonify(message=message, field=field)
     else:
         appbuilder = current_app.appbuilder
+        if not hasattr(g, "user"):  # refused before FAB's own before_request set it (CSRF checks run first)
+            g.user = current_user
         response = make_response(render_template("sitthi/input_refused.html", message=message,
-                                                 appbuilder=appbuilder, base_template=appbuilder.base_template))
+                                                 appbuilder=appbuilder, base_template=appbuilder.base_template,
+                                                 back=_same_site_referrer(), code=error.code))
     response.status_code = error.code
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
+
+
+def _same_site_referrer() -> str | None:
+    """The page the user came from, to go back to, if it is one of ours."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None
 
 
 def _is_api() -> bool:

@@ -3,8 +3,10 @@ import re
 
 import pytest
 
-OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/", "/tocertifyview/list/",
+OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/",
            "/toreviewview/list/", "/myrecord/", "/mydeputyview/list/", "/dashboard/"}
+# Shown only to who certifies: a unit head (the demo head, and the auditor, a ผกก.).
+CERTIFIES = {"/tocertifyview/list/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
 PERSONNEL = {"/officerview/list/", "/unitview/list/", "/personnelchangeview/list/"}
@@ -22,7 +24,7 @@ SECURITY = {"/users/list/", "/roles/list/", "/groups/list/", "/permissions/list/
 
 MENUS = {
     "officer": OFFICER,
-    "head": OFFICER,
+    "head": OFFICER | CERTIFIES,
     "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
                                                       "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                       "/expiringgrantview/list/", "/commandgrantview/list/",
@@ -39,7 +41,7 @@ MENUS = {
                                                     "/holidayview/list/", "/deactivationnoticeview/list/",
                                                     "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                     "/dutyorderview/list/", "/rightsaudit/"},
-    "auditor": OFFICER | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
+    "auditor": OFFICER | CERTIFIES | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                   "/expiringgrantview/list/", "/commandgrantview/list/",
                                                   "/deactivationnoticeview/list/", "/dutyorderview/list/",
@@ -77,7 +79,9 @@ def test_every_menu_entry_opens(login, username):
 @pytest.mark.parametrize("username", sorted(set(MENUS) - {"admin"}))
 def test_other_roles_entries_are_forbidden(login, username):
     user = login(username)
-    for url in sorted(EVERY_ENTRY - MENUS[username]):
+    # "To certify" opens for every officer (a request may name any of them tomorrow); only its
+    # menu entry waits until it can hold something.
+    for url in sorted(EVERY_ENTRY - MENUS[username] - CERTIFIES):
         assert user.get(url).status_code == 403, url
 
 
@@ -117,3 +121,11 @@ def test_the_menu_speaks_the_readers_language(login):
     assert "My requests" in english and "คำขอของฉัน" not in english.split("</nav>", 1)[0]
     # The same rights in Thai are still Thai for the other reader.
     assert "คำขอของฉัน" in head.get("/").get_data(as_text=True).split('class="navbar', 1)[1]
+
+
+def test_to_certify_is_shown_only_to_who_certifies(login):
+    """Every officer may certify (the role cannot tell heads apart), but the entry is shown only to
+    a unit head, an officer a request names, or a head's deputy."""
+    assert "/tocertifyview/list/" in login("head").get("/").get_data(as_text=True)
+    assert "/tocertifyview/list/" not in login("officer").get("/").get_data(as_text=True)
+    assert "/tocertifyview/list/" not in login("personnel").get("/").get_data(as_text=True)

@@ -14,12 +14,16 @@ from flask_appbuilder.security.views import (
 from flask_babel import lazy_gettext
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
+from sqlalchemy import exists, or_, select
 
 from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
 from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
+
+# Menu entries shown only to who certifies requests (see _certifies).
+CERTIFIER_MENUS = frozenset({"To Certify"})
 
 # Every login, failed login and logout, sent with (action, user, remote_addr). The audit trail
 # listens (connected in create_app): the security layer does not reach into the services.
@@ -177,17 +181,42 @@ class SitthiSecurityManager(SecurityManager):
             return self.is_item_public(permission_name, view_name)
         if principal is None:
             return False
-        return self._has_view_access(principal, permission_name, view_name)
+        allowed = self._has_view_access(principal, permission_name, view_name)
+        if allowed and permission_name == "menu_access" and view_name in CERTIFIER_MENUS:
+            return self._certifies(principal)
+        return allowed
 
     def access_fingerprint(self):
-        """What decides which menu entries this request may see: the user's rights, or none."""
+        """What decides which menu entries this request may see: the user's rights (and whether
+        they certify), or none."""
         principal = self._access_principal()
         if principal is _PUBLIC:
             return "public"
         if principal is None:
             return "inactive"
         self._has_view_access(principal, "menu_access", "")  # loads the rights into g
-        return g._sitthi_permissions[1]
+        return g._sitthi_permissions[1], self._certifies(principal)
+
+    def _certifies(self, user) -> bool:
+        """Whether anything can wait for this user's certification: they hold a unit-head position,
+        a request names them, or they stand in for a head today. Every officer may certify (the
+        role cannot tell heads apart), but a menu entry no one will ever fill only misleads."""
+        found = g.get("_sitthi_certifies")
+        if found is None:
+            from app.formatting import local_today
+            from app.models import AccessRequest, Delegation, Officer, PositionLevel
+
+            officer, today = select(Officer.id).where(Officer.user_id == user.id), local_today()
+            found = bool(self.session.scalar(select(or_(
+                exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
+                               PositionLevel.is_unit_head.is_(True)),
+                exists().where(AccessRequest.certifying_head_id.in_(officer),
+                               AccessRequest.state.in_(("submitted", "returned"))),
+                exists().where(Delegation.deputy_user_id == user.id, Delegation.starts_on <= today,
+                               Delegation.ends_on >= today),
+            ))))
+            g._sitthi_certifies = found
+        return found
 
     def _access_principal(self):
         """The active user `has_access` answers for, as FAB decides it (an API-key user, the

@@ -31,5 +31,7 @@ class HomeView(IndexView):
         if current_user.is_authenticated:
             officer = db.session.scalar(select(Officer).where(Officer.user_id == current_user.id))
             waiting = inbox_counts(db.session, current_actor())
+            if not self.appbuilder.sm.has_access("menu_access", "To Certify"):  # not one who certifies
+                waiting.pop(inboxes.TO_CERTIFY, None)
         return self.render_template(self.index_template, officer=officer, today=local_today(),
                                     waiting=waiting, inbox_urls=INBOX_URLS)

@@ -65,8 +65,21 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
+def position_at(title: str | None, unit) -> str:
+    """A position and its unit, the unit once: titles often name it already
+    ("รอง สว.(สืบสวน) สภ.เมืองขอนแก่น"), and printing it again read as a mistake."""
+    title = (title or "").strip()
+    if unit is None:
+        return title
+    names = {n for n in (getattr(unit, "abbr_th", None), getattr(unit, "name_th", None), str(unit)) if n}
+    if any(name in title for name in names):
+        return title
+    return f"{title} {unit}".strip()
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["position_at"] = position_at
     app.jinja_env.filters["fdate"] = format_date
     app.jinja_env.filters["fdatetime"] = format_datetime
     app.jinja_env.filters["localized"] = localized

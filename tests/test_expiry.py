@@ -573,3 +573,15 @@ def test_concurrent_runs_expire_each_grant_once(own_app):
         expired = db.session.scalars(select(AuditEvent.object_id).where(
             AuditEvent.action == "Grant.expire", AuditEvent.object_id.in_(ids))).all()
         assert sorted(expired) == sorted(ids)  # each exactly once
+
+
+def test_an_active_grant_is_renewed_only_inside_the_reminder_window(world):
+    session = world.session
+    early = grant(session, world.requester, "vehicles", until=DAY + timedelta(days=365))
+    with pytest.raises(NotAllowed) as refused:
+        renewal.start_renewal(session, world.officer_actor, early.id, CLOCK, window_days=30)
+    assert (DAY + timedelta(days=335)).isoformat() in str(refused.value.params["from"])
+    assert not renewal.renewable(early, DAY, 30)
+    due = grant(session, world.requester, "company_registry", until=DAY + timedelta(days=30))
+    assert renewal.renewable(due, DAY, 30)
+    assert renewal.start_renewal(session, world.officer_actor, due.id, CLOCK, window_days=30).created

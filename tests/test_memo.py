@@ -151,3 +151,28 @@ def test_memo_service_is_flask_free_and_ships_its_fonts():
     for filename in (*memo.FONT_FILES.values(), "OFL.txt"):
         assert (memo.FONT_DIR / filename).is_file(), filename
     assert "SIL Open Font License" in (memo.FONT_DIR / "OFL.txt").read_text(encoding="utf-8")
+
+
+def test_the_memo_names_each_items_agency_and_a_number_to_call(civil_request):
+    text = _text(memo.render_memo(civil_request, TODAY))
+    assert "โทร. 0812345678" in text
+    assert "ทะเบียนราษฎร (กรมการปกครอง)" in text
+    assert "ยานพาหนะ (กรมการขนส่งทางบก)" in text
+
+
+def test_the_memo_is_dated_the_day_the_request_was_submitted(app, login):
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.models import Unit
+    from tests.conftest import TEST_NOW
+
+    submitted = TEST_NOW.astimezone(UTC) - timedelta(days=12)
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        request = make_request(db.session, make_officer(db.session, station), submitted_at=submitted)
+        db.session.commit()
+        pk = request.id
+    text = _text(login("centralit").get(f"/requests/memo/{pk}").data)
+    assert memo.long_thai_date(submitted.astimezone(TEST_NOW.tzinfo).date()) in text
+    assert memo.long_thai_date(TEST_NOW.date()) not in text

@@ -152,6 +152,12 @@ def _request_rows(actor: Actor, within):
     return or_(*mine)
 
 
+# The catalogues every screen picks from: the same for every command. (A CommandTech's list of
+# system functions was empty while the assign form offered five.)
+REFERENCE_TABLES = frozenset({"system_function", "data_source", "agency", "rank", "rank_group", "duty_line",
+                              "position_level", "holiday"})
+
+
 def row_condition(session: Session, actor: Actor, model):
     """The rows of `model` this actor may see, as a SQL condition; None means every row.
 
@@ -211,8 +217,8 @@ def row_condition(session: Session, actor: Actor, model):
     if model is Delegation:
         # Delegations are private to the two people they concern (and the nationwide roles).
         return or_(Delegation.principal_user_id == actor.user_id, Delegation.deputy_user_id == actor.user_id)
-    if model is Unit:
-        return None  # the unit tree is public knowledge inside the force
+    if model is Unit or model.__tablename__ in REFERENCE_TABLES:
+        return None  # the unit tree and the catalogues are public knowledge inside the force
     return false()
 
 

@@ -62,6 +62,7 @@ TEXT = {
     "th": {
         "title": "บันทึกข้อความ",
         "department": "ส่วนราชการ",
+        "tel": "โทร.",
         "number": "ที่",
         "draft": "(ร่าง)",
         "date": "วันที่",
@@ -102,6 +103,7 @@ TEXT = {
     "en": {
         "title": "MEMORANDUM",
         "department": "Department",
+        "tel": "Tel.",
         "number": "No.",
         "draft": "(draft)",
         "date": "Date",
@@ -413,6 +415,10 @@ def _item_row(item: RequestItem, text: dict[str, str], language: str) -> tuple[s
         name = target.name_en
     else:
         name = target.name_th
+    agency = getattr(target, "agency", None)
+    if agency is not None:  # whose data it is: the agency that owns the source
+        owner = agency.name_en if language == "en" and agency.name_en else agency.name_th
+        name = f"{name} ({owner})"
     group = ""
     if item.rank_group is not None:
         group = item.rank_group.name_en if language == "en" else item.rank_group.name_th
@@ -431,7 +437,8 @@ class Certification:
 
 def render_memo(request: AccessRequest, today: date, language: str = "th",
                 certification: Certification | None = None) -> bytes:
-    """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes.
+    """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes. `today` is the
+    memo's date: the day the request was submitted (the print date only for a draft).
 
     Once the head has certified in Sitthi the memo says so under the attestation; the signature
     lines stay for offices that still file paper.
@@ -451,7 +458,10 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
     pdf.ln(2)
 
     right = pdf.w - RIGHT
-    memo.field(text["department"], _unit_name(request.unit, language), LEFT, right)
+    department = _unit_name(request.unit, language)
+    if request.contact_mobile:  # a บันทึกข้อความ names the office and a number to call back
+        department = f"{department}   {text['tel']} {clean_text(request.contact_mobile)}"
+    memo.field(text["department"], department, LEFT, right)
     y = pdf.get_y()
     number = clean_text(request.number) if request.number else text["draft"]
     memo.field(text["number"], number, LEFT, LEFT + memo.width * 0.5 - 2)

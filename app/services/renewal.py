@@ -6,6 +6,7 @@ When it completes, `_grant_for` extends the grant being renewed instead of addin
 """
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +20,13 @@ from app.services.clock import Clock
 
 MSG_NOT_FOUND = N_("No such permission among your own.")
 MSG_NOT_RENEWABLE = N_("Only an active or expired permission can be renewed.")
+MSG_NOT_YET = N_("This permission runs until %(until)s: it can be renewed from %(from)s, %(days)s days before it ends.")
 
 # Expired grants too: renewing is how an officer asks for a lapsed right again.
 RENEWABLE_STATES = ("active", "expired")
+# An active grant is renewed inside the reminder window (config EXPIRY_REMINDER_DAYS), when its
+# holder is told it ends: earlier, a renewal would only stack a second year on a full one.
+WINDOW_DAYS = 30
 OPEN_STATES = ("draft", "submitted", "returned")
 
 
@@ -31,8 +36,13 @@ class Renewal:
     created: bool  # False: an open renewal of this grant already existed and is handed back
 
 
-def renewable(grant: Grant) -> bool:
-    return grant.state in RENEWABLE_STATES
+def renewable(grant: Grant, today: date, window_days: int = WINDOW_DAYS) -> bool:
+    return grant.state in RENEWABLE_STATES and (grant.state == "expired" or grant.valid_until is None
+                                                or grant.valid_until <= today + timedelta(days=window_days))
+
+
+def renewable_from(grant: Grant, window_days: int = WINDOW_DAYS) -> date | None:
+    return grant.valid_until - timedelta(days=window_days) if grant.valid_until else None
 
 
 def renewal_kind(grant: Grant) -> str:
@@ -44,15 +54,19 @@ def renewal_kind(grant: Grant) -> str:
     return "additional_functions"
 
 
-def start_renewal(session: Session, actor: Actor, grant_id: int, clock: Clock) -> Renewal:
+def start_renewal(session: Session, actor: Actor, grant_id: int, clock: Clock,
+                  window_days: int = WINDOW_DAYS) -> Renewal:
     """The actor's draft renewal of their own grant (or the open one they already have)."""
     if actor.officer_id is None:
         raise NotAllowed(access_requests.MSG_NO_OFFICER)
     grant = session.get(Grant, grant_id)
     if grant is None or grant.officer_id != actor.officer_id:
         raise NotFound(MSG_NOT_FOUND)
-    if not renewable(grant):
+    if grant.state not in RENEWABLE_STATES:
         raise NotAllowed(MSG_NOT_RENEWABLE)
+    if not renewable(grant, clock.today, window_days):
+        raise NotAllowed(MSG_NOT_YET, until=grant.valid_until, days=window_days,
+                         **{"from": renewable_from(grant, window_days)})
     kind = renewal_kind(grant)
     existing = _open_renewal(session, grant, kind)
     if existing is not None:

@@ -22,7 +22,7 @@ from app.datamodel import CappedCountInterface, datamodel
 from app.domain.inputs import as_id, form_date
 from app.errors import N_, SitthiError, ValidationFailed
 from app.extensions import db
-from app.formatting import format_date, local_today, localized, office_clock
+from app.formatting import format_date, local_today, localized, office_clock, position_at
 from app.input_guard import SaneYear
 from app.models import Grant, Officer, Unit
 from app.models.lifecycle import DutyOrder
@@ -277,7 +277,7 @@ class AssignFunctionView(BaseView):
         """The officer search of the form: active officers of the user's own command, 20 at most."""
         rows = service.assignable_officers(db.session, current_actor(), request.args.get("q", ""))
         return {"results": [
-            {"id": o.id, "text": f"{o} – {o.position_title or ''} {o.acting_unit or o.home_unit}".strip()}
+            {"id": o.id, "text": f"{o} – {position_at(o.position_title, o.acting_unit or o.home_unit)}".strip()}
             for o in rows]}
 
     def _choices(self, form: AssignForm, actor) -> list:

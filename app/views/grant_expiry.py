@@ -59,7 +59,7 @@ def days_left_cell(grant: Grant) -> Markup:
 
 def renew_cell(grant: Grant) -> Markup:
     """A Renew button (a POST with the CSRF token) for a grant that may be renewed."""
-    if not renewal.renewable(grant):
+    if not renewal.renewable(grant, local_today(), current_app.config["EXPIRY_REMINDER_DAYS"]):
         return Markup("")
     return Markup(
         '<form method="post" action="{url}" class="sitthi-renew">'
@@ -117,7 +117,8 @@ class GrantRenewalView(BaseView):
     @has_access
     def renew(self, pk: int):
         try:
-            started = renewal.start_renewal(db.session, current_actor(), pk, office_clock())
+            started = renewal.start_renewal(db.session, current_actor(), pk, office_clock(),
+                                            current_app.config["EXPIRY_REMINDER_DAYS"])
             db.session.commit()
         except SitthiError as error:
             db.session.rollback()

@@ -9,6 +9,7 @@ from app.models import AccessRequest, Grant, Officer
 from app.views import loads
 from app.views.base import (
     ReadOnlyModelView,
+    blank_if_none,
     code_column,
     code_field,
 )
@@ -83,12 +84,13 @@ class MyGrantView(ReadOnlyModelView):
     datamodel = DaysLeftRows(Grant, db.session, loads.GRANT_LIST)
     class_permission_name = "MyGrant"
     label_columns = GRANT_TIME_LABELS
-    list_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until",
+    # The reason beside the state: "revoked" alone does not tell an officer why.
+    list_columns = ["data_source", "function", "rank_group", "state", "reason", "valid_from", "valid_until",
                     "days_left", "renew"]
     show_columns = GRANT_SHOW
     search_columns = ["data_source", "function", "state", "valid_until"]
     formatters_columns = {"state": code_column(labels.GRANT_STATE), "days_left": days_left_cell,
-                          "renew": renew_cell}
+                          "renew": renew_cell, "reason": blank_if_none}
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_filters = [["officer_id", OwnedByCurrentOfficer, None]]
     base_order = ("valid_until", "asc")

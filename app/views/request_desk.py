@@ -3,7 +3,7 @@
 Views here only read the form, call app.services.access_requests and commit; who may do what
 is decided in that service.
 """
-from datetime import date
+from datetime import UTC, date
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from app.domain.inputs import as_id, form_date
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError, ValidationFailed
 from app.extensions import db
-from app.formatting import current_language, local_today, localized, office_clock
+from app.formatting import current_language, local_today, localized, office_clock, position_at
 from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.models import (
     AccessRequest,
@@ -312,7 +312,7 @@ class RequestDeskView(BaseView):
         term = request.args.get("q")
         query = officer_search.search_officers(query, term)
         rows = db.session.scalars(query.order_by(*officer_search.name_order(term)).limit(20)).all()
-        return {"results": [{"id": o.id, "text": f"{o} – {o.position_title or ''} {o.home_unit}"} for o in rows]}
+        return {"results": [{"id": o.id, "text": f"{o} – {position_at(o.position_title, o.home_unit)}"} for o in rows]}
 
     @expose("/units")
     @has_access
@@ -457,7 +457,9 @@ class RequestDeskView(BaseView):
             signer = db.session.scalar(select(Officer).where(Officer.user_id == certified.actor_id))
             certification = Certification(head=str(signer or certified.actor),
                                           on=_office_day(certified.decided_at))
-        pdf = render_memo(req, local_today(), certification=certification)
+        # Dated the day it was submitted, however late it is printed (a draft: today).
+        dated = _office_day(req.submitted_at) if req.submitted_at else local_today()
+        pdf = render_memo(req, dated, certification=certification)
         note_read(actor, "print", officer_ids=[req.requester_id], obj=req, summary=f"memo {req.number or req.id}",
                   purpose=audit.handling(req))
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
@@ -466,5 +468,7 @@ class RequestDeskView(BaseView):
 
 
 def _office_day(moment) -> date:
+    if moment.tzinfo is None:  # SQLite hands back the UTC moment without its zone
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 

@@ -161,7 +161,7 @@ def test_the_memo_names_each_items_agency_and_a_number_to_call(civil_request):
 
 
 def test_the_memo_is_dated_the_day_the_request_was_submitted(app, login):
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     from app.extensions import db
     from app.models import Unit

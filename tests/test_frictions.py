@@ -87,3 +87,32 @@ def test_command_tech_sees_the_system_functions_the_assign_form_offers(login):
     assert len(codes) >= 5
     assert "crimes" in listing.lower() or len(codes) >= 5
     assert 'id="assignable-functions"' in offered
+
+
+def test_a_refused_submit_shows_every_reason_at_its_field_and_saves_no_draft(app, login):
+    from sqlalchemy import func
+
+    from app.models import AccessRequest
+
+    requester, officer = _own_officer(app, login)
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    url = "/requests/new/external_search"
+    response = requester.post(url, data={
+        "csrf_token": requester.csrf_token(url), "contact_email": "me@police.example", "contact_mobile": "",
+        "duty_performed": "สืบสวน", "submit_request": "1"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+
+    def error_at(field_marker: str) -> str:
+        block = page[page.index(field_marker):]
+        found = re.search(r'class="help-block sitthi-error">([^<]+)<', block)
+        return found.group(1) if found else ""
+
+    assert "คำรับรอง" in error_at('class="form-group sitthi-pledge')                        # the pledge
+    assert "กรุณาเลือกแหล่งข้อมูล" in error_at("<legend>")  # no data source chosen, at the sources
+    assert error_at('id="certifying_head"') == "กรุณาระบุหัวหน้าหน่วยผู้รับรองคำขอนี้"          # the head
+    assert error_at('name="contact_mobile"') == "จำเป็นต้องกรอกข้อมูลนี้"                  # the mobile
+    assert "สืบสวน</textarea>" in page  # what was typed is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before  # no draft behind it

@@ -551,6 +551,51 @@ def _require_complete(request: AccessRequest) -> None:
             raise invalid("assignment_until", MSG_ASSIGNMENT_UNTIL)
 
 
+class SubmissionRefused(SitthiError):
+    """Every reason a request cannot be submitted yet, each at the field it concerns ("_form" for
+    the eligibility checks), so the form can show them all at once."""
+
+    status = 400
+
+    def __init__(self, problems: dict[str, list[tuple[str, dict]]]):
+        first_message, first_params = next(iter(problems.values()))[0]
+        super().__init__(first_message, **first_params)
+        self.problems = problems
+
+    def translated_by_field(self) -> dict[str, str]:
+        return {field: " ".join(translate(message, params) for message, params in reasons)
+                for field, reasons in self.problems.items()}
+
+    def translated(self) -> str:
+        return " ".join(self.translated_by_field().values())
+
+
+def submission_problems(session: Session, request: AccessRequest, today) -> dict[str, list[tuple[str, dict]]]:
+    """What submit() would refuse, all of it: the submit guards, the fields a request must have,
+    and the eligibility checks; by field. Empty when the request may be submitted."""
+    problems: dict[str, list[tuple[str, dict]]] = {}
+    items_field = "sources" if request.kind in SEARCH_KINDS else "functions"
+    fields = {machine.MSG_PLEDGE: "pledge_accepted", machine.MSG_NO_ITEMS: items_field,
+              machine.MSG_NO_HEAD: "certifying_head"}
+    name = "resubmit" if request.state == machine.RETURNED else "submit"
+    context = _context(request)
+    for guard in machine.TRANSITIONS[name].guards:
+        reason = guard(context)
+        if reason:
+            problems.setdefault(fields.get(reason, "_form"), []).append((reason, {}))
+    for field in ("contact_email", "contact_mobile", "duty_performed"):
+        if not getattr(request, field):
+            problems.setdefault(field, []).append((MSG_REQUIRED, {}))
+    if request.kind == "temporary_assignment":
+        if request.target_unit_id is None:
+            problems.setdefault("target_unit", []).append((MSG_TARGET_UNIT, {}))
+        if request.assignment_until is None:
+            problems.setdefault("assignment_until", []).append((MSG_ASSIGNMENT_UNTIL, {}))
+    for check in eligibility.failures(eligibility.check_request(session, request, today)):
+        problems.setdefault("_form", []).append((check.message, check.params))
+    return problems
+
+
 @conflicts_are_stale(MSG_STALE)
 def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
            expected_version: int | None = None) -> AccessRequest:

@@ -213,29 +213,35 @@ class RequestDeskView(BaseView):
         return self._render_form(form, req.kind, req.requester, req)
 
     def _save(self, actor, data, pk, version):
+        """Save the draft; with "Submit", submit it in the same transaction. A submit that would be
+        refused saves nothing (no draft the user did not ask for) and shows every reason at once,
+        each at its field; the form keeps what was typed."""
         removed = form_ids("remove_attachment")
+        submitting = "submit_request" in request.form
         try:
             req = service.save_draft(
                 db.session, actor, data, office_clock(), request_id=pk, expected_version=version,
                 uploads=_uploads(), remove_attachment_ids=removed,
                 max_upload_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
             )
+            if submitting:
+                problems = service.submission_problems(db.session, req, local_today())
+                if problems:
+                    raise service.SubmissionRefused(problems)
+                req = service.submit(db.session, actor, req.id, office_clock())
             db.session.commit()
         except SitthiError as error:
             db.session.rollback()
-            g.form_errors = (error.translated_by_field() if isinstance(error, FilesRefused)
+            g.form_errors = (error.translated_by_field()
+                             if isinstance(error, (FilesRefused, service.SubmissionRefused))
                              else {getattr(error, "field", None) or "_form": error.translated()})
             return None
-        if "submit_request" not in request.form:
+        if not submitting:
             flash(gettext("Draft saved."), "success")
-            return redirect(url_for(".show", pk=req.id))
-        # The draft (files included) is safe; submitting may still be refused with reasons.
-        submitted = run(lambda: service.submit(db.session, actor, req.id, office_clock()))
-        if submitted is not None:
-            flash(gettext("Request %(number)s sent to %(stage)s.", number=submitted.number,
-                          stage=submitted.current_stage.name_th), "success")
-            return redirect(url_for(".show", pk=req.id))
-        return redirect(url_for(".edit", pk=req.id))
+        else:
+            flash(gettext("Request %(number)s sent to %(stage)s.", number=req.number,
+                          stage=req.current_stage.name_th), "success")
+        return redirect(url_for(".show", pk=req.id))
 
     def _render_form(self, form, kind, officer, req):
         sources = db.session.scalars(select(DataSource).order_by(DataSource.id)).all()

@@ -97,18 +97,20 @@ def test_the_duty_certificate_is_required_when_the_duty_differs(world):
 
 def test_the_form_names_the_required_documents_and_refuses_to_send_without_them(app, requester):
     source, _group, _head = _ids(app)
-    response = _new_request(requester, app, upload_memo=None, upload_id_card_copy=None,
-                            source=[str(source["vehicles"])])
-    pk = _request_id(response)
-    assert "/requests/edit/" in response.headers["Location"]  # kept as a draft, not sent
-    page = requester.get(f"/requests/edit/{pk}").get_data(as_text=True)
-    assert 'id="required-documents"' in page and "บันทึกข้อความที่หัวหน้าหน่วยลงนาม" in page
-    shown = requester.get(f"/requests/show/{pk}", follow_redirects=True).get_data(as_text=True)
-    assert "ยังไม่ได้แนบ" in shown
     with app.app_context():
         from app.extensions import db
 
-        assert db.session.get(AccessRequest, pk).state == "draft"
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    response = _new_request(requester, app, upload_memo=None, upload_id_card_copy=None,
+                            source=[str(source["vehicles"])])
+    assert response.status_code == 400  # not sent, and no draft the officer did not ask for
+    page = response.get_data(as_text=True)
+    assert 'id="required-documents"' in page and "บันทึกข้อความที่หัวหน้าหน่วยลงนาม" in page
+    # Each missing document is told at its own upload field.
+    memo_field = page[page.index('name="upload_memo"') - 600:page.index('name="upload_memo"') + 600]
+    assert "ยังไม่ได้แนบ" in page and "sitthi-error" in memo_field
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before
 
 
 def test_an_admin_edits_the_requirements_on_a_screen(app, login):

@@ -592,7 +592,7 @@ def submission_problems(session: Session, request: AccessRequest, today) -> dict
         if request.assignment_until is None:
             problems.setdefault("assignment_until", []).append((MSG_ASSIGNMENT_UNTIL, {}))
     for check in eligibility.failures(eligibility.check_request(session, request, today)):
-        problems.setdefault("_form", []).append((check.message, check.params))
+        problems.setdefault(check.field or "_form", []).append((check.message, check.params))
     return problems
 
 

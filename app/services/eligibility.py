@@ -79,6 +79,8 @@ class Check:
     params: dict = field(default_factory=dict)
     # The item the check is about; None: the whole request.
     item_id: int | None = None
+    # The form field that can put it right (a missing document: its upload), if one can.
+    field: str | None = None
 
 
 @dataclass
@@ -209,11 +211,12 @@ def check_documents(request: AccessRequest, attached: set[str],
                                 {"document": DOCUMENT_NAMES.get(kind, kind)}))
         elif not (kind == "duty_certificate" and duty_line_failed):  # said once, by the duty check
             checks.append(Check("documents", FAIL, N_("Missing document: %(document)s."),
-                                {"document": DOCUMENT_NAMES.get(kind, kind)}))
+                                {"document": DOCUMENT_NAMES.get(kind, kind)}, field=f"upload_{kind}"))
     if request.duty_mismatch and "duty_certificate" not in attached and not duty_line_failed \
             and not any(kind == "duty_certificate" for kind, _ in required):
         checks.append(Check("documents", FAIL,
-                            N_("The duty-mismatch box is ticked: attach the duty certificate.")))
+                            N_("The duty-mismatch box is ticked: attach the duty certificate."),
+                            field="upload_duty_certificate"))
     return checks
 
 

@@ -572,3 +572,34 @@ def test_the_command_list_runs_as_many_statements_for_30_rows_as_for_10(app, log
         return seen
 
     assert len(statements(30)) == len(statements(10))
+
+
+def test_a_permissions_own_page_suspends_reinstates_extends_and_revokes_it(app, login, kkn):
+    tech = login("commandtech")
+    url = f"/commandgrantview/show/{kkn['grant']}"
+    page = tech.get(url).get_data(as_text=True)
+    assert all(f'id="btn-grant-{name}"' in page for name in ("suspend", "revoke", "extend"))
+    assert 'id="btn-grant-reinstate"' not in page
+
+    def press(action, **fields):
+        token = re.search(r'name="csrf_token" value="([^"]+)"', tech.get(url).get_data(as_text=True)).group(1)
+        return tech.client.post("/commandgrantview/action_post", data={
+            "csrf_token": token, "rowid": str(kkn["grant"]), "action": action, **fields},
+            headers={"Referer": f"http://localhost{url}"})
+
+    assert press("suspend_selected", reason="พักราชการ").headers["Location"].endswith(url)  # back to its page
+    assert _grant_row(app, kkn["grant"])[:1] == ("suspended",)
+    page = tech.get(url).get_data(as_text=True)
+    assert 'id="btn-grant-reinstate"' in page and 'id="btn-grant-suspend"' not in page
+    press("reinstate_selected")
+    until = date.today() + timedelta(days=400)
+    press("extend_selected", valid_until=until.isoformat())
+    assert _grant_row(app, kkn["grant"])[:2] == ("active", until)
+    press("revoke_selected", reason="ย้ายออกนอกสังกัด")
+    assert _grant_row(app, kkn["grant"])[0] == "revoked"
+    assert 'id="grant-actions"' not in tech.get(url).get_data(as_text=True)  # nothing left to do
+
+
+def test_a_reader_sees_no_buttons_on_a_permissions_page(app, login, kkn):
+    page = login("auditor").get(f"/commandgrantview/show/{kkn['grant']}").get_data(as_text=True)
+    assert 'id="grant-actions"' not in page

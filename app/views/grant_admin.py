@@ -97,6 +97,13 @@ def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url)
 
 
+# What a permission's own page offers in each state (the same services as the list's actions).
+GRANT_ACTIONS = {
+    "active": ("suspend_selected", "revoke_selected", "extend_selected"),
+    "suspended": ("reinstate_selected", "revoke_selected"),
+}
+
+
 class CommandGrantView(ExportableList, ReadOnlyModelView):
     """Every grant of the command's officers (the row scope limits the rows), with bulk changes."""
 
@@ -135,6 +142,8 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     export_columns = GRANT_EXPORT
     export_officer_column = "officer_id"
     export_name = "command-permissions"
+
+    show_template = "sitthi/grant_admin_show.html"
 
     def _change_selected(self, command, done_message):
         """Run `command(actor, grant_id)` for each selected id, one transaction each.
@@ -215,6 +224,10 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
         kwargs.setdefault("duty_orders", duty_order_choices(current_actor()) if kwargs["can_change"] else [])
         kwargs.setdefault("max_until", (local_today() + relativedelta(
             months=service.MAX_VALIDITY_MONTHS)).isoformat())
+        if template == self.show_template and "pk" in kwargs:
+            # A permission's page offers what may be done to it in its state, to who may change it.
+            grant = db.session.get(Grant, int(kwargs["pk"]))  # the row the page just read
+            kwargs["grant_actions"] = GRANT_ACTIONS.get(grant.state, ()) if grant and kwargs["can_change"] else ()
         return super().render_template(template, **kwargs)
 
 

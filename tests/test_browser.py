@@ -359,3 +359,17 @@ def test_an_action_with_no_row_ticked_is_told_in_thai(page, live_server):
     alert.wait_for(state="visible")
     assert alert.inner_text().startswith("ยังไม่ได้เลือกรายการ")
     assert page.locator("#modal-alert button").inner_text() == "ตกลง"
+
+
+@pytest.mark.parametrize("language", ["th", "en"])
+def test_admins_menu_bar_stays_on_one_line_at_1366_pixels(chromium, live_server, language):
+    context = chromium.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    log_in(page, live_server, "admin")
+    if language == "en":
+        page.goto(f"{live_server}/lang/en")
+        page.goto(f"{live_server}/")
+    tops = page.evaluate("[...document.querySelectorAll('.navbar-nav > li')]"
+                         ".map(e => Math.round(e.getBoundingClientRect().top))")
+    context.close()
+    assert len(tops) >= 8 and len(set(tops)) == 1, tops

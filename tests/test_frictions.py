@@ -116,3 +116,26 @@ def test_a_refused_submit_shows_every_reason_at_its_field_and_saves_no_draft(app
     assert "สืบสวน</textarea>" in page  # what was typed is kept
     with app.app_context():
         assert db.session.scalar(select(func.count(AccessRequest.id))) == before  # no draft behind it
+
+
+def test_the_home_page_lists_what_waits_for_me_and_nothing_that_does_not(app, login):
+    requester, officer = _own_officer(app, login)
+    home = requester.get("/").get_data(as_text=True)
+    assert 'id="home-own-work"' not in home  # nothing waits: nothing is listed
+    with app.app_context():
+        from tests.factories import make_request
+
+        officer = db.session.merge(officer)
+        make_request(db.session, officer, state="draft", number=None)
+        make_request(db.session, officer, state="returned")
+        make_grant(db.session, officer, "vehicles", valid_from=TODAY - timedelta(days=350),
+                   valid_until=TODAY + timedelta(days=10))
+        make_grant(db.session, officer, "company_registry", valid_from=TODAY, valid_until=TODAY + timedelta(days=300))
+        db.session.commit()
+    home = requester.get("/").get_data(as_text=True)
+    own = home[home.index('id="home-own-work"'):home.index("</div>", home.index('id="home-own-work"'))]
+    counts = dict(re.findall(r'id="home-(my_\w+)">[^<]*<span class="badge">(\d+)</span>', own))
+    assert counts == {"my_drafts": "1", "my_returned": "1", "my_expiring": "1"}
+    assert "/myrequestview/list/?_flt_0_state=returned" in own
+    listing = requester.get("/myrequestview/list/?_flt_0_state=returned").get_data(as_text=True)
+    assert len(set(re.findall(r"/(?:myrequestview|requests)/show/(\d+)", listing))) == 1  # the one returned

@@ -4,6 +4,8 @@ Each inbox is a SQL condition on AccessRequest for one actor. The screens, the R
 home page all use these, so a request never shows in one place and not in another. A user's own
 request never waits in their inbox: they may not decide it.
 """
+from datetime import date, timedelta
+
 from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from app.models import (
     AccessRequest,
     ApprovalStage,
     DataChangeRequest,
+    Grant,
     PersonnelChange,
     ReviewDecision,
 )
@@ -24,6 +27,8 @@ TO_CERTIFY, TO_VERIFY, AWAITING_ACTIVATION, ACCOUNT_REQUESTS = (
 PERSONNEL_CHANGES = "personnel_changes"
 # Inboxes of other records than requests: review items to decide and sign off, data corrections.
 TO_REVIEW, DATA_CHANGES = "to_review", "data_changes"
+# One's own work: drafts to finish, requests returned for correction, rights about to end.
+MY_DRAFTS, MY_RETURNED, MY_EXPIRING = "my_drafts", "my_returned", "my_expiring"
 
 
 def _at_stage(session: Session, actor_kind: str):
@@ -155,3 +160,22 @@ def inbox_counts(session: Session, actor: Actor) -> dict[str, int]:
     for name, (model, condition) in record_inboxes(session, actor).items():
         counts[name] = session.scalar(select(func.count(model.id)).where(condition)) or 0
     return counts
+
+
+def own_work(session: Session, actor: Actor, today: date, window_days: int) -> dict[str, int]:
+    """What waits for the user as a requester, in one statement: their drafts, their requests
+    returned for correction, and their active rights that end within `window_days` (the
+    reminder window, when renewing is offered). Only what is there: a zero needs no one."""
+    if actor.officer_id is None:
+        return {}
+    mine = AccessRequest.requester_id == actor.officer_id
+
+    def requests_in(state):
+        return select(func.count(AccessRequest.id)).where(mine, AccessRequest.state == state).scalar_subquery()
+
+    expiring = select(func.count(Grant.id)).where(
+        Grant.officer_id == actor.officer_id, Grant.state == "active",
+        Grant.valid_until <= today + timedelta(days=window_days)).scalar_subquery()
+    row = session.execute(select(requests_in("draft"), requests_in("returned"), expiring)).one()
+    counts = dict(zip((MY_DRAFTS, MY_RETURNED, MY_EXPIRING), row, strict=True))
+    return {name: count for name, count in counts.items() if count}

@@ -48,6 +48,16 @@ def localized(obj, attribute: str = "name") -> str:
     return getattr(obj, f"{attribute}_en", None) or thai
 
 
+def name_in_reader_language(obj) -> str:
+    """A catalogue row (unit, rank, source, function, ...) as a list names it: as it always reads
+    in Thai, by its English name in English when it has one."""
+    if obj is None:
+        return ""
+    if current_language() != "th" and getattr(obj, "name_en", None):
+        return obj.name_en
+    return str(obj)
+
+
 def format_date(value: date | datetime | None, style: str = "short") -> str:
     if value is None:
         return ""

@@ -87,3 +87,16 @@ def test_the_page_names_its_language_and_serves_its_font(app):
     assert "@font-face" in css and "sarabun-regular.woff2" in css
     font = browser.get("/static/fonts/sarabun-regular.woff2")
     assert font.status_code == 200 and font.data[:4] == b"wOF2"
+
+
+def test_catalogue_rows_are_named_in_english_for_english_readers(login):
+    """Ranks, units and sources in a list read in the reader's language where an English name exists."""
+    import re
+
+    admin = login("admin")
+    thai = re.findall(r"<td>\s*([^<]+?)\s*</td>", admin.get("/officerview/list/").get_data(as_text=True))
+    assert "ร.ต.อ." in thai and "Police Captain" not in thai
+    admin.get("/lang/en")
+    english = re.findall(r"<td>\s*([^<]+?)\s*</td>", admin.get("/officerview/list/").get_data(as_text=True))
+    assert "Police Captain" in english and "ร.ต.อ." not in english
+    assert "Central IT Center" in english  # a unit with an English name

@@ -16,7 +16,7 @@ from app.datamodel import MSG_OUT_OF_SCOPE
 from app.domain.inputs import as_id
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
-from app.formatting import format_date, format_datetime
+from app.formatting import format_date, format_datetime, name_in_reader_language
 from app.input_guard import PAGE_ARGUMENT, InputRefused, bound_form_input, is_bulk_action
 from app.labels import label_of
 from app.models.loading import with_its_text
@@ -216,7 +216,8 @@ class SitthiModelView(ModelView):
         self.__dict__["_all_related_views"] = value
 
     def _format_dates(self) -> None:
-        """Dates go through the one formatting helper; an empty value shows as empty, not None."""
+        """Dates go through the one formatting helper, catalogue rows by their name in the reader's
+        language; an empty value shows as empty, not None."""
         formatters = dict(self.formatters_columns or {})
         columns = set(self.list_columns) | set(self.show_columns)
         for name in columns:
@@ -229,6 +230,9 @@ class SitthiModelView(ModelView):
                 formatters[name] = format_date
             elif isinstance(column_type, Boolean):
                 formatters[name] = yes_no
+            elif self.datamodel.is_relation_many_to_one(name) and hasattr(
+                    self.datamodel.get_related_model(name), "name_en"):
+                formatters[name] = name_in_reader_language  # English names in English
             else:
                 formatters[name] = blank_if_none
         self.formatters_columns = formatters

@@ -373,3 +373,30 @@ def test_admins_menu_bar_stays_on_one_line_at_1366_pixels(chromium, live_server,
                          ".map(e => Math.round(e.getBoundingClientRect().top))")
     context.close()
     assert len(tops) >= 8 and len(set(tops)) == 1, tops
+
+
+def test_the_assign_form_greys_out_what_the_chosen_officer_cannot_receive(app, page, live_server):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Grant, SystemFunction, Unit
+    from tests.conftest import TEST_NOW
+    from tests.factories import make_officer
+
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        officer = make_officer(db.session, station)
+        account = db.session.scalar(select(SystemFunction).where(SystemFunction.code == "crimes_account"))
+        db.session.add(Grant(officer=officer, function=account, state="active", valid_from=TEST_NOW.date(),
+                             valid_until=TEST_NOW.date() + timedelta(days=100)))
+        db.session.commit()
+        officer_id, account_id = officer.id, account.id
+    log_in(page, live_server, "commandtech")
+    page.goto(f"{live_server}/assignfunction/")
+    page.evaluate("""(id) => { const s = document.querySelector('select[name=officer]');
+        s.add(new Option('officer', id, true, true)); $(s).trigger('change'); }""", str(officer_id))
+    option = page.locator(f"select[name=function] option[value='{account_id}']")
+    page.wait_for_function(f"document.querySelector(\"select[name=function] option[value='{account_id}']\").disabled")
+    assert "อยู่แล้ว" in option.inner_text()

@@ -603,3 +603,30 @@ def test_a_permissions_own_page_suspends_reinstates_extends_and_revokes_it(app, 
 def test_a_reader_sees_no_buttons_on_a_permissions_page(app, login, kkn):
     page = login("auditor").get(f"/commandgrantview/show/{kkn['grant']}").get_data(as_text=True)
     assert 'id="grant-actions"' not in page
+
+
+def test_the_assign_form_tells_which_functions_the_chosen_officer_cannot_receive(app, login, kkn):
+    tech = login("commandtech")
+    answer = tech.get(f"/assignfunction/functions?officer={kkn['officer']}")
+    assert answer.status_code == 200
+    functions = {f["id"]: f for f in answer.get_json()["functions"]}
+    form = tech.get("/assignfunction/").get_data(as_text=True)
+    function_select = re.search(r'<select[^>]*name="function".*?</select>', form, re.S).group(0)
+    offered = re.findall(r'<option value="(\d+)"', function_select)
+    assert {str(pk) for pk in functions} == set(offered)  # the same list the form offers
+    with app.app_context():
+        from app.extensions import db
+
+        account = _by_code(db.session, SystemFunction, "crimes_account").id
+    assert functions[account]["allowed"] is False and "อยู่แล้ว" in functions[account]["reason"]  # held already
+    assert any(f["allowed"] for f in functions.values())
+    # The same rules as assigning: what is greyed out is what assigning would refuse.
+    for function in functions.values():
+        if not function["allowed"]:
+            token = tech.csrf_token("/assignfunction/")
+            refused = tech.client.post("/assignfunction/assign", data={
+                "csrf_token": token, "officer": str(kkn["officer"]), "function": str(function["id"])})
+            assert refused.status_code == 400
+    assert tech.get(f"/assignfunction/functions?officer={kkn['stranger']}").status_code == 404  # another command
+    assert tech.get("/assignfunction/functions?officer=abc").status_code == 404
+    assert login("officer").get(f"/assignfunction/functions?officer={kkn['officer']}").status_code == 403

@@ -94,7 +94,7 @@ def test_the_limited_searches_are_every_search_there_is(limited):
     marked = {endpoint for endpoint, view in limited.view_functions.items()
               if getattr(view, "is_search_endpoint", False)}
     assert marked == {"LookupView.lookup", "RequestDeskView.heads", "RequestDeskView.units",
-                      "MyDeputyView.candidates", "AssignFunctionView.officers"}
+                      "MyDeputyView.candidates", "AssignFunctionView.officers", "AssignFunctionView.functions"}
 
 
 def test_every_search_shares_one_budget_per_user(limited):

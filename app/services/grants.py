@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
-from app.errors import N_, NotAllowed, NotFound, StaleRecord, ValidationFailed
+from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed
 from app.models import LIVE_GRANT_STATES, CommandFunction, Grant, Officer, SystemFunction, Unit
 from app.models.collation import thai
 from app.models.lifecycle import DutyOrder
@@ -120,6 +120,33 @@ def assignable_functions(session: Session, actor: Actor) -> list[SystemFunction]
         .join(CommandFunction, CommandFunction.function_id == SystemFunction.id)
         .where(CommandFunction.unit_id == actor.command_id, SystemFunction.is_active.is_(True))
         .order_by(thai(SystemFunction.name_th))))
+
+
+def functions_for_officer(session: Session, actor: Actor, officer_id) -> list[tuple[SystemFunction, SitthiError | None]]:
+    """The functions the actor's command may give, each with why this officer cannot receive it
+    (None: they can), by the same rules assign_function applies. NotFound for an officer outside
+    the actor's command."""
+    officer_id = inputs.as_id(officer_id)
+    if officer_id is None or not in_command(session, actor, officer_id):
+        raise NotFound(MSG_OFFICER_NOT_FOUND)
+    officer = session.get(Officer, officer_id)
+    held = {grant.function_id: grant.state for grant in session.scalars(
+        select(Grant).where(Grant.officer_id == officer_id, Grant.function_id.isnot(None),
+                            Grant.state.in_((*LIVE_GRANT_STATES, "suspended"))))}
+    found = []
+    for function in assignable_functions(session, actor):
+        refusal = None
+        try:
+            if officer_id == actor.officer_id:
+                raise NotAllowed(MSG_SELF)
+            _officer_fits(officer, function)
+            if function.id in held:
+                raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=function.name_th,
+                                       state=STATE_NAMES[held[function.id]])
+        except SitthiError as error:
+            refusal = error
+        found.append((function, refusal))
+    return found
 
 
 def _function_allowed(session: Session, actor: Actor, function: SystemFunction) -> None:

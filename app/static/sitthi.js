@@ -99,3 +99,34 @@ document.addEventListener("submit", function (event) {
     original(translations[text] || text);
   };
 })(jQuery);
+
+/* Assign function: once an officer is chosen, the functions they cannot receive (position level,
+   duty line, already held) are greyed out with the reason, as the server would refuse them. */
+(function ($) {
+  $(function () {
+    var $form = $("#assign-form");
+    if (!$form.length) { return; }
+    var $officer = $form.find("select[name=officer]");
+    var $function = $form.find("select[name=function]");
+    $function.find("option").each(function () { $(this).data("label", $(this).text()); });
+    function restore() {
+      $function.find("option").each(function () {
+        $(this).prop("disabled", false).text($(this).data("label"));
+      });
+    }
+    $officer.on("change", function () {
+      restore();
+      var officer = $officer.val();
+      if (!officer) { return; }
+      $.getJSON($form.data("functionsUrl"), { officer: officer }).done(function (data) {
+        $.each(data.functions || [], function (_i, f) {
+          var $option = $function.find("option[value='" + f.id + "']");
+          if (!f.allowed) {
+            $option.prop("disabled", true).text($option.data("label") + " — " + f.reason);
+            if ($option.is(":selected")) { $function.val(""); }
+          }
+        });
+      });
+    });
+  });
+})(jQuery);

@@ -251,7 +251,7 @@ class AssignFunctionView(BaseView):
     route_base = "/assignfunction"
     default_view = "form"
     class_permission_name = "AssignFunction"
-    method_permission_name = {"form": "read", "officers": "read", "assign": "write"}
+    method_permission_name = {"form": "read", "officers": "read", "functions": "read", "assign": "write"}
 
     @expose("/")
     @has_access
@@ -292,6 +292,20 @@ class AssignFunctionView(BaseView):
         return {"results": [
             {"id": o.id, "text": f"{o} – {position_at(o.position_title, o.acting_unit or o.home_unit)}".strip()}
             for o in rows]}
+
+    @expose("/functions")
+    @has_access
+    @search_endpoint
+    def functions(self):
+        """Which of the command's functions the chosen officer may receive, and why not: the form
+        greys out the others as soon as an officer is chosen."""
+        try:
+            found = service.functions_for_officer(db.session, current_actor(), request.args.get("officer"))
+        except SitthiError as error:
+            return {"message": error.translated()}, error.status
+        return {"functions": [{"id": function.id, "text": localized(function), "allowed": refusal is None,
+                               "reason": refusal.translated() if refusal else None}
+                              for function, refusal in found]}
 
     def _choices(self, form: AssignForm, actor) -> list:
         functions = service.assignable_functions(db.session, actor)

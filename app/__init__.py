@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import (
         api,
         cli,
+        date_input,
         form_translations,
         formatting,
         labels,
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_event.connect(audit.record_login)
     sessions.register(app)
     formatting.register(app)
+    date_input.register(app)
     labels.register(app)
     menu_cache.register(app)
     form_translations.register()

@@ -47,6 +47,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.date_input import EnteredDateField
 from app.domain import national_id
 from app.domain.inputs import (
     MAX_INT,
@@ -382,8 +383,13 @@ def bound_form_input(form_class, search: bool = False) -> None:
             kwargs.update(allow_blank=True, blank_text=MSG_CHOOSE if required or search else MSG_NOT_SET)
             if required:
                 validators = [v for v in validators if not isinstance(v, Optional)]
-        elif issubclass(field_class, (DateField, DateTimeField)) and not any(
-                isinstance(v, SaneYear) for v in validators):
+        elif field_class is DateField:
+            # FAB's picker spoke Gregorian English only; one date field everywhere (date_input)
+            field_class = EnteredDateField
+            kwargs.pop("widget", None)
+            if not any(isinstance(v, SaneYear) for v in validators):
+                validators.append(SaneYear())
+        elif issubclass(field_class, DateTimeField) and not any(isinstance(v, SaneYear) for v in validators):
             validators.append(SaneYear())
         else:
             continue

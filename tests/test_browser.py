@@ -402,3 +402,32 @@ def test_the_assign_form_greys_out_what_the_chosen_officer_cannot_receive(app, p
     # a locator assertion, not wait_for_function: the page's CSP forbids the eval that needs
     expect(option).to_be_disabled()
     assert "อยู่แล้ว" in option.inner_text()
+
+
+def test_a_date_is_picked_from_a_buddhist_era_calendar_and_saved(app, page, live_server):
+    from datetime import date
+
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Holiday
+
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server}/holidayview/add")
+    field = page.locator("input[name=day]")
+    field.click()
+    calendar = page.locator(".sitthi-cal")
+    expect(calendar).to_be_visible()
+    expect(calendar.locator("th").first).to_have_text("อา")
+    field.fill("01/03/2693")  # typing a whole date moves the calendar to it
+    expect(calendar.locator(".sitthi-cal-year option:checked")).to_have_text("2693")
+    expect(calendar.locator(".sitthi-cal-month option:checked")).to_have_text("มีนาคม")
+    calendar.locator(".sitthi-cal-day", has_text="17").click()
+    expect(calendar).to_have_count(0)
+    expect(field).to_have_value("17/03/2693")
+    page.fill("input[name=name_th]", "วันเลือกจากปฏิทิน")
+    page.click("form button[type=submit], form input[type=submit]")
+    page.wait_for_load_state()
+    with app.app_context():
+        assert db.session.scalar(select(Holiday.day).where(Holiday.name_th == "วันเลือกจากปฏิทิน")) == date(2150, 3, 17)

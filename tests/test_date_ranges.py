@@ -134,17 +134,3 @@ def test_a_temporary_assignment_until_a_buddhist_era_date_is_refused_at_its_fiel
     assert 'value="สืบสวน"' in response.get_data(as_text=True) or "สืบสวน</textarea>" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(AccessRequest.id))) == before
-
-
-def test_form_date_reads_only_whole_dates():
-    from datetime import date
-
-    from app.domain.inputs import form_date
-
-    assert form_date("2026-12-03") == date(2026, 12, 3)
-    assert form_date("  ") is None and form_date(None) is None
-    for bad in ("03/12/2026", "2026-13-01", "20261203", "2026-12-3", "x" * 50):
-        with pytest.raises(ValidationFailed, match="Not a valid date"):
-            form_date(bad)
-    with pytest.raises(ValidationFailed, match="Buddhist Era"):
-        form_date("2569-12-03")

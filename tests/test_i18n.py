@@ -73,7 +73,7 @@ def test_validator_messages_speak_the_readers_language(login):
     url = "/requests/new/temporary_assignment"
     page = officer.post(url, data={"csrf_token": officer.csrf_token(url), "assignment_until": "2026-13-45",
                                    "save_draft": "1"}).get_data(as_text=True)
-    assert "วันที่ไม่ถูกต้อง" in page
+    assert "ไม่มีวันที่ 45/13/2026" in page
 
 
 def test_the_page_names_its_language_and_serves_its_font(app):

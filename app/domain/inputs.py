@@ -85,19 +85,52 @@ def check_year(value) -> None:
 
 
 MSG_NOT_A_DATE = N_("Not a valid date value.")
+MSG_DATE_FORMAT_BE = N_("Enter the date as day/month/year in the Buddhist Era, for example 17/05/2523.")
+MSG_DATE_FORMAT_CE = N_("Enter the date as day/month/year, for example 17/05/1980.")
+MSG_NO_SUCH_DAY = N_("There is no day %(day)s/%(month)s/%(year)s.")
+MSG_GREGORIAN_YEAR = N_("The year %(year)s looks like a Gregorian year: enter it in the Buddhist Era "
+                        "(%(buddhist)s).")
+_ENTERED = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
-def form_date(raw: str | None) -> date | None:
-    """A date a hand-written form sent (YYYY-MM-DD, as the date input sends it); None when left
-    empty. Refused with a message when it is no date, or a year Sitthi cannot hold (check_year)."""
+def entered_date(raw: str | None, buddhist_era: bool) -> date | None:
+    """A date a person typed: dd/mm/yyyy, in the Buddhist Era for Thai readers and Gregorian for
+    English ones; None when left empty. YYYY-MM-DD (what links, the API and old browsers send) is
+    always Gregorian. A year in the other era is named, never moved 543 years without a word."""
     text = (raw or "").strip()
     if not text:
         return None
+    iso = _ISO.fullmatch(text)
+    typed = None if iso else _ENTERED.fullmatch(text)
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    elif typed:
+        day, month, year = (int(part) for part in typed.groups())
+        year = _gregorian_year(year, buddhist_era)
+    else:
+        raise ValidationFailed(MSG_DATE_FORMAT_BE if buddhist_era else MSG_DATE_FORMAT_CE)
     try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+        value = date(year, month, day)
     except ValueError:
-        day = None
-    if day is None:
-        raise ValidationFailed(MSG_NOT_A_DATE)
-    check_year(day)
-    return day
+        shown_year = year + BUDDHIST_ERA_OFFSET if typed and buddhist_era else year
+        raise ValidationFailed(MSG_NO_SUCH_DAY, day=str(day), month=str(month), year=str(shown_year)) from None
+    check_year(value)
+    return value
+
+
+def _gregorian_year(typed: int, buddhist_era: bool) -> int:
+    if not buddhist_era:
+        return typed  # check_year names a Buddhist-Era year typed here
+    if EARLIEST_YEAR <= typed <= LATEST_YEAR:
+        raise ValidationFailed(MSG_GREGORIAN_YEAR, year=str(typed), buddhist=str(typed + BUDDHIST_ERA_OFFSET))
+    return typed - BUDDHIST_ERA_OFFSET
+
+
+def shown_date(value: date | None, buddhist_era: bool) -> str:
+    """A date as entered_date reads it back: 17/05/2523 (Buddhist Era) or 17/05/1980."""
+    if value is None:
+        return ""
+    year = value.year + BUDDHIST_ERA_OFFSET if buddhist_era else value.year
+    return f"{value.day:02d}/{value.month:02d}/{year}"
+

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
+from app.domain.thai_dates import thai_date
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
     LIVE_GRANT_STATES,
@@ -979,7 +980,7 @@ def _message(request: AccessRequest, what: str) -> tuple[str, str]:
         f"เลขที่คำขอ: {request.number}\n"
         f"ผู้ขอ: {request.requester}\n"
         f"ขั้นตอนปัจจุบัน: {stage.name_th if stage else '-'}\n"
-        f"กำหนดเสร็จ: {request.due_on.isoformat() if request.due_on else '-'}\n\n"
+        f"กำหนดเสร็จ: {thai_date(request.due_on, 'long') if request.due_on else '-'}\n\n"
         f"{english}\n"
         f"Request number: {request.number}\n"
         f"Current stage: {stage.name_en if stage else '-'}\n"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
+from app.domain.thai_dates import thai_date
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed
 from app.models import LIVE_GRANT_STATES, CommandFunction, Grant, Officer, SystemFunction, Unit
 from app.models.collation import thai
@@ -422,9 +423,10 @@ def _notify(session: Session, grant: Grant, what: str, reason: str | None = None
     officer = grant.officer
     target = grant.function or grant.data_source
     until = grant.valid_until.isoformat() if grant.valid_until else "-"
+    until_th = thai_date(grant.valid_until, "long") if grant.valid_until else "-"
     body = (
         f"{thai}: {target.name_th}\n"
-        f"ใช้ได้ถึง: {until}\n"
+        f"ใช้ได้ถึง: {until_th}\n"
         + (f"เหตุผล: {reason}\n" if reason else "")
         + f"\n{english}: {target.name_en}\n"
         f"Valid until: {until}\n"

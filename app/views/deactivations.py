@@ -11,11 +11,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import labels
 from app.datamodel import CappedCountInterface
+from app.date_input import EnteredDateField
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today, office_clock
@@ -56,7 +57,7 @@ def confirm_cell(notice: DeactivationNotice) -> Markup:
 
 class ConfirmForm(FlaskForm):
     agency_reference = StringField(_l("Agency's reference"), [DataRequired(), Length(max=100)])
-    deactivated_on = DateField(_l("Deactivated on (empty: today)"), [Optional(), SaneYear()])
+    deactivated_on = EnteredDateField(_l("Deactivated on (empty: today)"), [Optional(), SaneYear()])
 
 
 class DeactivationNoticeView(ReadOnlyModelView):

@@ -14,12 +14,13 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
 from app.datamodel import CappedCountInterface, datamodel
-from app.domain.inputs import as_id, form_date
+from app.date_input import EnteredDateField, form_date
+from app.domain.inputs import as_id
 from app.errors import N_, SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import format_date, local_today, localized, office_clock, position_at
@@ -189,7 +190,7 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
             _l("Extend every selected permission to the date above?"), "fa-calendar-plus-o", single=False)
     def extend_selected(self, _items):
         try:
-            until = form_date(request.form.get("valid_until"))
+            until = form_date("valid_until")
         except ValidationFailed as refused:
             flash(refused.translated(), "danger")
             until = None
@@ -222,8 +223,7 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
         kwargs.setdefault("can_assign", self.appbuilder.sm.has_access("can_read", "AssignFunction"))
         kwargs.setdefault("can_change", self.appbuilder.sm.has_access("can_write", self.class_permission_name))
         kwargs.setdefault("duty_orders", duty_order_choices(current_actor()) if kwargs["can_change"] else [])
-        kwargs.setdefault("max_until", (local_today() + relativedelta(
-            months=service.MAX_VALIDITY_MONTHS)).isoformat())
+        kwargs.setdefault("max_until", local_today() + relativedelta(months=service.MAX_VALIDITY_MONTHS))
         if template == self.show_template and "pk" in kwargs:
             # A permission's page offers what may be done to it in its state, to who may change it.
             grant = db.session.get(Grant, int(kwargs["pk"]))  # the row the page just read
@@ -241,7 +241,7 @@ class AssignForm(FlaskForm):
                                 endpoint=("AssignFunctionView.officers",))
     function = SelectField(_l("Function"), [DataRequired()], coerce=as_id, choices=[],
                            validate_choice=False)
-    valid_until = DateField(_l("Valid until (empty: the function's default validity)"), [Optional(), SaneYear()])
+    valid_until = EnteredDateField(_l("Valid until (empty: the function's default validity)"), [Optional(), SaneYear()])
     duty_order = SelectField(_l("Duty order"), [Optional()], coerce=as_id, choices=[], validate_choice=False)
 
 

@@ -15,11 +15,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
-from app.domain.inputs import as_id, form_date
+from app.date_input import EnteredDateField, form_date
+from app.domain.inputs import as_id
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError, ValidationFailed
 from app.extensions import db
@@ -83,7 +84,7 @@ class RequestForm(FlaskForm):
     nationwide = BooleanField(_l("Search nationwide"))
     target_unit = AjaxRelationField(_l("Unit of the temporary assignment"), [Optional()], model=Unit,
                                     endpoint=("RequestDeskView.units",))
-    assignment_until = DateField(_l("Assignment until"), [Optional(), SaneYear()])
+    assignment_until = EnteredDateField(_l("Assignment until"), [Optional(), SaneYear()])
 
 
 def _int_or_none(value) -> int | None:
@@ -412,7 +413,7 @@ class RequestDeskView(BaseView):
     def activate(self, item_id: int):
         activated = request.form.get("outcome") == "activated"
         try:
-            on = form_date(request.form.get("activated_on"))
+            on = form_date("activated_on")
         except ValidationFailed as refused:
             flash(refused.translated(), "danger")
             pk = as_id(request.form.get("request_id"))

@@ -20,11 +20,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import labels
 from app.datamodel import CappedCountInterface
+from app.date_input import EnteredDateField
 from app.domain.inputs import TEXT_LIMIT, as_id
 from app.errors import NotFound, SitthiError, StaleRecord, translate
 from app.extensions import db
@@ -146,7 +147,7 @@ def _error_status(error: SitthiError) -> int:
 class StartForm(FlaskForm):
     name = StringField(_l("Name of the review"), [DataRequired(), Length(max=reviews.NAME_LIMIT)])
     command = SelectField(_l("Command"), choices=[], validate_choice=False)
-    due_on = DateField(_l("Due on (the last day to review)"), [DataRequired(), SaneYear()])
+    due_on = EnteredDateField(_l("Due on (the last day to review)"), [DataRequired(), SaneYear()])
     undecided_rule = SelectField(_l("What happens at the due date to a permission nobody reviewed"),
                                  choices=labels.choices(labels.UNDECIDED_RULE), validate_choice=False)
     recurrence = SelectField(_l("Repeats"), choices=labels.choices(labels.RECURRENCE), validate_choice=False)

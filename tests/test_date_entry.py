@@ -1,0 +1,152 @@
+"""One date field everywhere: dd/mm/yyyy in the Buddhist Era for Thai readers, Gregorian for
+English ones, on add/edit screens, hand-written forms and list filters alike. A year in the other
+era is named at its field; nothing is moved 543 years in silence, and nothing is saved."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.inputs import entered_date, shown_date
+from app.errors import ValidationFailed
+from app.models import Holiday
+
+
+@pytest.mark.parametrize("typed", ["17/05/2523", "17-05-2523", "17.5.2523", " 17/5/2523 ", "1980-05-17"])
+def test_a_thai_reader_types_the_buddhist_era(typed):
+    assert entered_date(typed, buddhist_era=True) == date(1980, 5, 17)
+
+
+@pytest.mark.parametrize("typed", ["17/05/1980", "17-5-1980", "1980-05-17"])
+def test_an_english_reader_types_the_gregorian_year(typed):
+    assert entered_date(typed, buddhist_era=False) == date(1980, 5, 17)
+
+
+@pytest.mark.parametrize("typed, buddhist, message", [
+    ("17/05/1980", True, "The year 1980 looks like a Gregorian year: enter it in the Buddhist Era (2523)"),
+    ("17/05/2523", False, "The year 2523 looks like a Buddhist Era year: enter it as a Gregorian year (1980)"),
+    ("31/02/2567", True, "There is no day 31/2/2567"),
+    ("31/02/2024", False, "There is no day 31/2/2024"),
+    ("17/05/23", True, "day/month/year in the Buddhist Era, for example 17/05/2523"),
+    ("May 17 1980", False, "day/month/year, for example 17/05/1980"),
+    ("17/05/0001", False, "outside 1900 to 2200"),
+    ("1" * 100, True, "for example"),
+])
+def test_what_cannot_be_a_date_is_named(typed, buddhist, message):
+    with pytest.raises(ValidationFailed) as refused:
+        entered_date(typed, buddhist_era=buddhist)
+    assert message in refused.value.translated()
+
+
+def test_empty_is_no_date_and_shown_dates_read_back():
+    assert entered_date("", True) is None and entered_date(None, False) is None
+    assert shown_date(date(1980, 5, 7), True) == "07/05/2523"
+    assert shown_date(date(1980, 5, 7), False) == "07/05/1980"
+    for buddhist in (True, False):
+        assert entered_date(shown_date(date(2026, 12, 4), buddhist), buddhist) == date(2026, 12, 4)
+
+
+def _holiday_days(app, name):
+    from app.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Holiday.day).where(Holiday.name_th == name)))
+
+
+def test_the_add_screen_takes_a_buddhist_era_date_and_edit_shows_it_back(app, login):
+    admin = login("admin")
+    page = admin.get("/holidayview/add").get_data(as_text=True)
+    assert 'data-era="be"' in page and "sitthi-date" in page and "วว/ดด/ปปปป (พ.ศ.)" in page
+    assert "appbuilder_date" not in page  # FAB's Gregorian picker is gone
+    response = admin.submit("/holidayview/add", {"day": "14/12/2569", "name_th": "วันพ่อทดสอบ", "name_en": "Test"})
+    assert response.status_code == 302
+    assert _holiday_days(app, "วันพ่อทดสอบ") == [date(2026, 12, 14)]
+    from app.extensions import db
+
+    with app.app_context():
+        pk = db.session.scalar(select(Holiday.id).where(Holiday.name_th == "วันพ่อทดสอบ"))
+    assert 'value="14/12/2569"' in admin.get(f"/holidayview/edit/{pk}").get_data(as_text=True)
+    admin.get("/lang/en")
+    assert 'value="14/12/2026"' in admin.get(f"/holidayview/edit/{pk}").get_data(as_text=True)
+
+
+def test_a_gregorian_year_typed_in_thai_is_named_at_its_field_and_nothing_is_saved(app, login):
+    from app.extensions import db
+
+    admin = login("admin")
+    with app.app_context():
+        before = db.session.scalar(select(func.count(Holiday.id)))
+    response = admin.submit("/holidayview/add", {"day": "14/12/2026", "name_th": "วันผิดปี", "name_en": "x"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "ปี 2026 ดูเหมือนเป็นปีคริสต์ศักราช กรุณากรอกเป็นปีพุทธศักราช (2569)" in page
+    assert 'value="14/12/2026"' in page  # what was typed stays, to be mended
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Holiday.id))) == before
+
+
+def test_an_english_reader_enters_gregorian_dates(app, login):
+    admin = login("admin")
+    admin.get("/lang/en")
+    page = admin.get("/holidayview/add").get_data(as_text=True)
+    assert 'data-era="ce"' in page and 'placeholder="dd/mm/yyyy"' in page
+    response = admin.submit("/holidayview/add", {"day": "06/12/2569", "name_th": "วันผิดยุค", "name_en": "x"})
+    assert "looks like a Buddhist Era year" in response.get_data(as_text=True)
+    response = admin.submit("/holidayview/add", {"day": "06/12/2026", "name_th": "วันอังกฤษ", "name_en": "x"})
+    assert response.status_code == 302
+    assert _holiday_days(app, "วันอังกฤษ") == [date(2026, 12, 6)]
+
+
+def test_list_filters_read_dates_in_the_readers_era(app, login):
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.add_all([Holiday(day=date(2150, 3, 1), name_th="กรองหนึ่ง"),
+                            Holiday(day=date(2150, 3, 2), name_th="กรองสอง")])
+        db.session.commit()
+    admin = login("admin")
+    assert "sitthi-date" in admin.get("/holidayview/list/").get_data(as_text=True)
+    page = admin.get("/holidayview/list/?_flt_0_day=01/03/2693").get_data(as_text=True)
+    assert "กรองหนึ่ง" in page and "กรองสอง" not in page
+    page = admin.get("/holidayview/list/?_flt_1_day=01/03/2693").get_data(as_text=True)  # after
+    assert "กรองสอง" in page and "กรองหนึ่ง" not in page
+    page = admin.get("/holidayview/list/?_flt_0_day=01/03/2150").get_data(as_text=True)
+    assert "กรองหนึ่ง" not in page and "ดูเหมือนเป็นปีคริสต์ศักราช" in page
+    admin.get("/lang/en")
+    page = admin.get("/holidayview/list/?_flt_0_day=01/03/2150").get_data(as_text=True)
+    assert "กรองหนึ่ง" in page and "กรองสอง" not in page
+
+
+def test_hand_written_forms_take_buddhist_era_dates(app, login):
+    """The extend-validity field above the grant list, read by the same rule."""
+    from datetime import timedelta
+
+    from app.domain.thai_dates import thai_date
+    from app.extensions import db
+    from app.models import Grant, Notification, SystemFunction, Unit
+    from tests.conftest import TEST_NOW
+    from tests.factories import make_officer
+
+    today = TEST_NOW.date()
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        account = db.session.scalar(select(SystemFunction).where(SystemFunction.code == "crimes_account"))
+        grant = Grant(officer=make_officer(db.session, unit), function=account, state="active",
+                      valid_from=today, valid_until=today + timedelta(days=30))
+        db.session.add(grant)
+        db.session.commit()
+        grant_id = grant.id
+    target = today + timedelta(days=200)
+    tech = login("commandtech")
+    assert 'data-era="be"' in tech.get("/commandgrantview/list/").get_data(as_text=True)
+    tech.client.post("/commandgrantview/action_post", data={
+        "action": "extend_selected", "rowid": [str(grant_id)], "valid_until": shown_date(target, True),
+        "csrf_token": tech.csrf_token("/assignfunction/")})
+    with app.app_context():
+        grant = db.session.get(Grant, grant_id)
+        assert grant.valid_until == target
+        mail = db.session.scalar(select(Notification).where(Notification.recipient_email == grant.officer.email)
+                                 .order_by(Notification.id.desc()))
+    # The mail tells a Thai reader the date as Thai readers write it, and the English reader his way.
+    thai, english = mail.body.split("\n\n", 1)
+    assert f"ใช้ได้ถึง: {thai_date(target, 'long')}" in thai and target.isoformat() not in thai
+    assert target.isoformat() in english

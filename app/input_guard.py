@@ -19,8 +19,9 @@ Views read the form through `form_version`, `form_ids` and `form_text`, which re
 and FAB-generated forms get the bounds FAB leaves out (`bound_form_input`).
 """
 import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request
 from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -92,6 +93,8 @@ MSG_FORBIDDEN = N_("You may not open this page: it belongs to another role. Ask 
                    "technology staff if you need it.")
 MSG_FORM_EXPIRED = N_("The form had expired (your session ended or the page was open too long), so nothing "
                       "was saved. Go back, reload the page and submit again.")
+MSG_FORM_NOT_SENT = N_("The form was not sent because your session had ended or the page was open too long. "
+                       "Nothing was saved yet.")
 MSG_BAD_REQUEST = N_("The request could not be read, so nothing was done. Go back and try again.")
 MSG_SERVER_ERROR = N_("Something went wrong on our side and nothing was saved. Please try again; if it "
                       "happens again, tell your command's technology staff the time it happened.")
@@ -139,6 +142,11 @@ def _answer(error: HTTPException):
         megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
         message, field = translate(MSG_TOO_LARGE, {"megabytes": f"{megabytes:g}"}), None
     elif isinstance(error, CSRFError):
+        if not _is_api() and _came_from_this_form():
+            # Back to the form, through the login page if the session ended: sitthi-keep.js puts
+            # back what was typed and chosen (?restore=1 says this is that return).
+            flash(translate(MSG_FORM_NOT_SENT), "warning")
+            return redirect(_with_restore(request.full_path))
         message, field = translate(MSG_FORM_EXPIRED), None
     elif isinstance(error, Forbidden):
         message, field = translate(MSG_FORBIDDEN), None
@@ -162,6 +170,18 @@ def _answer(error: HTTPException):
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
+
+
+def _came_from_this_form() -> bool:
+    """The refused POST went to the page it was sent from: a form that can be opened again."""
+    referrer = _same_site_referrer()
+    return request.method == "POST" and referrer is not None and urlsplit(referrer).path == request.path
+
+
+def _with_restore(full_path: str) -> str:
+    parts = urlsplit(full_path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "restore"]
+    return urlunsplit(("", "", parts.path, urlencode([*query, ("restore", "1")]), ""))
 
 
 def _same_site_referrer() -> str | None:

@@ -431,3 +431,69 @@ def test_a_date_is_picked_from_a_buddhist_era_calendar_and_saved(app, page, live
     page.wait_for_load_state()
     with app.app_context():
         assert db.session.scalar(select(Holiday.day).where(Holiday.name_th == "วันเลือกจากปฏิทิน")) == date(2150, 3, 17)
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_filled_after_logging_in(chromium, live_server, app,
+                                                                                  tmp_path):
+    """The session ends while the officer fills a request (here: its cookies are gone). Sending is
+    refused, the login page comes, and after it the same form with what was typed and chosen."""
+    from playwright.sync_api import expect
+
+    pdf, jpeg = _fixture_files(tmp_path)
+    officer = new_requester(app)
+    context = chromium.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    log_in(page, live_server, officer)
+    page.goto(f"{live_server}/requests/new/external_search")
+    page.fill("#duty_performed", "สืบสวนคดีที่กรอกไว้ก่อนหมดเวลา")
+    page.check("#source-civil_registration")
+    page.select_option("#rank-group-civil_registration", index=0)
+    chosen_group = page.locator("#rank-group-civil_registration").input_value()
+    page.click("#certifying_head + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
+    page.click(".select2-results__option:has-text('ประยุทธ')")
+    page.set_input_files("#upload_memo", str(pdf))
+    page.set_input_files("#upload_id_card_copy", str(jpeg))
+    page.check("#pledge_accepted")
+
+    context.clear_cookies()  # the session ends
+    page.click("#submit-request")
+    page.wait_for_url("**/login/**")
+    page.fill("#username", officer)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/requests/new/external_search**")
+
+    expect(page.locator(".sitthi-kept")).to_be_visible()
+    expect(page.locator("#duty_performed")).to_have_value("สืบสวนคดีที่กรอกไว้ก่อนหมดเวลา")
+    expect(page.locator("#source-civil_registration")).to_be_checked()
+    expect(page.locator("#rank-group-civil_registration")).to_have_value(chosen_group)
+    expect(page.locator("#certifying_head option:checked")).to_contain_text("ประยุทธ")
+    expect(page.locator("#pledge_accepted")).to_be_checked()
+    for _ in range(50):  # the files come back from IndexedDB a moment after the page
+        if page.eval_on_selector("#upload_memo", "e => e.files.length") == 1:
+            break
+        page.wait_for_timeout(100)
+    assert page.eval_on_selector("#upload_memo", "e => e.files.length") == 1
+    assert page.eval_on_selector("#upload_id_card_copy", "e => e.files[0].name") == jpeg.name
+
+    page.click("#submit-request")
+    page.wait_for_url("**/requests/show/*")
+    assert page.locator("#request-attachments li").count() == 2
+    assert "สืบสวนคดีที่กรอกไว้ก่อนหมดเวลา" in page.content()
+    context.close()
+
+
+def test_a_kept_form_is_forgotten_once_it_lands(page, live_server, app):
+    """What was kept in the tab lasts only until the form is sent and lands."""
+    officer = new_requester(app)
+    log_in(page, live_server, officer)
+    page.goto(f"{live_server}/requests/new/temporary_assignment")
+    page.fill("#duty_performed", "ช่วยราชการ")
+    page.click("#save-draft")
+    page.wait_for_url("**/requests/show/*")
+    assert page.evaluate("() => window.sessionStorage.getItem('sitthi-kept-form')") is None
+    page.goto(f"{live_server}/requests/new/temporary_assignment?restore=1")
+    assert page.locator("#duty_performed").input_value() == ""
+    assert page.locator(".sitthi-kept").count() == 0

@@ -21,15 +21,70 @@ def test_a_page_of_another_role_is_refused_in_thai_then_english(login):
     assert refused.status_code == 403 and "belongs to another role" in _message(refused)
 
 
-def test_an_expired_form_says_so_and_leads_back(login):
+def test_an_expired_form_goes_back_to_itself_to_be_filled_again(app, login):
+    """Sent from its own page, an expired form returns there (?restore=1: sitthi-keep.js puts back
+    what was typed, the browser test proves it); nothing is saved on the way."""
+    from sqlalchemy import func, select
+
+    from app.models import AccessRequest
+
     officer = login("officer")
-    form_page = "http://localhost/requests/new/external_search"
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    form_page = "http://localhost/requests/new/external_search?from=menu"
+    response = officer.client.post("/requests/new/external_search?from=menu", data={
+        "csrf_token": "expired", "contact_email": "me@police.example", "save_draft": "1"},
+        headers={"Referer": form_page})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/requests/new/external_search?from=menu&restore=1"
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "แบบฟอร์มยังไม่ได้ส่ง" in page and "sitthi-keep.js" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before
+
+
+def test_a_form_sent_after_the_session_went_idle_leads_to_login_and_back_to_it(app, login):
+    """The token is still good but the session is not: log in first, then the same form again."""
+    from datetime import timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from sqlalchemy import func, select
+
+    from app.models import AccessRequest
+    from app.security import sessions
+    from tests.conftest import DEMO_PASSWORD, new_requester
+
+    username = new_requester(app)
+    officer = login(username)
+    url = "/requests/new/temporary_assignment"
+    token = officer.csrf_token(url)
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    with app.test_request_context(), officer.client.session_transaction() as cookie:
+        cookie[sessions.SEEN_AT] = (sessions.now() - timedelta(minutes=31)).isoformat()
+    response = officer.client.post(url, data={"csrf_token": token, "duty_performed": "ช่วยราชการ",
+                                              "save_draft": "1"}, headers={"Referer": f"http://localhost{url}"})
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login/"
+    assert urlsplit(parse_qs(location.query)["next"][0]).path == url
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before
+    login_url = response.headers["Location"]
+    again = officer.client.post(login_url, data={"username": username, "password": DEMO_PASSWORD,
+                                                 "csrf_token": officer.csrf_token(login_url)})
+    assert again.status_code == 302 and urlsplit(again.headers["Location"]).path == url
+
+
+def test_an_expired_form_from_elsewhere_says_so_and_leads_back(login):
+    officer = login("officer")
+    list_page = "http://localhost/myrequestview/list/"
     response = officer.client.post("/requests/new/external_search", data={"csrf_token": "expired",
                                                                           "contact_email": "me@police.example"},
-                                   headers={"Referer": form_page})
+                                   headers={"Referer": list_page})
     assert response.status_code == 400
     assert "แบบฟอร์มหมดอายุ" in _message(response)
-    assert f'href="{form_page}"' in response.get_data(as_text=True)
+    assert f'href="{list_page}"' in response.get_data(as_text=True)
     assert "CSRF" not in response.get_data(as_text=True)
 
 

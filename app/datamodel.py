@@ -3,6 +3,9 @@ filters (a national ID only by all 13 digits) and a count that stops at LIST_COU
 
 Neither a view nor an API module: both build on it, and neither imports the other.
 """
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import current_app, flash, request
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
@@ -14,7 +17,7 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, select
+from sqlalchemy import and_, false, select
 
 from app.date_input import reads_buddhist_era
 from app.domain.inputs import as_id, entered_date
@@ -116,9 +119,50 @@ class DateNotOn(_EnteredDate, FilterNotEqual):
     pass
 
 
+class _EnteredDay(BaseFilter):
+    """A moment (a DateTime column) filtered by a day entered as the date field takes it: the
+    office's day, from its midnight in Bangkok to the next."""
+
+    def apply(self, query, value):
+        try:
+            day = entered_date(value, reads_buddhist_era()) if isinstance(value, str) else value
+        except ValidationFailed as refused:
+            if not request.path.startswith("/api/"):
+                flash(f"{self.name}: {refused.translated()}", "danger")
+            return query.filter(false())
+        if day is None:
+            return query
+        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
+        start = datetime.combine(day, time(), zone).astimezone(UTC)
+        end = start + timedelta(days=1)
+        return query.filter(self.condition(getattr(self.model, self.column_name), start, end))
+
+
+class MomentOnDay(_EnteredDay):
+    name, arg_name = _l("On the day"), "eq"
+
+    def condition(self, column, start, end):
+        return and_(column >= start, column < end)
+
+
+class MomentAfterDay(_EnteredDay):
+    name, arg_name = _l("After the day"), "gt"
+
+    def condition(self, column, start, end):
+        return column >= end
+
+
+class MomentBeforeDay(_EnteredDay):
+    name, arg_name = _l("Before the day"), "lt"
+
+    def condition(self, column, start, end):
+        return column < start
+
+
 class SitthiFilterConverter(SQLAFilterConverter):
     conversion_table = (
         ("is_date", [DateOn, DateAfter, DateBefore, DateNotOn]),
+        ("is_datetime", [MomentOnDay, MomentAfterDay, MomentBeforeDay]),
         ("is_national_id", [NationalIdIs]),
         ("is_officers_read", [ConcernsOfficerWithNationalId, ConcernsOfficer]),
         ("is_code", [FilterEqual, FilterNotEqual]),

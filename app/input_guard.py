@@ -409,6 +409,12 @@ def bound_form_input(form_class, search: bool = False) -> None:
             kwargs.pop("widget", None)
             if not any(isinstance(v, SaneYear) for v in validators):
                 validators.append(SaneYear())
+        elif issubclass(field_class, DateTimeField) and search:
+            # a moment is searched by its day (datamodel's MomentOnDay and kin), in the same field
+            field_class = EnteredDateField
+            kwargs.pop("widget", None)
+            kwargs["default"] = None  # not the column's "now" as a filter's starting value
+            validators = [v for v in validators if not isinstance(v, (DataRequired, InputRequired))]
         elif issubclass(field_class, DateTimeField) and not any(isinstance(v, SaneYear) for v in validators):
             validators.append(SaneYear())
         else:

@@ -150,3 +150,24 @@ def test_hand_written_forms_take_buddhist_era_dates(app, login):
     thai, english = mail.body.split("\n\n", 1)
     assert f"ใช้ได้ถึง: {thai_date(target, 'long')}" in thai and target.isoformat() not in thai
     assert target.isoformat() in english
+
+
+def test_the_audit_trail_is_filtered_by_days_entered_in_the_readers_era(app, login):
+    """A moment (occurred_at) is found by its office day, typed as every date is typed."""
+    from datetime import timedelta
+
+    from tests.conftest import TEST_NOW
+
+    admin = login("admin")
+    admin.submit("/holidayview/add", {"day": "15/12/2569", "name_th": "วันตรวจร่องรอย", "name_en": "Trail"})
+    auditor = login("auditor")
+    today, tomorrow = shown_date(TEST_NOW.date(), True), shown_date(TEST_NOW.date() + timedelta(days=1), True)
+    assert "sitthi-date" in auditor.get("/auditeventview/list/").get_data(as_text=True)
+    page = auditor.get(f"/auditeventview/list/?_flt_0_occurred_at={today}").get_data(as_text=True)
+    assert "วันตรวจร่องรอย" in page
+    page = auditor.get(f"/auditeventview/list/?_flt_2_occurred_at={tomorrow}").get_data(as_text=True)  # before
+    assert "วันตรวจร่องรอย" in page
+    page = auditor.get(f"/auditeventview/list/?_flt_0_occurred_at={tomorrow}").get_data(as_text=True)
+    assert "วันตรวจร่องรอย" not in page
+    page = auditor.get("/auditeventview/list/?_flt_0_occurred_at=2026-99-99").get_data(as_text=True)
+    assert "ไม่มีวันที่ 99/99/2026" in page

@@ -4,7 +4,7 @@ import re
 import pytest
 
 OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/",
-           "/toreviewview/list/", "/myrecord/", "/mydeputyview/list/", "/dashboard/"}
+           "/toreviewview/list/", "/myrecord/", "/mydeputyview/list/", "/mynotificationview/list/", "/dashboard/"}
 # Shown only to who certifies: a unit head (the demo head, and the auditor, a ผกก.).
 CERTIFIES = {"/tocertifyview/list/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",

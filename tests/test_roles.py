@@ -13,9 +13,9 @@ SELF_SERVICE = {
     ("can_show", "SwaggerView"),
 }
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
-                 "To Review", "My Record", "My Deputies", "Approvals", "Dashboard"}
+                 "To Review", "My Record", "My Deputies", "My Notifications", "Approvals", "Dashboard"}
 OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
-                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "Dashboard": "r"}
+                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Dashboard": "r"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:

@@ -2,8 +2,8 @@
 from datetime import datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import check_in, utcnow
 
@@ -15,6 +15,9 @@ class Notification(Model):
     __table_args__ = (
         check_in("state", NOTIFICATION_STATES, "ck_notification_state"),
         Index("ix_notification_due", "state", "next_attempt_at"),
+        # The bell of every page counts one user's unread notifications.
+        Index("ix_notification_unread", "recipient_user_id", postgresql_where=text("read_at IS NULL"),
+              sqlite_where=text("read_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,6 +29,7 @@ class Notification(Model):
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"))
+    request: Mapped["AccessRequest | None"] = relationship()  # noqa: F821  (app.models.request)
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(
@@ -33,6 +37,8 @@ class Notification(Model):
     )
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the recipient opened it in the app (the bell); mail delivery is `state`.
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return self.subject

@@ -38,6 +38,8 @@ OFFICER = SELF_SERVICE + _grant({
     # review service decides which items); every officer reports errors in their own record.
     "ToReview": (READ, WRITE),
     "MyRecord": (READ, WRITE),
+    # What the bell counts: one's own notifications, read in the app.
+    "MyNotification": (READ,),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {

@@ -178,6 +178,7 @@ def row_condition(session: Session, actor: Actor, model):
         Grant,
         ImportReject,
         JobRun,
+        Notification,
         PersonnelChange,
         RequestItem,
         ReviewCampaign,
@@ -217,6 +218,8 @@ def row_condition(session: Session, actor: Actor, model):
     if model is Delegation:
         # Delegations are private to the two people they concern (and the nationwide roles).
         return or_(Delegation.principal_user_id == actor.user_id, Delegation.deputy_user_id == actor.user_id)
+    if model is Notification:
+        return Notification.recipient_user_id == actor.user_id  # one's own, read in the app
     if model is Unit or model.__tablename__ in REFERENCE_TABLES:
         return None  # the unit tree and the catalogues are public knowledge inside the force
     return false()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Notification
@@ -45,6 +45,24 @@ def queue(
     )
     session.add(message)
     return message
+
+
+# --- In the app --------------------------------------------------------------------------------
+# The same messages, read in the app: the bell counts a user's unread ones, opening one reads it.
+# Every function takes the user: nobody reads or marks another's notifications.
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count(Notification.id)).where(
+        Notification.recipient_user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, user_id: int, at: datetime, ids: tuple[int, ...] | None = None) -> int:
+    """Mark the user's unread notifications read (only `ids` when given); how many were."""
+    statement = update(Notification).where(Notification.recipient_user_id == user_id,
+                                           Notification.read_at.is_(None))
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(ids))
+    return session.execute(statement.values(read_at=at).execution_options(synchronize_session=False)).rowcount
 
 
 # --- Delivery -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Every screen and menu entry, registered in one place."""
 from flask_appbuilder import AppBuilder
 
-from app.views import health
+from app.views import health, notifications
 from app.views.grant_expiry import GrantRenewalView
 from app.views.lookup import LookupView
 from app.views.menu import MENU
@@ -22,6 +22,7 @@ def register(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(GrantRenewalView)
     health.register(appbuilder)
+    notifications.register(appbuilder.app)
     _move_security_menu_last(appbuilder)
 
 

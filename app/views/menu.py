@@ -12,6 +12,7 @@ from app.views import (
     grant_expiry,
     imports,
     inboxes,
+    notifications,
     permissions,
     personnel,
     personnel_changes,
@@ -31,6 +32,7 @@ MENU = [
         ("To Review", _l("To review"), reviews.ToReviewView, "fa-check-square"),
         ("My Record", _l("My record"), data_changes.MyRecordView, "fa-id-badge"),
         ("My Deputies", _l("My deputies"), delegations.MyDeputyView, "fa-user-secret"),
+        ("My Notifications", _l("My notifications"), notifications.MyNotificationView, "fa-bell"),
     ]),
     ("Approvals", _l("Approvals"), "fa-check-square-o", [
         ("To Verify", _l("To verify"), inboxes.ToVerifyView, "fa-check"),

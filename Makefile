@@ -13,7 +13,11 @@ fonts:
 	  --unicodes='U+0000-00FF,U+0E00-0E7F,U+2000-206F,U+20AC,U+2122,U+2190-2193,U+2212,U+25CC,U+FEFF' \
 	  --layout-features='*' --flavor=woff2 --output-file=app/static/fonts/sarabun-$$w.woff2; done
 
-.PHONY: fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
+# The guides' screenshots (docs/guides/img), taken from the real app on demo data by the browser test.
+guides: $(BIN)/activate
+	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
+
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -40,6 +40,8 @@ OFFICER = SELF_SERVICE + _grant({
     "MyRecord": (READ, WRITE),
     # What the bell counts: one's own notifications, read in the app.
     "MyNotification": (READ,),
+    # The help menu: the guides of every role.
+    "Help": (READ,),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {

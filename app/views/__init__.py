@@ -3,6 +3,7 @@ from flask_appbuilder import AppBuilder
 
 from app.views import health, notifications
 from app.views.grant_expiry import GrantRenewalView
+from app.views.help import HelpView
 from app.views.lookup import LookupView
 from app.views.menu import MENU
 
@@ -21,6 +22,7 @@ def register(appbuilder: AppBuilder) -> None:
             )
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(GrantRenewalView)
+    appbuilder.add_view_no_menu(HelpView)
     health.register(appbuilder)
     notifications.register(appbuilder.app)
     _move_security_menu_last(appbuilder)

@@ -1,6 +1,7 @@
 """The request printed as a prefilled บันทึกข้อความ (Thai official memo) PDF."""
 import ast
 import io
+import re
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -105,7 +106,8 @@ def test_long_duty_text_flows_onto_more_pages_and_stays_plain_text(db_session):
     assert "<script>alert('x')</script> **not bold**" in text
     assert "(ร่าง)" in text  # no running number yet
     assert "ผู้บังคับการ" in text
-    assert text.count("ปฏิบัติหน้าที่สืบสวนสอบสวนคดีอาญา") >= 60  # nothing was cut
+    # nothing was cut (lines now break between any two words of the repeated phrase)
+    assert re.sub(r"\s+", "", text).count("ปฏิบัติหน้าที่สืบสวนสอบสวนคดีอาญา") >= 60
     # No certifying head named yet: a dotted line to fill in by hand.
     assert "(" + memo.DOTS + ")" in text
 
@@ -126,6 +128,28 @@ def test_lines_never_start_with_a_loose_thai_mark():
             assert not unicodedata.combining(line[0]) and line[0] not in "ะาำ"
             assert line[-1] not in "เแโใไ"
     assert "ข้าพเจ้า" in " ".join(memo.wrap(pdf, "ข้าพเจ้า" * 30, 60))
+
+
+def test_lines_break_between_words_never_inside_a_word_an_abbreviation_or_a_name():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("Sarabun", "", str(memo.FONT_DIR / "Sarabun-Regular.ttf"))
+    pdf.set_text_shaping(True)
+    pdf.set_font("Sarabun", "", 13)
+    paragraph = ("ด้วยข้าพเจ้า ร.ต.อ.ณัฐวุฒิ ศรีสวัสดิ์ ตำแหน่ง รอง สว.(สืบสวน) สังกัดสถานีตำรวจภูธรเมืองขอนแก่น "
+                 "สภ.เมืองขอนแก่น มีความประสงค์ขอสิทธิ์สืบค้นข้อมูลทะเบียนราษฎรเพื่อประโยชน์ในการสืบสวนสอบสวน")
+    names = ("ร.ต.อ.ณัฐวุฒิ ศรีสวัสดิ์", "สภ.เมืองขอนแก่น")
+    whole = ("ตำรวจ", "ขอนแก่น", "ประสงค์", "ทะเบียน", "ราษฎร", "สืบสวน", "ข้อมูล", "ประโยชน์", "สถานี")
+    for width in range(50, 160, 3):  # the memo's narrowest column is 56 mm
+        lines = memo.wrap(pdf, paragraph, width, keep=names)
+        assert "".join(lines).replace(" ", "") == paragraph.replace(" ", "")
+        for line, following in zip(lines, lines[1:], strict=False):
+            assert not line.endswith("."), (width, line)  # สภ.|เมือง: the abbreviation keeps its word
+            for word in whole + names:
+                joined = line + following
+                at = joined.find(word, max(0, len(line) - len(word) + 1))
+                assert not (0 <= at < len(line) < at + len(word)), (width, word, line, following)
 
 
 def test_sara_am_is_drawn_decomposed_and_read_back_whole():
@@ -176,3 +200,36 @@ def test_the_memo_is_dated_the_day_the_request_was_submitted(app, login):
     text = _text(login("centralit").get(f"/requests/memo/{pk}").data)
     assert memo.long_thai_date(submitted.astimezone(TEST_NOW.tzinfo).date()) in text
     assert memo.long_thai_date(TEST_NOW.date()) not in text
+
+
+def test_the_memo_prints_the_garuda_the_force_supplies(civil_request):
+    from PIL import Image
+
+    artwork = io.BytesIO()
+    Image.new("RGB", (120, 150), (0, 0, 0)).save(artwork, format="PNG")
+    with_emblem = PdfReader(io.BytesIO(memo.render_memo(civil_request, TODAY, emblem=artwork.getvalue())))
+    without = PdfReader(io.BytesIO(memo.render_memo(civil_request, TODAY)))
+    assert len(with_emblem.pages[0].images) == 1 and not without.pages[0].images
+
+
+def test_the_memo_screen_prints_the_emblem_file_the_operator_set(app, login, tmp_path):
+    from PIL import Image
+
+    from app.extensions import db
+    from app.models import Unit
+
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        pk = make_request(db.session, make_officer(db.session, station)).id
+        db.session.commit()
+    centralit = login("centralit")
+    Image.new("RGB", (120, 150), (0, 0, 0)).save(tmp_path / "garuda.png")
+    app.config["MEMO_EMBLEM"] = str(tmp_path / "garuda.png")
+    try:
+        printed = PdfReader(io.BytesIO(centralit.get(f"/requests/memo/{pk}").data))
+        assert len(printed.pages[0].images) == 1
+        app.config["MEMO_EMBLEM"] = str(tmp_path / "missing.png")  # unreadable: printed without it
+        printed = PdfReader(io.BytesIO(centralit.get(f"/requests/memo/{pk}").data))
+        assert not printed.pages[0].images
+    finally:
+        app.config["MEMO_EMBLEM"] = None

@@ -3,12 +3,14 @@
 Pure service (no Flask): `render_memo(request, today)` returns the PDF bytes. Thai text is set in
 Sarabun (SIL OFL, shipped in app/static/fonts) and shaped by HarfBuzz through fpdf2, so vowels and
 tone marks sit where they belong. Thai has no spaces between words, so lines are broken here, at
-spaces and at likely syllable boundaries, never inside a character cluster (a consonant with its
+spaces and between words, never inside a character cluster (a consonant with its
 vowel and tone marks); fpdf2's own wrapping would otherwise cut a mark off onto the next line.
+Lines break between words found by PyThaiNLP's dictionary segmenter, never inside a name.
 User text is drawn as plain text: nothing in it is read as markup.
 """
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -148,15 +150,14 @@ LEFT, RIGHT, TOP, BOTTOM = 30.0, 20.0, 15.0, 20.0
 TITLE_SIZE, LABEL_SIZE, BODY_SIZE, TABLE_SIZE = 22, 14, 13, 12
 LINE_HEIGHT = 6.6
 INDENT = 25.0
+EMBLEM_HEIGHT = 15.0  # mm: the Garuda of a บันทึกข้อความ (ระเบียบงานสารบรรณ)
 DOTS = "." * 45
 SIGNATURE_HEIGHT = 4 * LINE_HEIGHT + 6
 
 # Thai characters that never start a line (they belong to the consonant before them) ...
 _THAI_FOLLOWING = {"\u0e30", "\u0e32", "\u0e33", "\u0e45"}  # ะ า ำ ๅ
-# ... vowels written before the consonant they follow in speech (they never end a line) ...
+# ... and vowels written before the consonant they follow in speech (they never end a line).
 _THAI_LEADING = {"\u0e40", "\u0e41", "\u0e42", "\u0e43", "\u0e44"}  # เ แ โ ใ ไ
-# ... and clusters after which a syllable has ended.
-_THAI_SYLLABLE_END = {"\u0e30", "\u0e33", "\u0e46", "\u0e2f", "\u0e4c"}  # ะ ำ ๆ ฯ ์
 # SARA AM (ำ) drawn as HarfBuzz draws it, NIKHAHIT before the above-base marks then SARA AA.
 _SARA_AM = re.compile("([\u0e31\u0e34-\u0e37\u0e47-\u0e4e]*)\u0e33")
 # Common words of these memos in which those rules would break between the wrong syllables.
@@ -239,10 +240,11 @@ def _clusters(text: str) -> list[str]:
     return clusters
 
 
-def _protected(paragraph: str) -> set[int]:
-    """Offsets inside words the syllable rules would cut wrongly (ข้าพ|เจ้า)."""
+def _protected(paragraph: str, keep: tuple[str, ...] = ()) -> set[int]:
+    """Offsets inside words no line may break: names of this memo (a person, a unit) and the
+    words the dictionary splits wrongly."""
     inside: set[int] = set()
-    for word in _KEEP_WHOLE:
+    for word in (*_KEEP_WHOLE, *(k for k in keep if k)):
         start = paragraph.find(word)
         while start >= 0:
             inside.update(range(start + 1, start + len(word)))
@@ -250,35 +252,53 @@ def _protected(paragraph: str) -> set[int]:
     return inside
 
 
-def _tokens(paragraph: str) -> list[str]:
-    """Pieces after each of which a line may break: at spaces, and between Thai syllables where
-    that is certain enough (before a leading vowel, after ะ ำ ๆ ฯ or a silenced consonant)."""
+# After these a line may not break (an opening bracket); before these neither (closing marks).
+_NO_BREAK_AFTER = "([{\"'“‘/"
+_NO_BREAK_BEFORE = ")]}\"'”’.,:;!?ๆฯ%/"
+
+
+def _words(paragraph: str) -> list[str]:
+    """Thai words by PyThaiNLP's dictionary segmenter (newmm): Thai has no spaces between words,
+    and breaking at syllables cut words in two (สถานีตำ|รวจภูธร)."""
+    from pythainlp.tokenize import word_tokenize  # its dictionary loads on first use
+
+    return word_tokenize(paragraph, engine="newmm", keep_whitespace=True)
+
+
+def _tokens(paragraph: str, keep: tuple[str, ...] = ()) -> list[str]:
+    """Pieces after each of which a line may break: after spaces, and between Thai words, but not
+    inside a name of this memo, not after an abbreviation's dot (สภ.|เมืองขอนแก่น) and not
+    next to brackets and closing punctuation."""
+    protected = _protected(paragraph, keep)
     tokens: list[str] = []
     current = ""
-    previous = ""
     offset = 0
-    protected = _protected(paragraph)
-    for cluster in _clusters(paragraph):
-        start, offset = offset, offset + len(cluster)
-        if (current and previous and not previous.isspace() and not cluster.isspace()
-                and start not in protected):
-            starts_syllable = cluster[0] in _THAI_LEADING
-            ends_syllable = _is_thai(previous[-1]) and previous[-1] in _THAI_SYLLABLE_END
-            if (starts_syllable or ends_syllable) and _is_thai(cluster[-1]):
-                tokens.append(current)
-                current = ""
-        current += cluster
-        if cluster.isspace():
+    for word in _words(paragraph):
+        start, offset = offset, offset + len(word)
+        if current and not word.isspace() and not current[-1].isspace() and _may_break(
+                current, word, start, protected):
             tokens.append(current)
             current = ""
-        previous = cluster
+        current += word
+        if word.isspace() and offset not in protected:  # a name's own space is no place to break
+            tokens.append(current)
+            current = ""
     if current:
         tokens.append(current)
     return tokens
 
 
-def wrap(pdf: FPDF, text: str, width: float, first_width: float | None = None) -> list[str]:
-    """Break text (in the current font) into lines that fit `width` mm (the first `first_width`)."""
+def _may_break(before: str, after: str, at: int, protected: set[int]) -> bool:
+    if at in protected or before[-1] == "." or before[-1] in _NO_BREAK_AFTER or after[0] in _NO_BREAK_BEFORE:
+        return False
+    # between two Thai words only: Latin text, numbers and addresses break at their spaces
+    return _is_thai(before[-1]) and _is_thai(after[0])
+
+
+def wrap(pdf: FPDF, text: str, width: float, first_width: float | None = None,
+         keep: tuple[str, ...] = ()) -> list[str]:
+    """Break text (in the current font) into lines that fit `width` mm (the first `first_width`),
+    between words and never inside the names in `keep`."""
     widths: dict[str, float] = {}
 
     def measure(value: str) -> float:
@@ -289,7 +309,7 @@ def wrap(pdf: FPDF, text: str, width: float, first_width: float | None = None) -
     lines: list[str] = []
     for paragraph in clean_text(text).split("\n"):
         line = ""
-        for token in _tokens(paragraph):
+        for token in _tokens(paragraph, keep):
             limit = first_width if first_width is not None and not lines else width
             if measure((line + token).rstrip()) <= limit:
                 line += token
@@ -322,6 +342,7 @@ class _Memo:
     pdf: FPDF
     text: dict[str, str]
     language: str
+    names: tuple[str, ...] = ()  # the names of this memo, never broken across lines
 
     @property
     def width(self) -> float:
@@ -332,7 +353,7 @@ class _Memo:
         pdf = self.pdf
         pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
         inner = self.width - 2 * pdf.c_margin - 0.5  # multi_cell pads each side; keep a hair spare
-        lines = wrap(pdf, text, inner, inner - indent)
+        lines = wrap(pdf, text, inner, inner - indent, self.names)
         pdf.set_x(LEFT + indent)
         pdf.multi_cell(self.width - indent, LINE_HEIGHT, lines[0],
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -350,7 +371,7 @@ class _Memo:
         pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
         value_x = pdf.get_x()
         value_w = end - value_x
-        lines = wrap(pdf, value, value_w - 2 * pdf.c_margin - 0.5)
+        lines = wrap(pdf, value, value_w - 2 * pdf.c_margin - 0.5, keep=self.names)
         for index, line in enumerate(lines):
             top = y + index * LINE_HEIGHT
             pdf.set_xy(value_x, top)
@@ -380,10 +401,19 @@ class _Memo:
         pdf.ln(6)
         pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
         for row in rows:
-            for line in wrap(pdf, row, column_w - 2 * pdf.c_margin - 0.5):
+            for line in wrap(pdf, row, column_w - 2 * pdf.c_margin - 0.5, keep=self.names):
                 pdf.set_x(column_x)
                 pdf.cell(column_w, LINE_HEIGHT, line, align="C",
                          new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _names_in(request: AccessRequest, language: str) -> tuple[str, ...]:
+    """Every person and unit the memo names, as it prints them: each stays on one line."""
+    people = [p for p in (request.requester, request.certifying_head) if p is not None]
+    units = [request.unit, request.target_unit, *(p.home_unit for p in people)]
+    return tuple(dict.fromkeys(filter(None, (
+        *(_name(p, language) for p in people), *(_unit_name(u, language) for u in units if u is not None),
+        *(clean_text(p.position_title) for p in people if p.position_title)))))
 
 
 def _blank(value: str | None, fallback: str) -> str:
@@ -436,12 +466,13 @@ class Certification:
 
 
 def render_memo(request: AccessRequest, today: date, language: str = "th",
-                certification: Certification | None = None) -> bytes:
+                certification: Certification | None = None, emblem: bytes | None = None) -> bytes:
     """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes. `today` is the
     memo's date: the day the request was submitted (the print date only for a draft).
 
     Once the head has certified in Sitthi the memo says so under the attestation; the signature
-    lines stay for offices that still file paper.
+    lines stay for offices that still file paper. `emblem` is the Garuda (ตราครุฑ) artwork, PNG or
+    JPEG, printed 1.5 cm high at the top left as the สารบรรณ rules set it for a บันทึกข้อความ.
     """
     language = "en" if language == "en" else "th"
     text = TEXT[language]
@@ -451,8 +482,10 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
 
     pdf = thai_pdf(f"{text['title']} {subject}", language, today)
     pdf.add_page()
-    memo = _Memo(pdf, text, language)
+    memo = _Memo(pdf, text, language, names=_names_in(request, language))
 
+    if emblem:
+        pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
     pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
     pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)

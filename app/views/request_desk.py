@@ -4,6 +4,7 @@ Views here only read the form, call app.services.access_requests and commit; who
 is decided in that service.
 """
 from datetime import UTC, date
+from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -466,12 +467,24 @@ class RequestDeskView(BaseView):
                                           on=_office_day(certified.decided_at))
         # Dated the day it was submitted, however late it is printed (a draft: today).
         dated = _office_day(req.submitted_at) if req.submitted_at else local_today()
-        pdf = render_memo(req, dated, certification=certification)
+        pdf = render_memo(req, dated, certification=certification, emblem=_memo_emblem())
         note_read(actor, "print", officer_ids=[req.requester_id], obj=req, summary=f"memo {req.number or req.id}",
                   purpose=audit.handling(req))
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _memo_emblem() -> bytes | None:
+    """The Garuda artwork the force supplies (MEMO_EMBLEM: a PNG or JPEG file); None without one."""
+    path = current_app.config.get("MEMO_EMBLEM")
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        current_app.logger.warning("MEMO_EMBLEM %s cannot be read: the memo prints without the emblem", path)
+        return None
 
 
 def _office_day(moment) -> date:

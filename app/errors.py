@@ -40,8 +40,11 @@ def _in_words(value):
     """A param as the reader reads it: a marked label translated, a date in their calendar."""
     from datetime import date
 
-    from app.formatting import format_date
+    from app.domain.named import Named
+    from app.formatting import current_language, format_date
 
+    if isinstance(value, Named):
+        return value.in_language(current_language())
     if isinstance(value, str):
         return catalogue().ugettext(value)
     if isinstance(value, date):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
+from app.domain.named import named
 from app.domain.thai_dates import thai_date
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
 from app.models import (
@@ -347,12 +348,12 @@ def _chosen_sources(session: Session, data: RequestData, today: date) -> list[tu
         if source is None:
             raise invalid("sources", MSG_UNKNOWN_SOURCE)
         if not source.is_open:
-            raise invalid("sources", MSG_SOURCE_CLOSED, source=source.name_th)
+            raise invalid("sources", MSG_SOURCE_CLOSED, source=named(source))
         if source.agency_id not in agreed:
-            raise invalid("sources", MSG_NO_AGREEMENT, agency=source.agency.name_th, source=source.name_th)
+            raise invalid("sources", MSG_NO_AGREEMENT, agency=named(source.agency), source=named(source))
         group = session.get(RankGroup, choice.rank_group_id) if choice.rank_group_id else None
         if source.needs_rank_group and group is None:
-            raise invalid("rank_group", MSG_NEEDS_GROUP, source=source.name_th)
+            raise invalid("rank_group", MSG_NEEDS_GROUP, source=named(source))
         chosen.append((source, group if source.needs_rank_group else None))
     return chosen
 

@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from app.domain.named import named
 from app.errors import N_
 from app.models import (
     LIVE_GRANT_STATES,
@@ -191,7 +192,7 @@ def check_duty_line(request: AccessRequest, attached: set[str]) -> Check | None:
         return None
     if not duty_differs(request):
         return Check("duty_line", PASS, N_("Duty line %(line)s may search external data."),
-                     {"line": request.requester.duty_line.name_th})
+                     {"line": named(request.requester.duty_line)})
     if "duty_certificate" in attached:
         return Check("duty_line", WARN,
                      N_("The duty line does not match the duty performed; a duty certificate is attached."))
@@ -255,7 +256,7 @@ def holding_conflicts(item: RequestItem, held: list[Grant], renewal: bool) -> li
     with another rank group is a change, for the approver to see. A renewal asks for what is held.
     """
     checks = []
-    name = (item.data_source or item.function).name_th
+    name = named(item.data_source or item.function)
     for grant in held:
         if same_right(grant, item):
             if not renewal:
@@ -266,8 +267,8 @@ def holding_conflicts(item: RequestItem, held: list[Grant], renewal: bool) -> li
         elif item.data_source_id is not None and grant.data_source_id == item.data_source_id:
             checks.append(Check("group_change", WARN,
                                 N_("A change: the officer holds %(source)s with %(held)s; this asks for %(asked)s, which replaces it."),
-                                {"source": name, "held": grant.rank_group.name_th if grant.rank_group else "-",
-                                 "asked": item.rank_group.name_th if item.rank_group else "-"}, item.id))
+                                {"source": name, "held": named(grant.rank_group),
+                                 "asked": named(item.rank_group)}, item.id))
     return checks
 
 
@@ -276,7 +277,7 @@ def _asked_elsewhere(request: AccessRequest, item: RequestItem, open_items) -> C
         if other.request_id != request.id and same_right(other, item):
             return Check("duplicate", FAIL,
                          N_("%(right)s is already asked for in request %(number)s, still under way."),
-                         {"right": (item.data_source or item.function).name_th, "number": number or "-"},
+                         {"right": named(item.data_source or item.function), "number": number or "-"},
                          item.id)
     return None
 
@@ -307,11 +308,11 @@ def check_items(request: AccessRequest, facts: _Facts) -> list[Check]:
 def source_requestable(source, agreed: set[int]) -> Check | None:
     """Why a data source cannot be asked for today, or None when it can."""
     if not source.is_open:
-        return Check("source_open", FAIL, N_("%(source)s is not open for requests."), {"source": source.name_th})
+        return Check("source_open", FAIL, N_("%(source)s is not open for requests."), {"source": named(source)})
     if source.agency_id not in agreed:
         return Check("agreement", FAIL,
                      N_("No valid data-sharing agreement with %(agency)s: %(source)s cannot be requested."),
-                     {"agency": source.agency.name_th, "source": source.name_th})
+                     {"agency": named(source.agency), "source": named(source)})
     return None
 
 
@@ -321,19 +322,19 @@ def _source_checks(item: RequestItem, facts: _Facts) -> list[Check]:
     if refused is not None:
         return [Check(refused.code, refused.status, refused.message, refused.params, item.id)]
     return [Check("agreement", PASS, N_("The data-sharing agreement with %(agency)s is valid."),
-                  {"agency": source.agency.name_th}, item.id)]
+                  {"agency": named(source.agency)}, item.id)]
 
 
 def _rank_group_check(item, own_group) -> Check:
-    source = item.data_source.name_th
+    source = named(item.data_source)
     if item.rank_group is None:
         return Check("rank_group", FAIL, N_("Choose a rank group for %(source)s."), {"source": source}, item.id)
     if group_above_rank(item.rank_group, own_group):
         return Check("rank_group", WARN,
                      N_("%(group)s is above the officer's own rank group (%(own)s)."),
-                     {"group": item.rank_group.name_th, "own": own_group.name_th}, item.id)
+                     {"group": named(item.rank_group), "own": named(own_group)}, item.id)
     return Check("rank_group", PASS, N_("%(group)s matches the officer's rank."),
-                 {"group": item.rank_group.name_th}, item.id)
+                 {"group": named(item.rank_group)}, item.id)
 
 
 def _function_checks(request: AccessRequest, item: RequestItem) -> list[Check]:
@@ -341,21 +342,21 @@ def _function_checks(request: AccessRequest, item: RequestItem) -> list[Check]:
     checks = []
     if not function.is_active:
         checks.append(Check("function_active", FAIL, N_("%(function)s is no longer offered."),
-                            {"function": function.name_th}, item.id))
+                            {"function": named(function)}, item.id))
     minimum = function.min_position_level
     if minimum is not None:
         if level_below(function, officer.position_level):
             checks.append(Check("position_level", FAIL,
                                 N_("%(function)s needs position level %(level)s or higher."),
-                                {"function": function.name_th, "level": minimum.name_th}, item.id))
+                                {"function": named(function), "level": named(minimum)}, item.id))
         else:
             checks.append(Check("position_level", PASS,
                                 N_("Position level is high enough for %(function)s."),
-                                {"function": function.name_th}, item.id))
+                                {"function": named(function)}, item.id))
     if function.duty_line_id is not None and officer.duty_line_id != function.duty_line_id:
         checks.append(Check("function_duty_line", WARN,
                             N_("%(function)s is meant for the %(line)s duty line."),
-                            {"function": function.name_th, "line": function.duty_line.name_th}, item.id))
+                            {"function": named(function), "line": named(function.duty_line)}, item.id))
     return checks
 
 

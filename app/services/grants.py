@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import inputs
+from app.domain.named import named
 from app.domain.thai_dates import thai_date
 from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed
 from app.models import LIVE_GRANT_STATES, CommandFunction, Grant, Officer, SystemFunction, Unit
@@ -142,7 +143,7 @@ def functions_for_officer(session: Session, actor: Actor, officer_id) -> list[tu
                 raise NotAllowed(MSG_SELF)
             _officer_fits(officer, function)
             if function.id in held:
-                raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=function.name_th,
+                raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=named(function),
                                        state=STATE_NAMES[held[function.id]])
         except SitthiError as error:
             refusal = error
@@ -154,7 +155,7 @@ def _function_allowed(session: Session, actor: Actor, function: SystemFunction) 
     allowed = session.scalar(select(CommandFunction.id).where(
         CommandFunction.unit_id == actor.command_id, CommandFunction.function_id == function.id))
     if allowed is None or not function.is_active:
-        raise NotAllowed(MSG_FUNCTION_NOT_ALLOWED, function=function.name_th)
+        raise NotAllowed(MSG_FUNCTION_NOT_ALLOWED, function=named(function))
 
 
 def _officer_fits(officer: Officer, function: SystemFunction) -> None:
@@ -163,9 +164,9 @@ def _officer_fits(officer: Officer, function: SystemFunction) -> None:
         raise ValidationFailed(MSG_OFFICER_INACTIVE, officer=str(officer))
     level = function.min_position_level
     if level is not None and (officer.position_level is None or officer.position_level.order < level.order):
-        raise ValidationFailed(MSG_LEVEL_TOO_LOW, function=function.name_th, level=level.name_th)
+        raise ValidationFailed(MSG_LEVEL_TOO_LOW, function=named(function), level=named(level))
     if function.duty_line_id is not None and officer.duty_line_id != function.duty_line_id:
-        raise ValidationFailed(MSG_DUTY_LINE, function=function.name_th, line=function.duty_line.name_th)
+        raise ValidationFailed(MSG_DUTY_LINE, function=named(function), line=named(function.duty_line))
 
 
 def _check_valid_until(valid_until: date, today: date) -> None:
@@ -240,7 +241,7 @@ def assign_function(session: Session, actor: Actor, officer_id, function_id, clo
         select(Grant).where(Grant.officer_id == officer.id, Grant.function_id == function.id,
                             Grant.state == "suspended").limit(1))
     if held is not None:
-        raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=function.name_th,
+        raise ValidationFailed(MSG_ALREADY_HOLDS, officer=str(officer), function=named(function),
                                state=STATE_NAMES[held.state])
     if valid_until is None:
         valid_until = clock.today + relativedelta(months=function.default_validity_months)

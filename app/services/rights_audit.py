@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from app.domain.named import named
 from app.domain.retirement import is_retired
 from app.errors import N_
 from app.models import LIVE_GRANT_STATES, AccessRequest, Grant, Officer, Rank, SystemFunction, Unit
@@ -201,15 +202,15 @@ def _flags_of(grant: Grant, facts: _Facts) -> list[Flag]:
     own_group = officer.rank.rank_group if officer.rank else None
     if grant.data_source_id is not None:
         if group_above_rank(grant.rank_group, own_group):
-            flags.append(Flag("rank_below", (("own", own_group.name_th), ("group", grant.rank_group.name_th))))
+            flags.append(Flag("rank_below", (("own", named(own_group)), ("group", named(grant.rank_group)))))
         if not may_search(officer.duty_line) and not (grant.request and grant.request.duty_mismatch):
-            flags.append(Flag("duty_line", (("line", officer.duty_line.name_th if officer.duty_line else "-"),)))
+            flags.append(Flag("duty_line", (("line", named(officer.duty_line)),)))
     function = grant.function
     if function is not None:
         if level_below(function, officer.position_level):
-            flags.append(Flag("level_below", (("level", function.min_position_level.name_th),)))
+            flags.append(Flag("level_below", (("level", named(function.min_position_level)),)))
         if function.duty_line_id is not None and officer.duty_line_id != function.duty_line_id:
-            flags.append(Flag("duty_line", (("line", officer.duty_line.name_th if officer.duty_line else "-"),)))
+            flags.append(Flag("duty_line", (("line", named(officer.duty_line)),)))
     if grant.state == "active" and grant.valid_until is not None and grant.valid_until < today:
         flags.append(Flag("expired_active", (("until", grant.valid_until),)))
     if function is not None:
@@ -230,7 +231,7 @@ def _duty_order_flags(grant: Grant, facts: _Facts) -> list[Flag]:
     if _acting_now(officer, facts.today):
         serving.update(facts.tree.ancestors(officer.acting_unit_id))
     if order.unit_id not in serving:
-        return [Flag("order_other_unit", (("unit", order.unit.name_th),))]
+        return [Flag("order_other_unit", (("unit", named(order.unit)),))]
     return []
 
 

@@ -72,6 +72,19 @@ class ValidationFailed(SitthiError, ValueError):
     """Bad input: refused with a clear message, nothing changed."""
 
 
+class FieldsRefused(ValidationFailed):
+    """Several fields of one form refused at once, each with its message: a form shows them all
+    at their fields instead of one per submit. `problems`: (field, message, params)."""
+
+    def __init__(self, problems: list[tuple[str, str, dict]]):
+        field, message, params = problems[0]
+        super().__init__(message, **params)
+        self.field, self.problems = field, problems
+
+    def translated(self) -> str:
+        return " ".join(translate(message, params) for _field, message, params in self.problems)
+
+
 class NotAllowed(SitthiError):
     """The user may not do this to this record (wrong role, stage or command)."""
 

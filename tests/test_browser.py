@@ -186,10 +186,11 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
     page.click(f"a[href='{request_url.replace(live_server, '')}']")
     page.wait_for_url(request_url)
     page.fill("#comment", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง")
-    page.click("#btn-approve")  # without the attestation: refused, nothing changes
-    page.wait_for_url("**/requests/show/*")
+    page.click("#btn-approve")  # without the attestation: refused at its box, nothing changes or is lost
+    page.wait_for_selector("#decision-refused")
+    assert page.locator("#attestation .sitthi-field-error").is_visible()
+    assert page.locator("#comment").input_value() == "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง"
     assert "ศทก." not in page.locator("#request-stage").inner_text()
-    page.fill("#comment", "รับรองว่าปฏิบัติหน้าที่สืบสวนจริง")
     page.check("#attest")
     page.click("#btn-approve")
     page.wait_for_url("**/requests/show/*")
@@ -362,7 +363,23 @@ def test_an_action_with_no_row_ticked_is_told_in_thai(page, live_server):
 
 
 @pytest.mark.parametrize("language", ["th", "en"])
-def test_admins_menu_bar_stays_on_one_line_at_1366_pixels(chromium, live_server, language):
+def test_admins_menu_bar_stays_on_one_line_at_1366_pixels(app, chromium, live_server, language):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Notification
+    from app.services import notifications
+
+    with app.app_context():  # the widest bell: "99+" unread
+        admin_id = db.session.scalar(select(app.appbuilder.sm.user_model.id)
+                                     .where(app.appbuilder.sm.user_model.username == "admin"))
+        unread = notifications.unread_count(db.session, admin_id)
+        for number in range(max(0, 100 - unread)):
+            notifications.queue(db.session, recipient_email="admin@police.example", recipient_user_id=admin_id,
+                                subject=f"[Sitthi] {number}", body="-")
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Notification.id))
+                                 .where(Notification.recipient_user_id == admin_id)) >= 100
     context = chromium.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     log_in(page, live_server, "admin")
@@ -371,6 +388,7 @@ def test_admins_menu_bar_stays_on_one_line_at_1366_pixels(chromium, live_server,
         page.goto(f"{live_server}/")
     tops = page.evaluate("[...document.querySelectorAll('.navbar-nav > li')]"
                          ".map(e => Math.round(e.getBoundingClientRect().top))")
+    assert page.locator("#sitthi-unread").inner_text() == "99+"
     context.close()
     assert len(tops) >= 8 and len(set(tops)) == 1, tops
 

@@ -3,7 +3,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import (
     AccessRequest,
@@ -432,3 +432,50 @@ def test_an_officer_asks_for_a_temporary_assignment_choosing_the_unit(app, login
         req = db.session.get(AccessRequest, pk)
         assert req.state == "submitted" and req.target_unit_id == target
         assert db.session.get(Unit, target).abbr_th == "บก.น.1"
+
+
+def _field_errors(page: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for field, message in re.findall(r'class="help-block sitthi-field-error" data-field="([^"]+)">([^<]+)<', page):
+        found.setdefault(field, []).append(message)
+    return found
+
+
+def test_a_refused_certification_keeps_the_comment_and_says_why_at_the_box(app, login, requester):
+    from app.models import Decision
+
+    pk = _request_id(_new_request(requester, app))
+    head = login("head")
+    response = _decide(head, pk, "approve", comment="รับรองว่าสืบสวนจริง", attest="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert list(_field_errors(page)) == ["attest"] and "ยืนยันการรับรอง" in _field_errors(page)["attest"][0]
+    assert "รับรองว่าสืบสวนจริง</textarea>" in page and 'id="decision-refused"' in page
+    from app.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Decision.id)).where(
+            Decision.request_id == pk, Decision.transition == "approve")) == 0
+    response = _decide(head, pk, "return", comment="")
+    assert response.status_code == 400 and list(_field_errors(response.get_data(as_text=True))) == ["comment"]
+
+
+def test_central_it_sees_every_item_problem_at_once(app, login, requester):
+    from app.extensions import db
+
+    pk = _request_id(_new_request(requester, app))
+    assert _decide(login("head"), pk, "approve").status_code == 302
+    with app.app_context():
+        first, second = sorted(i.id for i in db.session.get(AccessRequest, pk).items)
+        version = db.session.get(AccessRequest, pk).version
+    centralit = login("centralit")
+    response = centralit.client.post(f"/requests/decide/{pk}", data={
+        "transition": "approve", "version": str(version), "comment": "ตรวจแล้ว", f"item_{second}": "reject",
+        "csrf_token": centralit.csrf_token(f"/requests/show/{pk}")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert set(_field_errors(page)) == {f"item_{first}", f"item_comment_{second}"}, _field_errors(page)
+    assert re.search(r'<option value="reject" selected>', page)  # the choice made is kept
+    assert "ตรวจแล้ว</textarea>" in page
+    with app.app_context():
+        assert {i.state for i in db.session.get(AccessRequest, pk).items} == {"pending"}

@@ -18,7 +18,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain import inputs
 from app.domain.named import named
 from app.domain.thai_dates import thai_date
-from app.errors import N_, NotAllowed, NotFound, SitthiError, StaleRecord, ValidationFailed, translate
+from app.errors import (
+    N_,
+    FieldsRefused,
+    NotAllowed,
+    NotFound,
+    SitthiError,
+    StaleRecord,
+    ValidationFailed,
+    translate,
+)
 from app.models import (
     LIVE_GRANT_STATES,
     AccessRequest,
@@ -84,6 +93,7 @@ MSG_INELIGIBLE = N_("The request cannot be submitted: %(reasons)s")
 MSG_CANNOT_APPROVE = N_("This cannot be approved: %(reasons)s")
 MSG_WARNINGS_NEED_COMMENT = N_("Approving over a warning needs a comment saying why: %(reasons)s")
 MSG_CHOOSE_EVERY_ITEM = N_("Choose approve or reject for every item.")
+MSG_CHOOSE_ITEM = N_("Choose approve or reject for this item.")
 MSG_ITEM_REASON = N_("Give the reason %(item)s is rejected: the officer will read it.")
 MSG_ATTEST = N_("Confirm the certification: the officer is fit to hold these rights and you will supervise their use.")
 MSG_NO_AGREEMENT = N_("No valid data-sharing agreement with %(agency)s: %(source)s cannot be requested.")
@@ -650,19 +660,28 @@ def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
 def decide(session: Session, actor: Actor, request_id: int, transition: str, clock: Clock, *,
            expected_version: int | None = None, comment: str = "",
            item_decisions: tuple[ItemDecision, ...] = (), approve_remaining: bool = False,
-           attest: bool = False) -> AccessRequest:
+           attest: bool = False, every_problem: bool = False) -> AccessRequest:
     """Approve, return or reject a request at the stage it waits at.
 
     At CentralIT an approval decides every pending item: each one explicitly, or all those not
     mentioned with `approve_remaining` (a bulk approval from a list). At the head's stage an
     approval is the head's certification and needs `attest`. Every approval is judged again on
-    the day (see `_judge_approval`).
+    the day (see `_judge_approval`). What is wrong with the decision's input is refused with the
+    first problem (the API's answer), or with `every_problem` all of them at once (FieldsRefused:
+    a screen shows each at its field).
     """
     if transition not in STAGE_DECISIONS:
         raise machine.TransitionRefused(machine.MSG_NO_STAGE)
     request = load_request(session, actor, request_id)
     _check_version(request, expected_version)
-    machine.check(transition, _context(request, comment))
+    # Every problem of the form at once, each at its field; then the checks of the day.
+    problems = []
+    try:
+        machine.check(transition, _context(request, comment))
+    except machine.TransitionRefused as refused:
+        if refused.message != machine.MSG_COMMENT_REQUIRED:
+            raise
+        problems.append(("comment", refused.message, refused.params))
     stage = request.current_stage
     on_behalf_of = authorize_stage(session, actor, request, stage)
     if item_decisions and stage.actor != "central_it":
@@ -670,11 +689,15 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
     attested = False
     if transition == "approve":
         if stage.actor == "central_it":
-            item_decisions = _every_item_chosen(request, item_decisions, approve_remaining)
+            item_decisions, item_problems = _every_item_chosen(request, item_decisions, approve_remaining)
+            problems.extend(item_problems)
         if stage.actor == "certifying_head":
             if not attest:
-                raise invalid("attest", MSG_ATTEST)
+                problems.append(("attest", MSG_ATTEST, {}))
             attested = True
+    if problems:
+        raise FieldsRefused(problems) if every_problem else _first_problem(problems)
+    if transition == "approve":
         _judge_approval(session, request, stage, comment, item_decisions, clock.today)
     from_state = request.state
     if transition == "approve":
@@ -702,11 +725,23 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
     return request
 
 
+def _first_problem(problems) -> SitthiError:
+    """One problem of a decision, as the API has always answered it."""
+    field, message, params = problems[0]
+    if message == machine.MSG_COMMENT_REQUIRED:
+        return machine.TransitionRefused(message)
+    if message == MSG_CHOOSE_ITEM:
+        return invalid("items", MSG_CHOOSE_EVERY_ITEM)
+    return invalid(field, message, **params)
+
+
 def _every_item_chosen(request: AccessRequest, item_decisions: tuple[ItemDecision, ...],
-                       approve_remaining: bool) -> tuple[ItemDecision, ...]:
-    """CentralIT's choice for every pending item; nothing is approved by leaving it unticked."""
+                       approve_remaining: bool) -> tuple[tuple[ItemDecision, ...], list]:
+    """CentralIT's choice for every pending item, and what is wrong with them: (field, message,
+    params) for each item left unchosen or rejected without a reason. Nothing is approved by
+    leaving it unticked."""
     by_id = {item.id: item for item in request.items}
-    chosen = {}
+    chosen, problems = {}, []
     for decision in item_decisions:
         if decision.item_id not in by_id:
             raise invalid("items", MSG_UNKNOWN_ITEM)
@@ -715,14 +750,16 @@ def _every_item_chosen(request: AccessRequest, item_decisions: tuple[ItemDecisio
         if item.state != "pending" or item.id in chosen:
             continue
         if not approve_remaining:
-            raise invalid("items", MSG_CHOOSE_EVERY_ITEM)
+            problems.append((f"item_{item.id}", MSG_CHOOSE_ITEM, {}))
+            continue
         chosen[item.id] = ItemDecision(item.id, True)
     for decision in chosen.values():
         if not decision.approve and not (decision.comment or "").strip():
-            raise invalid(f"item_comment_{decision.item_id}", MSG_ITEM_REASON, item=str(by_id[decision.item_id]))
+            problems.append((f"item_comment_{decision.item_id}", MSG_ITEM_REASON,
+                             {"item": str(by_id[decision.item_id])}))
         if len(decision.comment or "") > TEXT_LIMIT:
-            raise invalid(f"item_comment_{decision.item_id}", MSG_TOO_LONG, limit=TEXT_LIMIT)
-    return tuple(chosen.values())
+            problems.append((f"item_comment_{decision.item_id}", MSG_TOO_LONG, {"limit": TEXT_LIMIT}))
+    return tuple(chosen.values()), problems
 
 
 def _judge_approval(session: Session, request: AccessRequest, stage: ApprovalStage, comment: str,

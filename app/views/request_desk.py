@@ -23,7 +23,7 @@ from app import labels
 from app.date_input import EnteredDateField, form_date
 from app.domain.inputs import as_id
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
-from app.errors import SitthiError, ValidationFailed
+from app.errors import SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import current_language, local_today, localized, office_clock, position_at
 from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
@@ -339,6 +339,11 @@ class RequestDeskView(BaseView):
     @expose("/show/<int:pk>")
     @has_access
     def show(self, pk: int):
+        return self._request_page(pk)
+
+    def _request_page(self, pk: int, refused: SitthiError | None = None):
+        """The request page; after a refused decision, with what was typed and each reason at its
+        field (400), so nothing typed is lost to a redirect."""
         actor = current_actor()
         try:
             req = service.load_request(db.session, actor, pk, loads.REQUEST_PAGE)
@@ -354,8 +359,9 @@ class RequestDeskView(BaseView):
         held = eligibility.live_grants_of(db.session, [req.requester_id]).get(req.requester_id, [])
         own_actions = service.requester_transitions(actor, req)
         awaiting_activation = service.activation_items(db.session, actor, req)
-        note_read(actor, "read", officer_ids=[req.requester_id], obj=req, purpose=audit.handling(req))
-        return self.render_template(
+        if refused is None:
+            note_read(actor, "read", officer_ids=[req.requester_id], obj=req, purpose=audit.handling(req))
+        page = self.render_template(
             "sitthi/request_show.html", req=req, decisions=decisions, attachments=attachments,
             checks=checks, timeline=_timeline(req, decisions), stage_actions=stage_actions,
             own_actions=own_actions, awaiting_activation=awaiting_activation,
@@ -367,7 +373,9 @@ class RequestDeskView(BaseView):
             current_rights=held,
             attests=bool(stage_actions) and req.current_stage.actor == "certifying_head",
             attestation_text=in_language(ATTESTATION, current_language()),
+            typed=request.form if refused is not None else {}, decision_errors=_errors_by_field(refused),
         )
+        return page if refused is None else (page, 400)
 
     @expose("/submit/<int:pk>", methods=["POST"])
     @has_access
@@ -401,12 +409,21 @@ class RequestDeskView(BaseView):
                 if item_id:
                     items.append(service.ItemDecision(item_id, value == "approve", form_text(
                         f"item_comment_{item_id}", service.TEXT_LIMIT, COMMENT)))
-        done = run(lambda: service.decide(
-            db.session, current_actor(), pk, transition, office_clock(),
-            expected_version=version, comment=comment, item_decisions=tuple(items), attest=bool(request.form.get("attest"))))
-        if done is not None:
-            flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
-                          state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
+        try:
+            done = service.decide(
+                db.session, current_actor(), pk, transition, office_clock(), expected_version=version,
+                comment=comment, item_decisions=tuple(items), attest=bool(request.form.get("attest")),
+                every_problem=True)
+            db.session.commit()
+        except (ValidationFailed, service.Ineligible) as refused:
+            db.session.rollback()
+            return self._request_page(pk, refused)
+        except SitthiError as error:  # stale, or no longer this user's to decide: the page as it is now
+            db.session.rollback()
+            flash(error.translated(), "danger")
+            return redirect(url_for(".show", pk=pk))
+        flash(gettext("Decision recorded: %(number)s is now %(state)s.", number=done.number,
+                      state=labels.label_of(labels.REQUEST_STATE, done.state)), "success")
         return redirect(url_for(".show", pk=pk))
 
     @expose("/activate/<int:item_id>", methods=["POST"])
@@ -473,6 +490,18 @@ class RequestDeskView(BaseView):
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _errors_by_field(refused: SitthiError | None) -> dict[str, list[str]]:
+    """A refused decision's reasons by the field that can put each right ("_form": the whole)."""
+    if refused is None:
+        return {}
+    problems = getattr(refused, "problems", None) or [(getattr(refused, "field", None), None, None)]
+    found: dict[str, list[str]] = {}
+    for field, message, params in problems:
+        text = translate(message, params) if message else refused.translated()
+        found.setdefault(field or "_form", []).append(text)
+    return found
 
 
 def _memo_emblem() -> bytes | None:

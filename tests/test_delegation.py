@@ -12,6 +12,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import delete, select
 
+from app.domain.thai_dates import thai_date
 from app.errors import NotAllowed, NotFound, ValidationFailed
 from app.models import AccessRequest, AuditEvent, Decision, Delegation, Officer, User
 from app.security.scope import actor_for, is_visible
@@ -181,7 +182,8 @@ def test_overlapping_delegations_of_one_principal_are_refused(world):
         with pytest.raises(ValidationFailed) as refused:
             _name(world, world.tech, starts=starts, ends=ends)
         assert refused.value.message == delegations.MSG_OVERLAP
-        assert refused.value.params["starts"] == first.starts_on.isoformat()
+        assert refused.value.params["starts"] == first.starts_on
+        assert thai_date(first.starts_on) in refused.value.translated()
     # The day after the last day is free; another principal's days never clash.
     _name(world, world.tech, starts=LAST + timedelta(days=1), ends=LAST + timedelta(days=2))
     _name(world, world.bystander, principal=world.tech)

@@ -142,8 +142,9 @@ def _check_overlap(session: Session, principal: User, starts_on: date, ends_on: 
         Delegation.starts_on <= ends_on, Delegation.ends_on >= starts_on,
     ).order_by(Delegation.starts_on).limit(1))
     if clash is not None:
-        raise _invalid("starts_on", MSG_OVERLAP, starts=clash.starts_on.isoformat(),
-                       ends=clash.ends_on.isoformat(), deputy=str(clash.deputy))
+        # dates, not text: the message shows them in the reader's calendar
+        raise _invalid("starts_on", MSG_OVERLAP, starts=clash.starts_on, ends=clash.ends_on,
+                       deputy=str(clash.deputy))
 
 
 def name_deputy(session: Session, actor: Actor, deputy_user_id: int | None, starts_on: date | None,

@@ -12,6 +12,7 @@ import os
 import pytest
 from sqlalchemy import event, select
 
+from app.domain.inputs import shown_date
 from tests.conftest import TEST_NOW, Browser, build_app
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SITTHI_TEST_POSTGRES"),
@@ -52,6 +53,7 @@ def _samples(app) -> dict:
                                          .order_by(AccessRequest.id.desc()).limit(1)),
             "deep_request": db.session.scalar(select(AccessRequest.id).order_by(AccessRequest.id).offset(100).limit(1)),
             "deep_event": db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id).offset(100).limit(1)),
+            "today_be": shown_date(TEST_NOW.date(), buddhist_era=True),
         }
 
 
@@ -76,6 +78,7 @@ PAGES = [
     ("centralit", "/requests/show/{request}"),
     ("auditor", "/auditeventview/list/"),
     ("auditor", "/auditeventview/list/?after={deep_event}"),
+    ("auditor", "/auditeventview/list/?_flt_0_occurred_at={today_be}"),  # the trail of one day
     ("commandtech", "/lookup/officer?q=สมชาย"),
     ("admin", "/lookup/officer?q=สม ใจ"),
 ]

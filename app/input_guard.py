@@ -21,7 +21,18 @@ and FAB-generated forms get the bounds FAB leaves out (`bound_form_input`).
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Flask, current_app, flash, g, jsonify, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -126,6 +137,7 @@ class RecordNotFound(NotFound):
 
 def register(app: Flask) -> None:
     app.before_request(refuse_hostile_input)
+    app.after_request(_login_returns_to_the_form)
     # These, and every 404, 405 and 413 (FAB's own `abort(404)` included), say what happened: JSON
     # on the API, a page in the app's layout on the screens.
     for error in (InputRefused, NotFound, MethodNotAllowed, RequestEntityTooLarge, Forbidden, BadRequest,
@@ -142,11 +154,12 @@ def _answer(error: HTTPException):
         megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
         message, field = translate(MSG_TOO_LARGE, {"megabytes": f"{megabytes:g}"}), None
     elif isinstance(error, CSRFError):
-        if not _is_api() and _came_from_this_form():
-            # Back to the form, through the login page if the session ended: sitthi-keep.js puts
-            # back what was typed and chosen (?restore=1 says this is that return).
+        form_page = None if _is_api() else _form_page()
+        if form_page:
+            # Back to the page the form was on, through the login page if the session ended:
+            # sitthi-keep.js puts back what was typed and chosen (?restore=1 says this is that return).
             flash(translate(MSG_FORM_NOT_SENT), "warning")
-            return redirect(_with_restore(request.full_path))
+            return redirect(_with_restore(form_page))
         message, field = translate(MSG_FORM_EXPIRED), None
     elif isinstance(error, Forbidden):
         message, field = translate(MSG_FORBIDDEN), None
@@ -172,10 +185,30 @@ def _answer(error: HTTPException):
     return response
 
 
-def _came_from_this_form() -> bool:
-    """The refused POST went to the page it was sent from: a form that can be opened again."""
+def _login_returns_to_the_form(response):
+    """A form sent after the session ended is sent to log in with `next` = where it posted (FAB's
+    has_access), often an address that only takes POST (/requests/decide/7): after the login it
+    answered 405. It returns to the page the form was on instead, to be filled again."""
+    if request.method != "POST" or response.status_code not in (301, 302, 303):
+        return response
+    target = urlsplit(response.headers.get("Location", ""))
+    login_path = urlsplit(url_for(current_app.appbuilder.sm.auth_view.__class__.__name__ + ".login")).path
+    form_page = _form_page()
+    if target.path != login_path or not form_page:
+        return response
+    query = [(k, v) for k, v in parse_qsl(target.query, keep_blank_values=True) if k != "next"]
+    response.headers["Location"] = urlunsplit((target.scheme, target.netloc, target.path,
+                                               urlencode([*query, ("next", _with_restore(form_page))]), ""))
+    return response
+
+
+def _form_page() -> str | None:
+    """The page of ours a refused POST was sent from (path and query), to open it again."""
     referrer = _same_site_referrer()
-    return request.method == "POST" and referrer is not None and urlsplit(referrer).path == request.path
+    if request.method != "POST" or referrer is None:
+        return None
+    parts = urlsplit(referrer)
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 def _with_restore(full_path: str) -> str:

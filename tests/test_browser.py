@@ -515,3 +515,23 @@ def test_a_kept_form_is_forgotten_once_it_lands(page, live_server, app):
     page.goto(f"{live_server}/requests/new/temporary_assignment?restore=1")
     assert page.locator("#duty_performed").input_value() == ""
     assert page.locator(".sitthi-kept").count() == 0
+
+
+def test_a_decision_typed_when_the_session_ended_is_back_on_the_request_page(page, live_server):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "head")
+    page.goto(f"{live_server}/tocertifyview/list/")
+    page.locator("table a[href*='/requests/show/']").first.click()
+    page.wait_for_url("**/requests/show/*")
+    request_page = page.url
+    page.fill("#comment", "ขอให้แนบคำสั่งมอบหมายงานเพิ่มเติม")
+    page.context.clear_cookies()  # the session ends
+    page.click("#btn-return")
+    page.wait_for_url("**/login/**")
+    page.fill("#username", "head")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{request_page}?restore=1")
+    expect(page.locator("#comment")).to_have_value("ขอให้แนบคำสั่งมอบหมายงานเพิ่มเติม")
+    expect(page.locator(".sitthi-kept")).to_be_visible()

@@ -67,25 +67,34 @@ def test_a_form_sent_after_the_session_went_idle_leads_to_login_and_back_to_it(a
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login/"
-    assert urlsplit(parse_qs(location.query)["next"][0]).path == url
+    assert parse_qs(location.query)["next"][0] == f"{url}?restore=1"
     with app.app_context():
         assert db.session.scalar(select(func.count(AccessRequest.id))) == before
     login_url = response.headers["Location"]
     again = officer.client.post(login_url, data={"username": username, "password": DEMO_PASSWORD,
                                                  "csrf_token": officer.csrf_token(login_url)})
-    assert again.status_code == 302 and urlsplit(again.headers["Location"]).path == url
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"{url}?restore=1")
 
 
-def test_an_expired_form_from_elsewhere_says_so_and_leads_back(login):
+def test_an_expired_form_posted_elsewhere_returns_to_the_page_it_was_on(login):
+    """The decision form of a request page posts to /requests/decide/N: back to the request page."""
     officer = login("officer")
-    list_page = "http://localhost/myrequestview/list/"
-    response = officer.client.post("/requests/new/external_search", data={"csrf_token": "expired",
-                                                                          "contact_email": "me@police.example"},
-                                   headers={"Referer": list_page})
-    assert response.status_code == 400
-    assert "แบบฟอร์มหมดอายุ" in _message(response)
-    assert f'href="{list_page}"' in response.get_data(as_text=True)
-    assert "CSRF" not in response.get_data(as_text=True)
+    page = "http://localhost/myrequestview/list/?_flt_0_state=draft"
+    response = officer.client.post("/requests/decide/1", data={"csrf_token": "expired", "comment": "x"},
+                                   headers={"Referer": page})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/myrequestview/list/?_flt_0_state=draft&restore=1"
+
+
+def test_an_expired_form_with_no_page_to_return_to_says_so(login):
+    officer = login("officer")
+    for referrer in ({}, {"Referer": "https://elsewhere.example/form"}):
+        response = officer.client.post("/requests/new/external_search", data={
+            "csrf_token": "expired", "contact_email": "me@police.example"}, headers=referrer)
+        assert response.status_code == 400
+        assert "แบบฟอร์มหมดอายุ" in _message(response)
+        assert "CSRF" not in response.get_data(as_text=True)
+        assert "elsewhere.example" not in response.get_data(as_text=True)
 
 
 def test_a_missing_page_and_a_wrong_method_are_told_in_thai(login):
@@ -124,3 +133,24 @@ def test_a_failure_on_our_side_apologises_in_thai_and_keeps_nothing(databases):
         assert db.session.scalar(select(Holiday).where(Holiday.name_th == "ครึ่งทาง")) is None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_decision_sent_after_the_session_went_idle_returns_to_the_request_page(app, login):
+    """A head's decision posts to /requests/decide/N, which takes only POST: after the login the
+    head lands on the request page (to decide again), not on a 405."""
+    from datetime import timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from app.security import sessions
+
+    head = login("head")
+    page = "/requests/show/1"
+    token = head.csrf_token("/tocertifyview/list/")
+    with app.test_request_context(), head.client.session_transaction() as cookie:
+        cookie[sessions.SEEN_AT] = (sessions.now() - timedelta(minutes=31)).isoformat()
+    response = head.client.post("/requests/decide/1", data={"csrf_token": token, "transition": "approve",
+                                                            "comment": "รับรอง"},
+                                headers={"Referer": f"http://localhost{page}"})
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login/" and parse_qs(location.query)["next"] == [f"{page}?restore=1"]

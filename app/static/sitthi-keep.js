@@ -2,7 +2,7 @@
 
    A form sent after the session ended (idle too long, or the page open past the CSRF token's
    life) is refused by the server, which sends the user to log in and back to the form
-   (app/input_guard.py: a refused token returns to the form with ?restore=1). This script keeps,
+   (app/input_guard.py: a refused token returns to the form's page with ?restore=1). This script keeps,
    in this tab only, what the form held when it was sent: its text in sessionStorage, its chosen
    files in IndexedDB (files cannot be put back any other way). When the same form opens again
    straight after that refusal, the fields and files are put back and the user is told so. Any
@@ -37,9 +37,16 @@
   }
   function kept(form) {
     if (!form.matches || !form.matches("form") || (form.method || "").toLowerCase() !== "post") { return false; }
-    if (form.getAttribute("data-keep") === "no" || form.querySelector("input[type=password]")) { return false; }
-    var target = new URL(form.action || window.location.href, window.location.href);
-    return target.pathname === here();  // a form that posts to its own page: the one to come back to
+    return form.getAttribute("data-keep") !== "no" && !form.querySelector("input[type=password]");
+  }
+  // Which form of the page it was: a page may hold several (a decision, an activation, a cancel).
+  function keyOf(form) {
+    return form.id ? "#" + form.id : String(Array.prototype.indexOf.call(document.forms, form));
+  }
+  function formOf(key) {
+    if (!key) { return null; }
+    var form = key.charAt(0) === "#" ? document.getElementById(key.slice(1)) : document.forms[+key];
+    return form && kept(form) ? form : null;
   }
   function fieldsOf(form) {
     var fields = [];
@@ -122,7 +129,7 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!kept(form)) { return; }
-    write({ path: here(), at: Date.now(), phase: "sent", fields: fieldsOf(form) });
+    write({ path: here(), at: Date.now(), phase: "sent", form: keyOf(form), fields: fieldsOf(form) });
   }, true);
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("input[type=file]") && event.isTrusted) {
@@ -141,7 +148,7 @@
       return;
     }
     var returned = /[?&]restore=1(&|$)/.test(window.location.search) || state.phase === "login";
-    var form = Array.prototype.find.call(document.forms, kept);
+    var form = formOf(state.form);
     if (returned && state.path === here() && form && !document.querySelector(".has-error")) {
       putBack(form, state);
     }

@@ -393,8 +393,9 @@ def test_a_head_names_a_deputy_on_my_deputies_and_sees_only_their_own(app, login
             Delegation.principal_user_id == head_id, Delegation.id != delegation_id)) is None
         with app.test_request_context():
             deputy_name = str(db.session.get(User, deputy_id))
-            message = gettext(MSG_OVERLAP, starts=today.isoformat(),
-                              ends=(today + timedelta(days=2)).isoformat(), deputy=deputy_name)
+            # the dates as a Thai reader reads them (24 ก.ค. 2569), not ISO
+            message = gettext(MSG_OVERLAP, starts=thai_date(today),
+                              ends=thai_date(today + timedelta(days=2)), deputy=deputy_name)
     assert str(escape(message)) in again
     # Only one's own delegations are listed (an Admin sees all); another's cannot be opened.
     show = f"/mydeputyview/show/{delegation_id}"

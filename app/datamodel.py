@@ -89,7 +89,8 @@ CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind", 
 
 class _EnteredDate:
     """A date filter reads the value as the date field does (dd/mm/yyyy in the reader's era);
-    FAB's read 17/05/2523 as the year 2523 and quietly found nothing."""
+    FAB's read 17/05/2523 as the year 2523 and quietly found nothing. A value that is no date
+    finds nothing and says why."""
 
     def apply(self, query, value):
         try:
@@ -98,8 +99,9 @@ class _EnteredDate:
             if not request.path.startswith("/api/"):
                 flash(f"{self.name}: {refused.translated()}", "danger")
             return query.filter(false())
-        if day is None:
-            return query
+        return query if day is None else self.apply_day(query, day)
+
+    def apply_day(self, query, day):
         return super().apply(query, day)
 
 
@@ -119,19 +121,11 @@ class DateNotOn(_EnteredDate, FilterNotEqual):
     pass
 
 
-class _EnteredDay(BaseFilter):
+class _EnteredDay(_EnteredDate, BaseFilter):
     """A moment (a DateTime column) filtered by a day entered as the date field takes it: the
     office's day, from its midnight in Bangkok to the next."""
 
-    def apply(self, query, value):
-        try:
-            day = entered_date(value, reads_buddhist_era()) if isinstance(value, str) else value
-        except ValidationFailed as refused:
-            if not request.path.startswith("/api/"):
-                flash(f"{self.name}: {refused.translated()}", "danger")
-            return query.filter(false())
-        if day is None:
-            return query
+    def apply_day(self, query, day):
         zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Bangkok"))
         start = datetime.combine(day, time(), zone).astimezone(UTC)
         end = start + timedelta(days=1)

@@ -140,6 +140,16 @@ def _fixture_files(tmp_path):
     return pdf, jpeg
 
 
+def _name_the_head_attach_and_pledge(page, pdf, jpeg):
+    """The rest of a request form: the certifying head typed into the picker, both documents, the pledge."""
+    page.click("#certifying_head + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
+    page.click(".select2-results__option:has-text('ประยุทธ')")
+    page.set_input_files("#upload_memo", str(pdf))
+    page.set_input_files("#upload_id_card_copy", str(jpeg))
+    page.check("#pledge_accepted")
+
+
 def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, app, tmp_path):
     """officer asks → head certifies → centralit decides per item → agency activation → grant."""
     pdf, jpeg = _fixture_files(tmp_path)
@@ -167,12 +177,7 @@ def test_the_approval_chain_from_request_to_active_grant(chromium, live_server, 
     assert page.locator("#rank-group-civil_registration").input_value() == first_group.get_attribute("value")
     page.check("#source-company_registry")
     assert page.locator("#source-firearms").is_disabled()
-    page.click("#certifying_head + .select2 .select2-selection")
-    page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
-    page.click(".select2-results__option:has-text('ประยุทธ')")
-    page.set_input_files("#upload_memo", str(pdf))
-    page.set_input_files("#upload_id_card_copy", str(jpeg))
-    page.check("#pledge_accepted")
+    _name_the_head_attach_and_pledge(page, pdf, jpeg)
     page.click("#submit-request")
     page.wait_for_url("**/requests/show/*")
     request_url = page.url
@@ -468,12 +473,7 @@ def test_a_form_sent_after_the_session_ended_comes_back_filled_after_logging_in(
     page.check("#source-civil_registration")
     page.select_option("#rank-group-civil_registration", index=0)
     chosen_group = page.locator("#rank-group-civil_registration").input_value()
-    page.click("#certifying_head + .select2 .select2-selection")
-    page.fill(".select2-container--open .select2-search__field", "ประยุทธ")
-    page.click(".select2-results__option:has-text('ประยุทธ')")
-    page.set_input_files("#upload_memo", str(pdf))
-    page.set_input_files("#upload_id_card_copy", str(jpeg))
-    page.check("#pledge_accepted")
+    _name_the_head_attach_and_pledge(page, pdf, jpeg)
 
     context.clear_cookies()  # the session ends
     page.click("#submit-request")

@@ -31,6 +31,7 @@ from app.security.scope import Actor
 from app.services import deactivation
 from app.services import grants as service
 from app.services.clock import Clock
+from tests.conftest import TEST_NOW
 from tests.factories import make_grant, make_officer, make_unit
 
 TODAY = date(2026, 11, 23)
@@ -592,7 +593,7 @@ def test_a_permissions_own_page_suspends_reinstates_extends_and_revokes_it(app, 
     page = tech.get(url).get_data(as_text=True)
     assert 'id="btn-grant-reinstate"' in page and 'id="btn-grant-suspend"' not in page
     press("reinstate_selected")
-    until = date.today() + timedelta(days=400)
+    until = TEST_NOW.date() + timedelta(days=400)
     press("extend_selected", valid_until=until.isoformat())
     assert _grant_row(app, kkn["grant"])[:2] == ("active", until)
     press("revoke_selected", reason="ย้ายออกนอกสังกัด")

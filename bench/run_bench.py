@@ -5,6 +5,7 @@
     BENCH_POSTGRES=postgresql+psycopg://user@host:5432 BENCH_REPEAT=50 make bench
     make bench-data                                # only build the databases (run_bench.py --build-only)
     BENCH_DB_PREFIX=bench_gen_ make bench          # databases bench_gen_10k and bench_gen_1m
+    BENCH_ONLY=dashboard make bench                # only the screens whose name holds this text
 
 Each scale is built once by bench/dataset.py (set-based SQL, then VACUUM ANALYZE) into a
 database of its own and reused afterwards. Every busy screen is then asked BENCH_REPEAT times
@@ -28,6 +29,8 @@ SCALES = [int(s) for s in os.environ.get("BENCH_SCALES", "10000,1000000").split(
 REPEAT = int(os.environ.get("BENCH_REPEAT", 20))
 # Databases are named PREFIX10k, PREFIX1m: helpers and the lead keep their own copies side by side.
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
+# Only the screens whose label contains this text (e.g. BENCH_ONLY=dashboard).
+ONLY = os.environ.get("BENCH_ONLY", "")
 
 
 def database_for(requests: int) -> str:
@@ -102,6 +105,8 @@ def measure(url: str) -> dict[str, tuple[float, float, int]]:
     browsers: dict[str, Browser] = {}
     results = {}
     for label, who, path in pages(s):
+        if ONLY not in label:
+            continue
         if who not in browsers:
             browsers[who] = Browser(app.test_client())
             assert browsers[who].login(who).status_code == 302, who

@@ -71,6 +71,7 @@ PAGES = [
         "(61 ms at 1M requests); needs the scope rewritten as a union of indexed id sets"))),
     ("commandtech", "/commandgrantview/list/"),
     ("commandtech", "/expiringgrantview/list/"),
+    ("commandtech", "/rightsaudit/"),
     ("admin", "/accessrequestview/list/?_flt_0_state=submitted"),
     ("admin", "/accessrequestview/list/?after={deep_request}"),
     ("admin", "/grantview/list/"),

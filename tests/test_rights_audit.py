@@ -214,3 +214,28 @@ def test_the_audit_reads_a_fixed_number_of_statements(app, db_session, command):
         return len(statements)
 
     assert statements_for(3) == statements_for(15)
+
+
+def test_the_audit_pages_by_officer_flagged_first_in_thai_order(db_session, command):
+    """A page is cut by the database in the audit's order: flagged officers first, then by name in
+    Thai order (เ แ โ ใ ไ by the consonant after them, not after ฮ); the counts stay those of the whole command."""
+    names = ["กมล", "เกศ", "ขจร", "โชค", "ฮาซัน", "ไพร"]
+    for name in names:
+        officer = investigator(db_session, command["station"], first_name_th=name)
+        search_grant(db_session, officer, command["command"])
+    for name in ("ชนะ", "ใจดี"):
+        retired = investigator(db_session, command["station"], first_name_th=name, status="retired")
+        search_grant(db_session, retired, command["command"])
+
+    whole = rights_audit.command_audit(db_session, command["command"].id, TODAY)
+    order = [entry.officer.first_name_th for entry in whole.officers]
+    # Thai dictionary order reads past a leading vowel: ใจดี under จ, เกศ under ก.
+    assert order == ["ใจดี", "ชนะ", "กมล", "เกศ", "ขจร", "โชค", "ไพร", "ฮาซัน"]
+    pages = [rights_audit.command_audit(db_session, command["command"].id, TODAY, offset=start, limit=3)
+             for start in (0, 3, 6)]
+    assert [entry.officer.first_name_th for page in pages for entry in page.officers] == order
+    assert all(page.counts == whole.counts == {"retired": 2} for page in pages)
+    assert {page.listed_count for page in pages} == {whole.listed_count} == {8}
+
+    retired_only = rights_audit.command_audit(db_session, command["command"].id, TODAY, flag="retired", limit=1)
+    assert retired_only.listed_count == 2 and [e.officer.first_name_th for e in retired_only.officers] == ["ใจดี"]

@@ -143,3 +143,30 @@ def _state(app, grant_id: int) -> str:
 
     with app.app_context():
         return db.session.get(Grant, grant_id).state
+
+
+def test_the_screen_pages_the_command_by_officer(app, login, audit_world):
+    """26 more officers of the command: the first page holds 25 users, the second the rest, no
+    grant on both; the counts on both are the whole command's; a page past the end lists nobody."""
+    from app.extensions import db
+    from app.models import Unit
+
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.parent_id == audit_world["command"]))
+        for number in range(26):
+            officer = make_officer(db.session, station, first_name_th=f"หน้าสอง{number:02d}")
+            make_grant(db.session, officer, command_id=audit_world["command"], valid_from=TODAY - timedelta(days=10))
+        db.session.commit()
+
+    tech = login(audit_world["tech"])
+    first = tech.get("/rightsaudit/").get_data(as_text=True)
+    second = tech.get("/rightsaudit/?page=2").get_data(as_text=True)
+    listed = [html.count("data-officer=") for html in (first, second)]
+    assert listed == [25, 4]  # 29 users: 28 holders of one grant, and the login of the technology staff
+    grants = [f'data-grant="{grant_id}"' for grant_id in range(1, 10_000)]
+    assert not {g for g in grants if g in first} & {g for g in grants if g in second}, "no grant on both pages"
+    for html in (first, second):
+        assert '<td id="count-officers">29</td>' in html and '<td id="count-grants">28</td>' in html
+    assert 'href="/rightsaudit/?command=' in first and "page=2" in first
+    past = tech.get("/rightsaudit/?page=99")
+    assert past.status_code == 200 and "data-officer=" not in past.get_data(as_text=True)

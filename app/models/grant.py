@@ -44,6 +44,8 @@ class Grant(TimestampMixin, VersionedMixin, Model):
         Index("ix_grant_officer_state", "officer_id", "state"),
         Index("ix_grant_state_valid_until", "state", "valid_until"),
         Index("ix_grant_request_id", "request_id"),
+        # The grants a command administers: the rights audit (migration 0015).
+        Index("ix_grant_command_state", "command_id", "state"),
         # The expiry job's reminders, in date order (migration 0007).
         Index("ix_grant_remind_due", "valid_until", "id",
               sqlite_where=text("state = 'active' AND reminded_on IS NULL"),

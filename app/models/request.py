@@ -129,6 +129,10 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_kind", "kind"),
         Index("ix_request_submitted_at", "submitted_at"),
         Index("ix_request_due_on", "due_on"),
+        # The few requests certified for a duty line that may not search: the rights audit probes
+        # it for every grant of a command (migration 0015).
+        Index("ix_request_duty_mismatch", "id", sqlite_where=text("duty_mismatch IS TRUE"),
+              postgresql_where=text("duty_mismatch IS TRUE")),
         # The approvers' inboxes: what waits at a stage, soonest due first.
         # On PostgreSQL it carries the requester and the key, so an inbox's count (never one's own
         # request) reads the index alone (migration 0008).

@@ -14,20 +14,56 @@ app.domain.retirement for retirement by age), so the audit cannot disagree with 
 command (the same reading as app.security.scope), and anyone holding a right that this command
 administers: a mover whose grants stayed behind is exactly who the audit must show.
 
-Everything is read in a fixed number of statements, whatever the size of the command: the unit
-tree once, the officers and their grants once, duty orders and usage once.
+The database judges every grant: a command holds tens of thousands of them, and the counts, the
+order (flagged officers first) and the page all need every one judged. Each flag is one SQL
+condition (`_Conditions`). What the eligibility rules say of the small reference tables (which
+rank may hold which group, which level is below a function's minimum, which duty lines may
+search) is worked out by those rules in Python and handed to the database as lists of pairs, and
+the unit tree as each unit's command and path of ancestors, so no rule is written twice. Only the
+page's officers and grants are loaded as rows, to show them and the details of their flags.
 """
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import join as orm_join
 
 from app.domain.named import named
-from app.domain.retirement import is_retired
+from app.domain.retirement import latest_birth_date_retired
 from app.errors import N_
-from app.models import LIVE_GRANT_STATES, AccessRequest, Grant, Officer, Rank, SystemFunction, Unit
+from app.models import (
+    LIVE_GRANT_STATES,
+    AccessRequest,
+    DutyLine,
+    Grant,
+    Officer,
+    PositionLevel,
+    Rank,
+    RankGroup,
+    SystemFunction,
+    Unit,
+)
+from app.models.collation import thai
 from app.models.lifecycle import DutyOrder, SourceUsage
 from app.services.eligibility import group_above_rank, level_below, may_search
 
@@ -47,8 +83,7 @@ _GRANT_LOADS = (
     joinedload(Grant.rank_group),
     joinedload(Grant.function).joinedload(SystemFunction.min_position_level),
     joinedload(Grant.function).joinedload(SystemFunction.duty_line),
-    joinedload(Grant.request).load_only(AccessRequest.duty_mismatch),
-    joinedload(Grant.duty_order),
+    joinedload(Grant.duty_order).joinedload(DutyOrder.unit),
 )
 
 FLAG_MESSAGES = {
@@ -129,6 +164,8 @@ class CommandAudit:
     officer_count: int
     grant_count: int
     flagged_grant_count: int
+    # The officers the filter lists, over every page.
+    listed_count: int
 
 
 # -- the unit tree ------------------------------------------------------------------------------
@@ -140,15 +177,19 @@ class UnitTree:
         rows = session.execute(select(Unit.id, Unit.parent_id, Unit.is_admin_scope)).all()
         self.parent = {uid: parent for uid, parent, _ in rows}
         self.is_command = {uid: bool(admin) for uid, _, admin in rows}
+        self._ancestors: dict[int | None, list[int]] = {}
 
     def ancestors(self, unit_id: int | None) -> list[int]:
-        """The unit and every unit above it, nearest first."""
-        chain, seen = [], set()
-        while unit_id is not None and unit_id not in seen:
-            seen.add(unit_id)
-            chain.append(unit_id)
-            unit_id = self.parent.get(unit_id)
-        return chain
+        """The unit and every unit above it, nearest first (worked out once per unit)."""
+        known = self._ancestors.get(unit_id)
+        if known is None:
+            chain, seen, walked = [], set(), unit_id
+            while walked is not None and walked not in seen:
+                seen.add(walked)
+                chain.append(walked)
+                walked = self.parent.get(walked)
+            known = self._ancestors[unit_id] = chain
+        return known
 
     def command_of(self, unit_id: int | None) -> int | None:
         return next((uid for uid in self.ancestors(unit_id) if self.is_command.get(uid)), None)
@@ -156,110 +197,187 @@ class UnitTree:
     def units_under(self, command_id: int) -> set[int]:
         return {uid for uid in self.parent if self.command_of(uid) == command_id}
 
+    def as_table(self, dialect: str):
+        """Each unit's command (0: none) and its ancestors as a path "/self/parent/.../", as a
+        table the audit's statement joins twice (home and acting unit). On PostgreSQL three
+        arrays unnested, since 1,700 rows of VALUES cost SQLAlchemy 200 ms to compile."""
+        rows = [(uid, self.command_of(uid) or 0, "/" + "/".join(map(str, self.ancestors(uid))) + "/")
+                for uid in sorted(self.parent)] or [(0, 0, "/")]
+        if dialect == "postgresql":
+            ids, commands, paths = (list(part) for part in zip(*rows, strict=True))
+            table = func.unnest(bindparam("unit_ids", ids, type_=ARRAY(Integer)),
+                                bindparam("unit_commands", commands, type_=ARRAY(Integer)),
+                                bindparam("unit_paths", paths, type_=ARRAY(String))) \
+                .table_valued("unit_id", "command_id", "path").render_derived(name="unit_rows")
+            return select(table.c.unit_id, table.c.command_id, table.c.path).cte("unit_info")
+        return values(column("unit_id", Integer), column("command_id", Integer), column("path", String),
+                      name="unit_info").data(rows).cte("unit_info")
 
-# -- the flags ----------------------------------------------------------------------------------
+
+# -- the flags, as conditions on one grant ----------------------------------------------------------
 @dataclass
-class _Facts:
-    today: date
-    tree: UnitTree
-    orders: dict[int, DutyOrder]
-    usage: dict[tuple[int, int], SourceUsage]
-    unused_days: int
+class _Rules:
+    """What the eligibility rules say of every pair of reference rows a flag compares."""
+
+    rank_below: list[tuple[int, int]]       # (officer's rank, grant's rank group): group above the rank's
+    searching_lines: list[int]              # duty lines that may search without a certificate
+    needs_level: list[int]                  # functions an officer without a position level is below
+    level_below: list[tuple[int, int]]      # (function, position level) below its minimum
+    needs_line: list[int]                   # functions limited to one duty line
+    line_fits: list[tuple[int, int]]        # (function, duty line) that fits it
+
+    @classmethod
+    def read(cls, session: Session) -> "_Rules":
+        ranks = list(session.scalars(select(Rank).options(joinedload(Rank.rank_group))))
+        groups = list(session.scalars(select(RankGroup)))
+        lines = list(session.scalars(select(DutyLine)))
+        levels = list(session.scalars(select(PositionLevel)))
+        functions = list(session.scalars(select(SystemFunction)
+                                         .options(joinedload(SystemFunction.min_position_level))))
+        return cls(
+            rank_below=[(rank.id, group.id) for rank in ranks for group in groups
+                        if group_above_rank(group, rank.rank_group)],
+            searching_lines=[line.id for line in lines if may_search(line)],
+            needs_level=[f.id for f in functions if level_below(f, None)],
+            level_below=[(f.id, level.id) for f in functions for level in levels if level_below(f, level)],
+            needs_line=[f.id for f in functions if f.duty_line_id is not None],
+            line_fits=[(f.id, f.duty_line_id) for f in functions if f.duty_line_id is not None],
+        )
 
 
-def _acting_now(officer: Officer, today: date) -> bool:
-    return officer.acting_unit_id is not None and (officer.acting_until is None or officer.acting_until >= today)
+class _Conditions:
+    """One SQL condition per flag over a grant joined to its officer, the officer's home and
+    acting units (unit_info), its duty order and the officer's use of its source. Each is true,
+    false or NULL (read as false: every use goes through CASE)."""
+
+    def __init__(self, session: Session, today: date, unused_days: int, tree: UnitTree):
+        self.today, self.rules = today, _Rules.read(session)
+        self.unit_info = tree.as_table(session.get_bind().dialect.name)
+        self.home = self.unit_info.alias("home_info")
+        self.acting = self.unit_info.alias("acting_info")
+        self.unused_cutoff = today - timedelta(days=unused_days)
+        self._from = None
+        self.by_code = self._conditions()
+
+    def joined(self, *columns):
+        """SELECT columns FROM the grant and everything a condition reads. The joins are built
+        whole (SQLAlchemy's search for each join's left side cost 30 ms a join here)."""
+        if self._from is None:
+            self._from = (orm_join(Grant, Officer, Officer.id == Grant.officer_id)
+                          .outerjoin(self.home, self.home.c.unit_id == Officer.home_unit_id)
+                          .outerjoin(self.acting, self.acting.c.unit_id == Officer.acting_unit_id)
+                          .outerjoin(DutyOrder, DutyOrder.id == Grant.duty_order_id)
+                          .outerjoin(SourceUsage, and_(SourceUsage.officer_id == Grant.officer_id,
+                                                       SourceUsage.data_source_id == Grant.data_source_id)))
+        return select(*columns).select_from(self._from)
+
+    @property
+    def acting_now(self):
+        return and_(Officer.acting_unit_id.is_not(None),
+                    or_(Officer.acting_until.is_(None), Officer.acting_until >= self.today))
+
+    @property
+    def home_command(self):
+        return func.nullif(self.home.c.command_id, 0)
+
+    @property
+    def acting_command(self):
+        return func.nullif(self.acting.c.command_id, 0)
+
+    @property
+    def command(self):
+        """The command a grant answers to: the one that administers it, else the officer's."""
+        return func.coalesce(Grant.command_id, self.home_command)
+
+    def _conditions(self) -> dict:
+        rules, today = self.rules, self.today
+        command, acting_now = self.command, self.acting_now
+        moved = and_(command.is_not(None), command.is_distinct_from(self.home_command),
+                     not_(and_(acting_now, self.acting_command.is_not_distinct_from(command))))
+        source, function = Grant.data_source_id.is_not(None), Grant.function_id.is_not(None)
+        no_line = Officer.duty_line_id.is_(None)
+        duty_certified = exists().where(AccessRequest.id == Grant.request_id, AccessRequest.duty_mismatch.is_(True))
+        serving = or_(self._on_path(self.home), and_(acting_now, self._on_path(self.acting)))
+        used_on = SourceUsage.last_used_on
+        conditions = {
+            status_flag: Officer.status == status for status, status_flag in STATUS_FLAGS.items()
+            if status_flag != "retired"
+        }
+        conditions["retired"] = or_(
+            Officer.status == "retired",
+            and_(Officer.status.not_in(tuple(STATUS_FLAGS)),
+                 Officer.birth_date <= latest_birth_date_retired(today)))
+        conditions.update({
+            "moved": moved,
+            "acting_elsewhere": and_(not_(moved), acting_now, self.acting_command.is_not(None),
+                                     self.acting_command.is_distinct_from(command),
+                                     self.home_command.is_not_distinct_from(command)),
+            "rank_below": and_(source, tuple_(Officer.rank_id, Grant.rank_group_id).in_(rules.rank_below)),
+            "level_below": and_(Grant.function_id.in_(rules.needs_level),
+                                or_(Officer.position_level_id.is_(None),
+                                    tuple_(Grant.function_id, Officer.position_level_id).in_(rules.level_below))),
+            "duty_line": or_(
+                and_(source, or_(no_line, Officer.duty_line_id.not_in(rules.searching_lines)), not_(duty_certified)),
+                and_(Grant.function_id.in_(rules.needs_line),
+                     or_(no_line, not_(tuple_(Grant.function_id, Officer.duty_line_id).in_(rules.line_fits))))),
+            "expired_active": and_(Grant.state == "active", Grant.valid_until < today),
+            "no_duty_order": and_(function, DutyOrder.id.is_(None)),
+            "order_other_unit": and_(function, DutyOrder.id.is_not(None), not_(serving)),
+            "unused": and_(source, Grant.state == "active", used_on < self.unused_cutoff),
+            "never_used": and_(source, Grant.state == "active", used_on.is_(None),
+                               Grant.valid_from <= self.unused_cutoff),
+        })
+        return {code: conditions[code] for code in FLAGS}
+
+    @staticmethod
+    def _on_path(unit_info):
+        """The duty order's unit is this unit or one above it."""
+        return func.coalesce(unit_info.c.path, "").contains("/" + cast(DutyOrder.unit_id, String) + "/")
+
+    def columns(self) -> list:
+        """One 0/1 column per flag, named by its code."""
+        return [case((condition, 1), else_=0).label(code) for code, condition in self.by_code.items()]
+
+    def belongs(self, command_id: int):
+        """A live grant the command audits: one it administers, or one no command administers
+        whose officer serves here (home unit, or acting unit while assigned)."""
+        return and_(Grant.state.in_(LIVE_GRANT_STATES), or_(
+            Grant.command_id == command_id,
+            and_(Grant.command_id.is_(None),
+                 or_(self.home_command == command_id, and_(self.acting_now, self.acting_command == command_id)))))
 
 
-def _officer_commands(officer: Officer, facts: _Facts) -> set[int]:
-    commands = {facts.tree.command_of(officer.home_unit_id)}
-    if _acting_now(officer, facts.today):
-        commands.add(facts.tree.command_of(officer.acting_unit_id))
-    return commands - {None}
-
-
-def _grant_command(grant: Grant, facts: _Facts) -> int | None:
-    if grant.command_id is not None:
-        return grant.command_id
-    return facts.tree.command_of(grant.officer.home_unit_id)
-
-
-def _flags_of(grant: Grant, facts: _Facts) -> list[Flag]:
-    officer, today = grant.officer, facts.today
-    flags: list[Flag] = []
-    status_flag = STATUS_FLAGS.get(officer.status)
-    if status_flag:
-        flags.append(Flag(status_flag))
-    elif is_retired(officer.birth_date, today):
-        flags.append(Flag("retired"))
-    command = _grant_command(grant, facts)
-    home_command = facts.tree.command_of(officer.home_unit_id)
-    if command is not None and command not in _officer_commands(officer, facts):
-        flags.append(Flag("moved"))
-    elif _acting_now(officer, today) and facts.tree.command_of(officer.acting_unit_id) not in (command, None) \
-            and home_command == command:
-        flags.append(Flag("acting_elsewhere", (("until", officer.acting_until or "-"),)))
-    own_group = officer.rank.rank_group if officer.rank else None
-    if grant.data_source_id is not None:
-        if group_above_rank(grant.rank_group, own_group):
-            flags.append(Flag("rank_below", (("own", named(own_group)), ("group", named(grant.rank_group)))))
-        if not may_search(officer.duty_line) and not (grant.request and grant.request.duty_mismatch):
-            flags.append(Flag("duty_line", (("line", named(officer.duty_line)),)))
-    function = grant.function
-    if function is not None:
-        if level_below(function, officer.position_level):
-            flags.append(Flag("level_below", (("level", named(function.min_position_level)),)))
-        if function.duty_line_id is not None and officer.duty_line_id != function.duty_line_id:
-            flags.append(Flag("duty_line", (("line", named(officer.duty_line)),)))
-    if grant.state == "active" and grant.valid_until is not None and grant.valid_until < today:
-        flags.append(Flag("expired_active", (("until", grant.valid_until),)))
-    if function is not None:
-        flags.extend(_duty_order_flags(grant, facts))
-    if grant.data_source_id is not None and grant.state == "active":
-        flags.extend(_usage_flags(grant, facts))
-    return flags
-
-
-def _duty_order_flags(grant: Grant, facts: _Facts) -> list[Flag]:
-    """A function comes with the order that gives its duty, issued by the officer's unit or one
-    above it: an order of a unit the officer does not serve in gives them no duty."""
-    order = facts.orders.get(grant.duty_order_id) if grant.duty_order_id else None
-    if order is None:
-        return [Flag("no_duty_order")]
+# -- what a flag says of one grant ------------------------------------------------------------------
+def _details(code: str, grant: Grant, last_used_on: date | None, unused_days: int) -> Flag:
+    """The flag with what its message names (the database decided that it holds)."""
     officer = grant.officer
-    serving = set(facts.tree.ancestors(officer.home_unit_id))
-    if _acting_now(officer, facts.today):
-        serving.update(facts.tree.ancestors(officer.acting_unit_id))
-    if order.unit_id not in serving:
-        return [Flag("order_other_unit", (("unit", named(order.unit)),))]
-    return []
+    own_group = officer.rank.rank_group if officer.rank else None
+    params = {
+        "acting_elsewhere": lambda: (("until", officer.acting_until or "-"),),
+        "rank_below": lambda: (("own", named(own_group)), ("group", named(grant.rank_group))),
+        "level_below": lambda: (("level", named(grant.function.min_position_level)),),
+        "duty_line": lambda: (("line", named(officer.duty_line)),),
+        "expired_active": lambda: (("until", grant.valid_until),),
+        "order_other_unit": lambda: (("unit", named(grant.duty_order.unit)),),
+        "unused": lambda: (("days", unused_days), ("last", last_used_on)),
+    }.get(code)
+    return Flag(code, params() if params else ())
 
 
-def _usage_flags(grant: Grant, facts: _Facts) -> list[Flag]:
-    """Unused for N days, from the agencies' query counts; a right younger than N days is not
-    judged yet."""
-    cutoff = facts.today - timedelta(days=facts.unused_days)
-    used = facts.usage.get((grant.officer_id, grant.data_source_id))
-    if used is None or used.last_used_on is None:
-        return [Flag("never_used")] if grant.valid_from <= cutoff else []
-    if used.last_used_on < cutoff:
-        return [Flag("unused", (("days", facts.unused_days), ("last", used.last_used_on)))]
-    return []
+def _flags_of_rows(rows, unused_days: int) -> dict[int, list[Flag]]:
+    """grant id -> flags, from rows of (Grant, last_used_on, one 0/1 per flag)."""
+    found = {}
+    for row in rows:
+        grant, last_used_on, marks = row[0], row[1], row[2:]
+        found[grant.id] = [_details(code, grant, last_used_on, unused_days)
+                           for code, mark in zip(FLAGS, marks, strict=True) if mark] if grant.state in LIVE_GRANT_STATES else []
+    return found
 
 
-def _facts(session: Session, grants: list[Grant], today: date, unused_days: int,
-           tree: UnitTree | None = None) -> _Facts:
-    order_ids = sorted({g.duty_order_id for g in grants if g.duty_order_id})
-    orders = {o.id: o for o in session.scalars(select(DutyOrder).where(DutyOrder.id.in_(order_ids))
-                                               .options(joinedload(DutyOrder.unit)))} \
-        if order_ids else {}
-    usage: dict[tuple[int, int], SourceUsage] = {}
-    officer_ids = sorted({g.officer_id for g in grants if g.data_source_id})
-    if officer_ids:
-        for row in session.scalars(select(SourceUsage).where(SourceUsage.officer_id.in_(officer_ids))):
-            usage[(row.officer_id, row.data_source_id)] = row
-    return _Facts(today=today, tree=tree or UnitTree(session), orders=orders, usage=usage,
-                  unused_days=unused_days)
+def _grant_rows(session: Session, conditions: _Conditions, where) -> list:
+    query = conditions.joined(Grant, SourceUsage.last_used_on, *conditions.columns()).where(*where) \
+        .order_by(Grant.officer_id, Grant.id).options(*_GRANT_LOADS)
+    return session.execute(query).unique().all()
 
 
 def grant_flags(session: Session, grant_ids, today: date, *, unused_days: int = UNUSED_DAYS) -> dict[int, list[Flag]]:
@@ -267,62 +385,93 @@ def grant_flags(session: Session, grant_ids, today: date, *, unused_days: int = 
     ids = sorted(set(grant_ids))
     if not ids:
         return {}
-    grants = list(session.scalars(select(Grant).where(Grant.id.in_(ids)).options(*_GRANT_LOADS)).unique())
-    facts = _facts(session, grants, today, unused_days)
-    return {grant.id: (_flags_of(grant, facts) if grant.state in LIVE_GRANT_STATES else [])
-            for grant in grants}
+    conditions = _Conditions(session, today, unused_days, UnitTree(session))
+    found: dict[int, list[Flag]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = _grant_rows(session, conditions, [Grant.id.in_(ids[start:start + _CHUNK])])
+        found.update(_flags_of_rows(rows, unused_days))
+    return found
 
 
 # -- the command's audit --------------------------------------------------------------------------
+_CHUNK = 1000  # ids per IN list when a whole command is loaded (an export)
+
+
 def command_audit(session: Session, command_id: int, today: date, *, flag: str | None = None,
-                  unused_days: int = UNUSED_DAYS) -> CommandAudit:
-    """Every user of the command with their live grants and flags; with `flag`, only the officers
-    who carry it. Counts are over the whole command, whatever the filter."""
+                  offset: int = 0, limit: int | None = None, unused_days: int = UNUSED_DAYS) -> CommandAudit:
+    """The users of the command with their live grants and flags, flagged officers first, then by
+    name; with `flag`, only the officers who carry it; `offset`/`limit` cut one page. Counts are
+    over the whole command, whatever the filter or page."""
     tree = UnitTree(session)
     command = session.get(Unit, command_id)
     within = sorted(tree.units_under(command_id))
-    grants = list(session.scalars(
-        select(Grant).join(Officer, Grant.officer_id == Officer.id)
-        .where(Grant.state.in_(LIVE_GRANT_STATES),
-               or_(Grant.command_id == command_id,
-                   Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-        .order_by(Grant.officer_id, Grant.id).options(*_GRANT_LOADS)).unique())
-    facts = _facts(session, grants, today, unused_days, tree)
-    by_officer: dict[int, AuditedOfficer] = {}
-    counts: dict[str, int] = defaultdict(int)
-    flagged = 0
-    for grant in grants:
-        if not _belongs(grant, command_id, facts):
-            continue
-        flags = _flags_of(grant, facts)
-        flagged += bool(flags)
-        for code in {f.code for f in flags}:
-            counts[code] += 1
-        by_officer.setdefault(grant.officer_id, AuditedOfficer(grant.officer)).grants.append(AuditedGrant(grant, flags))
-    # Logins without a live right are users too: the circular's list is of users, not of grants.
-    held = set(by_officer)
-    for officer in session.scalars(
-            select(Officer).where(Officer.user_id.is_not(None),
-                                  or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)))
-            .order_by(Officer.id).options(*_OFFICER_LOADS)).unique():
-        if officer.id not in held:
-            by_officer[officer.id] = AuditedOfficer(officer)
-    officers = sorted(by_officer.values(), key=_officer_order)
-    total_grants = sum(len(o.grants) for o in officers)
-    if flag:
-        officers = [o for o in officers if any(f.code == flag for f in o.flags)]
-    return CommandAudit(command=command, today=today, officers=officers, counts=dict(counts),
-                        officer_count=len(by_officer), grant_count=total_grants, flagged_grant_count=flagged)
+    conditions = _Conditions(session, today, unused_days, tree)
+    audited = _audited_grants(conditions, command_id, within)
+    every_user = _users(audited, within, None).cte("every_user")
+    listed = every_user if flag is None else _users(audited, within, flag).cte("listed")
+    # One statement, so the command's grants are judged once: the totals ride on each row of the page.
+    totals = select(func.count().label("grants"), func.coalesce(func.sum(audited.c.flagged), 0).label("flagged"),
+                    *(func.coalesce(func.sum(audited.c[code]), 0).label(code) for code in FLAGS)).subquery("totals")
+    users = select(func.count()).select_from(every_user).scalar_subquery().label("users")
+    page = (select(listed.c.officer_id, func.count().over().label("listed"), users, totals)
+            .join_from(listed, Officer, Officer.id == listed.c.officer_id).join(totals, true())
+            .order_by(listed.c.flagged.desc(), thai(Officer.first_name_th), thai(Officer.last_name_th), Officer.id)
+            .offset(offset).limit(limit))
+    rows = session.execute(page).all()
+    if rows:
+        summary, listed_count = rows[0], rows[0].listed
+    else:  # a page past the end still tells the totals
+        summary = session.execute(select(users, totals)).one()
+        listed_count = session.scalar(select(func.count()).select_from(listed))
+    officer_ids = [row.officer_id for row in rows]
+    flag_counts = [summary._mapping[code] for code in FLAGS]
+    grant_count, flagged_count, officer_count = summary.grants, summary.flagged, summary.users
+    officers = _audited_officers(session, conditions, command_id, officer_ids, unused_days)
+    return CommandAudit(command=command, today=today, officers=officers,
+                        counts={code: count for code, count in zip(FLAGS, flag_counts, strict=True) if count},
+                        officer_count=officer_count, grant_count=grant_count, flagged_grant_count=flagged_count,
+                        listed_count=listed_count)
 
 
-def _belongs(grant: Grant, command_id: int, facts: _Facts) -> bool:
-    """A grant is this command's to audit when the command administers it, or when it has no
-    administering command and the officer serves here."""
-    if grant.command_id is not None:
-        return grant.command_id == command_id
-    return command_id in _officer_commands(grant.officer, facts)
+def _audited_grants(conditions: _Conditions, command_id: int, within: list[int]):
+    """Every grant the command audits, with its flags, in two arms so each is found by its own
+    index: the grants it administers, and the grants of the officers serving in its units."""
+    columns = (Grant.id.label("grant_id"), Grant.officer_id.label("officer_id"), *conditions.columns())
+    belongs = conditions.belongs(command_id)
+    administered = conditions.joined(*columns).where(Grant.command_id == command_id, belongs)
+    unadministered = conditions.joined(*columns).where(
+        Grant.command_id.is_(None), or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)),
+        belongs)
+    judged = union_all(administered, unadministered).subquery("judged")
+    # Flagged from the flag columns, so no condition is worked out twice for a grant.
+    flagged = case((sum((judged.c[code] for code in FLAGS), start=literal(0)) > 0, 1), else_=0)
+    return select(judged, flagged.label("flagged")).cte("audited")
 
 
-def _officer_order(audited: AuditedOfficer):
-    officer = audited.officer
-    return (not audited.flags, officer.first_name_th, officer.last_name_th, officer.id)
+def _users(audited, within: list[int], flag: str | None):
+    """The officers listed: holders of an audited grant, and (without a flag filter) logins of
+    the command's units without one; the circular's list is of users, not of grants."""
+    holders = select(audited.c.officer_id.label("officer_id"), func.max(audited.c.flagged).label("flagged")) \
+        .group_by(audited.c.officer_id)
+    if flag is not None:
+        return holders.having(func.max(audited.c[flag]) == 1)
+    logins = select(Officer.id, cast(0, Integer)).where(
+        Officer.user_id.is_not(None), or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)),
+        Officer.id.not_in(select(audited.c.officer_id)))
+    return union_all(holders, logins)
+
+
+def _audited_officers(session: Session, conditions: _Conditions, command_id: int, officer_ids: list[int],
+                      unused_days: int) -> list[AuditedOfficer]:
+    """The listed officers as rows, in the order given, with their audited grants and flags."""
+    by_id: dict[int, AuditedOfficer] = {}
+    for start in range(0, len(officer_ids), _CHUNK):
+        chunk = officer_ids[start:start + _CHUNK]
+        for officer in session.scalars(select(Officer).where(Officer.id.in_(chunk)).options(*_OFFICER_LOADS)).unique():
+            by_id[officer.id] = AuditedOfficer(officer)
+        rows = _grant_rows(session, conditions, [Grant.officer_id.in_(chunk), conditions.belongs(command_id)])
+        flags = _flags_of_rows(rows, unused_days)
+        for row in rows:
+            grant = row[0]
+            by_id[grant.officer_id].grants.append(AuditedGrant(grant, flags[grant.id]))
+    return [by_id[officer_id] for officer_id in officer_ids if officer_id in by_id]

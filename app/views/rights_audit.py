@@ -26,7 +26,7 @@ from app.services import exports, grants, rights_audit, table_report
 from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 TEMPLATE = "sitthi/rights_audit.html"
 
 
@@ -82,10 +82,11 @@ class RightsAuditView(BaseView):
             abort(404)
         return flag
 
-    def _audit(self, command_id: int, flag: str | None) -> rights_audit.CommandAudit:
+    def _audit(self, command_id: int, flag: str | None, **page) -> rights_audit.CommandAudit:
+        """The audit of the command; `offset`/`limit` for one page, every officer without."""
         return rights_audit.command_audit(db.session, command_id, local_today(), flag=flag,
                                           unused_days=current_app.config.get(
-                                              "RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS))
+                                              "RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS), **page)
 
     def _commands(self):
         return list(db.session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True)).order_by(Unit.code)))
@@ -99,12 +100,11 @@ class RightsAuditView(BaseView):
         if command_id is None:
             return self.render_template(TEMPLATE, audit=None, commands=self._commands(), flag=None,
                                         flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name)
-        result = self._audit(command_id, flag)
         page = max(0, min(as_id(request.args.get("page", "1")) or 1, 100_000) - 1)
-        shown = result.officers[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-        pages = max(1, -(-len(result.officers) // PAGE_SIZE))
+        result = self._audit(command_id, flag, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        pages = max(1, -(-result.listed_count // PAGE_SIZE))
         return self.render_template(
-            TEMPLATE, audit=result, officers=shown, page=page + 1, pages=pages, flag=flag,
+            TEMPLATE, audit=result, officers=result.officers, page=page + 1, pages=pages, flag=flag,
             commands=self._commands() if is_nationwide(current_actor()) else [],
             flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name, flag_text=flag_text,
             target_text=target_text, officer_text=officer_text, labels=labels,

@@ -28,11 +28,16 @@ def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, 
     page.goto(f"{live_server}/")
     page.click("#home-rights-audit")
     page.wait_for_url("**/rightsaudit/")
+    # The demo command has more users than a page: find the officer as a user would.
+    page.fill("#audit-search-q", "ทบทวนสิทธิ์")
+    page.click("#audit-search-submit")
+    page.wait_for_url("**q=**")
     row = page.locator(f'tr[data-grant="{grant_id}"]')
     assert "ทบทวนสิทธิ์" in page.locator("#audit-table").inner_text()
     assert row.locator('[data-flag="duty_line"]').count() == 1  # no duty line that may search
     page.click('#flag-filter a[data-flag="duty_line"]')
     page.wait_for_url("**flag=duty_line**")
+    assert page.input_value("#audit-search-q") == "ทบทวนสิทธิ์"  # the filter keeps the search
     assert page.locator(f'tr[data-grant="{grant_id}"]').count() == 1
     with page.expect_download() as download:
         page.click("#export-xlsx")
@@ -82,6 +87,6 @@ def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, 
     with app.app_context():
         grant = db.session.get(Grant, grant_id)
         assert grant.state == "revoked" and grant.reason == "ไม่ได้ปฏิบัติงานด้านทะเบียนบริษัทแล้ว"
-    page.goto(f"{live_server}/rightsaudit/")
+    page.goto(f"{live_server}/rightsaudit/?q=ทบทวนสิทธิ์")
     assert page.locator(f'tr[data-grant="{grant_id}"]').count() == 0
     context.close()

@@ -239,3 +239,26 @@ def test_the_audit_pages_by_officer_flagged_first_in_thai_order(db_session, comm
 
     retired_only = rights_audit.command_audit(db_session, command["command"].id, TODAY, flag="retired", limit=1)
     assert retired_only.listed_count == 2 and [e.officer.first_name_th for e in retired_only.officers] == ["ใจดี"]
+
+
+def test_the_audit_finds_an_officer_by_name_or_whole_national_id(db_session, command):
+    """A search narrows the list (not the counts); a national ID is found only whole, so the box
+    cannot rebuild an ID digit by digit."""
+    wanted = investigator(db_session, command["station"], first_name_th="ค้นหาเจอ", status="retired")
+    search_grant(db_session, wanted, command["command"])
+    for _ in range(3):
+        search_grant(db_session, investigator(db_session, command["station"]), command["command"])
+    login_only = investigator(db_session, command["station"], first_name_th="ค้นหาล็อกอิน")
+    make_login(db_session, login_only)
+
+    def listed(term, **kwargs):
+        audit = rights_audit.command_audit(db_session, command["command"].id, TODAY, officer_term=term, **kwargs)
+        assert audit.officer_count == 5 and audit.counts == {"retired": 1}
+        return [entry.officer.id for entry in audit.officers], audit.listed_count
+
+    assert listed("ค้นหา") == ([wanted.id, login_only.id], 2)
+    assert listed("ค้นหาเจอ") == ([wanted.id], 1)
+    assert listed("ค้นหา", flag="retired") == ([wanted.id], 1)
+    assert listed(wanted.national_id) == ([wanted.id], 1)
+    assert listed(wanted.national_id[:12]) == ([], 0)
+    assert listed("ไม่มีใครชื่อนี้") == ([], 0)

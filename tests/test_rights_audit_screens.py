@@ -170,3 +170,16 @@ def test_the_screen_pages_the_command_by_officer(app, login, audit_world):
     assert 'href="/rightsaudit/?command=' in first and "page=2" in first
     past = tech.get("/rightsaudit/?page=99")
     assert past.status_code == 200 and "data-officer=" not in past.get_data(as_text=True)
+
+
+def test_the_screen_finds_an_officer_of_the_command_only(login, audit_world):
+    tech = login(audit_world["tech"])
+    found = tech.get("/rightsaudit/?q=สมชายคลีน").get_data(as_text=True)
+    assert "สมชายคลีน" in found and found.count("data-officer=") == 1
+    assert 'id="count-listed"' in found and 'value="สมชายคลีน"' in found
+    elsewhere = tech.get("/rightsaudit/?q=เพื่อนบ้านอีกกองบังคับการ").get_data(as_text=True)
+    assert "data-officer=" not in elsewhere and "เพื่อนบ้านอีกกองบังคับการ" not in elsewhere.split('id="audit-table"')[1]
+    assert tech.get("/rightsaudit/?q=" + "ก" * 100_001).status_code == 400
+    assert tech.get("/rightsaudit/?q=%00").status_code == 400
+    csv = tech.get("/rightsaudit/export/?q=สมชายคลีน&format=csv").get_data(as_text=True)
+    assert "สมชายคลีน" in csv and "HYPERLINK" not in csv

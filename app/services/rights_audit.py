@@ -66,6 +66,7 @@ from app.models import (
 from app.models.collation import thai
 from app.models.lifecycle import DutyOrder, SourceUsage
 from app.services.eligibility import group_above_rank, level_below, may_search
+from app.services.officer_search import officers_matching
 
 UNUSED_DAYS = 90
 
@@ -398,17 +399,20 @@ _CHUNK = 1000  # ids per IN list when a whole command is loaded (an export)
 
 
 def command_audit(session: Session, command_id: int, today: date, *, flag: str | None = None,
-                  offset: int = 0, limit: int | None = None, unused_days: int = UNUSED_DAYS) -> CommandAudit:
+                  officer_term: str | None = None, offset: int = 0, limit: int | None = None,
+                  unused_days: int = UNUSED_DAYS) -> CommandAudit:
     """The users of the command with their live grants and flags, flagged officers first, then by
-    name; with `flag`, only the officers who carry it; `offset`/`limit` cut one page. Counts are
-    over the whole command, whatever the filter or page."""
+    name; with `flag`, only the officers who carry it; with `officer_term`, only those a search
+    box finds by it (app.services.officer_search: whole national ID or name); `offset`/`limit` cut
+    one page. Counts are over the whole command, whatever the filter or page."""
     tree = UnitTree(session)
     command = session.get(Unit, command_id)
     within = sorted(tree.units_under(command_id))
     conditions = _Conditions(session, today, unused_days, tree)
     audited = _audited_grants(conditions, command_id, within)
     every_user = _users(audited, within, None).cte("every_user")
-    listed = every_user if flag is None else _users(audited, within, flag).cte("listed")
+    found = officers_matching(officer_term)
+    listed = every_user if flag is None and found is None else _users(audited, within, flag, found).cte("listed")
     # One statement, so the command's grants are judged once: the totals ride on each row of the page.
     totals = select(func.count().label("grants"), func.coalesce(func.sum(audited.c.flagged), 0).label("flagged"),
                     *(func.coalesce(func.sum(audited.c[code]), 0).label(code) for code in FLAGS)).subquery("totals")
@@ -448,16 +452,21 @@ def _audited_grants(conditions: _Conditions, command_id: int, within: list[int])
     return select(judged, flagged.label("flagged")).cte("audited")
 
 
-def _users(audited, within: list[int], flag: str | None):
+def _users(audited, within: list[int], flag: str | None, found=None):
     """The officers listed: holders of an audited grant, and (without a flag filter) logins of
-    the command's units without one; the circular's list is of users, not of grants."""
+    the command's units without one, as the circular's list is of users, not of grants; `found`
+    narrows them to what a search found."""
     holders = select(audited.c.officer_id.label("officer_id"), func.max(audited.c.flagged).label("flagged")) \
         .group_by(audited.c.officer_id)
+    if found is not None:
+        holders = holders.where(audited.c.officer_id.in_(select(Officer.id).where(found)))
     if flag is not None:
         return holders.having(func.max(audited.c[flag]) == 1)
     logins = select(Officer.id, cast(0, Integer)).where(
         Officer.user_id.is_not(None), or_(Officer.home_unit_id.in_(within), Officer.acting_unit_id.in_(within)),
         Officer.id.not_in(select(audited.c.officer_id)))
+    if found is not None:
+        logins = logins.where(found)
     return union_all(holders, logins)
 
 

@@ -27,6 +27,7 @@ from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
 PAGE_SIZE = 25
+SEARCH_LIMIT = 100  # what a person types into a search box
 TEMPLATE = "sitthi/rights_audit.html"
 
 
@@ -82,9 +83,15 @@ class RightsAuditView(BaseView):
             abort(404)
         return flag
 
+    @staticmethod
+    def _officer_term() -> str | None:
+        """What was typed into the audit's search box: a whole national ID or names."""
+        return (request.args.get("q") or "").strip()[:SEARCH_LIMIT] or None
+
     def _audit(self, command_id: int, flag: str | None, **page) -> rights_audit.CommandAudit:
         """The audit of the command; `offset`/`limit` for one page, every officer without."""
         return rights_audit.command_audit(db.session, command_id, local_today(), flag=flag,
+                                          officer_term=self._officer_term(),
                                           unused_days=current_app.config.get(
                                               "RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS), **page)
 
@@ -105,6 +112,7 @@ class RightsAuditView(BaseView):
         pages = max(1, -(-result.listed_count // PAGE_SIZE))
         return self.render_template(
             TEMPLATE, audit=result, officers=result.officers, page=page + 1, pages=pages, flag=flag,
+            q=self._officer_term(),
             commands=self._commands() if is_nationwide(current_actor()) else [],
             flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name, flag_text=flag_text,
             target_text=target_text, officer_text=officer_text, labels=labels,
@@ -187,7 +195,7 @@ class RightsAuditView(BaseView):
         command_id = self._command_id()
         if command_id is None:
             abort(404)
-        back = url_for(".index", command=command_id, flag=self._flag())
+        back = url_for(".index", command=command_id, flag=self._flag(), q=self._officer_term())
         grant_ids = form_ids("grant")
         reason = form_text("reason", TEXT_LIMIT, gettext("Reason")).strip()
         if not grant_ids:

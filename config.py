@@ -127,6 +127,17 @@ RIGHTS_AUDIT_UNUSED_DAYS = int(os.environ.get("RIGHTS_AUDIT_UNUSED_DAYS", 90))
 # further read thousands of rows on every page of a command's list at national scale.
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 1000))
 
+# The dashboard's figures are worked out once for every reader who sees the same ones (the
+# nationwide roles; the staff of one command) and shared for this many seconds; 0 works them out
+# on every view. At national scale a command's figures cost the database half a second.
+DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", 60))
+# Where shared figures are kept: a Redis URL, so every app server shares them (default: the rate
+# limits' Redis, when they use one); unset, each server process keeps its own.
+CACHE_URL = os.environ.get("CACHE_URL") or (RATELIMIT_STORAGE_URI if RATELIMIT_STORAGE_URI.startswith("redis") else None)
+CACHE_TYPE = "RedisCache" if CACHE_URL else "SimpleCache"
+CACHE_REDIS_URL = CACHE_URL
+CACHE_KEY_PREFIX = "sitthi:"
+
 # Background jobs (imports): the Redis URL of an RQ queue that `flask sitthi worker` serves; unset,
 # a job runs in a thread of the web process. JOBS_INLINE runs it before the request returns (tests).
 JOB_QUEUE_URL = os.environ.get("JOB_QUEUE_URL") or None

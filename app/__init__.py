@@ -3,7 +3,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app import input_guard, log_redaction, read_trail
-from app.extensions import csrf, db, mail, migrate
+from app.extensions import cache, csrf, db, mail, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Before AppBuilder: FAB does not protect its own forms and GET actions otherwise.
     csrf.init_app(app)
     mail.init_app(app)
+    cache.init_app(app)
 
     from app import (
         api,

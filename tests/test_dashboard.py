@@ -32,6 +32,7 @@ from app.services.dashboard import (
     OVERDUE_LIST_SIZE,
     TIMING_WINDOW_DAYS,
     approval_dashboard,
+    shared_reader,
     unit_commands,
 )
 from app.services.delegations import actor_on
@@ -644,3 +645,59 @@ def test_every_dashboard_link_opens_for_its_reader(app, login, two_commands, use
             # The list shows exactly the requests the dashboard counted in that state.
             shown = RECORD_COUNT.search(response.get_data(as_text=True))
             assert (shown.group(1) if shown else "0") == figures[f"state:{state.group(1)}"], link
+
+
+def test_readers_of_the_same_figures_share_them_for_a_while(app, login, two_commands, monkeypatch):
+    """With DASHBOARD_CACHE_SECONDS set, the nationwide readers share one working-out of the
+    figures and a command's staff another (a neighbouring command never sees it); a head's own
+    figures are never shared; once the time is up, the figures are worked out again."""
+    from app.extensions import cache, db
+
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
+    with app.app_context():
+        cache.clear()
+
+    def submitted(username: str) -> int:
+        return int(dict(FIGURE.findall(_dashboard(login, username)))["state:submitted"].replace(",", ""))
+
+    before = {username: submitted(username) for username in ("admin", "commandtech", "commandtech2", "head")}
+    assert 'id="dashboard-shared"' in _dashboard(login, "auditor")
+    assert 'id="dashboard-shared"' not in _dashboard(login, "head")
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.name_th == two_commands["stations"]["khon_kaen"]))
+        extra = make_request(db.session, make_officer(db.session, station), certifying_head=_officer_of(db.session, "head"))
+        db.session.commit()
+        extra_id, extra_officer = extra.id, extra.requester_id
+    try:
+        assert submitted("auditor") == submitted("centralit") == before["admin"], "shared, not worked out again"
+        assert submitted("personnel") == submitted("commandtech") == before["commandtech"]
+        assert submitted("head") == before["head"] + 1, "a head's own figures are worked out on each view"
+        with app.app_context():
+            cache.clear()  # as when DASHBOARD_CACHE_SECONDS have passed
+        assert submitted("auditor") == before["admin"] + 1
+        assert submitted("commandtech") == before["commandtech"] + 1
+        assert submitted("commandtech2") == before["commandtech2"], "another command never counts it"
+    finally:
+        with app.app_context():
+            cache.clear()
+            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
+            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
+            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
+            db.session.commit()
+
+
+@pytest.mark.parametrize("username", ("commandtech", "commandtech2", "personnel"))
+def test_a_commands_shared_figures_are_those_its_staff_see(app, two_commands, username):
+    """Worked out for the command alone, a command's figures equal those of each of its staff."""
+    from app.extensions import db
+    from app.formatting import local_today
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        actor = actor_on(db.session, user, local_today())
+        key, reader = shared_reader(actor)
+        assert key == f"command:{actor.command_id}"
+        own = approval_dashboard(db.session, actor, local_today())
+        shared = approval_dashboard(db.session, reader, local_today())
+        assert (shared.by_state, shared.waiting_by_actor, shared.overdue_count, shared.open_by_command) == \
+            (own.by_state, own.waiting_by_actor, own.overdue_count, own.open_by_command)

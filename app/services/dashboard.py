@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
-from app.security.scope import Actor, row_condition
+from app.security.scope import COMMAND_ROLES, NATIONWIDE_ROLES, Actor, is_nationwide, row_condition
 from app.services.inboxes import stage_ids
 from app.services.stage_waits import AGENCY, waited_actor
 
@@ -68,6 +68,8 @@ class StageTiming:
 @dataclass
 class Dashboard:
     today: date
+    # When the figures were worked out (they may be shared for a while: see shared_reader).
+    as_of: datetime | None
     # Every state of REQUEST_STATES, in that order, zeros included.
     by_state: dict[str, int]
     # Open (submitted or returned) requests per administering command, most first.
@@ -85,13 +87,14 @@ class Dashboard:
         return sum(row.count for row in self.open_by_command)
 
 
-def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard:
+def approval_dashboard(session: Session, actor: Actor, today: date, now: datetime | None = None) -> Dashboard:
     """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
     # None for the nationwide roles: their queries stay exactly the national ones.
     visible = row_condition(session, actor, AccessRequest)
     overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,
+        as_of=now,
         by_state=_by_state(session, visible),
         open_by_command=_open_by_command(session, visible),
         overdue_count=overdue_count,
@@ -99,6 +102,23 @@ def approval_dashboard(session: Session, actor: Actor, today: date) -> Dashboard
         waiting_by_actor=_waiting_by_actor(session, visible),
         stage_timings=_stage_timings(session, today, visible),
     )
+
+
+def shared_reader(actor: Actor) -> tuple[str, Actor] | None:
+    """Readers who see the same figures share one working-out of them: (a key naming the
+    figures, the reader they are worked out for), or None for figures of one's own.
+
+    The nationwide roles all see the country. A command's technology and personnel staff see
+    their command's requests, worked out for the command alone: a figure never depends on who of
+    them looked first (their own requests and those naming them as head are their command's
+    anyway, as they serve in it). Everyone else sees their own requests, worked out for them.
+    """
+    if is_nationwide(actor):
+        return "nation", Actor(user_id=0, roles=frozenset(actor.roles & NATIONWIDE_ROLES))
+    if actor.roles & COMMAND_ROLES and actor.command_id is not None:
+        return f"command:{actor.command_id}", Actor(user_id=0, roles=frozenset(actor.roles & COMMAND_ROLES),
+                                                    command_id=actor.command_id)
+    return None
 
 
 def _within(query, visible):

@@ -1,16 +1,16 @@
 """`/dashboard/`: the approval dashboard, every figure within the rows its reader may open."""
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_locale, gettext
 
 from app import labels
-from app.extensions import db
-from app.formatting import local_today
+from app.extensions import cache, db
+from app.formatting import office_clock
 from app.models import REQUEST_STATES, Unit
 from app.security.scope import Actor, command_units, is_nationwide
-from app.services.dashboard import Dashboard, approval_dashboard
+from app.services.dashboard import Dashboard, approval_dashboard, shared_reader
 from app.views.scoping import current_actor
 
 TEMPLATE = "sitthi/dashboard.html"
@@ -28,8 +28,9 @@ class DashboardView(BaseView):
     @has_access
     def index(self):
         actor = current_actor()
-        return self.render_dashboard(approval_dashboard(db.session, actor, local_today()),
-                                     scope_caption(actor))
+        shared = shared_reader(actor) is not None
+        return self.render_dashboard(dashboard_for(actor), scope_caption(actor),
+                                     refresh_seconds=current_app.config.get("DASHBOARD_CACHE_SECONDS", 0) if shared else 0)
 
     def state_links(self) -> dict[str, str]:
         """A count by state opens the request list of that state, for readers who have that list.
@@ -42,7 +43,7 @@ class DashboardView(BaseView):
         return {state: url_for("AccessRequestView.list", **{STATE_FILTER: state})
                 for state in REQUEST_STATES}
 
-    def render_dashboard(self, dashboard: Dashboard, scope: str = "") -> str:
+    def render_dashboard(self, dashboard: Dashboard, scope: str = "", refresh_seconds: int = 0) -> str:
         locale = get_locale()
         return self.render_template(
             TEMPLATE,
@@ -52,7 +53,25 @@ class DashboardView(BaseView):
             language=locale.language if locale else "th",
             state_links=self.state_links(),
             scope=scope,
+            refresh_seconds=refresh_seconds,
         )
+
+
+def dashboard_for(actor: Actor) -> Dashboard:
+    """The reader's figures: shared ones (nationwide, one command) are worked out at most once per
+    DASHBOARD_CACHE_SECONDS for all their readers, on every app server when the cache is Redis."""
+    clock = office_clock()
+    shared = shared_reader(actor)
+    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
+    if shared is None or seconds <= 0:
+        return approval_dashboard(db.session, actor, clock.today, clock.now)
+    name, reader = shared
+    key = f"dashboard:{name}:{clock.today.isoformat()}"
+    dashboard = cache.get(key)
+    if dashboard is None:
+        dashboard = approval_dashboard(db.session, reader, clock.today, clock.now)
+        cache.set(key, dashboard, timeout=seconds)
+    return dashboard
 
 
 def scope_caption(actor: Actor) -> str:

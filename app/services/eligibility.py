@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from app.domain.named import named
 from app.errors import N_
@@ -129,12 +129,14 @@ def _open_items_of(session: Session, officer_ids) -> dict[int, list[tuple[Reques
     found: dict[int, list[tuple[RequestItem, str]]] = defaultdict(list)
     ids = sorted(set(officer_ids))
     if ids:
+        # Only which right each item asks for is compared (same_right); nothing of it is shown.
         rows = session.execute(
             select(RequestItem, AccessRequest.requester_id, AccessRequest.number)
             .join(AccessRequest, RequestItem.request_id == AccessRequest.id)
             .where(AccessRequest.requester_id.in_(ids), AccessRequest.state.in_(OPEN_STATES),
                    RequestItem.state == "pending")
-            .options(*(joinedload(getattr(RequestItem, name)) for name in _RIGHT_LOADS)))
+            .options(load_only(RequestItem.id, RequestItem.request_id, RequestItem.data_source_id,
+                               RequestItem.function_id, RequestItem.rank_group_id)))
         for item, officer_id, number in rows:
             found[officer_id].append((item, number))
     return found

@@ -42,6 +42,8 @@ OFFICER = SELF_SERVICE + _grant({
     "MyNotification": (READ,),
     # The help menu: the guides of every role.
     "Help": (READ,),
+    # Checking a printed memo by its verification code or QR code.
+    "Verify": (READ,),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {

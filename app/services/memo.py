@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -96,6 +97,7 @@ TEXT = {
         "closing": "จึงเรียนมาเพื่อโปรดพิจารณา",
         "certify": ATTESTATION["th"],
         "certified_in_app": "รับรองในระบบ Sitthi แล้ว โดย {head} เมื่อ {date} (แทนการลงลายมือชื่อ)",
+        "verify": "รหัสตรวจสอบ",
         "signed": "(ลงชื่อ)",
         "requester": "ผู้ขอ",
         "head": "ผู้รับรอง",
@@ -136,6 +138,7 @@ TEXT = {
         "closing": "Submitted for your consideration.",
         "certify": ATTESTATION["en"],
         "certified_in_app": "Certified in Sitthi by {head} on {date} (in place of the signature).",
+        "verify": "Verification code",
         "signed": "(Signed)",
         "requester": "Requester",
         "head": "Certifying head",
@@ -151,6 +154,7 @@ TITLE_SIZE, LABEL_SIZE, BODY_SIZE, TABLE_SIZE = 22, 14, 13, 12
 LINE_HEIGHT = 6.6
 INDENT = 25.0
 EMBLEM_HEIGHT = 15.0  # mm: the Garuda of a บันทึกข้อความ (ระเบียบงานสารบรรณ)
+QR_SIZE, QR_TEXT_SIZE = 20.0, 8  # the verification mark at the top right
 DOTS = "." * 45
 SIGNATURE_HEIGHT = 4 * LINE_HEIGHT + 6
 
@@ -465,14 +469,24 @@ class Certification:
     on: date
 
 
+@dataclass(frozen=True)
+class Verification:
+    """The memo's verification code, and the address that checks it (printed as a QR code)."""
+
+    code: str
+    url: str
+
+
 def render_memo(request: AccessRequest, today: date, language: str = "th",
-                certification: Certification | None = None, emblem: bytes | None = None) -> bytes:
+                certification: Certification | None = None, emblem: bytes | None = None,
+                verification: Verification | None = None) -> bytes:
     """The request as a filled-in บันทึกข้อความ, ready to print and sign; PDF bytes. `today` is the
     memo's date: the day the request was submitted (the print date only for a draft).
 
     Once the head has certified in Sitthi the memo says so under the attestation; the signature
     lines stay for offices that still file paper. `emblem` is the Garuda (ตราครุฑ) artwork, PNG or
     JPEG, printed 1.5 cm high at the top left as the สารบรรณ rules set it for a บันทึกข้อความ.
+    `verification` prints a QR code of its address at the top right, with the code under it.
     """
     language = "en" if language == "en" else "th"
     text = TEXT[language]
@@ -486,6 +500,8 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
 
     if emblem:
         pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
+    if verification is not None:
+        _verification_mark(pdf, verification, text["verify"])
     pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
     pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
@@ -572,3 +588,19 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
                                                        date=fmt_date(certification.on)))
     memo.signature(text["head"], head, head.position_title if head else None)
     return bytes(pdf.output())
+
+
+def _verification_mark(pdf: FPDF, verification: Verification, label: str) -> None:
+    """A QR code of the checking address at the top right, the code in print under it (for who
+    types it rather than scans it); the cursor is left where it was."""
+    x, y = pdf.get_x(), pdf.get_y()
+    picture = io.BytesIO()
+    segno.make(verification.url, error="m").save(picture, kind="png", scale=6, border=1)
+    left = pdf.w - RIGHT - QR_SIZE
+    pdf.image(io.BytesIO(picture.getvalue()), x=left, y=TOP - 8, w=QR_SIZE, h=QR_SIZE)
+    pdf.set_font(FONT_FAMILY, "", QR_TEXT_SIZE)
+    pdf.set_xy(left - 12, TOP - 8 + QR_SIZE)
+    pdf.cell(QR_SIZE + 12, 3.5, label, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(QR_SIZE + 12, 3.5, verification.code, align="C")
+    pdf.set_xy(x, y)
+

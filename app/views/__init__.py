@@ -6,6 +6,7 @@ from app.views.grant_expiry import GrantRenewalView
 from app.views.help import HelpView
 from app.views.lookup import LookupView
 from app.views.menu import MENU
+from app.views.verify import VerifyView
 
 
 def register(appbuilder: AppBuilder) -> None:
@@ -23,6 +24,7 @@ def register(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_view_no_menu(GrantRenewalView)
     appbuilder.add_view_no_menu(HelpView)
+    appbuilder.add_view_no_menu(VerifyView)
     health.register(appbuilder)
     notifications.register(appbuilder.app)
     _move_security_menu_last(appbuilder)

@@ -21,6 +21,7 @@ from wtforms.validators import Length, Optional
 
 from app import labels
 from app.date_input import EnteredDateField, form_date
+from app.documents import document_secret, public_url
 from app.domain.inputs import as_id
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError, ValidationFailed, translate
@@ -469,7 +470,8 @@ class RequestDeskView(BaseView):
     @expose("/memo/<int:pk>")
     @has_access
     def memo(self, pk: int):
-        from app.services.memo import Certification, render_memo
+        from app.services.memo import Certification, Verification, render_memo
+        from app.services.verification import memo_code
 
         actor = current_actor()
         try:
@@ -484,7 +486,12 @@ class RequestDeskView(BaseView):
                                           on=_office_day(certified.decided_at))
         # Dated the day it was submitted, however late it is printed (a draft: today).
         dated = _office_day(req.submitted_at) if req.submitted_at else local_today()
-        pdf = render_memo(req, dated, certification=certification, emblem=_memo_emblem())
+        verification = None
+        if req.submitted_at is not None:  # a draft is no document yet: nothing to check it against
+            code = memo_code(document_secret(), req.id)
+            verification = Verification(code=code, url=public_url(url_for("VerifyView.check", code=code)))
+        pdf = render_memo(req, dated, certification=certification, emblem=_memo_emblem(),
+                          verification=verification)
         note_read(actor, "print", officer_ids=[req.requester_id], obj=req, summary=f"memo {req.number or req.id}",
                   purpose=audit.handling(req))
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"

@@ -1,0 +1,52 @@
+"""Checking a printed document against Sitthi: which document a verification code names, and
+what has become of it since it was printed.
+
+The memo of a request carries its code (app.domain.verification) and a QR code of the address
+that checks it. Whoever holds the paper and may log in can check that it is genuine and see the
+request's state now: certified by its head in the app (which replaces the wet signature), sent
+on, approved or rejected item by item, and the rights it gave, active, expired or revoked.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app.domain.verification import document_code, read_code
+from app.models import AccessRequest, Grant, Officer, RequestItem
+from app.services.access_requests import head_certification
+
+
+@dataclass(frozen=True)
+class CheckedMemo:
+    """A genuine memo: its request now, who certified it in the app and when, and its rights."""
+
+    code: str
+    request: AccessRequest
+    certified_by: Officer | None
+    certified_at: datetime | None
+    grants: list[Grant]
+
+
+def memo_code(secret: bytes, request_id: int) -> str:
+    return document_code(secret, "memo", request_id)
+
+
+def check(session: Session, secret: bytes, code: str) -> CheckedMemo | None:
+    """The document a code names, as it stands; None when no genuine document has that code."""
+    found = read_code(secret, code)
+    if found is None:
+        return None
+    _kind, request_id = found
+    request = session.scalar(select(AccessRequest).where(AccessRequest.id == request_id).options(
+        joinedload(AccessRequest.requester).joinedload(Officer.rank), joinedload(AccessRequest.unit),
+        selectinload(AccessRequest.items).joinedload(RequestItem.data_source),
+        selectinload(AccessRequest.items).joinedload(RequestItem.function)))
+    if request is None:
+        return None
+    certified = head_certification(session, request)
+    signer = session.scalar(select(Officer).where(Officer.user_id == certified.actor_id)) if certified else None
+    grants = list(session.scalars(select(Grant).where(Grant.request_id == request.id).order_by(Grant.id)
+                                  .options(joinedload(Grant.data_source), joinedload(Grant.function))))
+    return CheckedMemo(code=memo_code(secret, request.id), request=request, certified_by=signer,
+                       certified_at=certified.decided_at if certified else None, grants=grants)

@@ -15,7 +15,7 @@ SELF_SERVICE = {
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
                  "To Review", "My Record", "My Deputies", "My Notifications", "Approvals", "Dashboard"}
 OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
-                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Help": "r", "Verify": "r", "Dashboard": "r"}
+                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Help": "r", "Verify": "r", "GrantCertificate": "r", "Dashboard": "r"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:

@@ -102,3 +102,40 @@ def test_a_code_no_document_has_is_refused_with_a_message(app, login, submitted_
 def test_checking_needs_a_login(app, submitted_memo):
     response = app.test_client().get(f"/verify/{_code(app, submitted_memo['request'])}")
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
+
+
+def test_a_permission_certificate_prints_its_code_and_tells_its_state_later(app, login, submitted_memo):
+    """The holder prints it from My permissions; a neighbouring command cannot print it; checked
+    after a revocation, it says revoked."""
+    from app.extensions import db
+    from app.models import Grant, Officer, User
+    from app.services.verification import grant_code
+
+    grant_id = submitted_memo["grant"]
+    with app.app_context():
+        holder = db.session.scalar(select(User).where(User.username == "officer"))
+        own_officer = db.session.scalar(select(Officer).where(Officer.user_id == holder.id))
+        own = make_grant(db.session, own_officer, "company_registry")
+        db.session.commit()
+        own_id = own.id
+        code = grant_code(app.config["SECRET_KEY"].encode(), grant_id)
+
+    officer = login("officer")
+    listed = officer.get("/mygrantview/list/").get_data(as_text=True)
+    assert f"/grantcertificate/{own_id}" in listed
+    printed = officer.get(f"/grantcertificate/{own_id}")
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.data)).pages)
+    assert grant_code(app.config["SECRET_KEY"].encode(), own_id) in text
+    assert officer.get(f"/grantcertificate/{grant_id}").status_code == 404, "not the officer's permission"
+    assert login("commandtech2").get(f"/grantcertificate/{grant_id}").status_code == 404, "another command"
+    assert login("commandtech").get(f"/grantcertificate/{grant_id}").status_code == 200
+
+    assert 'data-state="active"' in officer.get(f"/verify/{code}").get_data(as_text=True)
+    with app.app_context():
+        revoked = db.session.get(Grant, grant_id)
+        revoked.state, revoked.reason = "revoked", "ย้ายหน่วย"
+        db.session.commit()
+    checked = officer.get(f"/verify/{code}").get_data(as_text=True)
+    assert 'data-state="revoked"' in checked and "ย้ายหน่วย" in checked
+    assert officer.get(f"/verify/{code[:-1]}{'A' if code[-1] != 'A' else 'B'}").status_code == 404

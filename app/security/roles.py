@@ -42,8 +42,10 @@ OFFICER = SELF_SERVICE + _grant({
     "MyNotification": (READ,),
     # The help menu: the guides of every role.
     "Help": (READ,),
-    # Checking a printed memo by its verification code or QR code.
+    # Checking a printed memo or permission certificate by its verification code or QR code, and
+    # printing the certificate of a permission one may see (the scope decides which).
     "Verify": (READ,),
+    "GrantCertificate": (READ,),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {

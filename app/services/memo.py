@@ -604,3 +604,57 @@ def _verification_mark(pdf: FPDF, verification: Verification, label: str) -> Non
     pdf.cell(QR_SIZE + 12, 3.5, verification.code, align="C")
     pdf.set_xy(x, y)
 
+
+CERTIFICATE_TEXT = {
+    "th": {"title": "หนังสือรับรองสิทธิ์", "officer": "ผู้ได้รับสิทธิ์", "position": "ตำแหน่ง", "unit": "สังกัด",
+           "right": "สิทธิ์", "group": "ระดับชั้นยศ", "state": "สถานะเมื่อพิมพ์", "from": "มีผลตั้งแต่",
+           "until": "สิ้นสุด", "request": "ตามคำขอเลขที่", "command": "หน่วยที่ดูแลสิทธิ์", "printed": "พิมพ์เมื่อ",
+           "verify": "รหัสตรวจสอบ", "none": "-",
+           "note": "สิทธิ์อาจถูกระงับ เพิกถอน หรือสิ้นสุดหลังวันที่พิมพ์ ตรวจสอบสถานะปัจจุบันได้ด้วยคิวอาร์โค้ดหรือรหัสตรวจสอบ"},
+    "en": {"title": "Permission certificate", "officer": "Holder", "position": "Position", "unit": "Unit",
+           "right": "Permission", "group": "Rank group", "state": "State when printed", "from": "Valid from",
+           "until": "Valid until", "request": "Granted on request", "command": "Administered by", "printed": "Printed on",
+           "verify": "Verification code", "none": "-",
+           "note": "A permission may be suspended, revoked or end after this was printed: check its state now with the QR code or the verification code."},
+}
+
+
+def render_grant_certificate(grant, state_label: str, today: date, language: str = "th",
+                             verification: Verification | None = None) -> bytes:
+    """One permission on paper, for an office that files it: who holds what, until when, under
+    which request, with the code and QR code that tell its state at any later time; PDF bytes.
+    `state_label` is the state in the reader's words."""
+    language = "en" if language == "en" else "th"
+    text = CERTIFICATE_TEXT[language]
+    fmt_date = english_date if language == "en" else long_thai_date
+    pdf = thai_pdf(text["title"], language, today)
+    pdf.add_page()
+    memo = _Memo(pdf, TEXT[language], language, names=())
+    if verification is not None:
+        _verification_mark(pdf, verification, text["verify"])
+    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
+    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(8)
+    officer, right = grant.officer, grant.data_source or grant.function
+    english = language == "en"
+    rows = [
+        (text["officer"], _name(officer, language)),
+        (text["position"], _blank(officer.position_title, text["none"])),
+        (text["unit"], _unit_name(officer.home_unit, language)),
+        (text["right"], clean_text((right.name_en if english and right.name_en else right.name_th) if right else text["none"])),
+        (text["group"], clean_text((grant.rank_group.name_en if english else grant.rank_group.name_th)
+                                   if grant.rank_group else text["none"])),
+        (text["state"], clean_text(state_label)),
+        (text["from"], fmt_date(grant.valid_from)),
+        (text["until"], fmt_date(grant.valid_until) if grant.valid_until else text["none"]),
+        (text["request"], clean_text(grant.request.number) if grant.request and grant.request.number else text["none"]),
+        (text["command"], _unit_name(grant.command, language) if grant.command else text["none"]),
+        (text["printed"], fmt_date(today)),
+    ]
+    right_edge = pdf.w - RIGHT
+    for label, value in rows:
+        memo.field(label, value, LEFT, right_edge)
+    pdf.ln(6)
+    memo.paragraph(text["note"], indent=0)
+    return bytes(pdf.output())
+

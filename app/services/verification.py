@@ -1,8 +1,8 @@
 """Checking a printed document against Sitthi: which document a verification code names, and
 what has become of it since it was printed.
 
-The memo of a request carries its code (app.domain.verification) and a QR code of the address
-that checks it. Whoever holds the paper and may log in can check that it is genuine and see the
+The memo of a request and the certificate of a permission carry their code
+(app.domain.verification) and a QR code of the address that checks it. Whoever holds the paper and may log in can check that it is genuine and see the
 request's state now: certified by its head in the app (which replaces the wet signature), sent
 on, approved or rejected item by item, and the rights it gave, active, expired or revoked.
 """
@@ -28,16 +28,37 @@ class CheckedMemo:
     grants: list[Grant]
 
 
+@dataclass(frozen=True)
+class CheckedGrant:
+    """A genuine permission certificate: the permission as it stands now."""
+
+    code: str
+    grant: Grant
+
+
 def memo_code(secret: bytes, request_id: int) -> str:
     return document_code(secret, "memo", request_id)
 
 
-def check(session: Session, secret: bytes, code: str) -> CheckedMemo | None:
+def grant_code(secret: bytes, grant_id: int) -> str:
+    return document_code(secret, "grant", grant_id)
+
+
+def check(session: Session, secret: bytes, code: str) -> CheckedMemo | CheckedGrant | None:
     """The document a code names, as it stands; None when no genuine document has that code."""
     found = read_code(secret, code)
     if found is None:
         return None
-    _kind, request_id = found
+    kind, ident = found
+    if kind == "grant":
+        grant = session.scalar(select(Grant).where(Grant.id == ident).options(
+            joinedload(Grant.officer).joinedload(Officer.rank), joinedload(Grant.data_source),
+            joinedload(Grant.function), joinedload(Grant.rank_group)))
+        return CheckedGrant(code=grant_code(secret, grant.id), grant=grant) if grant else None
+    return _checked_memo(session, secret, ident)
+
+
+def _checked_memo(session: Session, secret: bytes, request_id: int) -> CheckedMemo | None:
     request = session.scalar(select(AccessRequest).where(AccessRequest.id == request_id).options(
         joinedload(AccessRequest.requester).joinedload(Officer.rank), joinedload(AccessRequest.unit),
         selectinload(AccessRequest.items).joinedload(RequestItem.data_source),

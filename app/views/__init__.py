@@ -2,6 +2,7 @@
 from flask_appbuilder import AppBuilder
 
 from app.views import health, notifications
+from app.views.grant_certificate import GrantCertificateView
 from app.views.grant_expiry import GrantRenewalView
 from app.views.help import HelpView
 from app.views.lookup import LookupView
@@ -25,6 +26,7 @@ def register(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(GrantRenewalView)
     appbuilder.add_view_no_menu(HelpView)
     appbuilder.add_view_no_menu(VerifyView)
+    appbuilder.add_view_no_menu(GrantCertificateView)
     health.register(appbuilder)
     notifications.register(appbuilder.app)
     _move_security_menu_last(appbuilder)

@@ -26,14 +26,14 @@ from app.views.base import ReadOnlyModelView, code_column
 from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
-GRANT_TIME_LABELS = {**LABELS, "days_left": _l("Days left"), "renew": _l("Renew"),
+GRANT_TIME_LABELS = {**LABELS, "days_left": _l("Days left"), "renew": _l("Renew"), "certificate": _l("Certificate"),
                      "reminded_on": _l("Reminded on"), "command": _l("Administering command")}
 
 
 class DaysLeftRows(CappedCountInterface):
-    """Grant lists whose "days_left" and "renew" cells are drawn from the whole row."""
+    """Grant lists whose "days_left", "renew" and "certificate" cells are drawn from the whole row."""
 
-    ROW_COLUMNS = ("days_left", "renew")
+    ROW_COLUMNS = ("days_left", "renew", "certificate")
 
     def _get_attr_value(self, item, col):
         if col in self.ROW_COLUMNS:
@@ -68,6 +68,13 @@ def renew_cell(grant: Grant) -> Markup:
         "</form>"
     ).format(url=url_for("GrantRenewalView.renew", pk=grant.id), token=generate_csrf(),
              label=gettext("Renew"))
+
+
+def certificate_cell(grant: Grant) -> Markup:
+    """A link to print the permission's certificate (with its verification and QR code)."""
+    return Markup('<a class="btn btn-xs btn-default sitthi-certificate" target="_blank" href="{url}">'
+                  '<i class="fa fa-print"></i> {label}</a>').format(
+        url=url_for("GrantCertificateView.certificate", pk=grant.id), label=gettext("Print"))
 
 
 GRANT_STATE_COLUMN = code_column(labels.GRANT_STATE)

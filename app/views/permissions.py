@@ -15,7 +15,13 @@ from app.views.base import (
 )
 from app.views.exporting import ExportableList
 from app.views.fields import relation_field
-from app.views.grant_expiry import GRANT_TIME_LABELS, DaysLeftRows, days_left_cell, renew_cell
+from app.views.grant_expiry import (
+    GRANT_TIME_LABELS,
+    DaysLeftRows,
+    certificate_cell,
+    days_left_cell,
+    renew_cell,
+)
 from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 
@@ -86,11 +92,11 @@ class MyGrantView(ReadOnlyModelView):
     label_columns = GRANT_TIME_LABELS
     # The reason beside the state: "revoked" alone does not tell an officer why.
     list_columns = ["data_source", "function", "rank_group", "state", "reason", "valid_from", "valid_until",
-                    "days_left", "renew"]
+                    "days_left", "renew", "certificate"]
     show_columns = GRANT_SHOW
     search_columns = ["data_source", "function", "state", "valid_until"]
     formatters_columns = {"state": code_column(labels.GRANT_STATE), "days_left": days_left_cell,
-                          "renew": renew_cell, "reason": blank_if_none}
+                          "renew": renew_cell, "reason": blank_if_none, "certificate": certificate_cell}
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_filters = [["officer_id", OwnedByCurrentOfficer, None]]
     base_order = ("valid_until", "asc")

@@ -1,4 +1,5 @@
-"""`/verify/`: check a printed memo by its verification code (typed, or scanned from its QR code).
+"""`/verify/`: check a printed memo or permission certificate by its verification code (typed, or
+scanned from its QR code).
 
 Any logged-in user may check a paper they hold: the page says whether Sitthi made it and shows the
 request as it stands now. It shows what the paper already shows (number, officer, unit, rights
@@ -46,7 +47,13 @@ class VerifyView(BaseView):
         checked = verification.check(db.session, document_secret(), code)
         if checked is None:
             return self.render_template(TEMPLATE, checked=None, code=code[:64], not_found=True, labels=labels), 404
-        req = checked.request
-        note_read(current_actor(), "read", officer_ids=[req.requester_id], obj=req,
-                  summary=f"verified memo {req.number or req.id}")
-        return self.render_template(TEMPLATE, checked=checked, code=checked.code, labels=labels)
+        if isinstance(checked, verification.CheckedGrant):
+            grant = checked.grant
+            note_read(current_actor(), "read", officer_ids=[grant.officer_id], obj=grant,
+                      summary=f"verified permission certificate {grant.id}")
+        else:
+            req = checked.request
+            note_read(current_actor(), "read", officer_ids=[req.requester_id], obj=req,
+                      summary=f"verified memo {req.number or req.id}")
+        return self.render_template(TEMPLATE, checked=checked, code=checked.code, labels=labels,
+                                    is_grant=isinstance(checked, verification.CheckedGrant))

@@ -94,7 +94,19 @@ def test_the_limited_searches_are_every_search_there_is(limited):
     marked = {endpoint for endpoint, view in limited.view_functions.items()
               if getattr(view, "is_search_endpoint", False)}
     assert marked == {"LookupView.lookup", "RequestDeskView.heads", "RequestDeskView.units",
-                      "MyDeputyView.candidates", "AssignFunctionView.officers", "AssignFunctionView.functions"}
+                      "MyDeputyView.candidates", "AssignFunctionView.officers", "AssignFunctionView.functions",
+                      "VerifyView.index", "VerifyView.check"}
+
+
+def test_checking_codes_in_bulk_is_refused_with_a_page(limited):
+    """Codes cannot be tried by the thousand: the checks share the search budget, and the refusal
+    is a page of the app in the reader's language, not JSON."""
+    officer = logged_in(limited, "commandtech2", "10.1.0.3")
+    for _ in range(SEARCH_LIMIT):
+        assert officer.get("/verify/M-1-AAAAAAAAAA").status_code == 404
+    refused = officer.get("/verify/M-1-AAAAAAAAAA")
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert f"กรุณาลองใหม่ในอีก {_waits(refused)} วินาที" in refused.get_data(as_text=True)
 
 
 def test_every_search_shares_one_budget_per_user(limited):

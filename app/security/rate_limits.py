@@ -19,7 +19,7 @@ import hashlib
 import math
 import time
 
-from flask import Flask, current_app, flash, jsonify, make_response, request
+from flask import Flask, current_app, flash, jsonify, make_response, render_template, request
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_babel import gettext
 from flask_limiter.util import get_remote_address
@@ -39,6 +39,13 @@ def search_endpoint(view):
     """Marks a view as a search that answers as you type: `register` limits it per user."""
     view.is_search_endpoint = True
     return view
+
+
+def search_page(view):
+    """A search whose answer is a page (checking a document's code): limited like the others,
+    and refused with a page of the app rather than JSON."""
+    view.answers_with_a_page = True
+    return search_endpoint(view)
 
 
 def register(app: Flask, appbuilder) -> None:
@@ -109,7 +116,13 @@ def _refused(response, seconds: int):
 
 def _too_many_searches(limit):
     seconds = _seconds_to_wait(limit)
-    return _refused(jsonify(message=gettext(MSG_TOO_MANY_SEARCHES, seconds=seconds)), seconds)
+    message = gettext(MSG_TOO_MANY_SEARCHES, seconds=seconds)
+    if getattr(current_app.view_functions.get(request.endpoint), "answers_with_a_page", False):
+        appbuilder = current_app.appbuilder
+        page = render_template("sitthi/input_refused.html", message=message, appbuilder=appbuilder,
+                               base_template=appbuilder.base_template, back=None, code=429)
+        return _refused(make_response(page), seconds)
+    return _refused(jsonify(message=message), seconds)
 
 
 def _api_login_too_many(limit):

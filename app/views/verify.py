@@ -15,7 +15,7 @@ from app import labels
 from app.documents import document_secret
 from app.extensions import db
 from app.read_trail import note_read
-from app.security.rate_limits import search_endpoint
+from app.security.rate_limits import search_page
 from app.services import verification
 from app.views.scoping import current_actor
 
@@ -30,7 +30,7 @@ class VerifyView(BaseView):
 
     @expose("/")
     @has_access
-    @search_endpoint
+    @search_page
     def index(self):
         code = (request.args.get("code") or "").strip()
         if not code:
@@ -39,7 +39,7 @@ class VerifyView(BaseView):
 
     @expose("/<string:code>")
     @has_access
-    @search_endpoint
+    @search_page
     def check(self, code: str):
         return self._answer(code)
 

@@ -26,6 +26,8 @@ POSTGRES_ADMIN_URL = os.environ.get("SITTHI_TEST_POSTGRES")
 # A weekday morning in Bangkok: the same calendar day in UTC and in the office's time zone.
 DEFAULT_TEST_NOW = "2026-12-02T09:00:00+07:00"
 TEST_NOW = datetime.fromisoformat(os.environ.get("SITTHI_TEST_NOW") or DEFAULT_TEST_NOW)
+# The run's day in the office (TEST_NOW carries the office's offset): tests build dates from it.
+TEST_TODAY = TEST_NOW.date()
 
 
 @pytest.fixture(scope="session", autouse=True)

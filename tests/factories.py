@@ -2,13 +2,14 @@
 import io
 import itertools
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from app.domain import national_id
 from app.models import AccessRequest, DataSource, Grant, Officer, PositionLevel, Rank, RequestItem, Unit
 from app.services import access_requests as service
+from tests.conftest import TEST_TODAY
 
 
 def _blank_pdf() -> bytes:
@@ -117,8 +118,8 @@ def make_request(session, requester: Officer, kind="external_search", state="sub
 
 def make_grant(session, officer: Officer, source_code="vehicles", **fields) -> Grant:
     source = session.scalar(select(DataSource).where(DataSource.code == source_code))
-    values = dict(officer=officer, data_source=source, state="active", valid_from=date.today(),
-                  valid_until=date.today() + timedelta(days=365))
+    values = dict(officer=officer, data_source=source, state="active", valid_from=TEST_TODAY,
+                  valid_until=TEST_TODAY + timedelta(days=365))
     values.update(fields)
     grant = Grant(**values)
     session.add(grant)

@@ -3,7 +3,7 @@ documents each kind of request carries, no approval over a failed check, no dupl
 collision-free numbers, no legal fact made up by code, the pledge, and heads who can certify."""
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -29,7 +29,7 @@ from app.models import (
 from app.services import access_requests as service
 from app.services import eligibility
 from app.services import grants as grant_service
-from tests.conftest import POSTGRES_ADMIN_URL, build_app, prepare_database
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_TODAY, build_app, prepare_database
 from tests.factories import PDF, SEARCH_DOCUMENTS, decide, make_grant
 from tests.test_request_journey import _decide, _ids, _new_request, _request_id
 from tests.test_workflow import CLOCK, TODAY, World
@@ -341,7 +341,7 @@ def test_the_form_and_the_verification_panel_show_the_current_rights(app, login,
     pk = _request_id(_new_request(requester, app, source=[str(source["foreign_workers"])]))
     with app.app_context():
         officer = db.session.get(AccessRequest, pk).requester
-        make_grant(db.session, officer, "social_security", valid_until=date.today() + timedelta(days=200))
+        make_grant(db.session, officer, "social_security", valid_until=TEST_TODAY + timedelta(days=200))
         db.session.commit()
     form = requester.get("/requests/new/external_search").get_data(as_text=True)
     assert "ผู้ประกันตน" in form.split('id="current-rights"', 1)[1].split('id="request-form"', 1)[0]
@@ -495,7 +495,7 @@ def test_demo_heads_can_act_on_every_waiting_demo_request(app):
     from app.extensions import db
 
     with app.app_context():
-        demo = [f"{date.today().year + 543}/{n:06d}" for n in range(1, 13)]  # the seed's numbers
+        demo = [f"{TEST_TODAY.year + 543}/{n:06d}" for n in range(1, 13)]  # the seed's numbers
         waiting = db.session.scalars(select(AccessRequest).where(
             AccessRequest.state == "submitted", AccessRequest.number.in_(demo))).all()
         assert waiting

@@ -37,7 +37,7 @@ from app.services.dashboard import (
 )
 from app.services.delegations import actor_on
 from app.services.stage_waits import record_waits
-from tests.conftest import counted_statements
+from tests.conftest import TEST_NOW, TEST_TODAY, counted_statements
 from tests.factories import make_officer, make_request, make_unit
 
 FAR_PAST = date(2001, 6, 15)
@@ -56,7 +56,7 @@ def _requester(session, parent=None):
 
 
 def test_counts_by_state_include_every_state_and_new_requests(db_session):
-    before = approval_dashboard(db_session, NATIONWIDE, date.today()).by_state
+    before = approval_dashboard(db_session, NATIONWIDE, TEST_TODAY).by_state
     assert list(before) == list(REQUEST_STATES)
     officer = _requester(db_session)
     added = {"draft": 1, "submitted": 3, "returned": 2, "cancelled": 1}
@@ -64,7 +64,7 @@ def test_counts_by_state_include_every_state_and_new_requests(db_session):
         for _ in range(count):
             make_request(db_session, officer, state=state)
 
-    after = approval_dashboard(db_session, NATIONWIDE, date.today()).by_state
+    after = approval_dashboard(db_session, NATIONWIDE, TEST_TODAY).by_state
 
     assert list(after) == list(REQUEST_STATES)
     for state in REQUEST_STATES:
@@ -144,7 +144,7 @@ def test_open_requests_are_counted_under_their_command(db_session):
     ]:
         make_request(db_session, officer, state=state)
 
-    dashboard = approval_dashboard(db_session, NATIONWIDE, date.today())
+    dashboard = approval_dashboard(db_session, NATIONWIDE, TEST_TODAY)
 
     counts = {row.command_id: row for row in dashboard.open_by_command}
     assert counts[north.id].count == 4
@@ -441,7 +441,7 @@ def two_commands(app):
             return make_request(session, officer, state=state,
                                 current_stage=stages[stage] if stage else None, **fields)
 
-        completed_at = datetime.now(UTC) - timedelta(days=6)
+        completed_at = TEST_NOW.astimezone(UTC) - timedelta(days=6)
         khon_kaen = [
             built(me, "certifying_head", certifying_head=head, due_on=late(2)),
             built(kkn[0], "certifying_head", certifying_head=head, due_on=late(5)),
@@ -457,12 +457,12 @@ def two_commands(app):
             built(mpd[1], "agency", state="completed", due_on=late(2), completed_at=completed_at),
         ]
         # Recent stage times, different in each command, and an agency activation in each.
-        start = datetime.now(UTC) - timedelta(days=10)
+        start = TEST_NOW.astimezone(UTC) - timedelta(days=10)
         for request, hours in ((khon_kaen[2], 3), (khon_kaen[4], 7), (bangkok[1], 40), (bangkok[3], 50)):
             _decide(session, request, "submit", start)
             _decide(session, request, "approve", start + timedelta(hours=hours), stages["certifying_head"])
         for request in (khon_kaen[4], bangkok[3]):
-            _decide(session, request, "activate", datetime.now(UTC) - timedelta(days=1),
+            _decide(session, request, "activate", TEST_NOW.astimezone(UTC) - timedelta(days=1),
                     stages["agency"], item_id=request.items[0].id)
         record_waits(session)
         session.commit()

@@ -11,14 +11,13 @@ from app.models import AuditEvent, DataChangeRequest, Notification
 from app.security.scope import Actor
 from app.services import data_changes as service
 from app.services.clock import Clock
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, TEST_TODAY
 from tests.factories import make_login, make_officer, make_unit
 
 
 def clock() -> Clock:
-    from datetime import date
 
-    return Clock.on(date.today())
+    return Clock.on(TEST_TODAY)
 
 
 @pytest.fixture()

@@ -31,7 +31,7 @@ from app.security.scope import Actor
 from app.services import deactivation
 from app.services import grants as service
 from app.services.clock import Clock
-from tests.conftest import TEST_NOW
+from tests.conftest import TEST_NOW, TEST_TODAY
 from tests.factories import make_grant, make_officer, make_unit
 
 TODAY = date(2026, 11, 23)
@@ -379,8 +379,8 @@ def kkn(app):
         spare = make_officer(db.session, kkn_unit, position_level=level)
         stranger = make_officer(db.session, mpd_unit, position_level=level)
         function = _by_code(db.session, SystemFunction, "crimes_account")
-        grant = Grant(officer=officer, function=function, state="active", valid_from=date.today(),
-                      valid_until=date.today() + timedelta(days=200), command_id=_unit_id("KKN"))
+        grant = Grant(officer=officer, function=function, state="active", valid_from=TEST_TODAY,
+                      valid_until=TEST_TODAY + timedelta(days=200), command_id=_unit_id("KKN"))
         db.session.add(grant)
         db.session.commit()
         return {"officer": officer.id, "spare": spare.id, "stranger": stranger.id, "grant": grant.id,
@@ -408,7 +408,7 @@ def test_another_commands_staff_cannot_act_on_kkn_grants_by_posting_ids(app, log
     before = _grant_row(app, kkn["grant"])
     outsider = login("commandtech2")
     assert f"/commandgrantview/show/{kkn['grant']}" not in outsider.get("/commandgrantview/list/").get_data(as_text=True)
-    until = (date.today() + timedelta(days=500)).isoformat()
+    until = (TEST_TODAY + timedelta(days=500)).isoformat()
     for action in ("suspend_selected", "revoke_selected", "extend_selected", "reinstate_selected"):
         response = _act(outsider, action, [kkn["grant"]], reason="ย้าย", valid_until=until)
         assert response.status_code == 200
@@ -427,7 +427,7 @@ def test_command_tech_suspends_extends_and_revokes_in_bulk(app, login, kkn):
     _act(tech, "suspend_selected", [kkn["grant"]], reason="พักราชการ")
     assert _grant_row(app, kkn["grant"])[:1] == ("suspended",)
     _act(tech, "reinstate_selected", [kkn["grant"]])
-    until = date.today() + timedelta(days=500)
+    until = TEST_TODAY + timedelta(days=500)
     _act(tech, "extend_selected", [kkn["grant"]], valid_until=until.isoformat())
     assert _grant_row(app, kkn["grant"])[:2] == ("active", until)
     _act(tech, "revoke_selected", [kkn["grant"]], reason="ย้ายออกนอกสังกัด")
@@ -476,7 +476,7 @@ def test_command_tech_assigns_through_the_form(app, login, kkn):
         command_tech = _by_code(db.session, SystemFunction, "crimes_command_tech").id
     offered = {int(v) for v in re.findall(r'<option value="(\d+)"', page.split('id="function"', 1)[1].split("</select>", 1)[0])}
     assert offered == allowed and command_tech not in offered
-    until = date.today() + timedelta(days=100)
+    until = TEST_TODAY + timedelta(days=100)
     token = tech.csrf_token("/assignfunction/")
     response = tech.client.post("/assignfunction/assign", data={
         "officer": str(kkn["spare"]), "function": str(min(allowed)), "valid_until": until.isoformat(),
@@ -524,7 +524,7 @@ def test_central_it_confirms_a_deactivation_notice_on_its_form(app, login):
         group = db.session.scalar(select(RankGroup).where(RankGroup.number == 2))
         officer = make_officer(db.session, db.session.get(Unit, _unit_id("KKN-MUEANG")))
         grant = make_grant(db.session, officer, "civil_registration", rank_group=group,
-                           agency_reference="มท 0309.1/55", activated_on=date.today() - timedelta(days=5))
+                           agency_reference="มท 0309.1/55", activated_on=TEST_TODAY - timedelta(days=5))
         db.session.commit()
         grant_id = grant.id
     tech = login("commandtech")
@@ -544,9 +544,9 @@ def test_central_it_confirms_a_deactivation_notice_on_its_form(app, login):
     empty = central.submit(url, {"agency_reference": ""})
     assert empty.status_code == 400
     future = central.submit(url, {"agency_reference": "มท 0309.1/99",
-                                  "deactivated_on": (date.today() + timedelta(days=3)).isoformat()})
+                                  "deactivated_on": (TEST_TODAY + timedelta(days=3)).isoformat()})
     assert future.status_code == 400
-    done = central.submit(url, {"agency_reference": "มท 0309.1/99", "deactivated_on": date.today().isoformat()})
+    done = central.submit(url, {"agency_reference": "มท 0309.1/99", "deactivated_on": TEST_TODAY.isoformat()})
     assert done.status_code == 302
     with app.app_context():
         notice = db.session.get(DeactivationNotice, notice_id)

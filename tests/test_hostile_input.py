@@ -20,7 +20,6 @@ Run it on PostgreSQL too (SITTHI_TEST_POSTGRES=...): that is where most of these
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -29,7 +28,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.models import DataSource, Officer, RankGroup, RequestItem, Unit, User
-from tests.conftest import DEMO_PASSWORD, Browser, api_token, new_requester
+from tests.conftest import DEMO_PASSWORD, TEST_TODAY, Browser, api_token, new_requester
 from tests.factories import PDF
 
 NUL = "ทดสอบ\x00x"
@@ -478,7 +477,7 @@ def _action_form(view, browser, list_url, action) -> Form:
     extra = re.findall(r'data-bulk-field="(\w+)"', page) + (["comment"] if 'id="sitthi-bulk-comment"' in page else [])
     first_action = sorted(view.actions)[0] if view.actions else "none"
     values = {"action": [first_action], "rowid": [found.group(1) if found else NO_ROW]}
-    values.update({name: [date.today().isoformat() if name == "valid_until" else "ok"] for name in extra})
+    values.update({name: [TEST_TODAY.isoformat() if name == "valid_until" else "ok"] for name in extra})
     # On a row that is not there, an action that does not read the field changed still changes nothing.
     return Form(action, values, texts=extra, ids=["rowid"], harmless={"rowid": [NO_ROW]})
 

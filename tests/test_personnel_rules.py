@@ -32,9 +32,10 @@ from app.services.personnel_rules import (
     REASON_TRANSFERRED_OUT,
     RulesReport,
 )
+from tests.conftest import TEST_TODAY
 from tests.factories import make_grant, make_login, make_officer, make_unit
 
-TODAY = date.today()  # the run's frozen day
+TODAY = TEST_TODAY  # the run's frozen day
 CLOCK = Clock.on(TODAY)
 RETIRED_BIRTH = latest_birth_date_retired(TODAY)  # born on this day: out of service today
 YOUNG_BIRTH = date(TODAY.year - 35, 5, 17)

@@ -16,6 +16,7 @@ from app.models import (
     RankGroup,
     User,
 )
+from tests.conftest import TEST_TODAY
 from tests.factories import JPEG, PDF, decide
 
 
@@ -351,7 +352,6 @@ def test_the_home_page_counts_what_waits_for_each_user(app, login, requester):
 
 
 def test_a_central_it_officers_own_request_is_not_in_their_inbox(app, db_session):
-    from datetime import date
 
     from app.security.scope import actor_for
     from app.services import access_requests as service
@@ -424,7 +424,7 @@ def test_an_officer_asks_for_a_temporary_assignment_choosing_the_unit(app, login
     response = officer.client.post(url, data={
         "csrf_token": officer.csrf_token(url), "contact_email": "natthawut@police.example",
         "contact_mobile": "0812345678", "duty_performed": "ช่วยราชการงานสืบสวน",
-        "target_unit": str(target), "assignment_until": (date.today() + timedelta(days=120)).isoformat(),
+        "target_unit": str(target), "assignment_until": (TEST_TODAY + timedelta(days=120)).isoformat(),
         "certifying_head": str(head_id), "pledge_accepted": "y", "submit_request": "1"})
     assert response.status_code == 302
     pk = _request_id(response)

@@ -1,11 +1,12 @@
 """A real Chromium: `commandtech` opens the rights audit of ภ.จว.ขอนแก่น, exports it, reviews the
 command's rights and revokes the flagged grant, which leaves the audit."""
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from tests.conftest import TEST_TODAY
 from tests.test_browser import chromium, live_server, log_in, no_csp_refusals, pytestmark  # noqa: F401  (fixtures and marks)
 
 
@@ -50,7 +51,7 @@ def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, 
     page.click("#start-review")
     page.wait_for_url("**/reviewcampaignview/start")
     page.fill("#name", "ทบทวนสิทธิ์ ภ.จว.ขอนแก่น")
-    page.fill("#due_on", (date.today() + timedelta(days=14)).isoformat())
+    page.fill("#due_on", (TEST_TODAY + timedelta(days=14)).isoformat())
     page.select_option("#recurrence", "yearly")
     page.click("#start-submit")
     page.wait_for_url("**/reviewcampaignview/show/*")

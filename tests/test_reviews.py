@@ -28,12 +28,12 @@ from app.models import (
 from app.security.scope import Actor, scoped
 from app.services import reviews
 from app.services.clock import Clock
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, TEST_TODAY
 from tests.factories import make_grant, make_head, make_login, make_officer, make_unit
 
 
 def today() -> date:
-    return date.today()  # the run's frozen day
+    return TEST_TODAY  # the run's frozen day
 
 
 def clock(days: int = 0) -> Clock:

@@ -150,10 +150,6 @@ class AuditedOfficer:
     officer: Officer
     grants: list[AuditedGrant] = field(default_factory=list)
 
-    @property
-    def flags(self) -> list[Flag]:
-        return [flag for audited in self.grants for flag in audited.flags]
-
 
 @dataclass
 class CommandAudit:

@@ -73,6 +73,14 @@ GRANT_STATE = {
     "suspended": _l("Suspended"),
 }
 NOTIFICATION_STATE = {"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed")}
+DELEGATION_STATE = {"upcoming": _l("Upcoming"), "in_force": _l("In force"), "ended": _l("Ended")}
+NOTICE_STATE = {"pending": _l("Pending"), "confirmed": _l("Confirmed by the agency")}
+IMPORT_KIND = {
+    "import_personnel": _l("Officers (POLIS personnel export)"),
+    "import_units": _l("Units (organisation tree)"),
+    "import_usage": _l("Usage (query counts per officer and source)"),
+}
+JOB_STATE = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
 CAMPAIGN_STATE = {"open": _l("Open"), "closed": _l("Closed")}
 REVIEW_OUTCOME = {
     "pending": _l("Not yet reviewed"),

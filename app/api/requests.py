@@ -1,36 +1,41 @@
 """REST API for access requests: the same request service, rules and scope as the screens.
 
-Every endpoint authenticates with a JWT only (``Authorization: Bearer``, from
-``POST /api/v1/security/login``); a browser's session cookie is not accepted, so the API's CSRF
-exemption cannot be used to act for a logged-in browser. Whether a user may see or act on a
-request is decided by ``app.services.access_requests``; this module only reads JSON, calls the
-service, commits on success and rolls back on any error. Messages come in the language asked for
-with ``?_l_=th`` or ``?_l_=en`` (Thai by default).
-
-Files go up inside the JSON as base64 (``attachments: [{kind, filename, content_base64}]``) and
-pass the same content check as the screen's uploads (PDF/JPEG by their bytes, size limit).
+Whether a user may see or act on a request is decided by ``app.services.access_requests``; this
+module only reads JSON, calls the service, commits on success and rolls back on any error
+(app.api.base). Files go up inside the JSON as base64 (``attachments: [{kind, filename,
+content_base64}]``) and pass the same content check as the screen's uploads (PDF/JPEG by their
+bytes, size limit).
 """
-import base64
-import binascii
-import functools
-import logging
 from typing import Any
 
-from flask import current_app, g, request
-from flask_appbuilder.api import BaseApi, expose
+from flask import current_app
+from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from flask_babel import gettext
-from flask_jwt_extended import get_current_user
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from app import labels
+from app.api.base import (
+    Base64Bytes,
+    RefSchema,
+    SitthiApi,
+    api_actor,
+    coded,
+    id_field,
+    json_body,
+    known_id,
+    operation,
+    page_args,
+    page_of,
+    page_schema,
+    person,
+    ref,
+)
+from app.api.base import CheckSchema as CheckSchema
+from app.api.base import CodedRefSchema as CodedRefSchema
+from app.api.base import RankGroupSchema as RankGroupSchema
 from app.api.contract import SaneDate, UtcDateTime
-from app.domain.inputs import MAX_INT as MAX_ID
-from app.errors import N_, NotFound, SitthiError, ValidationFailed, translate
+from app.errors import N_, NotFound, SitthiError, translate
 from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
@@ -39,21 +44,9 @@ from app.read_trail import note_read
 from app.security.scope import Actor
 from app.services import access_requests as service
 from app.services import audit, eligibility
-from app.services.delegations import actor_on
 from app.services.inboxes import waiting_for
 
-log = logging.getLogger(__name__)
-
-MSG_NOT_JSON = N_("Send a JSON object in the request body, with Content-Type: application/json.")
-MSG_INVALID = N_("Some fields are not valid: nothing was saved.")
-MSG_BAD_BASE64 = N_("The file content is not valid base64.")
 MSG_KIND_FIXED = N_("The kind of a request cannot be changed: make a new request instead.")
-MSG_CONFLICT = N_("Someone else saved at the same moment. Nothing was saved: reload and try again.")
-MSG_UNEXPECTED = N_("Something went wrong on our side. Nothing was saved.")
-MARSHMALLOW_REQUIRED = "Missing data for required field."
-
-MAX_PAGE_SIZE = 100
-ID = validate.Range(min=1, max=MAX_ID)
 
 # The service names form fields; the API names its JSON fields.
 FIELD_NAMES = {
@@ -73,28 +66,10 @@ WAITING_AS = {
 
 
 # -- input ---------------------------------------------------------------------------------------
-def _id(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, validate=ID, **kwargs)
-
-
-class Base64Bytes(fields.Field):
-    """A base64 string in, bytes out (whitespace and line breaks are ignored)."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
-        if not isinstance(value, str):
-            raise ValidationError(MSG_BAD_BASE64)
-        try:
-            return base64.b64decode("".join(value.split()), validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValidationError(MSG_BAD_BASE64) from error
-
-    def _serialize(self, value, attr, obj, **kwargs):  # pragma: no cover - input only
-        return base64.b64encode(value).decode() if value is not None else None
-
-
+# -- input ---------------------------------------------------------------------------------------
 class SourceChoiceSchema(Schema):
-    data_source_id = _id(required=True, metadata={"description": "A data source (GET its id from the screens)."})
-    rank_group_id = _id(allow_none=True, load_default=None,
+    data_source_id = id_field(required=True, metadata={"description": "A data source (GET its id from the screens)."})
+    rank_group_id = id_field(allow_none=True, load_default=None,
                         metadata={"description": "Rank group, for sources that need one (civil registration)."})
 
 
@@ -119,12 +94,12 @@ def _request_fields(create: bool) -> dict[str, fields.Field]:
         "duty_performed": fields.String(validate=validate.Length(max=service.TEXT_LIMIT), **opt("")),
         "duty_mismatch": fields.Boolean(**opt(False)),
         "pledge_accepted": fields.Boolean(**opt(False)),
-        "certifying_head_id": _id(allow_none=True, **opt(None)),
-        "target_unit_id": _id(allow_none=True, **opt(None)),
+        "certifying_head_id": id_field(allow_none=True, **opt(None)),
+        "target_unit_id": id_field(allow_none=True, **opt(None)),
         "assignment_until": SaneDate(allow_none=True, **opt(None)),
         "sources": fields.List(fields.Nested(SourceChoiceSchema), validate=validate.Length(max=50),
                                **opt(list)),
-        "function_ids": fields.List(_id(), validate=validate.Length(max=50), **opt(list)),
+        "function_ids": fields.List(id_field(), validate=validate.Length(max=50), **opt(list)),
         "attachments": fields.List(fields.Nested(AttachmentUploadSchema), validate=validate.Length(max=10),
                                    load_default=list, metadata={"description": "Files to add."}),
     }
@@ -135,7 +110,7 @@ RequestUpdateSchema = Schema.from_dict({
     **_request_fields(create=False),
     "version": fields.Integer(strict=True, required=True, metadata={
         "description": "The `version` read with the request; a stale one is refused with 409."}),
-    "remove_attachment_ids": fields.List(_id(), validate=validate.Length(max=50), load_default=list),
+    "remove_attachment_ids": fields.List(id_field(), validate=validate.Length(max=50), load_default=list),
 }, name="RequestUpdateSchema")
 
 
@@ -149,7 +124,7 @@ class CancelSchema(Schema):
 
 
 class ItemDecisionSchema(Schema):
-    item_id = _id(required=True)
+    item_id = id_field(required=True)
     approve = fields.Boolean(required=True)
     comment = fields.String(validate=validate.Length(max=service.TEXT_LIMIT), load_default="")
 
@@ -180,28 +155,7 @@ class ActivationSchema(Schema):
     version = fields.Integer(strict=True, required=True, metadata={"description": "The item's `version`."})
 
 
-class PageArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE  # _l_ and the like
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-
-
 # -- output --------------------------------------------------------------------------------------
-class RefSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-
-
-class CodedRefSchema(RefSchema):
-    code = fields.String()
-
-
-class RankGroupSchema(RefSchema):
-    number = fields.Integer()
-
-
 class StageSchema(Schema):
     id = fields.Integer()
     position = fields.Integer()
@@ -260,15 +214,6 @@ class DecisionSchema(Schema):
     attested = fields.Boolean(metadata={"description": "The head confirmed the attestation with this decision."})
 
 
-class CheckSchema(Schema):
-    code = fields.String()
-    status = fields.String(metadata={"enum": ["pass", "warn", "fail"]})
-    status_label = fields.String()
-    message = fields.String()
-    params = fields.Dict()
-    item_id = fields.Integer(allow_none=True, metadata={"description": "The item it is about; null: the request."})
-
-
 class HeldRightSchema(Schema):
     id = fields.Integer()
     source = fields.Nested(CodedRefSchema, allow_none=True)
@@ -322,129 +267,24 @@ class RequestDetailSchema(RequestSummarySchema):
                        "for items awaiting the agency)."})
 
 
-class RequestPageSchema(Schema):
-    count = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
-    result = fields.List(fields.Nested(RequestSummarySchema))
-
-
-class InboxPageSchema(RequestPageSchema):
-    result = fields.List(fields.Nested(InboxRowSchema))
-
-
-class ApiErrorSchema(Schema):
-    message = fields.String(metadata={"description": "In the language asked for with ?_l_=th|en."})
-    field = fields.String(allow_none=True, metadata={"description": "The input field at fault, if one is."})
-    errors = fields.Dict(metadata={"description": "Per-field messages of a refused input (400)."})
-    checks = fields.List(fields.Nested(CheckSchema), metadata={
-        "description": "The failed eligibility checks (or unexplained warnings), when a submission or "
-                       "an approval is refused for them."})
-
-
-COMPONENT_SCHEMAS = (
-    RequestCreateSchema, RequestUpdateSchema, SubmitSchema, CancelSchema, DecideSchema,
-    ActivationSchema, RequestSummarySchema, InboxRowSchema, RequestDetailSchema,
-    RequestPageSchema, InboxPageSchema, ApiErrorSchema,
-)
-for _schema in COMPONENT_SCHEMAS:
-    # The name the docstrings' $refs use, and the one FAB's resolver gives nested schemas.
-    _schema.__component_name__ = _schema.__name__.removesuffix("Schema")
+RequestPageSchema = page_schema(RequestSummarySchema, "RequestPageSchema")
+InboxPageSchema = page_schema(InboxRowSchema, "InboxPageSchema")
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _json_errors(f):
-    """Answer every refusal as JSON with its status, and roll back whatever the call changed."""
-
-    @functools.wraps(f)
-    def wrapper(self: "RequestsApi", *args, **kwargs):
-        try:
-            return f(self, *args, **kwargs)
-        except SitthiError as error:
-            db.session.rollback()
-            return self.error_response(error)
-        except ValidationError as error:
-            db.session.rollback()
-            errors = _translated_errors(error.messages)
-            field = next(iter(errors), None) if isinstance(errors, dict) else None
-            return self.response(400, message=gettext(MSG_INVALID), field=field, errors=errors)
-        except (IntegrityError, StaleDataError):
-            db.session.rollback()
-            return self.response(409, message=gettext(MSG_CONFLICT), field=None)
-        except HTTPException as error:  # body too large, unreadable body
-            db.session.rollback()
-            return self.response(error.code or 400, message=error.description, field=None)
-        except Exception:
-            db.session.rollback()
-            log.exception("Request API error")
-            return self.response(500, message=gettext(MSG_UNEXPECTED), field=None)
-
-    return wrapper
-
-
-def _translated_errors(messages: Any) -> Any:
-    """marshmallow's messages with string keys, in the reader's language where we have it."""
-    if isinstance(messages, dict):
-        return {str(k): _translated_errors(v) for k, v in messages.items()}
-    if isinstance(messages, list):
-        return [_translated_errors(m) for m in messages]
-    if isinstance(messages, str):
-        return gettext(service.MSG_REQUIRED if messages == MARSHMALLOW_REQUIRED else messages)
-    return messages
-
-
-def _json_body(required: bool = True) -> dict:
-    raw = request.get_data(cache=True)
-    if not raw.strip() and not required:
-        return {}
-    data = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(data, dict):
-        raise ValidationFailed(MSG_NOT_JSON)
-    return data
-
-
-def _known_id(pk: int) -> int:
-    if pk > MAX_ID:
-        raise NotFound(service.MSG_NOT_FOUND)
-    return pk
-
-
-def api_actor() -> Actor:
-    """The user of the JWT (not of any session cookie that came along), as the service sees them."""
-    user = get_current_user() or g.user
-    actor = g.get("_sitthi_api_actor")
-    if actor is None or actor.user_id != user.id:
-        actor = actor_on(db.session, user, local_today())
-        g._sitthi_api_actor = actor
-    return actor
-
-
-def _ref(obj, name: str | None = None) -> dict | None:
-    if obj is None:
-        return None
-    return {"id": obj.id, "name": name if name is not None else localized(obj)}
-
-
-def _person(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.id, "name": f"{user.first_name or ''} {user.last_name or ''}".strip() or user.username}
-
-
 def _stage(stage: ApprovalStage | None) -> dict | None:
     if stage is None:
         return None
     return {"id": stage.id, "position": stage.position, "actor": stage.actor, "name": localized(stage)}
 
 
-def _held(grant: Grant) -> dict:
-    def coded(target):
-        return {"id": target.id, "code": target.code, "name": localized(target)} if target else None
+def rank_group(group) -> dict | None:
+    return None if group is None else {"id": group.id, "number": group.number, "name": localized(group)}
 
-    group = grant.rank_group
+
+def _held(grant: Grant) -> dict:
     return {"id": grant.id, "source": coded(grant.data_source), "function": coded(grant.function),
-            "rank_group": {"id": group.id, "number": group.number, "name": localized(group)} if group else None,
-            "state": grant.state, "valid_until": grant.valid_until}
+            "rank_group": rank_group(grant.rank_group), "state": grant.state, "valid_until": grant.valid_until}
 
 
 def _check(check: eligibility.Check) -> dict:
@@ -459,7 +299,7 @@ def _summary(req: AccessRequest, today) -> dict:
         "id": req.id, "number": req.number, "kind": req.kind,
         "kind_label": labels.label_of(labels.REQUEST_KIND, req.kind),
         "state": req.state, "state_label": labels.label_of(labels.REQUEST_STATE, req.state),
-        "requester": _ref(req.requester, str(req.requester)), "unit": _ref(req.unit),
+        "requester": ref(req.requester, str(req.requester)), "unit": ref(req.unit),
         "current_stage": _stage(req.current_stage), "created_at": req.created_at,
         "submitted_at": req.submitted_at, "completed_at": req.completed_at, "due_on": req.due_on,
         "overdue": bool(req.due_on and req.due_on < today), "version": req.version,
@@ -467,14 +307,9 @@ def _summary(req: AccessRequest, today) -> dict:
 
 
 def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
-    def coded(target):
-        return None if target is None else {"id": target.id, "code": target.code, "name": localized(target)}
-
-    group = item.rank_group
     return {
         "id": item.id, "source": coded(item.data_source), "function": coded(item.function),
-        "rank_group": None if group is None else {"id": group.id, "number": group.number,
-                                                  "name": localized(group)},
+        "rank_group": rank_group(item.rank_group),
         "above_own_rank": item.above_own_rank, "state": item.state,
         "state_label": labels.label_of(labels.ITEM_STATE, item.state), "comment": item.comment,
         "agency_reference": item.agency_reference, "activated_on": item.activated_on,
@@ -505,8 +340,8 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
         "contact_email": req.contact_email, "contact_mobile": req.contact_mobile,
         "duty_performed": req.duty_performed, "duty_mismatch": req.duty_mismatch,
         "pledge_accepted": req.pledge_accepted,
-        "certifying_head": _ref(req.certifying_head, str(req.certifying_head or "")),
-        "target_unit": _ref(req.target_unit), "assignment_until": req.assignment_until,
+        "certifying_head": ref(req.certifying_head, str(req.certifying_head or "")),
+        "target_unit": ref(req.target_unit), "assignment_until": req.assignment_until,
         "updated_at": req.updated_at,
         "items": [_item(req, item, grants.get(item.id)) for item in req.items],
         "attachments": [{
@@ -518,7 +353,7 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
             "id": d.id, "transition": d.transition,
             "label": labels.transition_label(d.transition, d.stage.actor if d.stage else None),
             "from_state": d.from_state, "to_state": d.to_state, "stage": _stage(d.stage),
-            "item_id": d.item_id, "actor": _person(d.actor), "comment": d.comment, "decided_at": d.decided_at,
+            "item_id": d.item_id, "actor": person(d.actor), "comment": d.comment, "decided_at": d.decided_at,
             "attested": d.attested,
         } for d in decisions],
         "current_rights": [_held(g) for g in eligibility.live_grants_of(session, [req.requester_id]).get(
@@ -526,13 +361,6 @@ def detail(actor: Actor, req: AccessRequest) -> dict:
         "checks": [_check(c) for c in eligibility.check_request(session, req, today)],
         "allowed": allowed,
     })
-
-
-def _page(query, args: dict, row) -> dict:
-    page, size = args["page"], args["page_size"]
-    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(size).offset((page - 1) * size)).all()
-    return {"count": count, "page": page, "page_size": size, "result": [row(r) for r in rows]}
 
 
 def _request_data(kind: str, values: dict) -> service.RequestData:
@@ -570,19 +398,20 @@ def _uploads(attachments: list[dict]) -> tuple[service.Upload, ...]:
     return tuple(service.Upload(a["kind"], a["filename"], a["content_base64"]) for a in attachments)
 
 
-class RequestsApi(BaseApi):
+
+
+# What a request's commands refuse, in the requests' own words.
+NOT_MINE = {403: "Not my request"}
+NO_SUCH_REQUEST = {404: "No such request, or not one you may see"}
+COMMAND_REFUSALS = {400: "Input refused (nothing saved)", 403: None, **NO_SUCH_REQUEST}
+
+
+class RequestsApi(SitthiApi):
     """Access requests: make, follow and decide them. JWT only; same rules as the screens."""
 
     resource_name = "requests"
     class_permission_name = "RequestDesk"
-    method_permission_name = {
-        "my_requests": "read", "inbox": "read", "show": "read",
-        "create": "write", "update": "write", "submit": "write", "cancel": "write",
-        "decide": "write", "activation": "write",
-    }
-    allow_browser_login = False  # a session cookie never authenticates here: JWT only
     openapi_spec_tag = "Requests"
-    openapi_spec_component_schemas = COMPONENT_SCHEMAS
 
     # -- answers ----------------------------------------------------------------------------
     def error_response(self, error: SitthiError):
@@ -608,72 +437,30 @@ class RequestsApi(BaseApi):
     # -- reading ----------------------------------------------------------------------------
     @expose("/", methods=["GET"])
     @protect()
-    @_json_errors
+    @operation("My requests", description="The requests I made, newest first, a page at a time.",
+               paged=True, response=RequestPageSchema, answer="A page of my requests",
+               refusals={400: "Bad paging arguments"})
     def my_requests(self):
-        """My own requests, newest first.
-        ---
-        get:
-          summary: My requests
-          description: The requests I made, newest first, a page at a time.
-          parameters:
-          - {in: query, name: page, schema: {type: integer, minimum: 1, default: 1}}
-          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100, default: 25}}
-          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
-          responses:
-            200:
-              description: A page of my requests
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestPage'}
-            400:
-              description: Bad paging arguments
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-        """
-        args = PageArgsSchema().load(request.args.to_dict())
+        args = page_args()
         actor, today = api_actor(), local_today()
         if actor.officer_id is None:
             return self.response(200, count=0, page=args["page"], page_size=args["page_size"], result=[])
         query = select(AccessRequest).where(AccessRequest.requester_id == actor.officer_id).order_by(
             AccessRequest.created_at.desc(), AccessRequest.id.desc())
-        page = _page(query, args, lambda r: _summary(r, today))
+        page = page_of(query, args, lambda r: _summary(r, today))
         return self.response(200, **RequestPageSchema().dump(page))
 
     @expose("/inbox", methods=["GET"])
     @protect()
-    @_json_errors
+    @operation("Requests waiting for me", paged=True, response=InboxPageSchema,
+               answer="A page of waiting requests", refusals={400: "Bad paging arguments"}, description=(
+                   "The union of the inboxes my roles give: to certify as the named unit head; to verify "
+                   "at the Central IT stage and awaiting agency activation (CentralIT); account requests "
+                   "of my command (CommandTech; a temporary assignment belongs to the target unit's "
+                   "command). Each row says which inbox it is in (`waiting_as`) and whether it is "
+                   "`overdue`. Soonest due first."))
     def inbox(self):
-        """Requests waiting for me.
-        ---
-        get:
-          summary: Requests waiting for me
-          description: >-
-            The union of the inboxes my roles give: to certify as the named unit head; to verify at
-            the Central IT stage and awaiting agency activation (CentralIT); account requests of my
-            command (CommandTech; a temporary assignment belongs to the target unit's command).
-            Each row says which inbox it is in (`waiting_as`) and whether it is `overdue`. Soonest due first.
-          parameters:
-          - {in: query, name: page, schema: {type: integer, minimum: 1, default: 1}}
-          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 100, default: 25}}
-          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
-          responses:
-            200:
-              description: A page of waiting requests
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/InboxPage'}
-            400:
-              description: Bad paging arguments
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-        """
-        args = PageArgsSchema().load(request.args.to_dict())
+        args = page_args()
         actor, today = api_actor(), local_today()
         condition = waiting_for(db.session, actor)
         if condition is None:
@@ -684,84 +471,34 @@ class RequestsApi(BaseApi):
         def row(req):
             return {**_summary(req, today), "waiting_as": WAITING_AS.get(req.current_stage.actor)}
 
-        return self.response(200, **InboxPageSchema().dump(_page(query, args, row)))
+        return self.response(200, **InboxPageSchema().dump(page_of(query, args, row)))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
-    @_json_errors
+    @operation("A request", response=RequestDetailSchema, answer="The request", refusals=NO_SUCH_REQUEST,
+               services=[service.load_request], description=(
+                   "Fields, items (with their grant once approved), attachment metadata (files are read "
+                   "on the request page), the decisions timeline, eligibility checks, `version` and "
+                   "`allowed`: what this user may do now. A request the user may not see answers 404, "
+                   "like one that does not exist."))
     def show(self, pk: int):
-        """One request with everything needed to act on it.
-        ---
-        get:
-          summary: A request
-          description: >-
-            Fields, items (with their grant once approved), attachment metadata (files are read on
-            the request page), the decisions timeline, eligibility checks, `version` and `allowed`:
-            what this user may do now. A request the user may not see answers 404, like one that
-            does not exist.
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of labels and messages, schema: {type: string, enum: [th, en]}}
-          responses:
-            200:
-              description: The request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              description: No such request, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
         actor = api_actor()
-        req = service.load_request(db.session, actor, _known_id(pk))
+        req = service.load_request(db.session, actor, known_id(pk, service.MSG_NOT_FOUND))
         body = detail(actor, req)
-        note_read(actor, "read", officer_ids=[req.requester_id], obj=req,
-                  purpose=audit.handling(req))
+        note_read(actor, "read", officer_ids=[req.requester_id], obj=req, purpose=audit.handling(req))
         return self.response(200, **body)
 
     # -- the requester's commands -----------------------------------------------------------
     @expose("/", methods=["POST"])
     @protect()
-    @_json_errors
+    @operation("Make a draft", body=RequestCreateSchema, response=RequestDetailSchema, status=201,
+               answer="The draft", services=[service.save_draft],
+               refusals={400: "Input refused (nothing saved)",
+                         403: "Not allowed (e.g. the login has no officer record)"}, description=(
+                   "Saves a draft of my own. Files go in `attachments` as base64 (PDF or JPEG, checked "
+                   "by content and size like the screen's uploads). Submit it with POST /{pk}/submit."))
     def create(self):
-        """Make a draft request.
-        ---
-        post:
-          summary: Make a draft
-          description: >-
-            Saves a draft of my own. Files go in `attachments` as base64 (PDF or JPEG, checked by
-            content and size like the screen's uploads). Submit it with POST /{pk}/submit.
-          parameters:
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/RequestCreate'}
-          responses:
-            201:
-              description: The draft
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Input refused (nothing saved)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Not allowed (e.g. the login has no officer record)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        values = RequestCreateSchema().load(_json_body())
+        values = RequestCreateSchema().load(json_body())
         req = service.save_draft(
             db.session, api_actor(), _request_data(values["kind"], values), office_clock(),
             uploads=_uploads(values["attachments"]),
@@ -771,56 +508,17 @@ class RequestsApi(BaseApi):
 
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
-    @_json_errors
+    @operation("Change my draft or returned request", body=RequestUpdateSchema, response=RequestDetailSchema,
+               answer="The request as saved", services=[service.save_draft],
+               refusals={**COMMAND_REFUSALS, **NOT_MINE,
+                         409: "Stale version, or the request can no longer be edited"}, description=(
+                   "Fields left out keep their value; `sources` and `function_ids`, when given, replace "
+                   "the request's items. `attachments` are added, `remove_attachment_ids` removed. "
+                   "`version` must be the one read with the request, or nothing is saved (409)."))
     def update(self, pk: int):
-        """Change my draft or returned request.
-        ---
-        put:
-          summary: Change my draft or returned request
-          description: >-
-            Fields left out keep their value; `sources` and `function_ids`, when given, replace the
-            request's items. `attachments` are added, `remove_attachment_ids` removed. `version`
-            must be the one read with the request, or nothing is saved (409).
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/RequestUpdate'}
-          responses:
-            200:
-              description: The request as saved
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Input refused (nothing saved)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Not my request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            404:
-              description: No such request, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            409:
-              description: Stale version, or the request can no longer be edited
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        changes = RequestUpdateSchema().load(_json_body())
+        changes = RequestUpdateSchema().load(json_body())
         actor = api_actor()
-        req = service.load_request(db.session, actor, _known_id(pk))
+        req = service.load_request(db.session, actor, known_id(pk, service.MSG_NOT_FOUND))
         if changes.get("kind", req.kind) != req.kind:
             raise service.invalid("kind", MSG_KIND_FIXED)
         values = {**_current_values(req), **{k: v for k, v in changes.items() if k in _REQUEST_FIELDS}}
@@ -834,220 +532,69 @@ class RequestsApi(BaseApi):
 
     @expose("/<int:pk>/submit", methods=["POST"])
     @protect()
-    @_json_errors
+    @operation("Submit or resubmit", body=SubmitSchema, body_required=False, response=RequestDetailSchema,
+               answer="The submitted request", services=[service.submit],
+               refusals={**COMMAND_REFUSALS, **NOT_MINE, 400: "Incomplete or ineligible (see `field` or `checks`)",
+                         409: "Stale version, or not in a state that can be submitted"}, description=(
+                   "Checks eligibility; a refusal lists every failed check in `checks`. A returned "
+                   "request goes back to the stage that returned it. The body may be empty; send "
+                   "`version` to be sure nobody changed the request since you read it."))
     def submit(self, pk: int):
-        """Send my draft (or returned request) up the approval chain.
-        ---
-        post:
-          summary: Submit or resubmit
-          description: >-
-            Checks eligibility; a refusal lists every failed check in `checks`. A returned request
-            goes back to the stage that returned it. The body may be empty; send `version` to be
-            sure nobody changed the request since you read it.
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: false
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/Submit'}
-          responses:
-            200:
-              description: The submitted request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Incomplete or ineligible (see `field` or `checks`)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Not my request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            404:
-              description: No such request, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            409:
-              description: Stale version, or not in a state that can be submitted
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        args = SubmitSchema().load(_json_body(required=False))
-        req = service.submit(db.session, api_actor(), _known_id(pk), office_clock(), expected_version=args["version"])
+        args = SubmitSchema().load(json_body(required=False))
+        req = service.submit(db.session, api_actor(), known_id(pk, service.MSG_NOT_FOUND), office_clock(),
+                             expected_version=args["version"])
         return self._done(req)
 
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
-    @_json_errors
+    @operation("Cancel", body=CancelSchema, body_required=False, response=RequestDetailSchema,
+               answer="The cancelled request", services=[service.cancel],
+               refusals={**COMMAND_REFUSALS, **NOT_MINE, 400: "Input refused",
+                         409: "Stale version, or already final"})
     def cancel(self, pk: int):
-        """Cancel my request.
-        ---
-        post:
-          summary: Cancel
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: false
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/Cancel'}
-          responses:
-            200:
-              description: The cancelled request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Input refused
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Not my request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            404:
-              description: No such request, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            409:
-              description: Stale version, or already final
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        args = CancelSchema().load(_json_body(required=False))
-        req = service.cancel(db.session, api_actor(), _known_id(pk), office_clock(),
+        args = CancelSchema().load(json_body(required=False))
+        req = service.cancel(db.session, api_actor(), known_id(pk, service.MSG_NOT_FOUND), office_clock(),
                              expected_version=args["version"], comment=args["comment"])
         return self._done(req)
 
     # -- deciders' commands -----------------------------------------------------------------
     @expose("/<int:pk>/decide", methods=["POST"])
     @protect()
-    @_json_errors
+    @operation("Decide at the current stage", body=DecideSchema, response=RequestDetailSchema,
+               answer="The request after the decision", services=[service.decide],
+               refusals={**COMMAND_REFUSALS, 400: "Input refused", 403: "Not the one this stage waits for",
+                         409: "Stale version, not waiting at a stage, or a comment is missing"}, description=(
+                   "Only the actor the current stage designates may decide (the named head, Central IT, "
+                   "the command's technology staff), never the requester, and nobody at two stages of one "
+                   "request. Returning or rejecting needs a comment. The head approves with `attest: "
+                   "true`. At the Central IT stage `items` decide item by item (every pending item, or "
+                   "`approve_remaining`). Every approval is judged again on the day: a failing check "
+                   "(officer not active, source closed, agreement ended, a document missing, a right "
+                   "already held) refuses it with the reasons, and approving over a warning needs a "
+                   "comment."))
     def decide(self, pk: int):
-        """Approve, return or reject a request at the stage it waits at.
-        ---
-        post:
-          summary: Decide at the current stage
-          description: >-
-            Only the actor the current stage designates may decide (the named head, Central IT, the
-            command's technology staff), never the requester, and nobody at two stages of one
-            request. Returning or rejecting needs a comment. The head approves with `attest: true`.
-            At the Central IT stage `items` decide item by item (every pending item, or
-            `approve_remaining`). Every approval is judged again on the day: a failing check
-            (officer not active, source closed, agreement ended, a document missing, a right
-            already held) refuses it with the reasons, and approving over a warning needs a
-            comment.
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/Decide'}
-          responses:
-            200:
-              description: The request after the decision
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Input refused
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Not the one this stage waits for
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            404:
-              description: No such request, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            409:
-              description: Stale version, not waiting at a stage, or a comment is missing
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        args = DecideSchema().load(_json_body())
+        args = DecideSchema().load(json_body())
         items = tuple(service.ItemDecision(i["item_id"], i["approve"], i["comment"]) for i in args["items"])
-        req = service.decide(db.session, api_actor(), _known_id(pk), args["transition"], office_clock(),
-                             expected_version=args["version"], comment=args["comment"], item_decisions=items,
-                             approve_remaining=args["approve_remaining"], attest=args["attest"])
+        req = service.decide(db.session, api_actor(), known_id(pk, service.MSG_NOT_FOUND), args["transition"],
+                             office_clock(), expected_version=args["version"], comment=args["comment"],
+                             item_decisions=items, approve_remaining=args["approve_remaining"],
+                             attest=args["attest"])
         return self._done(req)
 
     @expose("/items/<int:item_id>/activation", methods=["POST"])
     @protect()
-    @_json_errors
+    @operation("Record the agency's activation (Central IT)", body=ActivationSchema,
+               response=RequestDetailSchema, answer="The item's request after the activation",
+               services=[service.record_activation],
+               refusals={400: "Input refused", 403: "Only Central IT records activations, never for its own request",
+                         404: "No such item, or not one you may see",
+                         409: "Stale version, or the item is not awaiting activation"}, description=(
+                   "For an item awaiting the agency (`awaiting_activation`): activated with the agency's "
+                   "reference, or refused with the reason in `comment`. `version` is the item's."))
     def activation(self, item_id: int):
-        """Record what the data-owner agency did with an approved item.
-        ---
-        post:
-          summary: Record the agency's activation (Central IT)
-          description: >-
-            For an item awaiting the agency (`awaiting_activation`): activated with the agency's
-            reference, or refused with the reason in `comment`. `version` is the item's.
-          parameters:
-          - {in: path, name: item_id, required: true, schema: {type: integer}}
-          - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: {$ref: '#/components/schemas/Activation'}
-          responses:
-            200:
-              description: The item's request after the activation
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/RequestDetail'}
-            400:
-              description: Input refused
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            401:
-              $ref: '#/components/responses/401'
-            403:
-              description: Only Central IT records activations, never for its own request
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            404:
-              description: No such item, or not one you may see
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-            409:
-              description: Stale version, or the item is not awaiting activation
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/ApiError'}
-        """
-        args = ActivationSchema().load(_json_body())
+        args = ActivationSchema().load(json_body())
         item = service.record_activation(
-            db.session, api_actor(), _known_id(item_id), office_clock(), activated=args["activated"],
-            reference=args["agency_reference"], activated_on=args["activated_on"],
+            db.session, api_actor(), known_id(item_id, service.MSG_NOT_FOUND), office_clock(),
+            activated=args["activated"], reference=args["agency_reference"], activated_on=args["activated_on"],
             comment=args["comment"], expected_version=args["version"])
         return self._done(item.request)

@@ -12,13 +12,69 @@ from collections.abc import Callable
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.errors import SitthiError, translate
+from app.errors import N_, NotAllowed, SitthiError, ValidationFailed, translate
 from app.models import JobRun
+from app.security.scope import ADMIN, CENTRAL_IT, PERSONNEL, Actor
 from app.services import audit, personnel_rules
 from app.services.clock import Clock
 from app.services.imports import ImportResult, save_rejects
 
 IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
+MSG_NO_IMPORTS = N_("Your role imports nothing: Personnel import their own command's officers, the Central IT "
+                    "Center imports officers, units and usage.")
+MSG_KIND = N_("Choose what the file holds.")
+
+
+MSG_FILE_TOO_LARGE = N_("The file is larger than %(size)s MB; import it with the command "
+                        "`flask sitthi import-personnel` or split it.")
+MSG_FILE_EMPTY = N_("The file is empty.")
+MSG_FILE_KIND = N_("The file is neither a CSV nor an XLSX file.")
+
+
+def check_import_file(content: bytes, limit: int) -> None:
+    """A file an import can read: within the upload limit, not empty, a CSV or an XLSX file."""
+    from app.services.imports import ImportFailed, reading
+
+    problem, params = None, {}
+    if len(content) > limit:
+        problem, params = MSG_FILE_TOO_LARGE, {"size": limit // (1024 * 1024)}
+    elif not content.strip():
+        problem = MSG_FILE_EMPTY
+    else:
+        try:
+            reading.file_kind(content)
+        except ImportFailed:
+            problem = MSG_FILE_KIND
+    if problem is not None:
+        error = ValidationFailed(problem, **params)
+        error.field = "file"
+        raise error
+
+
+def import_kinds_for(actor: Actor) -> list[str]:
+    """What a user may import: Personnel their command's officers; CentralIT and Admin everything."""
+    if actor.roles & {CENTRAL_IT, ADMIN}:
+        return list(IMPORT_KINDS)
+    if PERSONNEL in actor.roles and actor.command_id is not None:
+        return ["import_personnel"]
+    return []
+
+
+def start_import(session: Session, actor: Actor, kind: str, filename: str | None, content: bytes,
+                 clock: Clock) -> JobRun:
+    """Queue an import of what the actor may import (the screen's upload and the API's): Personnel
+    write in their own command only (the run carries it; rows outside it are refused by the import),
+    the nationwide roles anywhere. The caller commits, then hands the run's id to a runner."""
+    kinds = import_kinds_for(actor)
+    if not kinds:
+        raise NotAllowed(MSG_NO_IMPORTS)
+    if kind not in kinds:
+        error = ValidationFailed(MSG_KIND)
+        error.field = "kind"
+        raise error
+    command_id = None if actor.roles & {CENTRAL_IT, ADMIN} else actor.command_id
+    return create(session, clock, kind, filename=filename, content=content, command_id=command_id,
+                  started_by_id=actor.user_id)
 
 
 def create(session: Session, clock: Clock, kind: str, *, filename: str | None = None, content: bytes | None = None,

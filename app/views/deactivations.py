@@ -15,12 +15,14 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import labels
+from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.date_input import EnteredDateField
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today, office_clock
 from app.input_guard import SaneYear
+from app.labels import NOTICE_STATE
 from app.models import DeactivationNotice
 from app.read_trail import note_read
 from app.security.scope import is_visible
@@ -32,10 +34,7 @@ from app.views.base import (
     code_field,
 )
 from app.views.grant_admin import SERVICE_ONLY
-from app.views.labels import LABELS
 from app.views.scoping import current_actor
-
-NOTICE_STATE = {"pending": _l("Pending"), "confirmed": _l("Confirmed by the agency")}
 
 
 class NoticeRows(CappedCountInterface):

@@ -15,27 +15,22 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.domain.inputs import as_id
 from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import local_today
-from app.labels import label_of
+from app.labels import DELEGATION_STATE, label_of
 from app.models import Delegation, Officer, User
 from app.security.rate_limits import search_endpoint
 from app.security.scope import ADMIN
 from app.services import delegations, officer_search
 from app.views.base import PERMISSION_BY_METHOD, SitthiModelView
 from app.views.fields import AjaxRelationField
-from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 PAGE = 20
-DELEGATION_STATE = {
-    "upcoming": _l("Upcoming"),
-    "in_force": _l("In force"),
-    "ended": _l("Ended"),
-}
 DELEGATION_LABELS = {
     **LABELS,
     "principal": _l("Away (principal)"),

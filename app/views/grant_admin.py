@@ -18,6 +18,7 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
+from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface, datamodel
 from app.date_input import EnteredDateField, form_date
 from app.domain.inputs import as_id
@@ -28,8 +29,8 @@ from app.input_guard import SaneYear
 from app.models import Grant, Officer, Unit
 from app.models.lifecycle import DutyOrder
 from app.security.rate_limits import search_endpoint
-from app.security.scope import working_unit_id
 from app.services import grants as service
+from app.tables import GRANT_EXPORT, officer_unit
 from app.views import loads
 from app.views.base import (
     PERMISSION_BY_METHOD,
@@ -40,8 +41,6 @@ from app.views.base import (
 )
 from app.views.exporting import ExportableList
 from app.views.fields import AjaxRelationField, relation_field
-from app.views.labels import LABELS
-from app.views.permissions import GRANT_EXPORT
 from app.views.scoping import current_actor
 
 # FAB's generic add/edit/delete would write a grant around the service's rules: they map to a
@@ -74,10 +73,7 @@ def target_cell(grant: Grant) -> Markup:
     return Markup('{name} <small class="text-muted">{kind}</small>').format(name=name, kind=kind)
 
 
-def unit_cell(grant: Grant) -> str:
-    officer = grant.officer
-    unit = officer.acting_unit if officer.acting_unit_id == working_unit_id(officer) else officer.home_unit
-    return str(unit or "")
+unit_cell = officer_unit
 
 
 def validity_cell(grant: Grant) -> Markup:

@@ -17,33 +17,22 @@ from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-from app import job_queue
+from app import job_queue, labels
+from app.errors import SitthiError
 from app.extensions import db
 from app.formatting import office_clock
 from app.models import ImportReject, JobRun
-from app.security.scope import ADMIN, CENTRAL_IT, PERSONNEL, is_visible, scoped
+from app.security.scope import is_visible, scoped
 from app.services import jobs
-from app.services.imports import ImportFailed, reading
 from app.services.imports.report import reason, rejects_table
 from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
-KIND_LABELS = {
-    "import_personnel": _l("Officers (POLIS personnel export)"),
-    "import_units": _l("Units (organisation tree)"),
-    "import_usage": _l("Usage (query counts per officer and source)"),
-}
-STATE_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
+KIND_LABELS, STATE_LABELS = labels.IMPORT_KIND, labels.JOB_STATE
 REJECTS_SHOWN = 500  # on the page; the download holds them all
 
 
-def kinds_for(actor) -> list[str]:
-    """What a user may import: Personnel their command's officers; CentralIT and Admin everything."""
-    if actor.roles & {CENTRAL_IT, ADMIN}:
-        return list(jobs.IMPORT_KINDS)
-    if PERSONNEL in actor.roles and actor.command_id is not None:
-        return ["import_personnel"]
-    return []
+kinds_for = jobs.import_kinds_for
 
 
 class UploadForm(FlaskForm):
@@ -60,15 +49,10 @@ class UploadForm(FlaskForm):
             raise ValidationError(gettext("Choose a file."))
         limit = current_app.config["IMPORT_MAX_BYTES"]
         content = upload.read(limit + 1)
-        if len(content) > limit:
-            raise ValidationError(gettext("The file is larger than %(size)s MB; import it with the command "
-                                          "`flask sitthi import-personnel` or split it.", size=limit // (1024 * 1024)))
-        if not content.strip():
-            raise ValidationError(gettext("The file is empty."))
         try:
-            reading.file_kind(content)
-        except ImportFailed:
-            raise ValidationError(gettext("The file is neither a CSV nor an XLSX file.")) from None
+            jobs.check_import_file(content, limit)
+        except SitthiError as refused:
+            raise ValidationError(refused.translated()) from None
         self.content = content
 
 
@@ -113,10 +97,8 @@ class ImportView(BaseView):
             abort(403)
         if not form.validate_on_submit():
             return self.render_template("sitthi/import_upload.html", form=form), 400
-        # Personnel write in their own command only; the nationwide roles anywhere.
-        command_id = None if actor.roles & {CENTRAL_IT, ADMIN} else actor.command_id
-        run = jobs.create(db.session, office_clock(), form.kind.data, filename=form.file.data.filename,
-                          content=form.content, command_id=command_id, started_by_id=actor.user_id)
+        run = jobs.start_import(db.session, actor, form.kind.data, form.file.data.filename, form.content,
+                                office_clock())
         db.session.commit()
         run_id = run.id
         job_queue.submit(run_id)

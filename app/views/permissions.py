@@ -2,10 +2,11 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
+from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.extensions import db
-from app.formatting import localized
 from app.models import AccessRequest, Grant, Officer
+from app.tables import GRANT_EXPORT
 from app.views import loads
 from app.views.base import (
     ReadOnlyModelView,
@@ -22,33 +23,12 @@ from app.views.grant_expiry import (
     days_left_cell,
     renew_cell,
 )
-from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 
 GRANT_LIST = ["officer", "data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
 GRANT_SHOW = GRANT_LIST + [
     "duty_order", "request", "granted_by", "agency_reference", "activated_on", "revoked_at", "reason",
     "created_at", "updated_at",
-]
-
-
-def _officer_unit(grant):
-    return localized(grant.officer.home_unit)
-
-
-# Who has what, as a file: the columns every grant list exports.
-GRANT_EXPORT = [
-    (LABELS["officer"], lambda g: str(g.officer)),
-    (LABELS["national_id"], lambda g: g.officer.national_id),
-    (LABELS["unit"], _officer_unit),
-    (LABELS["data_source"], lambda g: localized(g.data_source)),
-    (LABELS["function"], lambda g: localized(g.function)),
-    (LABELS["rank_group"], lambda g: localized(g.rank_group)),
-    (LABELS["state"], lambda g: labels.label_of(labels.GRANT_STATE, g.state)),
-    (LABELS["valid_from"], lambda g: g.valid_from),
-    (LABELS["valid_until"], lambda g: g.valid_until),
-    (_l("Administering command"), lambda g: localized(g.command)),
-    (LABELS["reason"], lambda g: g.reason),
 ]
 
 

@@ -24,22 +24,23 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import labels
+from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.date_input import EnteredDateField
 from app.domain.inputs import TEXT_LIMIT, as_id
 from app.errors import NotFound, SitthiError, StaleRecord, translate
 from app.extensions import db
-from app.formatting import format_date, format_datetime, local_today, localized, office_clock
+from app.formatting import local_today, office_clock
 from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.labels import label_of
 from app.models import ReviewCampaign, ReviewDecision
 from app.security.scope import is_visible
-from app.services import exports, reviews
+from app.services import reviews
+from app.tables import review_results
 from app.views import loads
 from app.views.base import PERMISSION_BY_METHOD, InScope, ReadOnlyModelView, code_column, code_field
 from app.views.exporting import download, export_format
 from app.views.grant_admin import target_cell, unit_cell, validity_cell
-from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 REVIEW_LABELS = {
@@ -240,27 +241,7 @@ class ReviewCampaignView(ReadOnlyModelView):
         """The results, item by item, as CSV or XLSX."""
         campaign = self._visible(pk)
         fmt = export_format()
-        items = reviews.results(db.session, campaign.id)
-        flags = reviews.audit_flags(db.session, [item.grant_id for item in items], local_today())
-        names = reviews.reviewer_names(db.session, [item.reviewer_id for item in items])
-        headers = [str(h) for h in (
-            _l("Officer"), _l("National ID"), _l("Position"), _l("Unit"), _l("Function or data source"),
-            _l("Rank group"), _l("Permission state"), _l("Valid until"), _l("Rights-audit flags"),
-            _l("Outcome"), _l("Comment"), _l("Reviewer"), _l("Decided"), _l("Signed off"), _l("Took effect"))]
-        rows = []
-        for item in items:
-            grant, officer = item.grant, item.officer
-            rows.append([
-                str(officer), officer.national_id_masked, officer.position_title, unit_cell(grant),
-                localized(grant.function or grant.data_source), localized(grant.rank_group),
-                label_of(labels.GRANT_STATE, grant.state), format_date(grant.valid_until),
-                ", ".join(flag_text(f) for f in flags.get(item.grant_id, ())),
-                label_of(labels.REVIEW_OUTCOME, item.outcome), item.comment,
-                names.get(item.reviewer_id, ""), format_datetime(item.decided_at),
-                format_datetime(item.signed_off_at), format_datetime(item.applied_at),
-            ])
-        table = exports.Table(title=f"{gettext('Rights review')} {campaign.name}", headers=headers, rows=rows,
-                              officer_ids={item.officer.id for item in items})
+        table = review_results(campaign)
         return download(table, f"rights-review-{campaign.id}", fmt, what="ReviewCampaign",
                         unit_id=campaign.unit_id)
 

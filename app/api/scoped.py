@@ -1,19 +1,15 @@
-"""REST resources for officers, units, grants and the audit trail, with the screens' row scope.
+"""The base of the API's record resources: FAB's ModelRestApi with the screens' permissions and row scope.
 
 Each resource is a FAB ``ModelRestApi`` on the same permission resource as its screen (``Officer``,
-``Unit``, ``Grant``, ``AuditEvent``) with FAB's method names mapped onto can_read/can_write, so the
-API needs no permission of its own: a role reads (or changes) the same records through the API as
-on the screens. Like the requests API, only a JWT authenticates here, never a session cookie.
+``Unit``, ``Grant``, ``AuditEvent``, the reference data) with FAB's method names mapped onto
+can_read/can_write, so the API needs no permission of its own: a role reads (or changes) the same
+records through the API as on the screens. Like every resource, only a JWT authenticates here.
 
 Which rows: ``InApiScope`` applies ``app.security.scope.row_condition`` for the JWT's user to every
 list, get-one and change, so a row outside the user's command answers 404 like one that does not
-exist. FAB does not scope what a POST adds or where a PUT moves a row (../shared/FAB5.md), so the
-officer commands below check that too, before anything is written.
-
-Only officers are written here (Personnel within their command, Admin anywhere). Nothing is
-deleted through the API: an officer leaves by a status (retired, transferred out), and deleting
-the record would orphan the requests, grants and audit events that name them. Grants change only
-through the CommandTech commands; the audit trail is append-only.
+exist. FAB does not scope what a POST adds or where a PUT moves a row (../shared/FAB5.md), so
+``WritableApi`` checks that too, before anything is written, and writes the audit event of each
+change as the screens do. Nothing is deleted through the API.
 """
 from flask import request
 from flask_appbuilder.api import BaseApi, ModelRestApi, expose, safe
@@ -23,26 +19,20 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.utils.base import get_column_root_relation, is_column_dotted
 from marshmallow import ValidationError, fields, validate
 from marshmallow_sqlalchemy.fields import Related
-from sqlalchemy import exists, select
+from sqlalchemy import BigInteger, Integer, SmallInteger
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Load, contains_eager
 
+from app.api.base import MAX_ID, MSG_NOT_FOUND, api_actor, json_body, json_errors
+from app.api.base import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.api.contract import SaneDate, UtcDateTime
-from app.api.requests import MAX_ID, _json_body, _json_errors, api_actor
-from app.api.requests import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
-from app.domain import national_id
 from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
-from app.formatting import office_clock
 from app.input_guard import InputRefused, check_list_query
-from app.models import AuditEvent, Grant, Officer, Unit
-from app.models.officer import OFFICER_STATUSES
-from app.read_trail import note_read
-from app.security.scope import Actor, command_units, is_nationwide, is_visible, row_condition
-from app.services import audit, personnel_rules
+from app.security.scope import Actor, is_visible, row_condition
+from app.services import audit
 
-MSG_NOT_FOUND = N_("No such record, or not one you may see.")
 MSG_NOT_AN_ID = N_("Give the id of the record, a whole number.")
 MSG_NO_SUCH_ROW = N_("No such record.")
 MSG_BAD_VERSION = N_("Send the `version` you read as a whole number, or leave it out.")
@@ -85,12 +75,22 @@ class ExistingRow(Related):
         return row
 
 
+def _integer_range(column_type) -> tuple[int, int]:
+    """What a counting column may hold through the API: none below zero, none past its type."""
+    if isinstance(column_type, SmallInteger):
+        return 0, 2**15 - 1
+    if isinstance(column_type, BigInteger):
+        return 0, 2**63 - 1
+    return 0, MAX_ID
+
+
 class SitthiSchemaConverter(Model2SchemaConverter):
-    """FAB's model-to-schema converter, with two repairs.
+    """FAB's model-to-schema converter, with three repairs.
 
     Related fields take an existing row's id only (``ExistingRow``). A nested schema is named
     after its relation (``OfficersApi.get.home_unit.Unit``): FAB names it after the model only, so
-    an officer's home and acting unit collided in the OpenAPI spec.
+    an officer's home and acting unit collided in the OpenAPI spec. A number is one its column
+    can hold (PostgreSQL would refuse a larger one with a 500, and no order or count is negative).
     """
 
     def _column2relation(self, datamodel, column, nested=False, parent_schema_name=None):
@@ -106,7 +106,6 @@ class SitthiSchemaConverter(Model2SchemaConverter):
             field.unique = unique
         return field
 
-
     def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
         field = super()._column2field(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
         if type(field) is fields.Date:
@@ -119,6 +118,13 @@ class SitthiSchemaConverter(Model2SchemaConverter):
                                  load_only=field.load_only, metadata=field.metadata)
             moment.unique = getattr(field, "unique", False)
             return moment
+        if type(field) is fields.Integer and column.name in datamodel.list_columns:
+            column_type = datamodel.list_columns[column.name].type
+            if isinstance(column_type, Integer):
+                low, high = _integer_range(column_type)
+                field.strict = True
+                field.validators.append(validate.Range(min=low, max=high))
+                field.metadata = {**field.metadata, "minimum": low, "maximum": high}
         return field
 
 
@@ -149,13 +155,13 @@ def datamodel(model) -> ApiInterface:
     return ApiInterface(model, db.session)
 
 
-def _unit(relation: str) -> list[str]:
+def unit_columns(relation: str) -> list[str]:
     """A unit as the API shows it wherever one is named: id, code and short name."""
     return [f"{relation}.id", f"{relation}.code", f"{relation}.abbr_th"]
 
 
 class ScopedApi(ModelRestApi):
-    """What every resource here shares: JWT only, the screens' permissions, the row scope, pages."""
+    """What every record resource shares: JWT only, the screens' permissions, the row scope, pages."""
 
     allow_browser_login = False  # a session cookie never authenticates here: JWT only
     method_permission_name = READ_ONLY_METHODS
@@ -198,92 +204,34 @@ class ScopedApi(ModelRestApi):
         return self.error_response(NotFound(MSG_NOT_FOUND))
 
     def error_response(self, error: SitthiError):
-        """A refusal as the requests API answers it (``_json_errors`` calls this)."""
+        """A refusal as every resource answers it (``json_errors`` calls this)."""
         return self.response(error.status, message=error.translated(), field=getattr(error, "field", None))
 
 
-# -- officers ------------------------------------------------------------------------------------
-def _valid_national_id(value: str) -> None:
-    """The model's own rule, answered as a field error so every bad field is listed at once."""
-    try:
-        national_id.validate(value)
-    except ValidationFailed as error:
-        raise ValidationError(error.translated()) from error
+class WritableApi(ScopedApi):
+    """A record resource that adds and changes rows (never deletes): FAB's POST and PUT, but scoped.
 
-
-def _officer_input() -> dict:
-    """The JSON body, with the national ID as people type it (dashes, spaces) reduced to digits."""
-    body = _json_body()
-    if isinstance(body.get("national_id"), str):
-        body["national_id"] = national_id.normalize(body["national_id"])
-    return body
-
-
-OFFICER_FIELDS = [
-    "national_id", "rank", "first_name_th", "last_name_th", "first_name_en", "last_name_en",
-    "birth_date", "position_title", "position_number", "position_level", "duty_line", "status",
-    "home_unit", "acting_unit", "acting_until", "email", "mobile",
-]
-PLACEMENT = ("home_unit", "acting_unit")  # where an officer works decides whose command holds them
-
-
-class OfficersApi(ScopedApi):
-    """Officers' records: read them in your scope; Personnel (and Admin) add and change them.
-
-    Lists show the national ID masked, as the screens do; one officer's record shows it whole. The
-    only filter on it is ``opr:nid`` with all 13 digits (app.services.officer_search): no prefix,
-    no "contains". A record added or changed must lie in the writer's command: its home unit, and
-    its acting unit when one is set or changed, must be units of that command.
+    FAB's own handlers would answer a refused hook with a 500, a database error with its SQL, and
+    commit before the scope is checked: ``post_headless`` and ``put_headless`` replace them. A
+    subclass refines ``read_input`` (the body as people type it), ``check_write`` (a rule of the
+    rows before they are written) and ``after_write`` (what follows the change in its transaction).
+    The document's summary and description of its POST and PUT go in ``openapi_spec_methods``.
     """
 
-    resource_name = "officers"
-    class_permission_name = "Officer"
     method_permission_name = READ_WRITE_METHODS
     include_route_methods = set(READ_WRITE_METHODS)
-    openapi_spec_tag = "Officers"
-    datamodel = datamodel(Officer)
-    list_columns = [
-        "id", "national_id_masked", "rank.id", "rank.abbr_th", "first_name_th", "last_name_th",
-        "position_title", "status", *_unit("home_unit"), *_unit("acting_unit"), "acting_until",
-    ]
-    list_select_columns = [*list_columns, "national_id"]  # behind national_id_masked: no query per row
-    show_columns = [
-        "id", "national_id", "national_id_full", "rank.id", "rank.abbr_th", "rank.name_th",
-        "first_name_th", "last_name_th", "first_name_en", "last_name_en", "birth_date",
-        "position_title", "position_number", "position_level.id", "position_level.name_th",
-        "duty_line.id", "duty_line.name_th", "status", *_unit("home_unit"), *_unit("acting_unit"),
-        "acting_until", "email", "mobile", "version", "updated_at",
-    ]
-    add_columns = edit_columns = OFFICER_FIELDS
-    search_columns = [
-        "national_id", "first_name_th", "last_name_th", "rank", "status", "home_unit",
-        "acting_unit", "duty_line", "position_number",
-    ]
-    order_columns = ["id", "first_name_th", "last_name_th", "status", "acting_until"]
-    base_order = ("id", "asc")
-    validators_columns = {
-        "national_id": _valid_national_id,
-        "status": validate.OneOf(OFFICER_STATUSES),
-    }
-    description_columns = {
-        "national_id": "13 digits; dashes and spaces are ignored. Checked like the ID card's check digit.",
-        "home_unit": "The unit's id (GET /api/v1/units/); it must be a unit of your command.",
-        "acting_unit": "The unit of a temporary assignment, if any; a new one must be of your command.",
-    }
 
     @expose("/", methods=["POST"])
     @protect()
     @safe
     @permission_name("post")
     def post(self):
-        """Add an officer in your command.
+        """Add a record.
         ---
         post:
-          summary: Add an officer (Personnel, Admin)
+          summary: Add a record
           description: >-
-            `home_unit` (and `acting_unit`, if given) must be units of your command; Admin may add
-            anywhere. Related fields take ids: `rank`, `position_level`, `duty_line`, `home_unit`,
-            `acting_unit`. Nothing is saved when anything is refused.
+            Related fields take ids. Nothing is saved when anything is refused.
           parameters:
           - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
           requestBody:
@@ -293,7 +241,7 @@ class OfficersApi(ScopedApi):
                 schema: {$ref: '#/components/schemas/{{self.__class__.__name__}}.post'}
           responses:
             201:
-              description: The officer as saved
+              description: The record as saved
               content:
                 application/json:
                   schema:
@@ -302,19 +250,19 @@ class OfficersApi(ScopedApi):
                       id: {type: integer}
                       result: {$ref: '#/components/schemas/{{self.__class__.__name__}}.post'}
             400:
-              description: Input refused, e.g. a national ID that is not valid (see `field`, `errors`)
+              description: Input refused (see `field`, `errors`)
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
             401:
               $ref: '#/components/responses/401'
             403:
-              description: Not allowed, or the unit is outside your command
+              description: Not allowed, or the record would be outside your command
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
             409:
-              description: The national ID is already on file
+              description: The record collides with one that exists
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
@@ -326,14 +274,13 @@ class OfficersApi(ScopedApi):
     @safe
     @permission_name("put")
     def put(self, pk):
-        """Change an officer of your command.
+        """Change a record.
         ---
         put:
-          summary: Change an officer (Personnel, Admin)
+          summary: Change a record
           description: >-
-            Fields left out keep their value. A new `home_unit` or `acting_unit` must be a unit of
-            your command, so a record cannot be moved out of it. Send the `version` you read to be
-            refused (409) if someone changed the record since.
+            Fields left out keep their value. Send the `version` you read to be refused (409) if
+            someone changed the record since.
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: query, name: _l_, description: Language of messages, schema: {type: string, enum: [th, en]}}
@@ -346,10 +293,10 @@ class OfficersApi(ScopedApi):
                   - {$ref: '#/components/schemas/{{self.__class__.__name__}}.put'}
                   - type: object
                     properties:
-                      version: {type: integer, description: The `version` read with the officer (optional)}
+                      version: {type: integer, description: The `version` read with the record (optional)}
           responses:
             200:
-              description: The officer as saved
+              description: The record as saved
               content:
                 application/json:
                   schema:
@@ -364,52 +311,63 @@ class OfficersApi(ScopedApi):
             401:
               $ref: '#/components/responses/401'
             403:
-              description: Not allowed, or the new unit is outside your command
+              description: Not allowed, or the change would move the record outside your command
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
             404:
-              description: No such officer, or not one you may see
+              description: No such record, or not one you may see
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
             409:
-              description: Stale `version`, or the national ID is already on file
+              description: Stale `version`, or the record collides with one that exists
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/ApiError'}
         """
         return self.put_headless(pk)
 
-    # FAB's own handlers would answer a refused hook with a 500, a database error with its SQL,
-    # and commit before the scope is checked: these replace them.
-    @_json_errors
+    # -- what a resource refines ---------------------------------------------------------------
+    def read_input(self) -> dict:
+        return json_body()
+
+    def check_write(self, actor: Actor, item, before: dict | None) -> None:
+        """Refuse a row the actor may not write, before it is flushed (`before`: None on add)."""
+
+    def after_write(self, actor: Actor, item) -> None:
+        """What follows the change in the same transaction."""
+
+    # -- FAB's handlers, replaced ----------------------------------------------------------------
+    @json_errors
     def post_headless(self):
-        item = self.add_model_schema.load(_officer_input())
+        item = self.add_model_schema.load(self.read_input())
         actor = api_actor()
-        self._check_placement(actor, item, before=None)
+        self.check_write(actor, item, before=None)
         db.session.add(item)
         self._flush()
         self._check_visible(actor, item)
         self._audit(actor, "create", item, after=audit.snapshot(item))
-        personnel_rules.apply(db.session, office_clock(), officer_ids=[item.id], actor_user_id=actor.user_id)
+        self.after_write(actor, item)
         db.session.commit()
         return self.response(201, id=item.id, result=self.add_model_schema.dump(item))
 
-    @_json_errors
+    @json_errors
     def put_headless(self, pk):
         item = self._load(pk)
-        body = _officer_input()
+        body = self.read_input()
         expected_version = body.pop("version", None)
-        if expected_version is not None:
+        if expected_version is not None and hasattr(item, "version"):
             if type(expected_version) is not int:
-                raise ValidationFailed(MSG_BAD_VERSION)
+                error = ValidationFailed(MSG_BAD_VERSION)
+                error.field = "version"
+                raise error
             if expected_version != item.version:
                 raise Conflict(MSG_SAVED_MEANWHILE)
         before = audit.snapshot(item)
         item = self.edit_model_schema.load(self._merge_update_item(item, body), instance=item)
         actor = api_actor()
-        self._check_placement(actor, item, before=before)
+        self.check_write(actor, item, before=before)
         self._flush()
         self._check_visible(actor, item)
         after = audit.snapshot(item)
@@ -417,20 +375,12 @@ class OfficersApi(ScopedApi):
         if changed:
             self._audit(actor, "update", item, before={k: before.get(k) for k in changed},
                         after={k: after[k] for k in changed})
-        # The rights follow the record in the same transaction (marked retired: revoked now).
-        personnel_rules.apply(db.session, office_clock(), officer_ids=[item.id], actor_user_id=actor.user_id)
+        self.after_write(actor, item)
         db.session.commit()
         return self.response(200, result=self.edit_model_schema.dump(item))
 
-    def get_headless(self, pk, **kwargs):
-        """One officer's whole record leaves only once its reading is in the trail."""
-        response = super().get_headless(pk, **kwargs)
-        if response.status_code == 200:
-            note_read(api_actor(), "read", officer_ids=[pk], obj=db.session.get(Officer, pk))
-        return response
-
-    def _load(self, pk) -> Officer:
-        """The officer, if the user may see them: one outside the scope is not found, like no one."""
+    def _load(self, pk):
+        """The row, if the user may see it: one outside the scope is not found, like none."""
         item = None
         if str(pk).isdigit() and int(pk) <= MAX_ID:
             item = self.datamodel.get(int(pk), self._base_filters)
@@ -439,99 +389,20 @@ class OfficersApi(ScopedApi):
         return item
 
     @staticmethod
-    def _check_placement(actor: Actor, item: Officer, before: dict | None) -> None:
-        """A new officer, or a changed home or acting unit, must be a unit of the writer's command."""
-        if is_nationwide(actor):
-            return
-        within = command_units(db.session, actor)
-        for relation in PLACEMENT:
-            unit = getattr(item, relation)
-            if unit is None or (before is not None and before.get(f"{relation}_id") == unit.id):
-                continue
-            if within is None or not db.session.scalar(
-                select(exists().where(Unit.id == unit.id, Unit.id.in_(within)))
-            ):
-                raise NotAllowed(MSG_OUT_OF_SCOPE)
-
-    @staticmethod
-    def _check_visible(actor: Actor, item: Officer) -> None:
+    def _check_visible(actor: Actor, item) -> None:
         """After the change the row must still be one the writer may see (no moving it away)."""
-        if not is_visible(db.session, actor, Officer, item.id):
+        if not is_visible(db.session, actor, type(item), item.id):
             raise NotAllowed(MSG_OUT_OF_SCOPE)
 
     @staticmethod
     def _flush() -> None:
         try:
             db.session.flush()
-        except IntegrityError as error:  # a national ID already on file
+        except IntegrityError as error:  # a code or a national ID already on file
             db.session.rollback()
             raise Conflict(MSG_CONFLICT) from error
 
     @staticmethod
-    def _audit(actor: Actor, action: str, item: Officer, before=None, after=None) -> None:
-        audit.record(db.session, f"Officer.{action}", obj=item, before=before, after=after,
+    def _audit(actor: Actor, action: str, item, before=None, after=None) -> None:
+        audit.record(db.session, f"{type(item).__name__}.{action}", obj=item, before=before, after=after,
                      actor_id=actor.user_id, remote_addr=request.remote_addr)
-
-
-# -- read-only resources -------------------------------------------------------------------------
-class UnitsApi(ScopedApi):
-    """The unit tree (public knowledge inside the force): find the id of a home or acting unit."""
-
-    resource_name = "units"
-    class_permission_name = "Unit"
-    openapi_spec_tag = "Units"
-    datamodel = datamodel(Unit)
-    list_columns = show_columns = [
-        "id", "code", "name_th", "name_en", "abbr_th", "kind", "province_th", "is_admin_scope",
-        "is_active", *_unit("parent"),
-    ]
-    search_columns = ["code", "name_th", "abbr_th", "kind", "province_th", "is_admin_scope", "parent"]
-    order_columns = ["id", "code", "name_th", "abbr_th", "kind"]
-    base_order = ("code", "asc")
-
-
-class GrantsApi(ScopedApi):
-    """Rights officers hold, in the reader's scope. Read-only: CommandTech's commands change them."""
-
-    resource_name = "grants"
-    class_permission_name = "Grant"
-    openapi_spec_tag = "Grants"
-    datamodel = datamodel(Grant)
-    list_columns = [
-        "id", "officer.id", "officer.first_name_th", "officer.last_name_th",
-        "data_source.id", "data_source.code", "data_source.name_th",
-        "function.id", "function.code", "function.name_th", "rank_group.id", "rank_group.number",
-        "state", "valid_from", "valid_until", *_unit("command"),
-    ]
-    show_columns = [
-        *list_columns, "request.id", "request.number", "agency_reference", "activated_on",
-        "granted_by.id", "granted_by.username", "revoked_at", "reason", "created_at", "updated_at",
-        "version",
-    ]
-    search_columns = ["officer", "data_source", "function", "state", "valid_from", "valid_until", "command"]
-    order_columns = ["id", "state", "valid_from", "valid_until"]
-    base_order = ("id", "asc")
-
-
-class AuditEventsApi(ScopedApi):
-    """The audit trail, newest first (Auditor, Admin). Append-only: nothing changes it."""
-
-    resource_name = "audit-events"
-    class_permission_name = "AuditEvent"
-    openapi_spec_tag = "Audit events"
-    datamodel = datamodel(AuditEvent)
-    list_columns = [
-        "id", "occurred_at", "action", "actor.id", "actor.username", "object_type", "object_id",
-        *_unit("unit"), "summary",
-    ]
-    show_columns = [
-        *list_columns, "on_behalf_of.id", "on_behalf_of.username", "before", "after", "remote_addr", "purpose",
-        "officers.id",
-    ]
-    # "officers": who read this officer's data (`opr: onid` a national ID, `oid` a record number).
-    search_columns = ["action", "actor", "object_type", "object_id", "unit", "occurred_at", "officers"]
-    order_columns = ["id", "occurred_at", "action"]
-    base_order = ("occurred_at", "desc")
-
-
-RESOURCE_APIS = (OfficersApi, UnitsApi, GrantsApi, AuditEventsApi)

@@ -1,4 +1,4 @@
-"""Column labels shared by every screen: one translation per field name."""
+"""Column labels shared by every screen and every download: one translation per field name."""
 from flask_babel import lazy_gettext as _l
 
 LABELS = {

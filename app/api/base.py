@@ -386,8 +386,13 @@ class SitthiApi(BaseApi):
         return {name: getattr(cls, name)._operation for name in dir(cls)
                 if hasattr(getattr(cls, name, None), "_operation")}
 
+    # The services name form fields; where the API's JSON names them otherwise: {service's: API's}.
+    field_names: dict[str, str] = {}
+
     def error_response(self, error: SitthiError):
-        return self.response(error.status, message=error.translated(), field=getattr(error, "field", None))
+        field_name = getattr(error, "field", None)
+        return self.response(error.status, message=error.translated(),
+                             field=self.field_names.get(field_name, field_name))
 
     def not_found(self, message: str = MSG_NOT_FOUND):
         return self.error_response(NotFound(message))

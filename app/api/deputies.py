@@ -76,6 +76,7 @@ class DeputiesApi(SitthiApi):
     resource_name = "deputies"
     class_permission_name = "MyDeputy"
     openapi_spec_tag = "Deputies"
+    field_names = {"deputy": "deputy_user_id", "principal": "principal_user_id"}
 
     @expose("/", methods=["GET"])
     @protect()

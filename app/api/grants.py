@@ -198,9 +198,10 @@ class AssignApi(SitthiApi):
     @operation("Assign a function (CommandTech)", body=AssignSchema, response=GrantResultSchema, status=201,
                answer="The new permission", services=[service.assign_function], refusals={
                    400: "Input refused: a function the command may not give, an officer it does not fit, "
-                        "one they already hold, a validity out of range (nothing saved)",
+                        "one they already hold, a validity out of range, a duty order not of your command "
+                        "(nothing saved)",
                    403: "Not a command's technology staff, or your own permission",
-                   404: "No such officer in your command, or no such duty order of your command"},
+                   404: "No such officer in your command"},
                description="The same rules as the Assign function screen; the officer is told by mail.")
     def assign(self):
         args = AssignSchema().load(json_body())

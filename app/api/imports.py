@@ -83,6 +83,7 @@ class ImportsApi(SitthiApi):
     resource_name = "imports"
     class_permission_name = "Import"
     openapi_spec_tag = "Imports"
+    field_names = {"file": "content_base64"}
 
     def _visible(self, pk: int) -> JobRun:
         if not is_visible(db.session, api_actor(), JobRun, known_id(pk, MSG_NOT_FOUND)):

@@ -48,5 +48,6 @@ class RenewalsApi(SitthiApi):
         request_id = started.request.id
         db.session.commit()
         current = access_requests.load_request(db.session, actor, request_id)
-        return self.response(201 if started.created else 200,
-                             **RenewalSchema().dump({"created": started.created, "request": detail(actor, current)}))
+        # `detail` is the request already written out for JSON.
+        return self.response(201 if started.created else 200, created=started.created,
+                             request=detail(actor, current))

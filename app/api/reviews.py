@@ -142,6 +142,7 @@ class ReviewCampaignsApi(SitthiApi):
     resource_name = "review-campaigns"
     class_permission_name = "ReviewCampaign"
     openapi_spec_tag = "Rights reviews"
+    field_names = {"command": "command_id"}
 
     @expose("/", methods=["GET"])
     @protect()

@@ -357,12 +357,13 @@ class WritableApi(ScopedApi):
         item = self._load(pk)
         body = self.read_input()
         expected_version = body.pop("version", None)
-        if expected_version is not None and hasattr(item, "version"):
-            if type(expected_version) is not int:
+        if expected_version is not None:
+            if type(expected_version) is not int or not 0 <= expected_version <= MAX_ID:
                 error = ValidationFailed(MSG_BAD_VERSION)
                 error.field = "version"
                 raise error
-            if expected_version != item.version:
+            # A record without versions (reference data) has no stale form to refuse.
+            if expected_version != getattr(item, "version", expected_version):
                 raise Conflict(MSG_SAVED_MEANWHILE)
         before = audit.snapshot(item)
         item = self.edit_model_schema.load(self._merge_update_item(item, body), instance=item)

@@ -26,7 +26,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from apispec.exceptions import DuplicateComponentNameError
 from flask import Response, g, request
@@ -39,11 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from app import tables
 from app.domain.inputs import MAX_INT as MAX_ID
 from app.errors import N_, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
 from app.formatting import local_today, localized
-from app.read_trail import note_read
 from app.security.scope import Actor
 from app.services import exports
 from app.services.access_requests import MSG_REQUIRED
@@ -270,14 +269,7 @@ def export_format() -> str:
 
 def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None) -> Response:
     """The table as a file, after auditing the export as a read (as the screens' downloads do)."""
-    content, mimetype, extension = exports.render(table, fmt)
-    note_read(api_actor(), "export", officer_ids=table.officer_ids, object_type=what, unit_id=unit_id,
-              summary=f"{table.title}: {len(table.rows)} rows ({extension})")
-    filename = f"{name}-{local_today().isoformat()}.{extension}"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename, safe=""),
-        "X-Content-Type-Options": "nosniff",
-    })
+    return tables.download(table, name, fmt, actor=api_actor(), what=what, unit_id=unit_id)
 
 
 # -- declaring an operation ----------------------------------------------------------------------------

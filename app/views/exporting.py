@@ -3,7 +3,6 @@
 Every export is a read of personal data (OIA B.E. 2540, PDPA): it is recorded in the audit trail
 with who, what and how many rows, before the file leaves.
 """
-from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
@@ -11,8 +10,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext
 
-from app.formatting import local_today
-from app.read_trail import note_read
+from app import tables
 from app.services import exports
 from app.views.scoping import current_actor
 
@@ -26,15 +24,8 @@ def export_format() -> str:
 
 
 def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None) -> Response:
-    """The table as a file named `name-<date>.<ext>`, after auditing the export as a read."""
-    content, mimetype, extension = exports.render(table, fmt)
-    note_read(current_actor(), "export", officer_ids=table.officer_ids, object_type=what, unit_id=unit_id,
-              summary=f"{table.title}: {len(table.rows)} rows ({extension})")
-    filename = f"{name}-{local_today().isoformat()}.{extension}"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename, safe=""),
-        "X-Content-Type-Options": "nosniff",
-    })
+    """The table as a file, after auditing the export as a read (app.tables.download)."""
+    return tables.download(table, name, fmt, actor=current_actor(), what=what, unit_id=unit_id)
 
 
 # -- a generated list's rows --------------------------------------------------------------------

@@ -269,7 +269,7 @@ class WritableApi(ScopedApi):
         """
         return self.post_headless()
 
-    @expose("/<pk>", methods=["PUT"])
+    @expose("/<int:pk>", methods=["PUT"])  # as GET: /-1 is no route for either
     @protect()
     @safe
     @permission_name("put")

@@ -255,8 +255,8 @@ def test_personnel_adds_an_officer_in_their_command(app, api, world):
     assert record["home_unit"]["code"] == "KKN-MUEANG"
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(
-            AuditEvent.object_type == "Officer", AuditEvent.object_id == pk))
-        assert event.action == "Officer.create"
+            AuditEvent.object_type == "Officer", AuditEvent.object_id == pk).order_by(AuditEvent.id))
+        assert event.action == "Officer.create"  # the first: the reading above comes after
         assert event.actor.username == "personnel"
         assert event.unit_id == world["unit"]["KKN-MUEANG"]
 

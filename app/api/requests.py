@@ -66,11 +66,10 @@ WAITING_AS = {
 
 
 # -- input ---------------------------------------------------------------------------------------
-# -- input ---------------------------------------------------------------------------------------
 class SourceChoiceSchema(Schema):
     data_source_id = id_field(required=True, metadata={"description": "A data source (GET its id from the screens)."})
     rank_group_id = id_field(allow_none=True, load_default=None,
-                        metadata={"description": "Rank group, for sources that need one (civil registration)."})
+                             metadata={"description": "Rank group, for sources that need one (civil registration)."})
 
 
 class AttachmentUploadSchema(Schema):

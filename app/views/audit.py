@@ -14,7 +14,6 @@ from werkzeug.routing import BuildError
 from wtforms import SelectField, StringField
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.extensions import db
 from app.formatting import format_date
@@ -23,6 +22,7 @@ from app.services.audit import REQUEST_PURPOSE
 from app.views.base import ReadOnlyModelView, code_column, code_field, yes_no
 from app.views.exporting import ExportableList
 from app.views.fields import relation_field
+from app.views.labels import LABELS
 
 # Where an event's object is shown (the page's endpoint takes `pk`).
 OBJECT_PAGES = {

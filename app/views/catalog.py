@@ -2,7 +2,6 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.models import (
     Agency,
@@ -19,6 +18,7 @@ from app.models import (
     SystemFunction,
 )
 from app.views.base import SitthiModelView, code_column, code_field
+from app.views.labels import LABELS
 
 
 class RankGroupView(SitthiModelView):

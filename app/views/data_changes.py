@@ -17,7 +17,6 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.domain.inputs import TEXT_LIMIT, as_id
 from app.errors import SitthiError, StaleRecord
@@ -29,6 +28,7 @@ from app.models import DataChangeRequest, Officer
 from app.security.scope import is_visible
 from app.services import data_changes as service
 from app.views.base import PERMISSION_BY_METHOD, ReadOnlyModelView, code_column, code_field
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 DATA_CHANGE_LABELS = {

@@ -15,7 +15,6 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.date_input import EnteredDateField
 from app.errors import SitthiError
@@ -34,6 +33,7 @@ from app.views.base import (
     code_field,
 )
 from app.views.grant_admin import SERVICE_ONLY
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 

@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.domain.inputs import as_id
 from app.errors import SitthiError
@@ -28,6 +27,7 @@ from app.security.scope import ADMIN
 from app.services import delegations, officer_search
 from app.views.base import PERMISSION_BY_METHOD, SitthiModelView
 from app.views.fields import AjaxRelationField
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 PAGE = 20

@@ -18,7 +18,6 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface, datamodel
 from app.date_input import EnteredDateField, form_date
 from app.domain.inputs import as_id
@@ -41,6 +40,7 @@ from app.views.base import (
 )
 from app.views.exporting import ExportableList
 from app.views.fields import AjaxRelationField, relation_field
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 # FAB's generic add/edit/delete would write a grant around the service's rules: they map to a

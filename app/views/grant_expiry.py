@@ -15,7 +15,6 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.errors import SitthiError
 from app.extensions import db
@@ -24,6 +23,7 @@ from app.models import Grant
 from app.services import renewal
 from app.views import loads
 from app.views.base import ReadOnlyModelView, code_column
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 GRANT_TIME_LABELS = {**LABELS, "days_left": _l("Days left"), "renew": _l("Renew"), "certificate": _l("Certificate"),

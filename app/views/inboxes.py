@@ -13,7 +13,6 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import labels
-from app.column_labels import LABELS
 from app.domain.pledge import ATTESTATION, in_language
 from app.errors import SitthiError
 from app.extensions import db
@@ -30,6 +29,7 @@ from app.views.base import (
     code_column,
     code_field,
 )
+from app.views.labels import LABELS
 from app.views.request_columns import ORDER_ALIASES, CheckedRequestRows, checks_cell, due_cell, request_link
 from app.views.requests import REQUEST_LABELS
 from app.views.scoping import current_actor

@@ -7,13 +7,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.extensions import db
 from app.formatting import office_clock
 from app.models import Notification
 from app.services import notifications as service
 from app.views.base import PERMISSION_BY_METHOD, ReadOnlyModelView
+from app.views.labels import LABELS
 from app.views.request_columns import request_link
 
 

@@ -2,7 +2,6 @@
 from flask_babel import lazy_gettext as _l
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.extensions import db
 from app.models import AccessRequest, Grant, Officer
@@ -23,6 +22,7 @@ from app.views.grant_expiry import (
     days_left_cell,
     renew_cell,
 )
+from app.views.labels import LABELS
 from app.views.scoping import OwnedByCurrentOfficer
 
 GRANT_LIST = ["officer", "data_source", "function", "rank_group", "state", "valid_from", "valid_until"]

@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.errors import N_, ValidationFailed
 from app.extensions import db
@@ -15,6 +14,7 @@ from app.read_trail import note_read
 from app.services import personnel_rules
 from app.views.base import SitthiModelView, code_column, code_field
 from app.views.fields import relation_field
+from app.views.labels import LABELS
 from app.views.permissions import GrantView
 from app.views.requests import AccessRequestView
 from app.views.scoping import current_actor

@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.errors import SitthiError
 from app.extensions import db
@@ -23,6 +22,7 @@ from app.models import Officer, PersonnelChange, Unit
 from app.services import personnel_changes as service
 from app.views.base import PERMISSION_BY_METHOD, ReadOnlyModelView, code_column, code_field
 from app.views.grant_admin import SERVICE_ONLY
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 CHANGE_KIND = {

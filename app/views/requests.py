@@ -5,7 +5,6 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import datamodel
 from app.extensions import db
 from app.models import AccessRequest, Attachment, Decision, RequestItem, Unit
@@ -16,6 +15,7 @@ from app.views.base import (
     code_field,
 )
 from app.views.fields import relation_field
+from app.views.labels import LABELS
 from app.views.request_columns import ORDER_ALIASES, RequestRows, due_cell, request_link
 from app.views.scoping import OwnedByCurrentOfficer
 

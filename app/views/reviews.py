@@ -24,7 +24,6 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import labels
-from app.column_labels import LABELS
 from app.datamodel import CappedCountInterface
 from app.date_input import EnteredDateField
 from app.domain.inputs import TEXT_LIMIT, as_id
@@ -41,6 +40,7 @@ from app.views import loads
 from app.views.base import PERMISSION_BY_METHOD, InScope, ReadOnlyModelView, code_column, code_field
 from app.views.exporting import download, export_format
 from app.views.grant_admin import target_cell, unit_cell, validity_cell
+from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
 REVIEW_LABELS = {

@@ -337,3 +337,67 @@ def test_good_rules_pass_and_superior_head_is_only_for_a_heads_stage():
     assert chasing.stage_rule_problems(chasing.StageRules(actor="certifying_head", **good)) == {}
     assert "escalate_to" in chasing.stage_rule_problems(chasing.StageRules(actor="central_it", **good))
     assert chasing.stage_rule_problems(chasing.StageRules(actor="agency", remind_after_days=1))
+
+
+# -- Admin's stage form -----------------------------------------------------------------------------
+def _stage_form(admin, url) -> dict:
+    from tests.test_hostile_input import _Forms
+
+    parser = _Forms()
+    parser.feed(admin.get(url).get_data(as_text=True))
+    return dict(next(f for f in parser.forms if f.action in ("", url)).values)
+
+
+def _error_after(page: str, field: str) -> str:
+    """The message FAB shows at a field: the error box in the field's own cell."""
+    import re
+
+    cell = page[page.index(f'name="{field}"'):]
+    cell = cell[:cell.index("</td>")]
+    found = re.search(r'<div class="alert alert-danger">\s*([^<]+?)\s*</div>', cell)
+    return found.group(1) if found else ""
+
+
+def test_admin_stage_form_refuses_bad_rules_at_their_fields_and_saves_good_ones(app, login):
+    from app.extensions import db
+    from app.models import ApprovalStage
+
+    with app.app_context():
+        stage = db.session.scalar(select(ApprovalStage).where(ApprovalStage.actor == "central_it")
+                                  .order_by(ApprovalStage.id).limit(1))
+        stage_id = stage.id
+    url = f"/approvalstageview/edit/{stage_id}"
+    admin = login("admin")
+    form = _stage_form(admin, url)
+    bad = {**form, "remind_after_days": "5", "escalate_after_days": "3", "escalate_to": "superior_head",
+           "return_after_days": "9", "return_reason": "", "csrf_token": admin.csrf_token(url)}
+    page = admin.client.post(url, data=bad).get_data(as_text=True)
+    assert _error_after(page, "remind_after_days") == "การแจ้งเตือนต้องมาก่อนการส่งเรื่องต่อ: ระบุจำนวนวันน้อยกว่าของการส่งเรื่องต่อ"
+    assert _error_after(page, "escalate_to").startswith("ส่งเรื่องต่อถึงหัวหน้าหน่วยเหนือขึ้นไปได้เฉพาะ")
+    assert _error_after(page, "return_reason") == "ระบุเหตุผลที่ผู้ยื่นคำขอจะได้อ่านเมื่อคำขอถูกส่งกลับ"
+    page = admin.client.post(url, data={**bad, "remind_after_days": "-2", "escalate_after_days": "400",
+                                        "return_after_days": "99999999999"}).get_data(as_text=True)
+    assert "0 ถึง 365" in _error_after(page, "remind_after_days")
+    assert "0 ถึง 365" in _error_after(page, "escalate_after_days")
+    assert _error_after(page, "return_after_days")  # past what the column holds: refused, never a 500
+    with app.app_context():
+        unchanged = db.session.get(ApprovalStage, stage_id)
+        assert (unchanged.remind_after_days, unchanged.escalate_after_days, unchanged.return_after_days) == \
+            (None, None, None)
+
+    good = {**form, "remind_after_days": "2", "escalate_after_days": "4", "escalate_to": "role",
+            "escalate_to_role": "CentralIT", "return_after_days": "", "return_reason": "",
+            "csrf_token": admin.csrf_token(url)}
+    assert admin.client.post(url, data=good).status_code == 302
+    try:
+        with app.app_context():
+            saved = db.session.get(ApprovalStage, stage_id)
+            assert (saved.remind_after_days, saved.escalate_after_days, saved.escalate_to, saved.escalate_to_role,
+                    saved.return_after_days, saved.return_reason) == (2, 4, "role", "CentralIT", None, None)
+        shown = admin.get(f"/approvalstageview/show/{stage_id}").get_data(as_text=True)
+        assert "ศทก." in shown and "แจ้งเตือนเมื่อครบ (วันทำการ)" in shown
+    finally:
+        with app.app_context():
+            saved = db.session.get(ApprovalStage, stage_id)
+            saved.remind_after_days = saved.escalate_after_days = saved.escalate_to = saved.escalate_to_role = None
+            db.session.commit()

@@ -687,18 +687,18 @@ def _replace_inactive_head(session: Session, request: AccessRequest, name: str) 
     if successor is None:
         return None  # the eligibility check names the head who cannot certify
     replaced = request.certifying_head
-    request.certifying_head_id = successor
-    session.expire(request, ["certifying_head"])
+    request.certifying_head = session.get(Officer, successor)
     return replaced
 
 
 def reassign_head(session: Session, request: AccessRequest, successor_id: int, clock: Clock) -> Decision:
     """Hand a request waiting at the head's stage to another head (the sweep's fallback): the wait
     starts again for the new head; a timeline entry, an audit event, and mail to both."""
-    replaced = request.certifying_head
-    request.certifying_head_id = successor_id
-    session.expire(request, ["certifying_head"])
-    enter_stage(session, request, request.current_stage, clock)
+    replaced, stage = request.certifying_head, request.current_stage
+    successor = session.get(Officer, successor_id)
+    with session.no_autoflush:  # one write of the request: one compare-and-set on its version
+        request.certifying_head = successor
+        enter_stage(session, request, stage, clock)
     _flush(session)
     decision = _record_reassign(session, request, replaced, clock)
     _notify_stage(session, request)

@@ -159,13 +159,13 @@ class EmptyOrWholeNumber(IntegerField):
 
 def _days_field(name: str) -> IntegerField:
     # No Optional(): it would stop the chain, and an empty box can be what is wrong (days needed).
-    return EmptyOrWholeNumber(LABELS[name], [StageRule(name)],
+    return EmptyOrWholeNumber(LABELS[name], validators=[StageRule(name)],
                               description=_l("Business days since the request reached this stage; empty: off."))
 
 
 def _optional_code(name: str, mapping: dict) -> SelectField:
     """A select of translated names that may be left empty (stored as NULL)."""
-    return SelectField(LABELS[name], [StageRule(name)], choices=[("", "—"), *mapping.items()],
+    return SelectField(LABELS[name], validators=[StageRule(name)], choices=[("", "—"), *mapping.items()],
                        coerce=lambda value: value or None, widget=Select2Widget())
 
 
@@ -194,11 +194,11 @@ class ApprovalStageView(SitthiModelView):
         "remind_after_days": _days_field("remind_after_days"),
         "escalate_after_days": _days_field("escalate_after_days"),
         "escalate_to": _optional_code("escalate_to", labels.ESCALATION_TARGET),
-        "escalate_to_user": AjaxRelationField(LABELS["escalate_to_user"], [StageRule("escalate_to_user")],
+        "escalate_to_user": AjaxRelationField(LABELS["escalate_to_user"], validators=[StageRule("escalate_to_user")],
                                               model=User, lookup_kind="user"),
         "escalate_to_role": _optional_code("escalate_to_role", labels.ESCALATION_ROLE),
         "return_after_days": _days_field("return_after_days"),
-        "return_reason": TextAreaField(LABELS["return_reason"], [StageRule("return_reason")],
+        "return_reason": TextAreaField(LABELS["return_reason"], validators=[StageRule("return_reason")],
                                        filters=[lambda value: (value or "").strip() or None]),
     }
     base_order = ("chain_id", "asc")

@@ -1,6 +1,8 @@
 """Display names for stored codes (states, kinds, actors), translated at render time."""
 from flask_babel import lazy_gettext as _l
 
+from app.workflow import machine
+
 UNIT_KIND = {
     "national": _l("National HQ"),
     "command": _l("Command (Bureau)"),
@@ -123,7 +125,7 @@ TRANSITION = {
     "return_overdue": _l("Returned to the requester: it waited too long"),
 }
 # Timeline entries of the scheduled chasing sweep, which no person takes.
-SYSTEM_TRANSITIONS = frozenset({"remind", "escalate", "reassign", "return_overdue"})
+SYSTEM_TRANSITIONS = frozenset(name for name, t in machine.TRANSITIONS.items() if t.fired_by == machine.SYSTEM)
 SYSTEM_ACTOR = _l("Sitthi (automatically)")
 APPROVAL_BY_STAGE = {
     "certifying_head": _l("Certified by the unit head"),

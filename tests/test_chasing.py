@@ -401,3 +401,22 @@ def test_admin_stage_form_refuses_bad_rules_at_their_fields_and_saves_good_ones(
             saved = db.session.get(ApprovalStage, stage_id)
             saved.remind_after_days = saved.escalate_after_days = saved.escalate_to = saved.escalate_to_role = None
             db.session.commit()
+
+
+def test_each_step_of_the_sweep_reads_as_words_in_thai_and_english(app):
+    from app.labels import audit_action_label, transition_label
+    from app.workflow import machine
+
+    system = sorted(n for n, t in machine.TRANSITIONS.items() if t.fired_by == machine.SYSTEM)
+    assert system == ["escalate", "reassign", "remind", "return_overdue"]
+    for language in ("th", "en"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            from flask import session as web_session
+
+            web_session["locale"] = language
+            for name in system:
+                assert transition_label(name) not in ("", name)
+                assert audit_action_label(f"AccessRequest.{name}") != f"AccessRequest.{name}"
+    with app.test_request_context():
+        assert transition_label("reassign") == "ส่งให้หัวหน้าหน่วยคนถัดไปพิจารณาแทน"
+        assert audit_action_label("AccessRequest.remind") == "แจ้งเตือนการพิจารณา คำขอ"

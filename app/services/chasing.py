@@ -27,10 +27,18 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.errors import N_
-from app.models import ESCALATION_ROLES, AccessRequest, ApprovalStage, Officer, StageChase, User
+from app.models import (
+    ESCALATION_ROLES,
+    AccessRequest,
+    ApprovalStage,
+    Officer,
+    PositionLevel,
+    StageChase,
+    User,
+)
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, command_of, command_staff
 from app.services import access_requests, expiry, fallback_heads, notifications
 from app.services.business_days import started_by
@@ -154,7 +162,7 @@ def chase(session: Session, clock: Clock, batch_size: int) -> ChaseReport:
     """One batch of the job: fallback heads first (their wait starts again), then the stages' rules."""
     expiry.job_lock(session, JOB)
     people = _People(session)
-    reassigned, no_head, more_heads = _hand_to_next_heads(session, clock, batch_size, people)
+    reassigned, no_head, more_heads = _hand_to_next_heads(session, clock, batch_size)
     reminded, escalated, returned, more_rules = _apply_stage_rules(session, clock, batch_size, people)
     session.flush()
     return ChaseReport(reassigned=reassigned, reminded=reminded, escalated=escalated, returned=returned,
@@ -174,7 +182,7 @@ def _this_wait():
 
 def _claim(session: Session, query, limit: int) -> list[int]:
     """Ids of the requests to work on, locked for this transaction; another server's are skipped."""
-    return list(session.scalars(query.limit(limit).with_for_update(skip_locked=True)))
+    return list(session.scalars(query.limit(limit).with_for_update(of=AccessRequest, skip_locked=True)))
 
 
 def _load(session: Session, ids: list[int]) -> list[AccessRequest]:
@@ -210,16 +218,18 @@ def _wait_row(session: Session, rows: dict, request: AccessRequest) -> StageChas
 
 
 # -- (a) the named head gone ----------------------------------------------------------------------
-def _hand_to_next_heads(session: Session, clock: Clock, limit: int, people: "_People") -> tuple[int, int, bool]:
+def _hand_to_next_heads(session: Session, clock: Clock, limit: int) -> tuple[int, int, bool]:
     head_stages = list(session.scalars(select(ApprovalStage.id).where(ApprovalStage.actor == "certifying_head")))
     if not head_stages:
         return 0, 0, False
     tried_today = exists().where(_this_wait(), StageChase.no_head_on == clock.today)
+    head, level, login = aliased(Officer), aliased(PositionLevel), aliased(User)
     query = (select(AccessRequest.id)
+             .outerjoin(head, head.id == AccessRequest.certifying_head_id)
+             .outerjoin(level, level.id == head.position_level_id)
+             .outerjoin(login, login.id == head.user_id)
              .where(_waiting_at(head_stages), AccessRequest.stage_entered_on.is_not(None),
-                    or_(AccessRequest.certifying_head_id.is_(None),
-                        AccessRequest.certifying_head_id.not_in(fallback_heads.valid_head_ids())),
-                    ~tried_today)
+                    fallback_heads.named_head_gone(head, level, login), ~tried_today)
              .order_by(AccessRequest.id))
     ids = _claim(session, query, limit)
     requests = _load(session, ids)

@@ -10,7 +10,7 @@ one. A unit with no head left sends it to the nearest unit above that has one.
 The same walk up the tree, started at the unit above, finds the superior head a stage escalates
 to. Neither is ever the requester, nor the head being replaced. No Flask here; nothing commits.
 """
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import AccessRequest, Officer, PositionLevel, Rank, Unit, User
@@ -25,9 +25,11 @@ def may_certify():
     return and_(certifying_heads(), Officer.user_id.in_(select(User.id).where(User.active.is_(True))))
 
 
-def valid_head_ids():
-    """SQL: the ids of every officer who may certify today."""
-    return select(Officer.id).where(may_certify())
+def named_head_gone(head, level, login):
+    """SQL: `may_certify` turned round, over a request's named head joined by key (outer joins of
+    Officer, PositionLevel and User aliases), so a sweep reads only the waiting requests' heads."""
+    return or_(head.id.is_(None), head.status != "active", level.is_unit_head.is_not(True),
+               login.id.is_(None), login.active.is_not(True))
 
 
 def is_valid_head(session: Session, officer_id: int | None) -> bool:
@@ -57,12 +59,14 @@ class HeadFinder:
     def heads_of(self, unit_id: int) -> list[int]:
         """The officers who may certify and work in this unit now, in the order they are picked."""
         if unit_id not in self._heads:
-            working = func.coalesce(Officer.acting_unit_id, Officer.home_unit_id)
+            # Where each works (the acting unit while assigned), as two indexed conditions.
+            working = or_(Officer.acting_unit_id == unit_id,
+                          and_(Officer.acting_unit_id.is_(None), Officer.home_unit_id == unit_id))
             self._heads[unit_id] = list(self.session.scalars(
                 select(Officer.id)
                 .join(PositionLevel, PositionLevel.id == Officer.position_level_id)
                 .outerjoin(Rank, Rank.id == Officer.rank_id)
-                .where(may_certify(), working == unit_id)
+                .where(may_certify(), working)
                 .order_by(PositionLevel.order.desc(), Rank.order.desc().nulls_last(), Officer.id)))
         return self._heads[unit_id]
 

@@ -159,6 +159,11 @@ def test_the_job_escalates_and_the_fallback_decides_on_screen_another_command_ca
         assert number in superior.get("/tocertifyview/list/").get_data(as_text=True)
         page = _text(superior.get(f"/requests/show/{request_id}").get_data(as_text=True))
         assert "แจ้งเตือนผู้พิจารณาแล้ว" in page and "ส่งเรื่องต่อผู้พิจารณาสำรอง" in page
+        with own_app.app_context():
+            event = db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "AccessRequest.escalate",
+                                                                  AuditEvent.object_id == request_id))
+        trail = _text(_browser(own_app, "auditor").get(f"/auditeventview/show/{event}").get_data(as_text=True))
+        assert "ส่งเรื่องต่อ คำขอ" in trail and "จำนวนวันทำการที่รอ" in trail and "business_days" not in trail
         stranger = _browser(own_app, "commandtech2")
         assert stranger.get(f"/requests/show/{request_id}").status_code == 404
         response = superior.client.post(f"/requests/decide/{request_id}", data={

@@ -80,6 +80,10 @@ LABELS = {
     "escalate_to_role": _l("Role escalated to"),
     "return_after_days": _l("Return to the requester after (business days)"),
     "return_reason": _l("Reason given on the return"),
+    # What the chasing sweep's audit events record.
+    "business_days": _l("Business days waited"),
+    "escalated_to_user": _l("Escalated to (user)"),
+    "escalated_to_role": _l("Escalated to (role)"),
     "attachment_kind": _l("Document"),
     "condition": _l("Required"),
     "is_unit_head": _l("Heads a unit (may certify requests)"),

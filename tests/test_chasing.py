@@ -238,6 +238,20 @@ def test_escalation_to_a_role_reaches_that_role_of_the_requests_command_only(cha
     assert request.id not in session.scalars(select(AccessRequest.id).where(inboxes.account_requests(session, other)))
 
 
+def test_escalation_to_the_central_it_center_puts_a_heads_stage_in_to_verify(chased):
+    session = chased.session
+    chased.rules(escalate_after_days=1, escalate_to="role", escalate_to_role="CentralIT")
+    request = chased.waiting()
+    central = chased.central_actor
+    assert request.id not in session.scalars(select(AccessRequest.id).where(inboxes.to_verify(session, central)))
+    run(chased, FRIDAY)
+    assert request.id in session.scalars(select(AccessRequest.id).where(inboxes.to_verify(session, central)))
+    assert service.stage_transitions(session, central, request) == list(service.STAGE_DECISIONS)
+    decide(session, chased.head_actor, request.id, "approve", Clock.on(FRIDAY))  # the head still may
+    assert request.current_stage.actor == "central_it"
+    assert _mails(session, request, "escalated")  # every CentralIT login was told
+
+
 # -- the named head gone --------------------------------------------------------------------------
 def test_a_head_who_retired_while_the_request_waited_is_replaced_by_the_units_next_head(chased):
     session = chased.session
@@ -420,3 +434,34 @@ def test_each_step_of_the_sweep_reads_as_words_in_thai_and_english(app):
     with app.test_request_context():
         assert transition_label("reassign") == "ส่งให้หัวหน้าหน่วยคนถัดไปพิจารณาแทน"
         assert audit_action_label("AccessRequest.remind") == "แจ้งเตือนการพิจารณา คำขอ"
+
+
+def test_a_batch_costs_the_same_statements_for_few_or_many_requests(app, chased):
+    """No read per request: what a batch needs of its requests, their people and their waits is read
+    for all of them at once."""
+    from tests.conftest import counted_statements
+    from tests.factories import make_request
+
+    session = chased.session
+    chased.rules(remind_after_days=1)
+    chain = session.get(ApprovalChain, chased.head_stage.chain_id)
+
+    def waiting(count):
+        for _ in range(count):
+            make_request(session, make_officer(session, chased.station), chain=chain,
+                         current_stage=chased.head_stage, certifying_head=chased.head, stage_entered_on=THURSDAY)
+        session.flush()
+
+    run(chased, KINGS_DAY_IN_LIEU)  # whatever else waits is reminded first
+    waiting(2)
+    with counted_statements(app) as few:
+        assert run(chased, NEXT_FRIDAY).reminded == 2
+    waiting(20)
+    with counted_statements(app) as many:
+        assert run(chased, NEXT_FRIDAY).reminded == 20
+
+    def reads(statements):
+        return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+    # The rows it writes go in as the ORM sends them (a batch of each on PostgreSQL).
+    assert len(reads(many)) <= len(reads(few)), "\n".join(reads(many))

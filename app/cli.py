@@ -21,7 +21,7 @@ from app.services.notifications import with_app_url
 # a normal night to fit in one or two; the writes of 5,000 grants commit in about a second.
 JOB_BATCH = 5000
 
-sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants, "
+sitthi = AppGroup("sitthi", help="Sitthi operations: init, seed-demo, send-notifications, expire-grants, chase-requests, "
                                    "apply-personnel-rules, close-campaigns, import-personnel, import-units, "
                                    "import-usage, worker, create-admin, verify-audit.")
 
@@ -154,6 +154,36 @@ def expire_grants_command(batch_size: int, on_day) -> None:
     if analyze(db.session, total.total, "permission_grant", "notification", "audit_event", "deactivation_notice"):
         db.session.commit()
     click.echo(f"{today.isoformat()}: {total}")
+
+
+@sitthi.command("chase-requests")
+@click.option("--batch-size", type=click.IntRange(min=1), default=JOB_BATCH, show_default=True,
+              help="Requests worked on per transaction.")
+@click.option("--today", "on_day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as if it were this day (YYYY-MM-DD); default: today in the office's time zone.")
+def chase_requests_command(batch_size: int, on_day) -> None:
+    """Remind, escalate and return requests that wait too long at a stage, and hand a request
+    whose named head can no longer certify to the unit's next head (run it daily, or hourly).
+
+    Idempotent (each rule once per wait), and safe to run on several servers at once: on
+    PostgreSQL each batch takes the job's advisory lock and claims its requests with FOR UPDATE
+    SKIP LOCKED. Commits after every batch.
+    """
+    from app.services.chasing import ChaseReport, chase
+    from app.services.clock import Clock
+    from app.services.imports import analyze
+
+    clock = Clock.on(on_day.date()) if on_day else office_clock()
+    total = ChaseReport()
+    while True:
+        report = chase(db.session, clock, batch_size)
+        db.session.commit()
+        total += report
+        if not report.more:
+            break
+    if analyze(db.session, total.total, "stage_chase", "decision", "notification", "audit_event"):
+        db.session.commit()
+    click.echo(f"{clock.today.isoformat()}: {total}")
 
 
 @sitthi.command("apply-personnel-rules")

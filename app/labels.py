@@ -1,6 +1,8 @@
 """Display names for stored codes (states, kinds, actors), translated at render time."""
 from flask_babel import lazy_gettext as _l
 
+from app.workflow import machine
+
 UNIT_KIND = {
     "national": _l("National HQ"),
     "command": _l("Command (Bureau)"),
@@ -54,6 +56,15 @@ STAGE_ACTOR = {
     "central_it": _l("Central IT Center"),
     "command_tech": _l("Command technology staff"),
     "agency": _l("Data-owner agency"),
+}
+ESCALATION_TARGET = {
+    "superior_head": _l("The head of the unit above the named head's"),
+    "user": _l("A named user"),
+    "role": _l("A role (of the request's command, for command technology staff)"),
+}
+ESCALATION_ROLE = {
+    "CentralIT": _l("Central IT Center"),
+    "CommandTech": _l("Command technology staff"),
 }
 ATTACHMENT_KIND = {
     "memo": _l("Memo signed by the unit head"),
@@ -116,7 +127,14 @@ TRANSITION = {
     "reject_item": _l("Item rejected"),
     "activate": _l("Activated by the data-owner agency"),
     "refuse_activation": _l("Activation refused by the agency"),
+    "remind": _l("Reminder sent: the request waits too long"),
+    "escalate": _l("Escalated: the request waited too long"),
+    "reassign": _l("Handed to the unit's next head"),
+    "return_overdue": _l("Returned to the requester: it waited too long"),
 }
+# Timeline entries of the scheduled chasing sweep, which no person takes.
+SYSTEM_TRANSITIONS = frozenset(name for name, t in machine.TRANSITIONS.items() if t.fired_by == machine.SYSTEM)
+SYSTEM_ACTOR = _l("Sitthi (automatically)")
 APPROVAL_BY_STAGE = {
     "certifying_head": _l("Certified by the unit head"),
     "central_it": _l("Approved by the Central IT Center"),
@@ -171,6 +189,8 @@ AUDIT_VERB = {
     "start": _l("Started"), "apply": _l("Applied"), "decide": _l("Decided"), "confirm": _l("Confirmed"),
     "done": _l("Corrected"), "refused": _l("Refused"), "queue": _l("Queued"), "deactivate": _l("Deactivated"),
     "create_admin": _l("Administrator created:"),
+    "remind": _l("Reminder sent on"), "escalate": _l("Escalated"), "reassign": _l("Handed to the next head:"),
+    "return_overdue": _l("Returned as overdue:"),
 }
 AUDIT_ACTION = {
     "login": _l("Logged in"), "login.failed": _l("Failed login"), "logout": _l("Logged out"),

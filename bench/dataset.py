@@ -236,7 +236,7 @@ def _requests(conn, ids, n, today: date) -> None:
     conn.execute(text("""
         INSERT INTO access_request (id, number, kind, state, requester_id, unit_id, chain_id, current_stage_id,
             contact_email, contact_mobile, duty_performed, duty_mismatch, pledge_accepted, certifying_head_id,
-            submitted_at, due_on, completed_at, created_at, updated_at, version)
+            submitted_at, due_on, stage_entered_on, completed_at, created_at, updated_at, version)
         SELECT :r0 + g, 'N/' || lpad(g::text, 8, '0'), k.kind, k.state, o.id, o.home_unit_id,
             CASE k.kind WHEN 'external_search' THEN :c_search WHEN 'external_search_renewal' THEN :c_renewal
                 ELSE :c_functions END,
@@ -255,6 +255,8 @@ def _requests(conn, ids, n, today: date) -> None:
             -- g / 200, not g: waiting ones are the first six of every 200, whose g % 30 falls in the
             -- first three days a sixth of the time; a tenth overdue is what the inboxes should meet.
             CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + (((g / 200) % 30) - 3)::int END,
+            -- entered its stage about three business days before it is due
+            CASE WHEN k.state = 'submitted' THEN CAST(:today AS date) + (((g / 200) % 30) - 8)::int END,
             CASE WHEN k.state = 'completed' THEN k.sent + interval '5 days' END,
             k.sent, k.sent, 1
         FROM generate_series(0::bigint, :count - 1) g

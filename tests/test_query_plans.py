@@ -136,3 +136,42 @@ def test_busy_pages_read_the_big_tables_through_indexes(planned_app, who, url):
 
 
 _test_browsers: dict = {}
+
+
+def test_the_chasing_sweep_reads_the_big_tables_through_indexes(planned_app):
+    """Every SELECT of one batch of `flask sitthi chase-requests`, with a rule on every stage and
+    the bench's requests naming officers who cannot certify (so the fallback heads are sought)."""
+    from app.extensions import db
+    from app.models import ApprovalStage
+    from app.services.chasing import chase
+    from app.services.clock import Clock
+
+    with planned_app.app_context():
+        session = db.session
+        for stage in session.scalars(select(ApprovalStage).where(ApprovalStage.actor != "agency")):
+            stage.remind_after_days, stage.escalate_after_days, stage.return_after_days = 1, 3, 20
+            stage.escalate_to, stage.escalate_to_role, stage.return_reason = "role", "CentralIT", "overdue"
+        session.flush()
+        seen: list[tuple[str, object]] = []
+
+        def record(_conn, _cursor, statement, parameters, _context, _many):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            report = chase(session, Clock.on(TEST_NOW.date()), 200)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert report.total, report
+        cursor = session.connection().connection.driver_connection.cursor()
+        try:
+            for statement, parameters in seen:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                plan = cursor.fetchone()[0]
+                plan = json.loads(plan) if isinstance(plan, str) else plan
+                scans = _seq_scans(plan[0]["Plan"])
+                assert not scans, (f"chase-requests: sequential scan of {', '.join(scans)} in\n{statement}\n"
+                                   f"{json.dumps(plan, indent=1)[:4000]}")
+        finally:
+            session.rollback()

@@ -20,6 +20,8 @@ from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
 from app.models.request import (
     ATTACHMENT_KINDS,
+    ESCALATION_ROLES,
+    ESCALATION_TARGETS,
     ITEM_STATES,
     REQUEST_KINDS,
     REQUEST_STATES,
@@ -33,18 +35,19 @@ from app.models.request import (
     RequestItem,
     RequestNumberCounter,
     RequiredDocument,
+    StageChase,
 )
 from app.models.review import ReviewCampaign, ReviewDecision
 from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFunction
 from app.models.unit import UNIT_KINDS, Unit
 
 __all__ = [
-    "LoginGeneration", "LoginThrottle", "ATTACHMENT_KINDS", "CHANGE_KINDS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
+    "LoginGeneration", "LoginThrottle", "ATTACHMENT_KINDS", "CHANGE_KINDS", "ESCALATION_ROLES", "ESCALATION_TARGETS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
     "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent", "audit_event_officer",
     "CommandFunction", "DataChangeRequest", "DeactivationNotice", "DutyOrder", "ImportReject", "JobRun",
     "PersonnelChange", "SourceUsage", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
     "RequestNumberCounter", "RequiredDocument",
-    "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",
+    "ReviewCampaign", "ReviewDecision", "StageChase", "SystemFunction", "Unit", "User",
 ]

@@ -39,6 +39,11 @@ REQUEST_STATES = ("draft", "submitted", "returned", "rejected", "completed", "ca
 ITEM_STATES = ("pending", "approved", "rejected", "activated", "activation_refused")
 STAGE_ACTORS = ("certifying_head", "central_it", "command_tech", "agency")
 ATTACHMENT_KINDS = ("memo", "id_card_copy", "duty_certificate", "other")
+# Whom an overdue stage is escalated to: the head of the unit above the named head's, one named
+# login, or the holders of a role (of the request's command, for a command role).
+ESCALATION_TARGETS = ("superior_head", "user", "role")
+# The roles a stage may be escalated to: those that decide stages.
+ESCALATION_ROLES = ("CentralIT", "CommandTech")
 # When a kind of document is required: on every request of the kind, or only when the officer's
 # duty differs from the position's line (the duty certificate of the circular).
 REQUIREMENT_CONDITIONS = ("always", "duty_differs")
@@ -70,6 +75,10 @@ class ApprovalStage(Model):
         check_in("actor", STAGE_ACTORS, "ck_stage_actor"),
         CheckConstraint("position >= 1", name="ck_stage_position_positive"),
         CheckConstraint("due_business_days >= 0", name="ck_stage_due_days"),
+        CheckConstraint("remind_after_days >= 0", name="ck_stage_remind_days"),
+        CheckConstraint("escalate_after_days >= 0", name="ck_stage_escalate_days"),
+        CheckConstraint("return_after_days >= 0", name="ck_stage_return_days"),
+        check_in("escalate_to", ESCALATION_TARGETS, "ck_stage_escalate_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,9 +89,24 @@ class ApprovalStage(Model):
     name_en: Mapped[str] = mapped_column(String(200), nullable=False)
     actor: Mapped[str] = mapped_column(String(30), nullable=False)
     due_business_days: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    # Chasing a request that waits here, in business days since it entered the stage; each rule
+    # is off while empty (app/services/chasing.py runs them).
+    remind_after_days: Mapped[int | None] = mapped_column(Integer)
+    escalate_after_days: Mapped[int | None] = mapped_column(Integer)
+    escalate_to: Mapped[str | None] = mapped_column(String(20))
+    escalate_to_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    escalate_to_user = relationship("User", foreign_keys=[escalate_to_user_id])
+    escalate_to_role: Mapped[str | None] = mapped_column(String(64))
+    return_after_days: Mapped[int | None] = mapped_column(Integer)
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
     def __str__(self) -> str:
         return f"{self.position}. {self.name_th}"
+
+    @property
+    def chases(self) -> bool:
+        return any(days is not None for days in (self.remind_after_days, self.escalate_after_days,
+                                                 self.return_after_days))
 
 
 class RequiredDocument(Model):
@@ -146,6 +170,9 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         Index("ix_request_target_unit", "target_unit_id",
               sqlite_where=text("target_unit_id IS NOT NULL"),
               postgresql_where=text("target_unit_id IS NOT NULL")),
+        # The chasing sweep (migration 0016): what waits at one stage since a day or earlier.
+        Index("ix_request_waiting_since", "current_stage_id", "stage_entered_on",
+              sqlite_where=text("state = 'submitted'"), postgresql_where=text("state = 'submitted'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +204,8 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
     assignment_until: Mapped[date | None] = mapped_column(Date)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_on: Mapped[date | None] = mapped_column(Date)
+    # The office day the request entered its current stage: business days waited count from it.
+    stage_entered_on: Mapped[date | None] = mapped_column(Date)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
 
@@ -291,3 +320,36 @@ class Decision(Model):
 
     def __str__(self) -> str:
         return f"{self.transition} {self.decided_at:%Y-%m-%d}"
+
+
+class StageChase(Model):
+    """What the chasing sweep did to one wait of a request at one stage: the reminder, the
+    escalation (and to whom) and the return, each at most once. A wait is the request, the stage
+    and the day it entered it; a request sent back to the same stage waits anew."""
+
+    __tablename__ = "stage_chase"
+    __table_args__ = (
+        UniqueConstraint("request_id", "stage_id", "entered_on", name="uq_stage_chase_wait"),
+        # The fallback's inbox and row scope: what was escalated to one login, or to a role.
+        Index("ix_stage_chase_user", "escalated_to_user_id",
+              sqlite_where=text("escalated_to_user_id IS NOT NULL"),
+              postgresql_where=text("escalated_to_user_id IS NOT NULL")),
+        Index("ix_stage_chase_role", "escalated_to_role", "request_id",
+              sqlite_where=text("escalated_to_role IS NOT NULL"),
+              postgresql_where=text("escalated_to_role IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_request.id"), nullable=False)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("approval_stage.id"), nullable=False)
+    entered_on: Mapped[date] = mapped_column(Date, nullable=False)
+    reminded_on: Mapped[date | None] = mapped_column(Date)
+    escalated_on: Mapped[date | None] = mapped_column(Date)
+    escalated_to_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    escalated_to_role: Mapped[str | None] = mapped_column(String(64))
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    # The last day the sweep found no head at all to hand the request to (tried again next day).
+    no_head_on: Mapped[date | None] = mapped_column(Date)
+
+    def __str__(self) -> str:
+        return f"#{self.request_id}/{self.stage_id} {self.entered_on}"

@@ -136,7 +136,7 @@ def officers_of_users(user_ids) -> select:
 
 
 def _request_rows(actor: Actor, within):
-    from app.models import AccessRequest
+    from app.models import AccessRequest, StageChase
 
     mine = [false()]
     if actor.officer_id:
@@ -146,6 +146,10 @@ def _request_rows(actor: Actor, within):
         # While a deputy stands in for a head they see what that head sees, so they can decide it.
         mine.append(and_(AccessRequest.certifying_head_id.in_(officers_of_users(actor.stands_in_for)),
                          AccessRequest.state != "draft"))
+    # A login an overdue stage was escalated to sees that request from then on (roles escalated to
+    # see it already: CentralIT the country, CommandTech their command).
+    mine.append(AccessRequest.id.in_(select(StageChase.request_id).where(
+        StageChase.escalated_to_user_id == actor.user_id)))
     if within is not None:
         mine += [AccessRequest.unit_id.in_(within), AccessRequest.target_unit_id.in_(within),
                  AccessRequest.requester_id.in_(_officer_ids(actor, within))]

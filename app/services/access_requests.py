@@ -41,13 +41,23 @@ from app.models import (
     RankGroup,
     RequestItem,
     RequestNumberCounter,
+    StageChase,
     SystemFunction,
     Unit,
     User,
 )
 from app.models.request import ATTACHMENT_KINDS, REQUEST_KINDS
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, command_of, command_staff, is_visible
-from app.services import audit, deactivation, eligibility, expiry, notifications, personnel_rules, stage_waits
+from app.services import (
+    audit,
+    deactivation,
+    eligibility,
+    expiry,
+    fallback_heads,
+    notifications,
+    personnel_rules,
+    stage_waits,
+)
 from app.services.attachments import check_uploads
 from app.services.business_days import due_date
 from app.services.clock import Clock
@@ -253,18 +263,37 @@ def authorize_stage(session: Session, actor: Actor, request: AccessRequest, stag
         if earlier:
             raise NotAllowed(MSG_TWO_STAGES)
     if stage.actor == "certifying_head":
-        if on_behalf_of is None and (actor.officer_id is None or actor.officer_id != request.certifying_head_id):
+        if on_behalf_of is None and (actor.officer_id is None or actor.officer_id != request.certifying_head_id) \
+                and not escalated_to(session, actor, request, stage):
             raise NotAllowed(MSG_NOT_HEAD)
     elif stage.actor in ("central_it", "agency"):
         # The agency activates in its own systems; CentralIT records what it did.
-        if not actor.has_role(CENTRAL_IT):
+        if not actor.has_role(CENTRAL_IT) and not escalated_to(session, actor, request, stage):
             raise NotAllowed(MSG_NOT_CENTRAL_IT)
     elif stage.actor == "command_tech":
         command_id = deciding_command_id(session, request)
-        if not actor.has_role(COMMAND_TECH) or actor.command_id != command_id:
+        if (not actor.has_role(COMMAND_TECH) or actor.command_id != command_id) \
+                and not escalated_to(session, actor, request, stage):
             command = session.get(Unit, command_id) if command_id else None
             raise NotAllowed(MSG_NOT_COMMAND_TECH, command=str(command or "-"))
     return on_behalf_of
+
+
+def escalated_to(session: Session, actor: Actor, request: AccessRequest, stage: ApprovalStage) -> bool:
+    """Whether the request's wait at this stage was escalated to this user, by name or by role (a
+    command role: of the request's command). The fallback decides beside the stage's own actor."""
+    if request.state != machine.SUBMITTED or request.stage_entered_on is None or stage.actor == "agency":
+        return False
+    row = session.execute(select(StageChase.escalated_to_user_id, StageChase.escalated_to_role).where(
+        StageChase.request_id == request.id, StageChase.stage_id == stage.id,
+        StageChase.entered_on == request.stage_entered_on, StageChase.escalated_on.is_not(None))).first()
+    if row is None:
+        return False
+    if row.escalated_to_user_id is not None:
+        return row.escalated_to_user_id == actor.user_id
+    if row.escalated_to_role is None or not actor.has_role(row.escalated_to_role):
+        return False
+    return row.escalated_to_role != COMMAND_TECH or actor.command_id == deciding_command_id(session, request)
 
 
 def stage_transitions(session: Session, actor: Actor, request: AccessRequest) -> list[str]:
@@ -493,7 +522,7 @@ def save_draft(
 def _record(session: Session, actor: Actor, request: AccessRequest, transition: str,
             from_state: str, stage: ApprovalStage | None, comment: str, clock: Clock,
             item: RequestItem | None = None, on_behalf_of: int | None = None,
-            attested: bool = False) -> Decision:
+            attested: bool = False, before: dict | None = None, after: dict | None = None) -> Decision:
     decision = Decision(
         request=request, stage=stage, item=item, transition=transition,
         from_state=from_state, to_state=item.state if item else request.state,
@@ -507,10 +536,10 @@ def _record(session: Session, actor: Actor, request: AccessRequest, transition: 
         audit.record(
             session, f"AccessRequest.{transition}", actor_id=actor.user_id,
             on_behalf_of_id=on_behalf_of, obj=request,
-            before={"state": from_state, "stage": stage.name_en if stage else None},
+            before={"state": from_state, "stage": stage.name_en if stage else None, **(before or {})},
             after={"state": request.state,
                    "stage": request.current_stage.name_en if request.current_stage else None,
-                   "comment": decision.comment, **({"attested": True} if attested else {})},
+                   "comment": decision.comment, **({"attested": True} if attested else {}), **(after or {})},
         )
     else:
         audit.record(session, f"RequestItem.{transition}", actor_id=actor.user_id,
@@ -619,22 +648,87 @@ def submit(session: Session, actor: Actor, request_id: int, clock: Clock,
     name = "resubmit" if request.state == machine.RETURNED else "submit"
     machine.check(name, _context(request))
     _require_complete(request)
+    replaced_head = _replace_inactive_head(session, request, name)
     failed = eligibility.failures(eligibility.check_request(session, request, clock.today))
     if failed:
         raise Ineligible(failed)
     from_state = request.state
     if name == "submit":
         request.number = request.number or _next_number(session, clock.today)
-        request.current_stage = request.chain.stages[0]
         request.submitted_at = clock.now
+    stage = request.chain.stages[0] if name == "submit" else request.current_stage
     request.state = machine.SUBMITTED
-    request.due_on = due_date(session, clock.today, request.current_stage.due_business_days)
+    enter_stage(session, request, stage, clock)
     _flush(session)
     _record(session, actor, request, name, from_state, request.current_stage, "", clock)
+    if replaced_head is not None:
+        _record_reassign(session, request, replaced_head, clock)
     _notify_stage(session, request)
     _notify_requester(session, request, name)
     _flush(session)
     return request
+
+
+# -- the named head gone: the request goes to the unit's next head ---------------------------------
+# The scheduled sweep and the submit that finds the head gone act as nobody: no login decides.
+SYSTEM = Actor(user_id=None)
+
+
+def _replace_inactive_head(session: Session, request: AccessRequest, name: str) -> Officer | None:
+    """At submit: a named head out of service (or whose login is disabled) is replaced by the
+    unit's next head before the checks, so the request does not wait for someone who cannot act.
+    The head replaced, or None when the named head stays (or nobody can take their place)."""
+    stage = request.chain.stages[0] if name == "submit" else request.current_stage
+    if stage is None or stage.actor != "certifying_head":
+        return None
+    if not fallback_heads.inactive_at_submit(session, request.certifying_head_id):
+        return None
+    successor = fallback_heads.HeadFinder(session).next_head(request)
+    if successor is None:
+        return None  # the eligibility check names the head who cannot certify
+    replaced = request.certifying_head
+    request.certifying_head = session.get(Officer, successor)
+    return replaced
+
+
+def reassign_head(session: Session, request: AccessRequest, successor_id: int, clock: Clock) -> Decision:
+    """Hand a request waiting at the head's stage to another head (the sweep's fallback): the wait
+    starts again for the new head; a timeline entry, an audit event, and mail to both."""
+    replaced, stage = request.certifying_head, request.current_stage
+    successor = session.get(Officer, successor_id)
+    with session.no_autoflush:  # one write of the request: one compare-and-set on its version
+        request.certifying_head = successor
+        enter_stage(session, request, stage, clock)
+    _flush(session)
+    decision = _record_reassign(session, request, replaced, clock)
+    _notify_stage(session, request)
+    return decision
+
+
+def _record_reassign(session: Session, request: AccessRequest, replaced: Officer | None, clock: Clock) -> Decision:
+    head = request.certifying_head
+    comment = (f"{replaced or '-'} → {head} "
+               f"(หัวหน้าหน่วยที่ระบุไว้ไม่อยู่ในตำแหน่งหรือไม่ได้ปฏิบัติหน้าที่แล้ว / "
+               f"the named head no longer serves as a unit head)")
+    decision = _record(session, SYSTEM, request, "reassign", request.state, request.current_stage, comment, clock,
+                       before={"certifying_head_id": replaced.id if replaced else None},
+                       after={"certifying_head_id": head.id if head else None})
+    _notify_requester(session, request, "reassign", comment)
+    return decision
+
+
+def record_system(session: Session, request: AccessRequest, transition: str, from_state: str,
+                  stage: ApprovalStage | None, comment: str, clock: Clock, **audit_after) -> Decision:
+    """A timeline entry and an audit event of the chasing sweep (no one's decision)."""
+    return _record(session, SYSTEM, request, transition, from_state, stage, comment, clock, after=audit_after)
+
+
+def notify_requester(session: Session, request: AccessRequest, what: str, comment: str = "") -> None:
+    _notify_requester(session, request, what, comment)
+
+
+def message(request: AccessRequest, what: str) -> tuple[str, str]:
+    return _message(request, what)
 
 
 @conflicts_are_stale(MSG_STALE)
@@ -647,8 +741,7 @@ def cancel(session: Session, actor: Actor, request_id: int, clock: Clock,
     machine.check("cancel", _context(request, comment))
     from_state, stage = request.state, request.current_stage
     request.state = machine.CANCELLED
-    request.due_on = None
-    request.current_stage = None
+    enter_stage(session, request, None, clock)
     _flush(session)
     _record(session, actor, request, "cancel", from_state, stage, comment, clock)
     _notify_requester(session, request, "cancel")
@@ -711,7 +804,7 @@ def decide(session: Session, actor: Actor, request_id: int, transition: str, clo
             for item in request.items:
                 if item.state == "pending":
                     item.state = "rejected"
-            request.current_stage = None
+            enter_stage(session, request, None, clock)
     _flush(session)
     _record(session, actor, request, transition, from_state, stage, comment, clock,
             on_behalf_of=on_behalf_of, attested=attested)
@@ -810,13 +903,20 @@ def _decide_items(request: AccessRequest, item_decisions: tuple[ItemDecision, ..
     return decided
 
 
+def enter_stage(session: Session, request: AccessRequest, stage: ApprovalStage | None, clock: Clock) -> None:
+    """The request waits at `stage` from today (None: at no stage): its due date, and the day the
+    chasing sweep counts business days from."""
+    request.current_stage = stage
+    request.due_on = due_date(session, clock.today, stage.due_business_days) if stage else None
+    request.stage_entered_on = clock.today if stage else None
+
+
 def _advance(session: Session, actor: Actor, request: AccessRequest, clock: Clock) -> None:
     """On to the next deciding stage, or complete the request (grants and all)."""
     later = [s for s in request.chain.stages if s.position > request.current_stage.position]
     deciding = [s for s in later if s.actor != "agency"]
     if deciding:
-        request.current_stage = deciding[0]
-        request.due_on = due_date(session, clock.today, deciding[0].due_business_days)
+        enter_stage(session, request, deciding[0], clock)
         return
     agency_stage = next((s for s in later if s.actor == "agency"), None)
     _complete(session, actor, request, agency_stage, clock)
@@ -846,12 +946,7 @@ def _complete(session: Session, actor: Actor, request: AccessRequest,
         _grant_for(session, actor, request, item, pending, clock.today)
     if request.kind in ACCOUNT_KINDS:
         _give_account(session, actor, request, clock.today)
-    if awaiting:
-        request.current_stage = agency_stage
-        request.due_on = due_date(session, clock.today, agency_stage.due_business_days)
-    else:
-        request.current_stage = None
-        request.due_on = None
+    enter_stage(session, request, agency_stage if awaiting else None, clock)
     _apply_assignment(session, actor, request)
 
 
@@ -983,8 +1078,7 @@ def record_activation(session: Session, actor: Actor, item_id: int, clock: Clock
             grant.revoked_by_id, grant.revoked_at = actor.user_id, clock.now
     still_waiting = any(i.state == "approved" and _needs_activation(i, stage) for i in request.items)
     if not still_waiting:
-        request.current_stage = None
-        request.due_on = None
+        enter_stage(session, request, None, clock)
     _flush(session)
     _record(session, actor, request, "activate" if activated else "refuse_activation",
             "approved", stage, comment or reference, clock, item)
@@ -1006,6 +1100,10 @@ SUBJECTS = {
     "refuse_activation": ("หน่วยงานเจ้าของข้อมูลไม่เปิดใช้สิทธิ์", "Activation refused by the agency"),
     "waiting": ("คำขอรอการพิจารณาของท่าน", "A request waits for your decision"),
     "completed": ("คำขอได้รับอนุมัติครบแล้ว", "Request completed"),
+    "remind": ("เตือน: คำขอรอการพิจารณาของท่านเกินกำหนด", "Reminder: a request has waited for your decision"),
+    "escalate": ("คำขอเกินกำหนดถูกส่งต่อให้ท่านพิจารณา", "An overdue request is escalated to you"),
+    "reassign": ("คำขอถูกส่งให้หัวหน้าหน่วยคนถัดไป", "Request handed to the unit's next head"),
+    "return_overdue": ("คำขอถูกส่งกลับเนื่องจากเกินกำหนด", "Request returned: it waited too long"),
 }
 
 

@@ -24,3 +24,22 @@ def due_date(session: Session, start: date, days: int) -> date:
     horizon = start + timedelta(days=days * 3 + 21)
     holidays = set(session.scalars(select(Holiday.day).where(Holiday.day.between(start, horizon))))
     return add_business_days(start, days, holidays)
+
+
+def started_by(session: Session, today: date, days: int) -> date:
+    """The last day a wait may have started on and have lasted `days` business days by `today`.
+
+    A wait that started on day e has lasted the business days after e up to today; it has lasted
+    `days` of them when e is before the `days`-th business day counted back from today (today
+    included). 0 days: any wait started by today.
+    """
+    horizon = today - timedelta(days=days * 3 + 21)
+    holidays = set(session.scalars(select(Holiday.day).where(Holiday.day.between(horizon, today))))
+    day, counted = today, 0
+    while counted < days:
+        if day.weekday() < 5 and day not in holidays:
+            counted += 1
+            if counted == days:
+                break
+        day -= timedelta(days=1)
+    return day - timedelta(days=1) if days else today

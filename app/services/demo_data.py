@@ -323,6 +323,7 @@ class DemoLoader:
                 certifying_head=head,
                 submitted_at=submitted,
                 due_on=(self.today + timedelta(days=3)) if state == "submitted" else None,
+                stage_entered_on=submitted.date() if submitted and stage is not None else None,
                 completed_at=when(days_ago - 10) if state == "completed" else None,
                 created_by_id=requester.user_id or admin.id,
             )

@@ -50,7 +50,7 @@ MY_GRANTS_LINK = f"{notifications.APP_URL_MARK}/mygrantview/list/"
 _IN_CHUNK = 5000
 # One advisory lock per scheduled job (PostgreSQL): two servers starting the same job take turns
 # batch by batch instead of both claiming rows. Fixed numbers, so every server agrees on them.
-JOB_LOCKS = {"expire-grants": 0x51771001, "apply-personnel-rules": 0x51771002}
+JOB_LOCKS = {"expire-grants": 0x51771001, "apply-personnel-rules": 0x51771002, "chase-requests": 0x51771003}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ request never waits in their inbox: they may not decide it.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import and_, event, func, or_, select
+from sqlalchemy import and_, event, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -17,6 +17,7 @@ from app.models import (
     Grant,
     PersonnelChange,
     ReviewDecision,
+    StageChase,
 )
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
 from app.services import data_changes, reviews
@@ -53,16 +54,23 @@ def stage_ids(session: Session) -> dict[str, list[int]]:
     return known
 
 
+# What was escalated to whom, read once per transaction like the stages.
+_ESCALATED = "sitthi.escalated_ids"
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_stages(session, *_args) -> None:
     session.info.pop(_STAGE_IDS, None)
+    session.info.pop(_ESCALATED, None)
 
 
 @event.listens_for(Session, "before_flush")
 def _forget_stages_when_they_change(session, *_args) -> None:
     if any(isinstance(row, ApprovalStage) for row in (*session.new, *session.dirty, *session.deleted)):
         session.info.pop(_STAGE_IDS, None)
+    if any(isinstance(row, StageChase) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_ESCALATED, None)
 
 
 def _not_own(actor: Actor, condition):
@@ -71,25 +79,59 @@ def _not_own(actor: Actor, condition):
     return and_(condition, AccessRequest.requester_id != actor.officer_id)
 
 
+def escalated_waits(session: Session, *, user_id: int | None = None, role: str | None = None) -> list[tuple]:
+    """(request id, stage id, day it entered the stage) of each wait now escalated to this login
+    or this role: few, only overdue ones. Read once per transaction (again after a chase row
+    changes); an inbox matches them against the request's current wait, so a request decided
+    meanwhile drops out at once."""
+    known = session.info.setdefault(_ESCALATED, {})
+    key = (user_id, role)
+    if key not in known:
+        target = (StageChase.escalated_to_user_id == user_id) if user_id is not None \
+            else (StageChase.escalated_to_role == role)
+        known[key] = [tuple(row) for row in session.execute(
+            select(StageChase.request_id, StageChase.stage_id, StageChase.entered_on)
+            .join(AccessRequest, and_(
+                StageChase.request_id == AccessRequest.id, StageChase.stage_id == AccessRequest.current_stage_id,
+                StageChase.entered_on == AccessRequest.stage_entered_on))
+            .where(target, StageChase.escalated_on.is_not(None), AccessRequest.state == "submitted"))]
+    return known[key]
+
+
+def _with_escalated(condition, waits: list[tuple]):
+    """The inbox's own condition, or one of these waits (by id first: the key's index serves it)."""
+    if not waits:
+        return condition
+    current = tuple_(AccessRequest.id, AccessRequest.current_stage_id, AccessRequest.stage_entered_on)
+    escalated = and_(AccessRequest.id.in_(sorted({w[0] for w in waits})), AccessRequest.state == "submitted",
+                     current.in_(waits))
+    return or_(condition, escalated)
+
+
 def to_certify(session: Session, actor: Actor):
     """Submitted requests waiting at the head's stage that name this officer as head, or name a
-    head this officer stands in for today as deputy (never the deputy's own request)."""
-    if actor.officer_id is None and not actor.stands_in_for:
+    head this officer stands in for today as deputy (never the deputy's own request); and any
+    request whose overdue stage was escalated to this user by name."""
+    escalated = escalated_waits(session, user_id=actor.user_id) if actor.user_id is not None else []
+    if actor.officer_id is None and not actor.stands_in_for and not escalated:
         return None
     heads = []
     if actor.officer_id is not None:
         heads.append(AccessRequest.certifying_head_id == actor.officer_id)
     if actor.stands_in_for:
         heads.append(AccessRequest.certifying_head_id.in_(officers_of_users(actor.stands_in_for)))
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "certifying_head"),
-                                or_(*heads)))
+    named = and_(AccessRequest.state == "submitted", _at_stage(session, "certifying_head"),
+                 or_(*heads)) if heads else AccessRequest.id.is_(None)
+    return _not_own(actor, _with_escalated(named, escalated))
 
 
 def to_verify(session: Session, actor: Actor):
     """Nationwide: what waits for the Central IT Center."""
     if not actor.has_role(CENTRAL_IT):
         return None
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "central_it")))
+    return _not_own(actor, _with_escalated(
+        and_(AccessRequest.state == "submitted", _at_stage(session, "central_it")),
+        escalated_waits(session, role=CENTRAL_IT)))
 
 
 def awaiting_activation(session: Session, actor: Actor):
@@ -108,7 +150,9 @@ def account_requests(session: Session, actor: Actor):
         and_(AccessRequest.kind != "temporary_assignment", AccessRequest.unit_id.in_(within)),
         and_(AccessRequest.kind == "temporary_assignment", AccessRequest.target_unit_id.in_(within)),
     )
-    return _not_own(actor, and_(AccessRequest.state == "submitted", _at_stage(session, "command_tech"), in_command))
+    escalated = escalated_waits(session, role=COMMAND_TECH)
+    waiting = _with_escalated(and_(AccessRequest.state == "submitted", _at_stage(session, "command_tech")), escalated)
+    return _not_own(actor, and_(waiting, in_command))
 
 
 def inbox_conditions(session: Session, actor: Actor) -> dict[str, object]:

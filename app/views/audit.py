@@ -139,7 +139,8 @@ def known_actions() -> list[str]:
                    *(f"Grant.{verb}" for verb in ("assign", "extend", "reinstate", "revoke", "suspend", "expire",
                                                    "replace", "duty_order")),
                    *(f"AccessRequest.{verb}" for verb in ("submit", "resubmit", "cancel", "approve", "return",
-                                                          "reject")),
+                                                          "reject", "remind", "escalate", "reassign",
+                                                          "return_overdue")),
                    *(f"RequestItem.{verb}" for verb in ("approve_item", "reject_item", "activate",
                                                         "refuse_activation"))})
 

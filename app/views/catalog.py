@@ -1,5 +1,7 @@
 """Reference data an Admin keeps as data: ranks, duty lines, sources, chains, holidays."""
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, TextAreaField
 
 from app import labels
 from app.datamodel import datamodel
@@ -16,9 +18,12 @@ from app.models import (
     RankGroup,
     RequiredDocument,
     SystemFunction,
+    User,
 )
 from app.views.base import SitthiModelView, code_column, code_field
+from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
+from app.views.validators import StageRule
 
 
 class RankGroupView(SitthiModelView):
@@ -142,20 +147,59 @@ class SystemFunctionView(SitthiModelView):
     search_columns = ["code", "name_th", "name_en", "min_position_level", "duty_line", "is_active"]
 
 
+class EmptyOrWholeNumber(IntegerField):
+    """A whole number, or nothing (None): an empty box is a rule switched off, not an error."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+def _days_field(name: str) -> IntegerField:
+    # No Optional(): it would stop the chain, and an empty box can be what is wrong (days needed).
+    return EmptyOrWholeNumber(LABELS[name], validators=[StageRule(name)],
+                              description=_l("Business days since the request reached this stage; empty: off."))
+
+
+def _optional_code(name: str, mapping: dict) -> SelectField:
+    """A select of translated names that may be left empty (stored as NULL)."""
+    return SelectField(LABELS[name], validators=[StageRule(name)], choices=[("", "—"), *mapping.items()],
+                       coerce=lambda value: value or None, widget=Select2Widget())
+
+
 class ApprovalStageView(SitthiModelView):
+    """Stages of a chain, with their chasing rules (app/services/chasing.py): each field of the
+    rules is judged with the others, and a problem shows at its field."""
+
     entity = _l("Approval stage")
     entities = _l("Approval stages")
     datamodel = datamodel(ApprovalStage)
     class_permission_name = "ApprovalStage"
     label_columns = LABELS
-    list_columns = ["chain", "position", "name_th", "actor", "due_business_days"]
+    list_columns = ["chain", "position", "name_th", "actor", "due_business_days", "remind_after_days",
+                    "escalate_after_days", "return_after_days"]
     show_columns = add_columns = edit_columns = [
         "chain", "position", "name_th", "name_en", "actor", "due_business_days",
+        "remind_after_days", "escalate_after_days", "escalate_to", "escalate_to_user", "escalate_to_role",
+        "return_after_days", "return_reason",
     ]
     search_columns = ["chain", "name_th", "actor"]
-    formatters_columns = {"actor": code_column(labels.STAGE_ACTOR)}
+    formatters_columns = {"actor": code_column(labels.STAGE_ACTOR),
+                          "escalate_to": code_column(labels.ESCALATION_TARGET),
+                          "escalate_to_role": code_column(labels.ESCALATION_ROLE)}
     add_form_extra_fields = edit_form_extra_fields = {
-        "actor": code_field(LABELS["actor"], labels.STAGE_ACTOR)
+        "actor": code_field(LABELS["actor"], labels.STAGE_ACTOR),
+        "remind_after_days": _days_field("remind_after_days"),
+        "escalate_after_days": _days_field("escalate_after_days"),
+        "escalate_to": _optional_code("escalate_to", labels.ESCALATION_TARGET),
+        "escalate_to_user": AjaxRelationField(LABELS["escalate_to_user"], validators=[StageRule("escalate_to_user")],
+                                              model=User, lookup_kind="user"),
+        "escalate_to_role": _optional_code("escalate_to_role", labels.ESCALATION_ROLE),
+        "return_after_days": _days_field("return_after_days"),
+        "return_reason": TextAreaField(LABELS["return_reason"], validators=[StageRule("return_reason")],
+                                       filters=[lambda value: (value or "").strip() or None]),
     }
     base_order = ("chain_id", "asc")
 

@@ -139,7 +139,8 @@ def _timeline(req: AccessRequest, decisions: list[Decision]) -> list[dict]:
             "item": decision.item,
             "state": decision.transition,
             "at": decision.decided_at,
-            "who": officers.get(decision.actor_id) or decision.actor,
+            "who": officers.get(decision.actor_id) or decision.actor or (
+                labels.SYSTEM_ACTOR if decision.transition in labels.SYSTEM_TRANSITIONS else None),
             # A deputy's decision: "decided by X for Y", Y the head who was away.
             "for_whom": decision.on_behalf_of_id and (
                 officers.get(decision.on_behalf_of_id) or db.session.get(User, decision.on_behalf_of_id)),

@@ -16,9 +16,12 @@ DRAFT, SUBMITTED, RETURNED, REJECTED, COMPLETED, CANCELLED = (
 FINAL_STATES = frozenset({REJECTED, COMPLETED, CANCELLED})
 OPEN_STATES = frozenset({DRAFT, SUBMITTED, RETURNED})
 
-# Who fires a transition.
+# Who fires a transition. The scheduled chasing sweep (app/services/chasing.py) fires the system's:
+# it reminds, escalates, hands the head's stage to the unit's next head, or returns an overdue
+# request; none of them decides what the request asks for.
 REQUESTER = "requester"
 STAGE_ACTOR = "stage_actor"
+SYSTEM = "system"
 
 # Where a stage decision leads: on to the next stage, or done; the service works out which.
 NEXT_STAGE = "next_stage"
@@ -98,6 +101,12 @@ TRANSITIONS: dict[str, Transition] = {
                    (waits_at_stage, comment_given), N_("returned")),
         Transition("reject", frozenset({SUBMITTED}), REJECTED, STAGE_ACTOR,
                    (waits_at_stage, comment_given), N_("rejected")),
+        Transition("remind", frozenset({SUBMITTED}), SUBMITTED, SYSTEM, (waits_at_stage,), N_("reminded")),
+        Transition("escalate", frozenset({SUBMITTED}), SUBMITTED, SYSTEM, (waits_at_stage,), N_("escalated")),
+        Transition("reassign", frozenset({SUBMITTED}), SUBMITTED, SYSTEM, (waits_at_stage, names_head),
+                   N_("handed to another head")),
+        Transition("return_overdue", frozenset({SUBMITTED}), RETURNED, SYSTEM,
+                   (waits_at_stage, comment_given), N_("returned as overdue")),
     )
 }
 

@@ -33,6 +33,7 @@ from app.models import (
     SystemFunction,
 )
 from app.models.loading import load
+from app.services import linkage
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -48,6 +49,8 @@ CHECK_LOADS = (
         load(RequestItem.data_source).options(load(DataSource.agency)),
         load(RequestItem.function).options(load(SystemFunction.min_position_level), load(SystemFunction.duty_line)),
         load(RequestItem.rank_group),
+        load(RequestItem.fields),
+        load(RequestItem.answers),
     ),
 )
 # What "the same right" and its messages read of a held grant or an item asked elsewhere.
@@ -69,7 +72,8 @@ RENEWAL_KINDS = frozenset({"external_search_renewal", "account_renewal"})
 # Requests that may still become rights: a second one asking the same is a duplicate.
 OPEN_STATES = ("submitted", "returned")
 # Judged again at every decision; the head check is about who may certify, settled at submit.
-DECISION_TIME_EXEMPT = frozenset({"head"})
+# So are the answers to the justification questions: a question added later binds new requests only.
+DECISION_TIME_EXEMPT = frozenset({"head", "justification"})
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class _Facts:
     agreed_agency_ids: set[int]
     live_grants: dict[int, list[Grant]]
     open_items: dict[int, list[tuple[RequestItem, str]]]
+    # Linkage Center rules: the fields the agreements in force allow, the questions per source.
+    allowed_field_ids: set[int] = field(default_factory=set)
+    questions: dict = field(default_factory=dict)
 
 
 def agreed_agency_ids(session: Session, today: date) -> set[int]:
@@ -150,10 +157,13 @@ def _facts(session: Session, requests: list[AccessRequest], today: date) -> _Fac
                 select(Attachment.request_id, Attachment.kind).where(Attachment.request_id.in_(ids))):
             kinds[request_id].add(kind)
     officers = [r.requester_id for r in requests]
+    sources = {item.data_source_id for r in requests for item in r.items if item.data_source_id}
     return _Facts(today=today, attachment_kinds=kinds, required=required_documents(session),
                   agreed_agency_ids=agreed_agency_ids(session, today),
                   live_grants=live_grants_of(session, officers),
-                  open_items=_open_items_of(session, officers))
+                  open_items=_open_items_of(session, officers),
+                  allowed_field_ids=linkage.allowed_field_ids(session, today) if sources else set(),
+                  questions=linkage.questions_by_source(session, sources))
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -324,7 +334,31 @@ def _source_checks(item: RequestItem, facts: _Facts) -> list[Check]:
     if refused is not None:
         return [Check(refused.code, refused.status, refused.message, refused.params, item.id)]
     return [Check("agreement", PASS, N_("The data-sharing agreement with %(agency)s is valid."),
-                  {"agency": named(source.agency)}, item.id)]
+                  {"agency": named(source.agency)}, item.id),
+            *_linkage_checks(item, facts)]
+
+
+def _linkage_checks(item: RequestItem, facts: _Facts) -> list[Check]:
+    """The Linkage Center rules of one search item: only fields the agreement in force allows
+    (an item without fields, made before fields were recorded, asks what the agreement allows),
+    and an answer to every required justification question of its source."""
+    source = item.data_source
+    checks = []
+    if item.fields:
+        outside = [f for f in item.fields if f.id not in facts.allowed_field_ids]
+        if outside:
+            checks.append(Check("fields", FAIL, linkage.MSG_FIELDS_NOT_ALLOWED,
+                                {"agency": named(source.agency), "source": named(source),
+                                 "fields": linkage.field_names(outside)},
+                                item.id, linkage.fields_field(source.id)))
+        else:
+            checks.append(Check("fields", PASS, linkage.MSG_FIELDS_ALLOWED, {"source": named(source)}, item.id))
+    if item.state == "pending":
+        for question in linkage.missing_answers(item, facts.questions.get(source.id, [])):
+            checks.append(Check("justification", FAIL, linkage.MSG_ANSWER_REQUIRED,
+                                {"question": linkage.question_label(question), "source": named(source)},
+                                item.id, linkage.answer_field(source.id, question.id)))
+    return checks
 
 
 def _rank_group_check(item, own_group) -> Check:

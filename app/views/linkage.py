@@ -25,7 +25,8 @@ from app.views.base import SitthiModelView, code_column, code_field
 from app.views.labels import LABELS
 from app.views.scoping import current_actor
 
-ANSWER_KIND = {"text": _l("Text"), "number": _l("Number"), "date": _l("Date")}
+ANSWER_KIND = {"text": _l("Text"), "number": _l("Number (digits only)"), "date": _l("Date")}
+ORDERED_LABELS = {**LABELS, "position": LABELS["order"]}
 LETTER_LABEL = _l("Letter (PDF)")
 LETTER_HELP = _l("PDF only; choose a file only to replace the letter kept.")
 
@@ -97,7 +98,7 @@ class DataFieldView(SitthiModelView):
     entities = _l("Data fields")
     datamodel = datamodel(DataField)
     class_permission_name = "DataField"
-    label_columns = LABELS
+    label_columns = ORDERED_LABELS
     list_columns = ["data_source", "position", "code", "name_th", "name_en"]
     show_columns = add_columns = edit_columns = ["data_source", "position", "code", "name_th", "name_en"]
     search_columns = ["data_source", "code", "name_th", "name_en"]
@@ -109,7 +110,7 @@ class JustificationQuestionView(SitthiModelView):
     entities = _l("Justification questions")
     datamodel = datamodel(JustificationQuestion)
     class_permission_name = "JustificationQuestion"
-    label_columns = LABELS
+    label_columns = ORDERED_LABELS
     list_columns = ["data_source", "position", "label_th", "answer_kind", "required", "is_active"]
     show_columns = add_columns = edit_columns = [
         "data_source", "position", "label_th", "label_en", "answer_kind", "required", "max_length", "is_active",

@@ -447,12 +447,13 @@ def _sync_justifications(request: AccessRequest, chosen: dict) -> None:
     """Each source item asks for its chosen fields and keeps its answers, with the questions'
     words as asked (an Admin may reword or drop a question later)."""
     for item in request.items:
-        given = chosen.get(item.data_source_id) if item.data_source_id else None
+        source = item.data_source  # a new item has its source, not yet its source's id
+        given = chosen.get(source.id) if source is not None else None
         if given is None:
             continue
         item.fields = list(given.fields)
         questions = {q.id: q for q in linkage.questions_by_source(
-            object_session(request), [item.data_source_id]).get(item.data_source_id, [])}
+            object_session(request), [source.id]).get(source.id, [])}
         kept = {a.question_id: a for a in item.answers}
         for question_id, answer in list(kept.items()):
             if question_id not in given.answers:

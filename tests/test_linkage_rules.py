@@ -184,6 +184,16 @@ def test_a_required_answer_is_asked_at_submit_and_kept_on_the_grant(world):
     assert kept == {"เลขคดี": "คดีอาญาที่ 123/2569", "จำนวนบุคคล": "3"}
 
 
+def test_a_date_answer_is_read_in_the_officers_era_and_kept_as_a_date(world):
+    question = _ask(world, "vehicles", "วันที่เกิดเหตุ", kind="date", max_length=10)
+    assert linkage.read_answer(question, "30/11/2569", buddhist_era=True) == "2026-11-30"
+    assert linkage.read_answer(question, "30/11/2026", buddhist_era=False) == "2026-11-30"
+    with pytest.raises(ValidationFailed):
+        linkage.read_answer(question, "30/11/2026", buddhist_era=True)  # a Gregorian year typed in Thai
+    with pytest.raises(ValidationFailed):
+        linkage.read_answer(question, "31/02/2569", buddhist_era=True)
+
+
 def test_a_question_added_after_submit_does_not_block_the_decision(world):
     request = world.at_central_it(sources=("vehicles",))
     _ask(world, "vehicles", "วัตถุประสงค์")

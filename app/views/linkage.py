@@ -13,7 +13,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from markupsafe import Markup
-from wtforms.validators import StopValidation
+from wtforms.validators import NumberRange, StopValidation
 
 from app.datamodel import datamodel
 from app.errors import ValidationFailed
@@ -118,6 +118,7 @@ class JustificationQuestionView(SitthiModelView):
     search_columns = ["data_source", "label_th", "label_en", "required", "is_active"]
     formatters_columns = {"answer_kind": code_column(ANSWER_KIND)}
     add_form_extra_fields = edit_form_extra_fields = {"answer_kind": code_field(LABELS["answer_kind"], ANSWER_KIND)}
+    validators_columns = {"max_length": [NumberRange(min=1, max=2000)]}
     base_order = ("data_source_id", "asc")
 
 

@@ -200,32 +200,31 @@ def test_a_question_added_after_submit_does_not_block_the_decision(world):
     assert decide(world.session, world.central_actor, request.id, "approve", CLOCK).state == "completed"
 
 
-# -- the screens: a committed source of its own, so no other test meets its questions -----------------
+# -- the screens: questions of their own, removed afterwards, so no other test meets them -----------
 @pytest.fixture(scope="module")
 def lab(app):
-    """An agency with an agreement in force allowing two of its source's three fields, and a
-    required text question and an optional number question."""
+    """Health insurance rights (NHSO), whose demo agreement allows both its fields, with a third
+    field it does not allow, a required text question and an optional number question."""
     from app.extensions import db
 
     with app.app_context():
-        agency = Agency(code="TLNK", name_th="หน่วยงานทดสอบ Linkage", name_en="Linkage test agency")
-        source = DataSource(code="linkage_test", name_th="ข้อมูลทดสอบ Linkage", name_en="Linkage test data",
-                            agency=agency, is_open=True, default_validity_months=12)
-        fields = [DataField(data_source=source, code=code, name_th=th, name_en=en, position=n)
-                  for n, (code, th, en) in enumerate((("name", "ชื่อทดสอบ", "Test name"),
-                                                      ("address", "ที่อยู่ทดสอบ", "Test address"),
-                                                      ("photo", "ภาพทดสอบ", "Test photo")), start=1)]
-        db.session.add_all([agency, source, *fields])
-        db.session.add(DataSharingAgreement(agency=agency, reference="TLNK-1/2569", signed_on=TEST_TODAY,
-                                            valid_from=TEST_TODAY - timedelta(days=30), allowed_fields=fields[:2]))
+        source = db.session.scalar(select(DataSource).where(DataSource.code == "health_insurance"))
+        fields = list(db.session.scalars(select(DataField).where(DataField.data_source_id == source.id)
+                                         .order_by(DataField.position)))
+        photo = DataField(data_source=source, code="lab_photo", name_th="ภาพถ่ายผู้มีสิทธิ", name_en="Photo", position=9)
         case = JustificationQuestion(data_source=source, label_th="เลขคดีทดสอบ", label_en="Test case number",
                                      required=True, answer_kind="text", max_length=30, position=1)
         count = JustificationQuestion(data_source=source, label_th="จำนวนผู้เกี่ยวข้อง", label_en="People involved",
                                       required=False, answer_kind="number", max_length=5, position=2)
-        db.session.add_all([case, count])
+        db.session.add_all([photo, case, count])
         db.session.commit()
-        return {"source": source.id, "fields": [f.id for f in fields], "case": case.id, "count": count.id,
-                "agency": agency.id}
+        made = {"source": source.id, "fields": [fields[0].id, fields[1].id, photo.id], "case": case.id,
+                "count": count.id, "agency": source.agency_id}
+    yield made
+    with app.app_context():
+        db.session.execute(delete(JustificationQuestion).where(JustificationQuestion.id.in_((made["case"], made["count"]))))
+        db.session.execute(delete(DataField).where(DataField.id == made["fields"][2]))
+        db.session.commit()
 
 
 def _form(app, user, lab, **extra):
@@ -258,8 +257,9 @@ def test_the_form_asks_the_questions_and_offers_only_agreed_fields(app, login, l
     page = login(new_requester(app)).get("/requests/new/external_search").get_data(as_text=True)
     sid = lab["source"]
     assert f'name="answer_{sid}_{lab["case"]}"' in page and "เลขคดีทดสอบ" in page
-    name_box, photo_box = (re.search(rf'<input[^>]*value="{i}"[^>]*id="field-linkage_test-{c}"[^>]*>', page, re.S).group(0)
-                           for i, c in ((lab["fields"][0], "name"), (lab["fields"][2], "photo")))
+    name_box, photo_box = (re.search(rf'<input[^>]*value="{i}"[^>]*id="field-health_insurance-{c}"[^>]*>', page,
+                                     re.S).group(0)
+                           for i, c in ((lab["fields"][0], "scheme"), (lab["fields"][2], "lab_photo")))
     assert "checked" in name_box and "disabled" not in name_box
     assert "disabled" in photo_box and "ไม่อยู่ในข้อตกลง" in page
 
@@ -272,7 +272,7 @@ def test_a_missing_required_answer_shows_at_its_field_and_saves_nothing(app, log
     page = response.get_data(as_text=True)
     field = f'answer_{lab["source"]}_{lab["case"]}'
     assert re.search(rf'has-error">\s*<label class="control-label" for="{field}"', page)
-    assert "กรุณาตอบ “เลขคดีทดสอบ” ของข้อมูลทดสอบ Linkage" in page
+    assert "กรุณาตอบ “เลขคดีทดสอบ” ของสิทธิหลักประกันสุขภาพ" in page
     assert _requests_of(app, username) == 0
 
 
@@ -302,8 +302,8 @@ def test_a_field_outside_the_agreement_sent_by_hand_is_refused_with_the_reason(a
         f'field_{lab["source"]}': [str(lab["fields"][0]), str(lab["fields"][2])],
         f'answer_{lab["source"]}_{lab["case"]}': "คดี 1/2569"})
     assert response.status_code == 400
-    assert ("ข้อตกลงการใช้ข้อมูลกับหน่วยงานทดสอบ Linkageไม่อนุญาตรายการข้อมูลต่อไปนี้ของข้อมูลทดสอบ Linkage: ภาพทดสอบ"
-            in response.get_data(as_text=True))
+    assert ("ข้อตกลงการใช้ข้อมูลกับสำนักงานหลักประกันสุขภาพแห่งชาติไม่อนุญาตรายการข้อมูลต่อไปนี้"
+            "ของสิทธิหลักประกันสุขภาพ: ภาพถ่ายผู้มีสิทธิ" in response.get_data(as_text=True))
     assert _requests_of(app, username) == 0
 
 
@@ -320,7 +320,7 @@ def test_answers_and_fields_go_to_the_approvers_and_stay_on_the_grant(app, login
     head = login("head")
     page = head.get(f"/requests/show/{pk}").get_data(as_text=True)
     assert "เลขคดีทดสอบ" in page and "คดีอาญา &lt;b&gt;99&lt;/b&gt;/2569" in page  # as text, never markup
-    assert "ชื่อทดสอบ, ที่อยู่ทดสอบ" in page
+    assert "สิทธิการรักษาพยาบาล, หน่วยบริการประจำ" in page
     assert _decide(head, pk, "approve").status_code == 302
     centralit = login("centralit")
     assert "คดีอาญา &lt;b&gt;99&lt;/b&gt;/2569" in centralit.get(f"/requests/show/{pk}").get_data(as_text=True)
@@ -331,7 +331,7 @@ def test_answers_and_fields_go_to_the_approvers_and_stay_on_the_grant(app, login
     for user, url in ((centralit, f"/grantview/show/{grant_id}"), (officer, f"/mygrantview/show/{grant_id}")):
         shown = user.get(url).get_data(as_text=True)
         assert "รายการข้อมูลและเหตุผลความจำเป็น" in shown, url
-        assert "คดีอาญา &lt;b&gt;99&lt;/b&gt;/2569" in shown and "ชื่อทดสอบ, ที่อยู่ทดสอบ" in shown, url
+        assert "คดีอาญา &lt;b&gt;99&lt;/b&gt;/2569" in shown and "สิทธิการรักษาพยาบาล, หน่วยบริการประจำ" in shown, url
 
 
 # -- super users and the audit's flag -------------------------------------------------------------
@@ -440,15 +440,20 @@ def test_an_agreement_allows_only_its_own_agencys_fields_and_keeps_its_letter(ap
 
     refused = add("TLNK-2/2569", [lab["fields"][0], plate], (BytesIO(PDF), "letter.pdf"))
     assert refused.status_code == 200 and "เลขทะเบียนรถ" in refused.get_data(as_text=True)
-    assert add("TLNK-3/2569", [lab["fields"][0]], (BytesIO(PDF), "หนังสืออนุญาต.pdf")).status_code == 302
-    with app.app_context():
-        kept = db.session.scalar(select(DataSharingAgreement).where(DataSharingAgreement.reference == "TLNK-3/2569"))
-        assert [f.id for f in kept.allowed_fields] == [lab["fields"][0]]
-        assert kept.letter.filename == "หนังสืออนุญาต.pdf"
-        assert db.session.scalar(select(func.count(DataSharingAgreement.id)).where(
-            DataSharingAgreement.reference == "TLNK-2/2569")) == 0
-        db.session.delete(kept)
-        db.session.commit()
+    try:
+        assert add("TLNK-3/2569", [lab["fields"][0]], (BytesIO(PDF), "หนังสืออนุญาต.pdf")).status_code == 302
+        with app.app_context():
+            kept = db.session.scalar(select(DataSharingAgreement).where(DataSharingAgreement.reference == "TLNK-3/2569"))
+            assert [f.id for f in kept.allowed_fields] == [lab["fields"][0]]
+            assert kept.letter.filename == "หนังสืออนุญาต.pdf"
+            assert db.session.scalar(select(func.count(DataSharingAgreement.id)).where(
+                DataSharingAgreement.reference == "TLNK-2/2569")) == 0
+    finally:
+        with app.app_context():
+            for kept in db.session.scalars(select(DataSharingAgreement).where(
+                    DataSharingAgreement.reference.in_(("TLNK-2/2569", "TLNK-3/2569")))):
+                db.session.delete(kept)
+            db.session.commit()
 
 
 # -- the letters: the nationwide roles only, whatever id is guessed ---------------------------------

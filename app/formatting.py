@@ -87,8 +87,20 @@ def position_at(title: str | None, unit) -> str:
     return f"{title} {unit}".strip()
 
 
+def answer_text(answer) -> str:
+    """An answer to a justification question as its reader reads it: a date in their calendar."""
+    question = answer.question
+    if question is not None and question.answer_kind == "date":
+        try:
+            return format_date(date.fromisoformat(answer.value))
+        except ValueError:
+            return answer.value
+    return answer.value
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["answer_text"] = answer_text
     app.jinja_env.globals["position_at"] = position_at
     app.jinja_env.filters["fdate"] = format_date
     app.jinja_env.filters["fdatetime"] = format_datetime

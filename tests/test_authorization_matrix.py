@@ -110,7 +110,7 @@ def _url(app, rule, samples):
     view, _method = _view_method(app, rule.endpoint)
     values = {}
     for argument in rule.arguments:
-        if argument in ("pk", "item_id", "attachment_id", "id"):
+        if argument in ("pk", "item_id", "attachment_id", "id", "letter_id"):
             values[argument] = 999999 if "delete" in rule.endpoint else _pk_for(app, view, samples)
         elif argument == "kind":
             values[argument] = "external_search"

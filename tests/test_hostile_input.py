@@ -509,7 +509,7 @@ def test_text_longer_than_a_field_holds_is_refused(app, people, desk, post_scree
         pytest.skip("this form has no free-text field")
     before = _fingerprint(app)
     for name in fields:
-        response = screen.post({**screen.form.harmless, name: long_text})
+        response = screen.post(_with_what_it_needs(screen, {**screen.form.harmless, name: long_text}, name))
         _assert_refused(response, screen.browser.client, (post_screen, name))
     assert _changed(before, _fingerprint(app)) == {}
 
@@ -535,8 +535,18 @@ def test_a_date_in_a_year_no_record_can_have_is_refused_at_its_field(app, people
     figures("screen date fields refused a Buddhist-Era year and year 1", len(_DATES_TRIED))
 
 
-# A field read only with another: the rank group of a data source counts when the source is ticked.
-CHOSEN_WITH = ((re.compile(r"rank_group_(\d+)$"), "source"),)
+# A field read only with another: the rank group of a data source counts when the source is ticked,
+# and so do its data fields and the answers to its justification questions (Linkage Center rules).
+CHOSEN_WITH = ((re.compile(r"rank_group_(\d+)$"), "source"), (re.compile(r"field_(\d+)$"), "source"),
+               (re.compile(r"answer_(\d+)_\d+$"), "source"))
+
+
+def _with_what_it_needs(screen, changes: dict, name: str) -> dict:
+    """The change, with the box ticked that makes the form read the changed field."""
+    for pattern, other in CHOSEN_WITH:
+        if pattern.match(name):
+            changes[other] = [*screen.form.values.get(other, []), pattern.match(name).group(1)]
+    return changes
 
 
 def test_an_id_no_row_can_have_is_refused_in_selects_and_related_fields(app, people, desk, post_screen):
@@ -547,11 +557,7 @@ def test_an_id_no_row_can_have_is_refused_in_selects_and_related_fields(app, peo
     cases = [(name, bad) for name in screen.form.ids for bad in NOT_IDS]
     cases += [(name, bad) for name in screen.form.numbers for bad in (HUGE, str(-(2**40)), "abc")]
     for name, bad in cases:
-        changes = {**screen.form.harmless, name: bad}
-        for pattern, other in CHOSEN_WITH:
-            if pattern.match(name):
-                changes[other] = [*screen.form.values.get(other, []), pattern.match(name).group(1)]
-        response = screen.post(changes)
+        response = screen.post(_with_what_it_needs(screen, {**screen.form.harmless, name: bad}, name))
         _assert_refused(response, screen.browser.client, (post_screen, name, bad))
     assert _changed(before, _fingerprint(app)) == {}
 

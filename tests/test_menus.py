@@ -16,6 +16,8 @@ CONFIGURATION = {
     "/requireddocumentview/list/",
     "/rankview/list/", "/rankgroupview/list/", "/dutylineview/list/",
     "/positionlevelview/list/", "/holidayview/list/",
+    # Linkage Center: agencies' super users, the data fields of sources, justification questions.
+    "/agencysuperuserview/list/", "/datafieldview/list/", "/justificationquestionview/list/",
 }
 AUDIT = {"/auditeventview/list/", "/reviewcampaignview/list/", "/reviewdecisionview/list/",
          "/notificationview/list/"}
@@ -38,6 +40,7 @@ MENUS = {
     "centralit": OFFICER | APPROVALS | PERSONNEL | {"/toverifyview/list/", "/awaitingactivationview/list/",
                                                     "/grantview/list/", "/datasourceview/list/",
                                                     "/agencyview/list/", "/agreementview/list/",
+                                                    "/agencysuperuserview/list/",
                                                     "/holidayview/list/", "/deactivationnoticeview/list/",
                                                     "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                     "/dutyorderview/list/", "/rightsaudit/"},
@@ -45,7 +48,8 @@ MENUS = {
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                   "/expiringgrantview/list/", "/commandgrantview/list/",
                                                   "/deactivationnoticeview/list/", "/dutyorderview/list/",
-                                                  "/rightsaudit/"},
+                                                  "/rightsaudit/", "/agreementview/list/",
+                                                  "/agencysuperuserview/list/"},
     "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
         "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
         "/accountrequestview/list/", "/expiringgrantview/list/", "/commandgrantview/list/",

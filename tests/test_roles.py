@@ -58,6 +58,8 @@ EXPECTED = {
         "DeactivationNotice": "rw", "PersonnelChange": "r", "ReviewCampaign": "rw", "ReviewDecision": "r",
         "RightsAudit": "r", "DutyOrder": "r",
         "Import": "rw",
+        # Linkage Center: agencies' super users kept by CentralIT; the letters downloaded.
+        "AgencySuperUser": "rw", "LinkageLetter": "r",
     })
     | _menus({
         "Approvals", "To Verify", "Awaiting Activation", "Requests", "Request Items",
@@ -65,6 +67,7 @@ EXPECTED = {
         "Grants", "Personnel", "Officers", "Units", "Configuration", "Data Sources",
         "Agencies", "Data Sharing Agreements", "Holidays", "Deactivation Notices", "Personnel Changes",
         "Audit", "Review Campaigns", "Review Decisions", "Rights Audit", "Duty Orders", "Imports",
+        "Agency Super Users",
     }),
     "Auditor": SELF_SERVICE
     | _perms({
@@ -73,12 +76,15 @@ EXPECTED = {
         "Unit": "r", "AuditEvent": "r", "ReviewCampaign": "r", "ReviewDecision": "r",
         "CommandGrant": "r", "DeactivationNotice": "r", "PersonnelChange": "r", "RightsAudit": "r",
         "DutyOrder": "r", "Import": "r",
+        # Linkage Center: agreements and super users with their letters, read only.
+        "DataSharingAgreement": "r", "AgencySuperUser": "r", "LinkageLetter": "r",
     })
     | _menus({
         "Approvals", "Requests", "Request Items", "Attachments", "Decisions", "Permissions",
         "Grants", "Expiring Grants", "Personnel", "Officers", "Units", "Audit", "Audit Events",
         "Review Campaigns", "Review Decisions", "Command Permissions", "Deactivation Notices",
         "Personnel Changes", "Rights Audit", "Duty Orders", "Imports",
+        "Configuration", "Data Sharing Agreements", "Agency Super Users",
     }),
 }
 

@@ -14,6 +14,16 @@ from app.models.lifecycle import (
     PersonnelChange,
     SourceUsage,
 )
+from app.models.linkage import (
+    ANSWER_KINDS,
+    AgencySuperUser,
+    DataField,
+    ItemAnswer,
+    JustificationQuestion,
+    LinkageLetter,
+    agreement_field,
+    request_item_field,
+)
 from app.models.login import LoginGeneration, LoginThrottle
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
@@ -50,4 +60,6 @@ __all__ = [
     "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
     "RequestNumberCounter", "RequiredDocument",
     "ReviewCampaign", "ReviewDecision", "StageChase", "SystemFunction", "Unit", "User",
+    "ANSWER_KINDS", "AgencySuperUser", "DataField", "ItemAnswer", "JustificationQuestion", "LinkageLetter",
+    "agreement_field", "request_item_field",
 ]

@@ -243,6 +243,10 @@ class RequestItem(VersionedMixin, Model):
     comment: Mapped[str | None] = mapped_column(Text)
     agency_reference: Mapped[str | None] = mapped_column(String(100))
     activated_on: Mapped[date | None] = mapped_column(Date)
+    # What a search item asks of its source, and why (app.models.linkage).
+    fields = relationship("DataField", secondary="request_item_field", order_by="DataField.id")
+    answers = relationship("ItemAnswer", order_by="ItemAnswer.id", cascade="all, delete-orphan",
+                           passive_deletes=True)
 
     # The relations __str__ reads, loaded with a list that shows this row as text.
     text_reads = ("data_source", "function")

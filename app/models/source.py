@@ -35,6 +35,11 @@ class DataSharingAgreement(Model):
     valid_from: Mapped[date] = mapped_column(Date, nullable=False)
     valid_until: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
+    # The owner agency's permission letter as a PDF (the number is `reference`, the date
+    # `signed_on`), and the data fields it allows (app.models.linkage).
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("linkage_letter.id"))
+    letter = relationship("LinkageLetter")
+    allowed_fields = relationship("DataField", secondary="agreement_field", order_by="DataField.id")
 
     def __str__(self) -> str:
         return self.reference

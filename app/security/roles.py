@@ -98,6 +98,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "DataSource": (READ,),
         "Agency": (READ,),
         "DataSharingAgreement": (READ, WRITE),
+        # Linkage Center: each agency's super user, kept current by CentralIT; the letters
+        # (agreements' and appointments') download for the nationwide roles only.
+        "AgencySuperUser": (READ, WRITE),
+        "LinkageLetter": (READ,),
         "Holiday": (READ,),
         "PersonnelChange": (READ,),
         # Start a rights review of any command, and follow its results.
@@ -127,6 +131,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         "RightsAudit": (READ,),
         "DutyOrder": (READ,),
         "Import": (READ,),
+        # The Linkage Center's agreements and super users, and their letters: read only.
+        "DataSharingAgreement": (READ,),
+        "AgencySuperUser": (READ,),
+        "LinkageLetter": (READ,),
     }),
 }
 ADMIN = "Admin"

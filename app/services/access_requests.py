@@ -37,6 +37,7 @@ from app.models import (
     DataSource,
     Decision,
     Grant,
+    ItemAnswer,
     Officer,
     RankGroup,
     RequestItem,
@@ -54,6 +55,7 @@ from app.services import (
     eligibility,
     expiry,
     fallback_heads,
+    linkage,
     notifications,
     personnel_rules,
     stage_waits,
@@ -144,6 +146,10 @@ def invalid(field_name: str, message: str, **params) -> ValidationFailed:
 class SourceChoice:
     data_source_id: int
     rank_group_id: int | None = None
+    # Linkage Center rules: the source's data fields asked for (None: not stated, so every field
+    # the agreement allows) and the answers to its justification questions (question id, text).
+    field_ids: tuple[int, ...] | None = None
+    answers: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,8 @@ class RequestData:
     assignment_until: date | None = None
     sources: tuple[SourceChoice, ...] = ()
     function_ids: tuple[int, ...] = ()
+    # How a person typed the dates of their answers: dd/mm/yyyy in the Buddhist Era (Thai).
+    dates_in_buddhist_era: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,6 +446,48 @@ def _sync_items(session: Session, request: AccessRequest, officer: Officer,
         request.items.append(item)
 
 
+# -- Linkage Center rules on the form: fields asked and justification given, per source ----------
+def _chosen_justifications(session: Session, data: RequestData, sources, today: date) -> dict:
+    """source id -> the fields and answers given for it, every problem refused at its field."""
+    if not sources:
+        return {}
+    allowed = linkage.allowed_field_ids(session, today)
+    given = {choice.data_source_id: choice for choice in data.sources}
+    problems: list[tuple[str, str, dict]] = []
+    chosen = {}
+    for source, _group in sources:
+        choice = given[source.id]
+        chosen[source.id] = linkage.justification_of(
+            session, source, choice.field_ids, choice.answers, allowed, data.dates_in_buddhist_era, problems)
+    if problems:
+        raise FieldsRefused(problems)
+    return chosen
+
+
+def _sync_justifications(request: AccessRequest, chosen: dict) -> None:
+    """Each source item asks for its chosen fields and keeps its answers, with the questions'
+    words as asked (an Admin may reword or drop a question later)."""
+    for item in request.items:
+        source = item.data_source  # a new item has its source, not yet its source's id
+        given = chosen.get(source.id) if source is not None else None
+        if given is None:
+            continue
+        item.fields = list(given.fields)
+        questions = {q.id: q for q in linkage.questions_by_source(
+            object_session(request), [source.id]).get(source.id, [])}
+        kept = {a.question_id: a for a in item.answers}
+        for question_id, answer in list(kept.items()):
+            if question_id not in given.answers:
+                item.answers.remove(answer)
+        for question_id, value in given.answers.items():
+            question = questions[question_id]
+            answer = kept.get(question_id)
+            if answer is None:
+                answer = ItemAnswer(question_id=question_id)
+                item.answers.append(answer)
+            answer.label_th, answer.label_en, answer.value = question.label_th, question.label_en, value
+
+
 def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads, max_bytes: int) -> None:
     if any(upload.kind not in ATTACHMENT_KINDS for upload in uploads):
         raise invalid("attachments", MSG_BAD_ATTACHMENT_KIND)
@@ -489,6 +539,7 @@ def save_draft(
     _validate_head(session, data, officer)
     _validate_assignment(session, data, officer, clock.today)
     sources = _chosen_sources(session, data, clock.today)
+    justifications = _chosen_justifications(session, data, sources, clock.today)
     functions = _chosen_functions(session, data)
     if request is None:
         request = AccessRequest(kind=data.kind, state="draft", requester=officer,
@@ -505,6 +556,7 @@ def save_draft(
     request.target_unit_id = data.target_unit_id if data.kind == "temporary_assignment" else None
     request.assignment_until = data.assignment_until if data.kind == "temporary_assignment" else None
     _sync_items(session, request, officer, sources, functions)
+    _sync_justifications(request, justifications)
     if remove_attachment_ids:
         for attachment in session.scalars(select(Attachment).where(
                 Attachment.request_id == request.id, Attachment.id.in_(remove_attachment_ids))):

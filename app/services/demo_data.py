@@ -39,6 +39,78 @@ from app.services.stage_waits import record_waits
 
 DEMO_PASSWORD = "Sitthi@demo1"
 AGENCIES_WITHOUT_AGREEMENT = ("DOP",)
+AGENCIES_WITHOUT_SUPER_USER = ("DOE",)
+# The data fields of each source (what the Linkage Center lists per agency); code, Thai, English.
+DEMO_FIELDS = {
+    "civil_registration": [
+        ("full_name", "ชื่อ-สกุล", "Full name"),
+        ("id_card", "ข้อมูลบัตรประจำตัวประชาชน", "ID card data"),
+        ("address", "ที่อยู่ตามทะเบียนบ้าน", "Registered address"),
+        ("household", "รายการบุคคลในบ้าน", "Household members"),
+        ("face_photo", "ภาพใบหน้า", "Face photo"),
+        ("parents", "ข้อมูลบิดา-มารดา", "Parents"),
+        ("name_changes", "ประวัติการเปลี่ยนชื่อ-สกุล", "Name-change history"),
+        ("moves", "ประวัติการย้ายที่อยู่", "Change-of-address history"),
+    ],
+    "aliens": [
+        ("full_name", "ชื่อ-สกุล", "Full name"),
+        ("passport", "เลขหนังสือเดินทาง", "Passport number"),
+        ("nationality", "สัญชาติ", "Nationality"),
+        ("address", "ที่อยู่ในประเทศไทย", "Address in Thailand"),
+    ],
+    "firearms": [
+        ("licence", "ใบอนุญาตอาวุธปืน (ป.4)", "Firearm licence"),
+        ("holder", "ผู้ถือใบอนุญาต", "Licence holder"),
+    ],
+    "vehicles": [
+        ("plate", "เลขทะเบียนรถ", "Registration plate"),
+        ("owner", "ผู้ถือกรรมสิทธิ์และผู้ครอบครอง", "Owner and possessor"),
+        ("vehicle", "ยี่ห้อ รุ่น สี เลขตัวรถ", "Make, model, colour, chassis number"),
+        ("driving_licence", "ใบอนุญาตขับรถ", "Driving licence"),
+    ],
+    "company_registry": [
+        ("company", "ข้อมูลนิติบุคคล", "Juristic person"),
+        ("directors", "รายชื่อกรรมการ", "Directors"),
+        ("shareholders", "รายชื่อผู้ถือหุ้น", "Shareholders"),
+        ("address", "ที่ตั้งสำนักงาน", "Registered office"),
+    ],
+    "social_security": [
+        ("insured", "ข้อมูลผู้ประกันตน", "Insured person"),
+        ("employer", "สถานประกอบการ", "Employer"),
+        ("contributions", "ประวัติการส่งเงินสมทบ", "Contribution history"),
+    ],
+    "health_insurance": [
+        ("scheme", "สิทธิการรักษาพยาบาล", "Health coverage scheme"),
+        ("hospital", "หน่วยบริการประจำ", "Registered hospital"),
+    ],
+    "prisoners": [
+        ("prisoner", "ข้อมูลผู้ต้องขัง", "Prisoner record"),
+        ("prison", "เรือนจำ/ทัณฑสถาน", "Prison"),
+        ("release", "กำหนดพ้นโทษ", "Release date"),
+        ("photo", "ภาพถ่ายผู้ต้องขัง", "Prisoner photo"),
+    ],
+    "foreign_workers": [
+        ("worker", "ข้อมูลแรงงานต่างด้าว", "Foreign worker"),
+        ("work_permit", "ใบอนุญาตทำงาน", "Work permit"),
+        ("employer", "นายจ้าง", "Employer"),
+    ],
+    "released_offenders": [
+        ("person", "ข้อมูลผู้พ้นโทษ/ผู้ถูกคุมประพฤติ", "Released offender or probationer"),
+        ("probation", "เงื่อนไขการคุมประพฤติ", "Probation conditions"),
+    ],
+}
+# Fields no demo agreement allows: the form shows them as "not in the agreement".
+DEMO_FIELDS_NOT_AGREED = ("moves", "contributions")
+# label Thai, label English, kind, longest answer
+DEMO_QUESTIONS = {
+    "civil_registration": [
+        ("เลขคดี / เลขรับแจ้งเหตุ", "Case or report number", "text", 50),
+        ("วัตถุประสงค์ในการใช้ข้อมูล", "Purpose of use", "text", 500),
+    ],
+    "vehicles": [
+        ("เลขคดี / เลขรับแจ้งเหตุ", "Case or report number", "text", 50),
+    ],
+}
 
 PROVINCES = {
     "ภ.1": ("ตำรวจภูธรภาค 1", "Provincial Police Region 1", [
@@ -424,6 +496,54 @@ class DemoLoader:
             self._count("agreements")
         self.session.flush()
 
+    def load_linkage(self) -> None:
+        """Linkage Center demo: the data fields of each source, each demo agreement's letter and
+        the fields it allows (all but a few, so the form shows one that is not agreed), and a super
+        user for every agreed agency but the Department of Employment (the audit flags it)."""
+        from app.models import AgencySuperUser, DataField, JustificationQuestion
+        from app.services import linkage
+
+        sources = {s.code: s for s in self.session.scalars(select(DataSource))}
+        known = set(self.session.execute(select(DataField.data_source_id, DataField.code)).all())
+        for source_code, fields in DEMO_FIELDS.items():
+            source = sources.get(source_code)
+            for position, (code, name_th, name_en) in enumerate(fields, start=1):
+                if source is not None and (source.id, code) not in known:
+                    self.session.add(DataField(data_source=source, code=code, name_th=name_th,
+                                               name_en=name_en, position=position))
+                    self._count("data_fields")
+        self.session.flush()
+        fields = list(self.session.scalars(select(DataField).order_by(DataField.id)))
+        letter = linkage.check_letter("หนังสืออนุญาต (ตัวอย่าง).pdf", DEMO_PDF, len(DEMO_PDF))
+        for agreement in self.session.scalars(select(DataSharingAgreement).where(
+                DataSharingAgreement.reference.startswith("DEMO-"), DataSharingAgreement.letter_id.is_(None))):
+            agreement.letter = linkage.keep_letter(self.session, letter, None)
+            agreement.allowed_fields = [f for f in fields if f.data_source.agency_id == agreement.agency_id
+                                        and f.code not in DEMO_FIELDS_NOT_AGREED]
+        served = set(self.session.scalars(select(AgencySuperUser.agency_id)))
+        for agency in self.session.scalars(select(Agency).order_by(Agency.code)):
+            if agency.id in served or agency.code in AGENCIES_WITHOUT_AGREEMENT + AGENCIES_WITHOUT_SUPER_USER:
+                continue
+            self.session.add(AgencySuperUser(
+                agency=agency, name=f"ผู้ดูแลระบบ {agency.code} (ตัวอย่าง)", position="นักวิชาการคอมพิวเตอร์ชำนาญการ",
+                phone="021234567", email=f"linkage@{agency.code.lower()}.example.go.th",
+                letter_number=f"DEMO-SU-{agency.code}-2568", letter_date=date(2025, 1, 15),
+                letter=linkage.keep_letter(self.session, letter, None), valid_from=date(2025, 1, 15),
+                note="ข้อมูลตัวอย่าง (demo)"))
+            self._count("super_users")
+        asked = set(self.session.scalars(select(JustificationQuestion.data_source_id)))
+        for source_code, questions in DEMO_QUESTIONS.items():
+            source = sources.get(source_code)
+            if source is None or source.id in asked:
+                continue
+            for position, (label_th, label_en, kind, length) in enumerate(questions, start=1):
+                # Optional in the demo: an Admin marks a question required when the circular does.
+                self.session.add(JustificationQuestion(
+                    data_source=source, position=position, label_th=label_th, label_en=label_en,
+                    answer_kind=kind, required=False, max_length=length))
+                self._count("justification_questions")
+        self.session.flush()
+
     def load_command_functions(self) -> None:
         """What each command's technology staff may assign (an Admin edits this per command)."""
         from app.models import CommandFunction
@@ -440,6 +560,7 @@ class DemoLoader:
 
     def load_all(self) -> dict[str, int]:
         self.load_agreements()
+        self.load_linkage()
         self.load_units()
         self.load_command_functions()
         self.load_demo_logins()

@@ -31,8 +31,10 @@ from app.models import (
     RequestItem,
     RequiredDocument,
     SystemFunction,
+    agreement_field,
 )
 from app.models.loading import load
+from app.services import linkage
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -48,6 +50,8 @@ CHECK_LOADS = (
         load(RequestItem.data_source).options(load(DataSource.agency)),
         load(RequestItem.function).options(load(SystemFunction.min_position_level), load(SystemFunction.duty_line)),
         load(RequestItem.rank_group),
+        # The few fields an item asks for ride along with the items' own statement.
+        joinedload(RequestItem.fields),
     ),
 )
 # What "the same right" and its messages read of a held grant or an item asked elsewhere.
@@ -68,8 +72,11 @@ FUNCTION_KINDS = frozenset({"additional_functions", "new_account", "account_rene
 RENEWAL_KINDS = frozenset({"external_search_renewal", "account_renewal"})
 # Requests that may still become rights: a second one asking the same is a duplicate.
 OPEN_STATES = ("submitted", "returned")
+# Requests being written or corrected: what is asked of the form still binds them.
+UNSENT_STATES = ("draft", "returned")
 # Judged again at every decision; the head check is about who may certify, settled at submit.
-DECISION_TIME_EXEMPT = frozenset({"head"})
+# So are the answers to the justification questions: a question added later binds new requests only.
+DECISION_TIME_EXEMPT = frozenset({"head", "justification"})
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ class _Facts:
     agreed_agency_ids: set[int]
     live_grants: dict[int, list[Grant]]
     open_items: dict[int, list[tuple[RequestItem, str]]]
+    # Linkage Center rules: the fields the agreements in force allow, the questions per source.
+    allowed_field_ids: set[int] = field(default_factory=set)
+    questions: dict = field(default_factory=dict)
 
 
 def agreed_agency_ids(session: Session, today: date) -> set[int]:
@@ -102,6 +112,21 @@ def agreed_agency_ids(session: Session, today: date) -> set[int]:
         DataSharingAgreement.valid_from <= today,
         or_(DataSharingAgreement.valid_until.is_(None), DataSharingAgreement.valid_until >= today),
     )))
+
+
+def agreed_agencies_and_fields(session: Session, today: date) -> tuple[set[int], set[int]]:
+    """The agencies with an agreement in force on `today`, and the data fields those agreements
+    allow: one statement."""
+    agencies, fields = set(), set()
+    for agency_id, field_id in session.execute(
+            select(DataSharingAgreement.agency_id, agreement_field.c.data_field_id)
+            .outerjoin(agreement_field, agreement_field.c.agreement_id == DataSharingAgreement.id)
+            .where(DataSharingAgreement.valid_from <= today,
+                   or_(DataSharingAgreement.valid_until.is_(None), DataSharingAgreement.valid_until >= today))):
+        agencies.add(agency_id)
+        if field_id is not None:
+            fields.add(field_id)
+    return agencies, fields
 
 
 def required_documents(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -150,10 +175,16 @@ def _facts(session: Session, requests: list[AccessRequest], today: date) -> _Fac
                 select(Attachment.request_id, Attachment.kind).where(Attachment.request_id.in_(ids))):
             kinds[request_id].add(kind)
     officers = [r.requester_id for r in requests]
+    agreed, allowed_fields = agreed_agencies_and_fields(session, today)
+    # The questions bind a request only until it is sent (see DECISION_TIME_EXEMPT).
+    unsent = {item.data_source_id for r in requests if r.state in UNSENT_STATES
+              for item in r.items if item.data_source_id}
     return _Facts(today=today, attachment_kinds=kinds, required=required_documents(session),
-                  agreed_agency_ids=agreed_agency_ids(session, today),
+                  agreed_agency_ids=agreed,
                   live_grants=live_grants_of(session, officers),
-                  open_items=_open_items_of(session, officers))
+                  open_items=_open_items_of(session, officers),
+                  allowed_field_ids=allowed_fields,
+                  questions=linkage.questions_by_source(session, unsent))
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -295,6 +326,7 @@ def check_items(request: AccessRequest, facts: _Facts) -> list[Check]:
         source = item.data_source
         if source is not None:
             checks.extend(_source_checks(item, facts))
+            checks.extend(_answer_checks(request, item, facts))
             if source.needs_rank_group:
                 checks.append(_rank_group_check(item, own_group))
         if item.function is not None:
@@ -324,7 +356,37 @@ def _source_checks(item: RequestItem, facts: _Facts) -> list[Check]:
     if refused is not None:
         return [Check(refused.code, refused.status, refused.message, refused.params, item.id)]
     return [Check("agreement", PASS, N_("The data-sharing agreement with %(agency)s is valid."),
-                  {"agency": named(source.agency)}, item.id)]
+                  {"agency": named(source.agency)}, item.id),
+            *_linkage_checks(item, facts)]
+
+
+def _linkage_checks(item: RequestItem, facts: _Facts) -> list[Check]:
+    """The Linkage Center rule of one search item: only fields the agreement in force allows (an
+    item without fields, made before fields were recorded, asks what the agreement allows)."""
+    source = item.data_source
+    checks = []
+    if item.fields:
+        outside = [f for f in item.fields if f.id not in facts.allowed_field_ids]
+        if outside:
+            checks.append(Check("fields", FAIL, linkage.MSG_FIELDS_NOT_ALLOWED,
+                                {"agency": named(source.agency), "source": named(source),
+                                 "fields": linkage.field_names(outside)},
+                                item.id, linkage.fields_field(source.id)))
+        else:
+            checks.append(Check("fields", PASS, linkage.MSG_FIELDS_ALLOWED, {"source": named(source)}, item.id))
+    return checks
+
+
+def _answer_checks(request: AccessRequest, item: RequestItem, facts: _Facts) -> list[Check]:
+    """An answer to every required justification question of the item's source, until it is sent."""
+    questions = facts.questions.get(item.data_source_id) if request.state in UNSENT_STATES else None
+    if not questions or item.state != "pending":
+        return []
+    source = item.data_source
+    return [Check("justification", FAIL, linkage.MSG_ANSWER_REQUIRED,
+                  {"question": linkage.question_label(question), "source": named(source)},
+                  item.id, linkage.answer_field(source.id, question.id))
+            for question in linkage.missing_answers(item, questions)]
 
 
 def _rank_group_check(item, own_group) -> Check:

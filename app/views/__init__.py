@@ -5,6 +5,7 @@ from app.views import health, notifications
 from app.views.grant_certificate import GrantCertificateView
 from app.views.grant_expiry import GrantRenewalView
 from app.views.help import HelpView
+from app.views.linkage import LinkageLetterView
 from app.views.lookup import LookupView
 from app.views.menu import MENU
 from app.views.verify import VerifyView
@@ -27,6 +28,7 @@ def register(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(HelpView)
     appbuilder.add_view_no_menu(VerifyView)
     appbuilder.add_view_no_menu(GrantCertificateView)
+    appbuilder.add_view_no_menu(LinkageLetterView)
     health.register(appbuilder)
     notifications.register(appbuilder.app)
     _move_security_menu_last(appbuilder)

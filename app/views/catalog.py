@@ -23,6 +23,7 @@ from app.models import (
 from app.views.base import SitthiModelView, code_column, code_field
 from app.views.fields import AjaxRelationField
 from app.views.labels import LABELS
+from app.views.linkage import FieldsOfTheAgency, KeepsLetter, letter_field, letter_link
 from app.views.validators import StageRule
 
 
@@ -91,17 +92,26 @@ class HolidayView(SitthiModelView):
     base_order = ("day", "desc")
 
 
-class AgreementView(SitthiModelView):
+class AgreementView(KeepsLetter, SitthiModelView):
+    """The owner agency's permission letter (Linkage Center rule): its number, date and PDF, the
+    dates it is in force, and the data fields of the agency's sources it allows."""
+
     entity = _l("Data-sharing agreement")
     entities = _l("Data-sharing agreements")
     datamodel = datamodel(DataSharingAgreement)
     class_permission_name = "DataSharingAgreement"
-    label_columns = LABELS
-    list_columns = ["agency", "reference", "valid_from", "valid_until"]
-    show_columns = add_columns = edit_columns = [
-        "agency", "reference", "signed_on", "valid_from", "valid_until", "note",
+    label_columns = {**LABELS, "reference": _l("Permission letter number"), "signed_on": _l("Letter date")}
+    list_columns = ["agency", "reference", "signed_on", "valid_from", "valid_until"]
+    show_columns = [
+        "agency", "reference", "signed_on", "letter", "valid_from", "valid_until", "allowed_fields", "note",
+    ]
+    add_columns = edit_columns = [
+        "agency", "reference", "signed_on", "letter_pdf", "valid_from", "valid_until", "allowed_fields", "note",
     ]
     search_columns = ["agency", "reference", "valid_from", "valid_until"]
+    formatters_columns = {"letter": letter_link, "allowed_fields": lambda fields: ", ".join(map(str, fields or []))}
+    add_form_extra_fields = edit_form_extra_fields = {"letter_pdf": letter_field()}
+    validators_columns = {"allowed_fields": [FieldsOfTheAgency()]}
 
 
 class DataSourceView(SitthiModelView):

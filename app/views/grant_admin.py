@@ -41,6 +41,7 @@ from app.views.base import (
 from app.views.exporting import ExportableList
 from app.views.fields import AjaxRelationField, relation_field
 from app.views.labels import LABELS
+from app.views.permissions import justification_cell
 from app.views.scoping import current_actor
 
 # FAB's generic add/edit/delete would write a grant around the service's rules: they map to a
@@ -122,15 +123,15 @@ class CommandGrantView(ExportableList, ReadOnlyModelView):
     list_columns = ["officer", "unit", "target", "state", "validity", "reason"]
     show_columns = [
         "officer", "function", "data_source", "rank_group", "state", "valid_from", "valid_until",
-        "command", "duty_order", "request", "granted_by", "agency_reference", "activated_on", "revoked_at",
-        "reason", "created_at", "updated_at",
+        "command", "duty_order", "request", "request_item", "granted_by", "agency_reference", "activated_on",
+        "revoked_at", "reason", "created_at", "updated_at",
     ]
     order_columns = ["state", "validity"]
     order_aliases = {"validity": "valid_until"}
     search_columns = ["function", "data_source", "state", "valid_until"]
     formatters_columns = {
         "state": code_column(labels.GRANT_STATE), "target": target_cell, "unit": unit_cell,
-        "validity": validity_cell,
+        "validity": validity_cell, "request_item": justification_cell,
     }
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_order = ("id", "desc")

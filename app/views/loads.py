@@ -7,7 +7,18 @@ Each is one `selectinload` statement for the rows of the page, so the number of 
 the same whatever the page size, and the page's own query sorts and cuts before anything is read.
 """
 
-from app.models import AccessRequest, DataSource, Decision, Grant, Officer, RequestItem, ReviewDecision
+from sqlalchemy.orm import joinedload
+
+from app.models import (
+    AccessRequest,
+    DataSource,
+    Decision,
+    Grant,
+    ItemAnswer,
+    Officer,
+    RequestItem,
+    ReviewDecision,
+)
 from app.models.loading import load
 from app.services import eligibility
 
@@ -36,6 +47,8 @@ INBOX_LIST = (*REQUEST_LIST, *eligibility.CHECK_LOADS)
 # The request page: the request with what its checks read, and its timeline.
 REQUEST_PAGE = (
     *eligibility.CHECK_LOADS,
+    # The answers to the justification questions, with the items' statement (a few per item).
+    load(AccessRequest.items).options(joinedload(RequestItem.answers).joinedload(ItemAnswer.question)),
     load(AccessRequest.unit),
     load(AccessRequest.current_stage),
     load(AccessRequest.chain),

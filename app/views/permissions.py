@@ -1,5 +1,7 @@
 """Grant screens: every grant (technology staff, CentralIT, auditors) and the officer's own."""
+from flask import render_template
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from app import labels
 from app.datamodel import datamodel
@@ -27,9 +29,15 @@ from app.views.scoping import OwnedByCurrentOfficer
 
 GRANT_LIST = ["officer", "data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
 GRANT_SHOW = GRANT_LIST + [
-    "duty_order", "request", "granted_by", "agency_reference", "activated_on", "revoked_at", "reason",
-    "created_at", "updated_at",
+    "duty_order", "request", "request_item", "granted_by", "agency_reference", "activated_on", "revoked_at",
+    "reason", "created_at", "updated_at",
 ]
+
+
+def justification_cell(item) -> Markup:
+    """The data fields the grant's request item asked for and the officer's answers (kept with
+    the grant: the Linkage Center rules)."""
+    return Markup(render_template("sitthi/item_justification.html", item=item)) if item is not None else Markup("")
 
 
 class GrantView(ExportableList, ReadOnlyModelView):
@@ -48,7 +56,7 @@ class GrantView(ExportableList, ReadOnlyModelView):
         "valid_until", "request", "agency_reference", "activated_on", "reason",
     ]
     search_columns = ["data_source", "function", "rank_group", "state", "valid_from", "valid_until"]
-    formatters_columns = {"state": code_column(labels.GRANT_STATE)}
+    formatters_columns = {"state": code_column(labels.GRANT_STATE), "request_item": justification_cell}
     add_form_extra_fields = edit_form_extra_fields = {
         "officer": relation_field(LABELS["officer"], Officer, "officer", required=True),
         "request": relation_field(LABELS["request"], AccessRequest, "request"),
@@ -76,7 +84,8 @@ class MyGrantView(ReadOnlyModelView):
     show_columns = GRANT_SHOW
     search_columns = ["data_source", "function", "state", "valid_until"]
     formatters_columns = {"state": code_column(labels.GRANT_STATE), "days_left": days_left_cell,
-                          "renew": renew_cell, "reason": blank_if_none, "certificate": certificate_cell}
+                          "renew": renew_cell, "reason": blank_if_none, "certificate": certificate_cell,
+                          "request_item": justification_cell}
     search_form_extra_fields = {"state": code_field(LABELS["state"], labels.GRANT_STATE)}
     base_filters = [["officer_id", OwnedByCurrentOfficer, None]]
     base_order = ("valid_until", "asc")

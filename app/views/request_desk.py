@@ -20,11 +20,11 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
-from app.date_input import EnteredDateField, form_date
+from app.date_input import EnteredDateField, form_date, reads_buddhist_era
 from app.documents import document_secret, public_url
 from app.domain.inputs import as_id
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
-from app.errors import SitthiError, ValidationFailed, translate
+from app.errors import FieldsRefused, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import current_language, local_today, localized, office_clock, position_at
 from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
@@ -46,7 +46,7 @@ from app.read_trail import note_read
 from app.security.rate_limits import search_endpoint
 from app.security.scope import command_of, units_under
 from app.services import access_requests as service
-from app.services import audit, eligibility, officer_search
+from app.services import audit, eligibility, linkage, officer_search
 from app.services.attachments import FilesRefused, display_name
 from app.views import loads
 from app.views.fields import AjaxRelationField
@@ -97,9 +97,20 @@ def _int_or_none(value) -> int | None:
         return None
 
 
+def _source_choice(source_id: int) -> service.SourceChoice:
+    """A ticked source with its rank group, and (Linkage Center rules) the fields ticked and the
+    answers typed for it. A form that showed the fields sends `fields_shown_<id>`: then no field
+    ticked means none, not "whatever the agreement allows"."""
+    shown = f"fields_shown_{source_id}" in request.form
+    prefix = f"answer_{source_id}_"
+    answers = tuple((question_id, value) for key, value in request.form.items()
+                    if key.startswith(prefix) and (question_id := as_id(key[len(prefix):])) is not None)
+    return service.SourceChoice(source_id, form_id(f"rank_group_{source_id}"),
+                                field_ids=form_ids(f"field_{source_id}") if shown else None, answers=answers)
+
+
 def _request_data(kind: str, form: RequestForm) -> service.RequestData:
-    sources = tuple(service.SourceChoice(source_id, form_id(f"rank_group_{source_id}"))
-                    for source_id in form_ids("source"))
+    sources = tuple(_source_choice(source_id) for source_id in form_ids("source"))
     return service.RequestData(
         kind=kind,
         contact_email=form.contact_email.data or "",
@@ -112,6 +123,7 @@ def _request_data(kind: str, form: RequestForm) -> service.RequestData:
         assignment_until=form.assignment_until.data,
         sources=sources,
         function_ids=form_ids("function"),
+        dates_in_buddhist_era=reads_buddhist_era(),
     )
 
 
@@ -236,9 +248,7 @@ class RequestDeskView(BaseView):
             db.session.commit()
         except SitthiError as error:
             db.session.rollback()
-            g.form_errors = (error.translated_by_field()
-                             if isinstance(error, (FilesRefused, service.SubmissionRefused))
-                             else {getattr(error, "field", None) or "_form": error.translated()})
+            g.form_errors = _form_errors(error)
             return None
         if not submitting:
             flash(gettext("Draft saved."), "success")
@@ -302,6 +312,7 @@ class RequestDeskView(BaseView):
             required_documents=eligibility.required_documents(db.session).get(kind, []),
             pledge_text=in_language(PLEDGE, current_language()),
             unsaved_files=unsaved, removing=removing,
+            **_justification_form(sources, req),
         ), status
 
     @expose("/heads")
@@ -498,6 +509,47 @@ class RequestDeskView(BaseView):
         name = f"memo-{(req.number or str(req.id)).replace('/', '-')}.pdf"
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _form_errors(error: SitthiError) -> dict[str, str]:
+    """A refused save or submit, each reason at the field that can put it right."""
+    if isinstance(error, (FilesRefused, service.SubmissionRefused)):
+        return error.translated_by_field()
+    if isinstance(error, FieldsRefused):
+        found: dict[str, list[str]] = {}
+        for field, message, params in error.problems:
+            found.setdefault(field or "_form", []).append(translate(message, params))
+        return {field: " ".join(texts) for field, texts in found.items()}
+    return {getattr(error, "field", None) or "_form": error.translated()}
+
+
+def _justification_form(sources, req) -> dict:
+    """What the form shows of the Linkage Center rules per source: its fields (those the
+    agreement in force allows can be ticked), its questions, and what was ticked and typed."""
+    today = local_today()
+    source_ids = [s.id for s in sources]
+    chosen_fields: dict[int, set[int | None]] = {}
+    answers: dict[str, str] = {}
+    if request.method == "POST":
+        for source_id in source_ids:
+            if f"fields_shown_{source_id}" in request.form:
+                chosen_fields[source_id] = {_int_or_none(v) for v in request.form.getlist(f"field_{source_id}")}
+        answers = {key: value for key, value in request.form.items() if key.startswith("answer_")}
+    elif req is not None:
+        for item in req.items:
+            if item.data_source_id:
+                if item.fields:
+                    chosen_fields[item.data_source_id] = {f.id for f in item.fields}
+                for answer in item.answers:
+                    if answer.question_id:
+                        answers[linkage.answer_field(item.data_source_id, answer.question_id)] = answer.value
+    return {
+        "source_fields": linkage.fields_by_source(db.session, source_ids),
+        "allowed_fields": linkage.allowed_field_ids(db.session, today),
+        "chosen_fields": chosen_fields,
+        "questions": linkage.questions_by_source(db.session, source_ids),
+        "answers": answers,
+    }
 
 
 def _errors_by_field(refused: SitthiError | None) -> dict[str, list[str]]:

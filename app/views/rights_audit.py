@@ -22,7 +22,7 @@ from app.input_guard import form_ids, form_text
 from app.models import Unit
 from app.read_trail import note_read
 from app.security.scope import is_nationwide
-from app.services import exports, grants, rights_audit, table_report
+from app.services import exports, grants, linkage, rights_audit, table_report
 from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
@@ -106,7 +106,8 @@ class RightsAuditView(BaseView):
         flag = self._flag()
         if command_id is None:
             return self.render_template(TEMPLATE, audit=None, commands=self._commands(), flag=None,
-                                        flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name)
+                                        flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name,
+                                        **self._linkage_findings())
         page = max(0, min(as_id(request.args.get("page", "1")) or 1, 100_000) - 1)
         result = self._audit(command_id, flag, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-result.listed_count // PAGE_SIZE))
@@ -117,8 +118,16 @@ class RightsAuditView(BaseView):
             flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name, flag_text=flag_text,
             target_text=target_text, officer_text=officer_text, labels=labels,
             can_revoke=self.appbuilder.sm.has_access("can_write", self.class_permission_name),
-            text_limit=TEXT_LIMIT,
+            text_limit=TEXT_LIMIT, **self._linkage_findings(),
         )
+
+    def _linkage_findings(self) -> dict:
+        """For the nationwide readers only: agencies with an agreement in force and no super user
+        (Linkage Center rule). None for a command's own staff: it is not their command's finding."""
+        if not is_nationwide(current_actor()):
+            return {"linkage_gaps": None}
+        return {"linkage_gaps": linkage.agencies_without_super_user(db.session, local_today()),
+                "can_keep_super_users": self.appbuilder.sm.has_access("can_read", "AgencySuperUser")}
 
     # -- take it away -------------------------------------------------------------------------
     def _table(self, result: rights_audit.CommandAudit) -> exports.Table:

@@ -30,6 +30,7 @@ from app.models.request import (
     ApprovalStage,
     Attachment,
     Decision,
+    RequestGroup,
     RequestItem,
     RequestNumberCounter,
     RequiredDocument,
@@ -44,7 +45,7 @@ __all__ = [
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent", "audit_event_officer",
     "CommandFunction", "DataChangeRequest", "DeactivationNotice", "DutyOrder", "ImportReject", "JobRun",
     "PersonnelChange", "SourceUsage", "Delegation", "DataSharingAgreement", "DataSource", "Decision", "DutyLine", "Grant", "Holiday",
-    "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestItem",
+    "Notification", "Officer", "PositionLevel", "Rank", "RankGroup", "RequestGroup", "RequestItem",
     "RequestNumberCounter", "RequiredDocument",
     "ReviewCampaign", "ReviewDecision", "SystemFunction", "Unit", "User",
 ]

@@ -285,3 +285,106 @@ def test_decisions_on_lines_are_the_usual_decisions(world):
         select(Decision).where(Decision.request_id == line.id).order_by(Decision.id))]
     assert transitions == ["submit", "approve"]
     assert world.session.scalar(select(func.count(AccessRequest.id)).where(AccessRequest.group_id == outcome.group.id)) == 1
+
+
+# -- the screens ---------------------------------------------------------------------------------
+@pytest.fixture()
+def two_stations(app):
+    """Two new investigators of the demo head's station and one of a new station of the same
+    command with its own head (a login), committed: what the screens file for."""
+    from app.extensions import db
+    from app.models import Officer, Unit, User
+
+    with app.app_context():
+        head = db.session.scalar(select(Officer).join(User, Officer.user_id == User.id).where(User.username == "head"))
+        investigation = db.session.scalar(select(DutyLine).where(DutyLine.code == "investigation"))
+        command = db.session.scalar(select(Unit).where(Unit.code == "KKN"))
+        station = make_unit(db.session, parent=command)
+        other_head = make_head(db.session, station)
+        make_login(db.session, other_head)
+        people = {"a1": make_officer(db.session, head.home_unit, duty_line=investigation),
+                  "a2": make_officer(db.session, head.home_unit, duty_line=investigation),
+                  "b1": make_officer(db.session, station, duty_line=investigation)}
+        ids = {name: officer.id for name, officer in people.items()}
+        names = {name: officer.first_name_th for name, officer in people.items()}
+        ids["other_head"] = other_head.id
+        db.session.commit()
+    return ids, names
+
+
+def _form(ids, *names, **extra):
+    data = {"officer": [ids[n] for n in names], "contact_email": "desk@police.example",
+            "contact_mobile": "0812345678", "duty_performed": "สืบสวนคดียาเสพติด", "pledge_accepted": "y",
+            "source": [], **extra}
+    return data
+
+
+def _vehicles(app):
+    from app.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
+
+
+def test_command_tech_finds_checks_and_files_a_group_on_the_screen(app, login, two_stations):
+    from tests.factories import PDF
+
+    ids, names = two_stations
+    tech = login("commandtech")
+    url = "/grouprequests/new/external_search"
+    assert tech.get(url).status_code == 200
+    # The search finds officers of the command, by name.
+    found = tech.submit(url, {"q": names["b1"], "find": "1"}).get_data(as_text=True)
+    assert f'id="add-officer-{ids["b1"]}"' in found
+    # Checking shows every line with its head; without documents nothing is filed.
+    data = _form(ids, "a1", "b1", source=[_vehicles(app)], check="1")
+    checked = tech.submit(url, data)
+    page = checked.get_data(as_text=True)
+    assert checked.status_code == 200, page
+    assert f'id="officer-line-{ids["a1"]}"' in page and f'id="officer-line-{ids["b1"]}"' in page
+    assert "upload_memo" in page and 'id="group-passes"' not in page or "sitthi-error" in page
+    # Filing with the group's documents sends each line to its own head.
+    data = _form(ids, "a1", "b1", source=[_vehicles(app)], file="1",
+                 upload_memo=(io.BytesIO(PDF), "group-memo.pdf"), upload_id_card_copy=(io.BytesIO(PDF), "ids.pdf"))
+    data["csrf_token"] = tech.csrf_token(url)
+    filed = tech.client.post(url, data=data, content_type="multipart/form-data")
+    assert filed.status_code == 302, filed.get_data(as_text=True)
+    group_url = filed.headers["Location"]
+    assert "/grouprequests/show/" in group_url
+    shown = tech.get(group_url).get_data(as_text=True)
+    assert shown.count('data-state="submitted"') == 2
+    memo = tech.get(group_url.replace("/show/", "/memo/"))
+    assert memo.status_code == 200 and memo.mimetype == "application/pdf"
+
+    # Another command's technology staff: the group, its memo and its lines are not there.
+    other = login("commandtech2")
+    group_id = int(group_url.rsplit("/", 1)[1])
+    for path in (f"/grouprequests/show/{group_id}", f"/grouprequests/memo/{group_id}", f"/grouprequests/show/{group_id + 1}",
+                 f"/grouprequests/show/{2**31 - 1}"):
+        assert other.get(path).status_code == 404, path
+    assert f"/grouprequests/show/{group_id}" not in other.get("/grouprequests/").get_data(as_text=True)
+    from app.extensions import db
+
+    with app.app_context():
+        lines = db.session.scalars(select(AccessRequest.id).where(AccessRequest.group_id == group_id)).all()
+    for line_id in lines:
+        assert other.get(f"/requests/show/{line_id}").status_code == 404
+
+
+def test_an_officer_cannot_file_and_a_head_cannot_reach_another_station(app, login, two_stations):
+    ids, _names = two_stations
+    officer = login("officer")
+    page = officer.get("/grouprequests/new/external_search", follow_redirects=True).get_data(as_text=True)
+    assert 'id="group-not-filer"' in page
+    data = _form(ids, "a1", check="1", csrf_token=officer.csrf_token("/requests/new/external_search"))
+    refused = officer.post("/grouprequests/new/external_search", data=data, follow_redirects=True)
+    assert 'id="group-not-filer"' in refused.get_data(as_text=True)
+
+    head = login("head")
+    answer = head.submit("/grouprequests/new/external_search", _form(ids, "a1", "b1", source=[_vehicles(app)], check="1"))
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    with app.test_request_context():
+        from flask_babel import gettext
+
+        assert gettext(groups.MSG_OUT_OF_REACH) in body.replace("&#39;", "'")

@@ -610,12 +610,13 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
 
 def render_group_memo(group, lines, today: date, language: str = "th",
                       certifications: dict[int, Certification] | None = None, emblem: bytes | None = None,
-                      verification: Verification | None = None) -> bytes:
+                      verification: Verification | None = None, draft: bool = False) -> bytes:
     """A group request (แบบกลุ่ม) as one บันทึกข้อความ: the filing unit asks for its officers, every
     officer of `lines` (their requests) in one table with their position, unit, request number and
     what each asks for; then the duty, the pledge, the filer's signature and each certifying
     head's attestation (certified in Sitthi when `certifications` names them, by head officer id).
-    PDF bytes; the layout, line breaking and verification mark are render_memo's.
+    PDF bytes; the layout, line breaking and verification mark are render_memo's. A `draft` is the
+    memo as it would be filed, printed to be signed before filing: no number yet.
     """
     language = "en" if language == "en" else "th"
     text = TEXT[language]
@@ -645,7 +646,8 @@ def render_group_memo(group, lines, today: date, language: str = "th",
         department = f"{department}   {text['tel']} {clean_text(group.contact_mobile)}"
     memo.field(text["department"], department, LEFT, right)
     y = pdf.get_y()
-    memo.field(text["number"], clean_text(group.number), LEFT, LEFT + memo.width * 0.5 - 2)
+    memo.field(text["number"], text["draft"] if draft else clean_text(group.number), LEFT,
+               LEFT + memo.width * 0.5 - 2)
     below_number = pdf.get_y()
     pdf.set_y(y)
     memo.field(text["date"], fmt_date(today), LEFT + memo.width * 0.5, right)

@@ -669,7 +669,7 @@ def render_group_memo(group, lines, today: date, language: str = "th",
         mobile=_blank(group.contact_mobile, text["none"])))
     pdf.ln(1)
     pdf.set_font(FONT_FAMILY, "", TABLE_SIZE - 1)
-    with pdf.table(col_widths=(10, 38, 42, 24, 46), align="LEFT",
+    with pdf.table(col_widths=(12, 36, 38, 28, 46), align="LEFT",
                    text_align=("CENTER", "LEFT", "LEFT", "LEFT", "LEFT"),
                    line_height=LINE_HEIGHT - 1) as table:
         heading = table.row()

@@ -388,3 +388,12 @@ def test_an_officer_cannot_file_and_a_head_cannot_reach_another_station(app, log
         from flask_babel import gettext
 
         assert gettext(groups.MSG_OUT_OF_REACH) in body.replace("&#39;", "'")
+
+
+def test_each_line_carries_the_officers_own_contact_or_else_the_groups(world):
+    world.a[1].mobile, world.a[1].email = "02-123-456", None  # a landline and no e-mail in the record
+    world.session.flush()
+    lines = {line.requester_id: line for line in world.file("tech", world.a[:2]).group.lines}
+    assert (lines[world.a[0].id].contact_email, lines[world.a[0].id].contact_mobile) == (world.a[0].email, "0810000000")
+    assert (lines[world.a[1].id].contact_email, lines[world.a[1].id].contact_mobile) == (
+        "desk@police.example", "0812345678")

@@ -246,12 +246,16 @@ def _line_data(data: GroupData, officer: Officer, head: Officer | None, problems
     """One officer's request: their own contact from the personnel record (so the mail about
     their line reaches them), else the group's; the group's duty, pledge and choices."""
     own_group = officer.rank.rank_group_id if officer.rank else None
-    valid_email = "contact_email" not in problems
-    valid_mobile = "contact_mobile" not in problems
+    own_email = (officer.email or "").strip()
+    own_mobile = (officer.mobile or "").replace("-", "").replace(" ", "")
+    group_email = "" if "contact_email" in problems else data.contact_email.strip()
+    group_mobile = "" if "contact_mobile" in problems else data.contact_mobile
     return RequestData(
         kind=data.kind,
-        contact_email=officer.email or (data.contact_email.strip() if valid_email else ""),
-        contact_mobile=officer.mobile or (data.contact_mobile if valid_mobile else ""),
+        # A record's contact that is not a valid one (a landline, a typo in POLIS) gives way to
+        # the group's, rather than refusing the officer's line for what the form cannot fix.
+        contact_email=own_email if EMAIL.match(own_email) and len(own_email) <= 254 else group_email,
+        contact_mobile=own_mobile if MOBILE.match(own_mobile) else group_mobile,
         duty_performed=(data.duty_performed or "")[:TEXT_LIMIT],
         pledge_accepted=bool(data.pledge_accepted),
         certifying_head_id=head.id if head else None,

@@ -25,6 +25,7 @@ from app.formatting import current_language, local_today, office_clock
 from app.input_guard import form_id, form_ids
 from app.models import DataSource, Officer, RankGroup, SystemFunction
 from app.read_trail import note_read
+from app.security.unit_heads import is_certifying_head
 from app.services import access_requests, eligibility
 from app.services import group_requests as service
 from app.services.attachments import FilesRefused, display_name
@@ -161,6 +162,7 @@ class GroupRequestView(BaseView):
             max_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // 1048576, limit=service.MAX_OFFICERS,
             pledge_text=in_language(PLEDGE, current_language()),
             attestation_text=in_language(ATTESTATION, current_language()),
+            heads_a_unit=is_certifying_head(db.session, actor.officer_id),
         )
 
     @expose("/show/<int:pk>")

@@ -397,3 +397,34 @@ def test_each_line_carries_the_officers_own_contact_or_else_the_groups(world):
     assert (lines[world.a[0].id].contact_email, lines[world.a[0].id].contact_mobile) == (world.a[0].email, "0810000000")
     assert (lines[world.a[1].id].contact_email, lines[world.a[1].id].contact_mobile) == (
         "desk@police.example", "0812345678")
+
+
+def test_the_group_page_reads_the_same_number_of_statements_for_2_lines_or_8(app, login):
+    """Each line's officer, head, unit, stage and items come with the page, not one line at a time."""
+    from app.extensions import db
+    from app.models import Officer, Unit, User
+    from tests.conftest import counted_statements
+
+    with app.app_context():
+        investigation = db.session.scalar(select(DutyLine).where(DutyLine.code == "investigation"))
+        station = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        tech = actor_for(db.session, db.session.scalar(select(User).where(User.username == "commandtech")))
+        made = []
+        for size in (2, 8):
+            officers = [make_officer(db.session, station, duty_line=investigation) for _ in range(size)]
+            data = groups.GroupData(kind="external_search", officer_ids=tuple(o.id for o in officers),
+                                    contact_email="desk@police.example", contact_mobile="0812345678",
+                                    duty_performed="สืบสวน", pledge_accepted=True,
+                                    sources=(service.SourceChoice(db.session.scalar(
+                                        select(DataSource.id).where(DataSource.code == "prisoners"))),))
+            made.append(groups.file_group(db.session, tech, data, Clock.on(TODAY), uploads=SEARCH_DOCUMENTS).group.id)
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Officer.id)).where(Officer.home_unit_id == station.id)) >= 10
+    browser = login("commandtech")
+    counts = []
+    for group_id in made:
+        browser.get(f"/grouprequests/show/{group_id}")  # warm: the menu and rights are cached per process
+        with counted_statements(app) as statements:
+            assert browser.get(f"/grouprequests/show/{group_id}").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

@@ -333,10 +333,11 @@ def load_group(session: Session, actor: Actor, group_id: int) -> RequestGroup:
     return group
 
 
-def visible_lines(session: Session, actor: Actor, group: RequestGroup) -> list[AccessRequest]:
+def visible_lines(session: Session, actor: Actor, group: RequestGroup, options=()) -> list[AccessRequest]:
     """The group's lines this actor may see: all of them for its filer and its command's staff,
-    an officer their own, a head those they certify."""
-    query = select(AccessRequest).where(AccessRequest.group_id == group.id).order_by(AccessRequest.id)
+    an officer their own, a head those they certify. `options` load what the caller's page reads."""
+    query = (select(AccessRequest).where(AccessRequest.group_id == group.id).order_by(AccessRequest.id)
+             .options(*options))
     return list(session.scalars(scoped(session, actor, query, AccessRequest)))
 
 

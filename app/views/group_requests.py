@@ -29,6 +29,7 @@ from app.security.unit_heads import is_certifying_head
 from app.services import access_requests, eligibility
 from app.services import group_requests as service
 from app.services.attachments import FilesRefused, display_name
+from app.views import loads
 from app.views.request_desk import UPLOAD_KINDS, _memo_emblem, _office_day, _uploads
 from app.views.scoping import current_actor
 
@@ -173,7 +174,7 @@ class GroupRequestView(BaseView):
             group = service.load_group(db.session, actor, pk)
         except SitthiError:
             abort(404)
-        lines = service.visible_lines(db.session, actor, group)
+        lines = service.visible_lines(db.session, actor, group, loads.GROUP_LINES)
         note_read(actor, "read", officer_ids=[line.requester_id for line in lines], obj=group,
                   summary=f"group {group.number}")
         return self.render_template("sitthi/group_show.html", group=group, lines=lines,
@@ -187,7 +188,7 @@ class GroupRequestView(BaseView):
             group = service.load_group(db.session, actor, pk)
         except SitthiError:
             abort(404)
-        lines = service.visible_lines(db.session, actor, group)
+        lines = service.visible_lines(db.session, actor, group, loads.GROUP_LINES)
         pdf = self._memo_pdf(group, lines)
         note_read(actor, "print", officer_ids=[line.requester_id for line in lines], obj=group,
                   summary=f"memo {group.number}")

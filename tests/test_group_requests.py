@@ -370,6 +370,15 @@ def test_command_tech_finds_checks_and_files_a_group_on_the_screen(app, login, t
     for line_id in lines:
         assert other.get(f"/requests/show/{line_id}").status_code == 404
 
+    # Whoever holds the printed memo checks it by its code: the group and each line as it stands.
+    from app.documents import document_secret
+    from app.services.verification import group_code
+
+    with app.app_context():
+        code = group_code(document_secret(), group_id)
+    checked = login("auditor").get(f"/verify/{code}")
+    assert checked.status_code == 200 and checked.get_data(as_text=True).count("data-line=") == 2
+
 
 def test_an_officer_cannot_file_and_a_head_cannot_reach_another_station(app, login, two_stations):
     ids, _names = two_stations
@@ -428,3 +437,16 @@ def test_the_group_page_reads_the_same_number_of_statements_for_2_lines_or_8(app
             assert browser.get(f"/grouprequests/show/{group_id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_the_group_memos_code_names_the_group_and_a_changed_digit_names_nothing(world):
+    from app.services import verification
+
+    secret = b"test-secret"
+    group = world.file("tech", [world.a[0], world.b[0]]).group
+    code = verification.group_code(secret, group.id)
+    checked = verification.check(world.session, secret, code)
+    assert isinstance(checked, verification.CheckedGroup) and checked.group == group
+    assert [line.requester_id for line in checked.lines] == [world.a[0].id, world.b[0].id]
+    forged = code.replace(f"R-{group.id}-", f"R-{group.id + 1}-")
+    assert verification.check(world.session, secret, forged) is None

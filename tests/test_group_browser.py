@@ -82,6 +82,7 @@ def test_a_head_files_a_group_that_central_it_decides_partly(chromium, live_serv
     with page.expect_navigation():
         page.click("#btn-approve")
     assert page.locator("#request-state").get_attribute("class").count("label-success") == 1
+    assert page.locator("#request-group").get_attribute("href") == group_url.replace(live_server, "")
     page.goto(f"{live_server}{second_link}")
     page.fill("#comment", "ไม่ได้ปฏิบัติงานที่ต้องใช้ข้อมูลยานพาหนะ")
     with page.expect_navigation():

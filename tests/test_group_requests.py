@@ -1,5 +1,6 @@
 """Group requests (แบบกลุ่ม): one filing for many officers, each officer's line decided alone."""
 import io
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -336,13 +337,23 @@ def test_command_tech_finds_checks_and_files_a_group_on_the_screen(app, login, t
     # The search finds officers of the command, by name.
     found = tech.submit(url, {"q": names["b1"], "find": "1"}).get_data(as_text=True)
     assert f'id="add-officer-{ids["b1"]}"' in found
-    # Checking shows every line with its head; without documents nothing is filed.
+    # Checking shows every line with its head, and so does printing the memo to sign; neither
+    # keeps anything.
+    from app.extensions import db
+
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    draft = tech.submit(url, _form(ids, "a1", "b1", source=[_vehicles(app)], print_draft="1"))
+    assert draft.status_code == 200 and draft.mimetype == "application/pdf"
     data = _form(ids, "a1", "b1", source=[_vehicles(app)], check="1")
     checked = tech.submit(url, data)
     page = checked.get_data(as_text=True)
     assert checked.status_code == 200, page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before
     assert f'id="officer-line-{ids["a1"]}"' in page and f'id="officer-line-{ids["b1"]}"' in page
-    assert "upload_memo" in page and 'id="group-passes"' not in page or "sitthi-error" in page
+    assert page.count("sitthi-line-ok") == 2  # both officers pass; the group's documents are missing
+    assert re.search(r'id="upload_memo"[^>]*>\s*<span class="help-block sitthi-error">', page)
     # Filing with the group's documents sends each line to its own head.
     data = _form(ids, "a1", "b1", source=[_vehicles(app)], file="1",
                  upload_memo=(io.BytesIO(PDF), "group-memo.pdf"), upload_id_card_copy=(io.BytesIO(PDF), "ids.pdf"))
@@ -363,8 +374,6 @@ def test_command_tech_finds_checks_and_files_a_group_on_the_screen(app, login, t
                  f"/grouprequests/show/{2**31 - 1}"):
         assert other.get(path).status_code == 404, path
     assert f"/grouprequests/show/{group_id}" not in other.get("/grouprequests/").get_data(as_text=True)
-    from app.extensions import db
-
     with app.app_context():
         lines = db.session.scalars(select(AccessRequest.id).where(AccessRequest.group_id == group_id)).all()
     for line_id in lines:
@@ -450,3 +459,17 @@ def test_the_group_memos_code_names_the_group_and_a_changed_digit_names_nothing(
     assert [line.requester_id for line in checked.lines] == [world.a[0].id, world.b[0].id]
     forged = code.replace(f"R-{group.id}-", f"R-{group.id + 1}-")
     assert verification.check(world.session, secret, forged) is None
+
+
+def test_each_heads_inbox_holds_exactly_the_lines_they_certify(world):
+    from app.services import inboxes
+
+    group = world.file("tech", [world.a[0], world.a[1], world.b[0]]).group
+    ids = {line.requester_id: line.id for line in group.lines}
+    for head, officers in (("head_a", world.a[:2]), ("head_b", world.b[:1])):
+        waiting = world.session.scalars(select(AccessRequest.id).where(
+            AccessRequest.group_id == group.id, inboxes.to_certify(world.session, world.actor(head)))).all()
+        assert sorted(waiting) == sorted(ids[o.id] for o in officers), head
+    central = world.session.scalars(select(AccessRequest.id).where(
+        AccessRequest.group_id == group.id, inboxes.to_verify(world.session, world.actor("central")))).all()
+    assert central == []  # nothing reaches Central IT before its head certified it

@@ -136,7 +136,7 @@ class GroupRefused(SitthiError):
 
 
 # -- who may file, for whom ------------------------------------------------------------------------
-def _staff_units(actor: Actor) -> bool:
+def _is_command_staff(actor: Actor) -> bool:
     return (actor.has_role(COMMAND_TECH) or actor.has_role(PERSONNEL)) and actor.command_id is not None
 
 
@@ -144,7 +144,7 @@ def reach(session: Session, actor: Actor):
     """SQL condition on Officer: the officers this actor may file a group for (never themself);
     None when they may file for nobody."""
     allowed = []
-    if _staff_units(actor):
+    if _is_command_staff(actor):
         allowed.append(officers_in_command(units_under(session, actor.command_id)))
     headed = officers_reviewed_by(session, actor.officer_id, actor.command_id)
     if headed is not None:
@@ -210,6 +210,8 @@ class _Heads:
         heads = self.trees[command_id].heads_for(unit_id, officer.id)
         if not heads:
             return None
+        # A unit with several heads: the filer if one of them, else the first on record (the same
+        # head every time); the line names them and goes to their inbox.
         chosen = self.actor.officer_id if self.actor.officer_id in heads else min(heads)
         return self.session.get(Officer, chosen)
 

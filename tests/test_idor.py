@@ -104,3 +104,25 @@ def test_the_officer_picker_never_offers_another_commands_officer(login, khon_ka
     _officer_id, _grant_id, nid = khon_kaen_officer
     assert login("commandtech2").get(f"/lookup/officer?q={nid}").get_json()["results"] == []
     assert len(login("commandtech").get(f"/lookup/officer?q={nid}").get_json()["results"]) == 1
+
+
+def test_another_commands_staff_cannot_file_a_group_for_an_officer_they_do_not_reach(app, login, khon_kaen_officer):
+    """A Khon Kaen officer's id replayed in Bangkok's group form: refused at the field, nothing filed."""
+    from app.models import AccessRequest, DataSource, RequestGroup
+
+    officer_id, _grant_id, _nid = khon_kaen_officer
+    with app.app_context():
+        vehicles = db.session.scalar(select(DataSource.id).where(DataSource.code == "vehicles"))
+        before = (db.session.scalar(select(func.count(RequestGroup.id))),
+                  db.session.scalar(select(func.count(AccessRequest.id)).where(AccessRequest.requester_id == officer_id)))
+    outsider = login("commandtech2")
+    url = "/grouprequests/new/external_search"
+    answer = outsider.submit(url, {"officer": [officer_id], "source": [vehicles], "contact_email": "a@police.example",
+                                   "contact_mobile": "0812345678", "duty_performed": "สืบสวน",
+                                   "pledge_accepted": "y", "file": "1"})
+    assert answer.status_code == 400
+    assert f'id="officer-line-{officer_id}"' not in answer.get_data(as_text=True)  # not even named back
+    with app.app_context():
+        after = (db.session.scalar(select(func.count(RequestGroup.id))),
+                 db.session.scalar(select(func.count(AccessRequest.id)).where(AccessRequest.requester_id == officer_id)))
+    assert after == before

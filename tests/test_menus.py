@@ -7,6 +7,8 @@ OFFICER = {"/requests/new", "/myrequestview/list/", "/mygrantview/list/",
            "/toreviewview/list/", "/myrecord/", "/mydeputyview/list/", "/mynotificationview/list/", "/dashboard/"}
 # Shown only to who certifies: a unit head (the demo head, and the auditor, a ผกก.).
 CERTIFIES = {"/tocertifyview/list/"}
+# Shown only to who may file a group request: a unit head, a command's technology or personnel staff.
+FILES_GROUPS = {"/grouprequests/"}
 APPROVALS = {"/accessrequestview/list/", "/requestitemview/list/", "/attachmentview/list/",
              "/decisionview/list/"}
 PERSONNEL = {"/officerview/list/", "/unitview/list/", "/personnelchangeview/list/"}
@@ -26,13 +28,13 @@ SECURITY = {"/users/list/", "/roles/list/", "/groups/list/", "/permissions/list/
 
 MENUS = {
     "officer": OFFICER,
-    "head": OFFICER | CERTIFIES,
-    "commandtech": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
+    "head": OFFICER | CERTIFIES | FILES_GROUPS,
+    "commandtech": OFFICER | FILES_GROUPS | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/", "/systemfunctionview/list/",
                                                       "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                       "/expiringgrantview/list/", "/commandgrantview/list/",
                                                       "/assignfunction/", "/dutyorderview/list/", "/rightsaudit/"},
-    "personnel": OFFICER | PERSONNEL | {"/datachangerequestview/list/"},
-    "commandtech2": OFFICER | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/",
+    "personnel": OFFICER | FILES_GROUPS | PERSONNEL | {"/datachangerequestview/list/"},
+    "commandtech2": OFFICER | FILES_GROUPS | APPROVALS | PERSONNEL | {"/accountrequestview/list/", "/grantview/list/",
                                                        "/systemfunctionview/list/", "/reviewcampaignview/list/",
                                                        "/reviewdecisionview/list/", "/expiringgrantview/list/",
                                                        "/commandgrantview/list/", "/assignfunction/",
@@ -44,13 +46,13 @@ MENUS = {
                                                     "/holidayview/list/", "/deactivationnoticeview/list/",
                                                     "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                     "/dutyorderview/list/", "/rightsaudit/"},
-    "auditor": OFFICER | CERTIFIES | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
+    "auditor": OFFICER | CERTIFIES | FILES_GROUPS | APPROVALS | PERSONNEL | {"/grantview/list/", "/auditeventview/list/",
                                                   "/reviewcampaignview/list/", "/reviewdecisionview/list/",
                                                   "/expiringgrantview/list/", "/commandgrantview/list/",
                                                   "/deactivationnoticeview/list/", "/dutyorderview/list/",
                                                   "/rightsaudit/", "/agreementview/list/",
                                                   "/agencysuperuserview/list/"},
-    "admin": OFFICER | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
+    "admin": OFFICER | FILES_GROUPS | APPROVALS | PERSONNEL | CONFIGURATION | AUDIT | SECURITY | {
         "/grantview/list/", "/toverifyview/list/", "/awaitingactivationview/list/",
         "/accountrequestview/list/", "/expiringgrantview/list/", "/commandgrantview/list/",
         "/assignfunction/", "/deactivationnoticeview/list/", "/datachangerequestview/list/",
@@ -61,7 +63,7 @@ EVERY_ENTRY = set().union(*MENUS.values())
 
 def menu_links(html: str) -> set[str]:
     navbar = html.split('class="navbar', 1)[1].split("</nav>", 1)[0]
-    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/|/myrecord/|/rightsaudit/)"', navbar))
+    return set(re.findall(r'href="(/[a-z]+/list/|/requests/new|/dashboard/|/assignfunction/|/myrecord/|/rightsaudit/|/grouprequests/)"', navbar))
 
 
 @pytest.mark.parametrize("username", sorted(MENUS))
@@ -84,8 +86,9 @@ def test_every_menu_entry_opens(login, username):
 def test_other_roles_entries_are_forbidden(login, username):
     user = login(username)
     # "To certify" opens for every officer (a request may name any of them tomorrow); only its
-    # menu entry waits until it can hold something.
-    for url in sorted(EVERY_ENTRY - MENUS[username] - CERTIFIES):
+    # menu entry waits until it can hold something. Group requests open for every officer too:
+    # the service tells one who may not file so (tests/test_group_requests.py).
+    for url in sorted(EVERY_ENTRY - MENUS[username] - CERTIFIES - FILES_GROUPS):
         assert user.get(url).status_code == 403, url
 
 

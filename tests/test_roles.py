@@ -12,10 +12,11 @@ SELF_SERVICE = {
     ("can_get", "OpenApi"),
     ("can_show", "SwaggerView"),
 }
-OFFICER_MENUS = {"My Work", "New Request", "My Requests", "My Permissions", "To Certify",
+OFFICER_MENUS = {"My Work", "New Request", "My Requests", "Group Requests", "My Permissions", "To Certify",
                  "To Review", "My Record", "My Deputies", "My Notifications", "Approvals", "Dashboard"}
 OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
-                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Help": "r", "Verify": "r", "GrantCertificate": "r", "Dashboard": "r"}
+                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Help": "r", "Verify": "r", "GrantCertificate": "r", "Dashboard": "r",
+                 "GroupRequest": "rw"}
 
 
 def _perms(resources: dict[str, str]) -> set[tuple[str, str]]:

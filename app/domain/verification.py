@@ -4,7 +4,7 @@ permission), so that whoever holds the paper can check it against the system.
 A code names its document and carries a keyed MAC of that name: "M-123456-7K3QX9P2AB" is the memo
 of request 123456. Only the holder of the application's secret key can make one, a changed digit
 fails, and guessing the ten-character MAC of some other document takes about 2^50 tries ("G-..."
-is a permission). The
+is a permission, "R-..." the memo of a group request). The
 code is shown with a QR code of the address that checks it. Pure: the key is given.
 """
 import base64
@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 
-KINDS = {"M": "memo", "G": "grant"}
+KINDS = {"M": "memo", "G": "grant", "R": "group"}
 _MAC_LENGTH = 10
 _CODE = re.compile(rf"^([A-Z])-([1-9][0-9]{{0,11}})-([A-Z2-7]{{{_MAC_LENGTH}}})$")
 

@@ -173,6 +173,9 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         # The chasing sweep (migration 0016): what waits at one stage since a day or earlier.
         Index("ix_request_waiting_since", "current_stage_id", "stage_entered_on",
               sqlite_where=text("state = 'submitted'"), postgresql_where=text("state = 'submitted'")),
+        # The lines of a group request; most requests belong to none (migration 0017).
+        Index("ix_request_group", "group_id",
+              sqlite_where=text("group_id IS NOT NULL"), postgresql_where=text("group_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +211,9 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
     stage_entered_on: Mapped[date | None] = mapped_column(Date)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    # The group request (แบบกลุ่ม) this request is one officer's line of; None for most.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("request_group.id"))
+    group: Mapped["RequestGroup | None"] = relationship(back_populates="lines")
 
     items: Mapped[list["RequestItem"]] = relationship(
         back_populates="request", order_by="RequestItem.id"
@@ -215,6 +221,45 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
 
     def __str__(self) -> str:
         return self.number or f"#{self.id}"
+
+
+class RequestGroup(Model):
+    """A group request (แบบกลุ่ม, the circular's group memo): one filing, by a unit head or a
+    command's technology or personnel staff, for many officers of their unit or command.
+
+    Each officer's line is an AccessRequest of its own (group_id), so every rule, inbox, decision,
+    grant and audit works per line and each line is decided alone; the group holds what the
+    officers share: who filed it, the memo's number and contact, the duty and the pledge.
+    """
+
+    __tablename__ = "request_group"
+    __table_args__ = (
+        check_in("kind", REQUEST_KINDS, "ck_group_kind"),
+        Index("ix_group_filed_by", "filed_by_id"),
+        Index("ix_group_command", "command_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The group memo's running number, from the same yearly counter as the requests' own.
+    number: Mapped[str] = mapped_column(String(30), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
+    filer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), nullable=False)
+    filer: Mapped[Officer] = relationship(foreign_keys=[filer_id])
+    # The filer's unit (the memo's ส่วนราชการ) and its command, whose staff follow the group.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), nullable=False)
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    command_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    contact_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    contact_mobile: Mapped[str] = mapped_column(String(20), nullable=False)
+    duty_performed: Mapped[str] = mapped_column(Text, nullable=False)
+    pledge_accepted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    lines: Mapped[list[AccessRequest]] = relationship(back_populates="group", order_by="AccessRequest.id")
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class RequestItem(VersionedMixin, Model):

@@ -21,9 +21,13 @@ from app.input_guard import bound_form_input, is_bulk_action
 from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
+from app.security.scope import COMMAND_TECH, PERSONNEL
 
 # Menu entries shown only to who certifies requests (see _certifies).
 CERTIFIER_MENUS = frozenset({"To Certify"})
+# ... and to who may file a group request (see _files_groups).
+GROUP_FILER_MENUS = frozenset({"Group Requests"})
+GROUP_FILER_ROLES = frozenset({COMMAND_TECH, PERSONNEL, ADMIN})
 
 # Every login, failed login and logout, sent with (action, user, remote_addr). The audit trail
 # listens (connected in create_app): the security layer does not reach into the services.
@@ -184,6 +188,8 @@ class SitthiSecurityManager(SecurityManager):
         allowed = self._has_view_access(principal, permission_name, view_name)
         if allowed and permission_name == "menu_access" and view_name in CERTIFIER_MENUS:
             return self._certifies(principal)
+        if allowed and permission_name == "menu_access" and view_name in GROUP_FILER_MENUS:
+            return self._files_groups(principal)
         return allowed
 
     def access_fingerprint(self):
@@ -195,7 +201,7 @@ class SitthiSecurityManager(SecurityManager):
         if principal is None:
             return "inactive"
         self._has_view_access(principal, "menu_access", "")  # loads the rights into g
-        return g._sitthi_permissions[1], self._certifies(principal)
+        return g._sitthi_permissions[1], self._certifies(principal), self._files_groups(principal)
 
     def _certifies(self, user) -> bool:
         """Whether anything can wait for this user's certification: they hold a unit-head position,
@@ -216,6 +222,20 @@ class SitthiSecurityManager(SecurityManager):
                                Delegation.ends_on >= today),
             ))))
             g._sitthi_certifies = found
+        return found
+
+    def _files_groups(self, user) -> bool:
+        """Whether this user may file a group request: a command's technology or personnel staff,
+        or a unit head (app.services.group_requests decides for whom). Every officer holds the
+        screen's permission (the role cannot tell heads apart); its menu entry only misleads others."""
+        found = g.get("_sitthi_files_groups")
+        if found is None:
+            from app.models import Officer, PositionLevel
+
+            found = bool({role.name for role in user.roles} & GROUP_FILER_ROLES) or bool(self.session.scalar(
+                select(exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
+                                      PositionLevel.is_unit_head.is_(True)))))
+            g._sitthi_files_groups = found
         return found
 
     def _access_principal(self):

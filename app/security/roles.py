@@ -46,6 +46,9 @@ OFFICER = SELF_SERVICE + _grant({
     # printing the certificate of a permission one may see (the scope decides which).
     "Verify": (READ,),
     "GrantCertificate": (READ,),
+    # Group requests: a unit head files for their officers (the group service refuses anyone who
+    # heads nobody); CommandTech and Personnel for their command. Each reads the groups it may see.
+    "GroupRequest": (READ, WRITE),
 })
 
 ROLES: dict[str, list[tuple[str, str]]] = {

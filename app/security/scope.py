@@ -184,6 +184,7 @@ def row_condition(session: Session, actor: Actor, model):
         JobRun,
         Notification,
         PersonnelChange,
+        RequestGroup,
         RequestItem,
         ReviewCampaign,
         ReviewDecision,
@@ -200,6 +201,15 @@ def row_condition(session: Session, actor: Actor, model):
         return _request_rows(actor, within)
     if model in (RequestItem, Attachment, Decision):
         return model.request_id.in_(select(AccessRequest.id).where(_request_rows(actor, within)))
+    if model is RequestGroup:
+        # Its filer, its command's staff, and whoever may see one of its lines (who then reads
+        # only those lines): another command's staff see none of it.
+        lines = select(AccessRequest.group_id).where(AccessRequest.group_id.isnot(None),
+                                                     _request_rows(actor, within))
+        seen = [RequestGroup.filed_by_id == actor.user_id, RequestGroup.id.in_(lines)]
+        if within is not None:
+            seen.append(RequestGroup.command_id.in_(within))
+        return or_(*seen)
     if model in (Grant, DataChangeRequest, SourceUsage):
         return model.officer_id.in_(_officer_ids(actor, within))
     if model is ReviewDecision:

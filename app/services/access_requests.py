@@ -488,11 +488,20 @@ def _sync_justifications(request: AccessRequest, chosen: dict) -> None:
             answer.label_th, answer.label_en, answer.value = question.label_th, question.label_en, value
 
 
-def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads, max_bytes: int) -> None:
+def checked_uploads(uploads, max_bytes: int) -> tuple:
+    """(upload, its checked file) for each upload, judged all before any is kept: one refused file
+    refuses the save, and the refusal names every refused file."""
     if any(upload.kind not in ATTACHMENT_KINDS for upload in uploads):
         raise invalid("attachments", MSG_BAD_ATTACHMENT_KIND)
-    # All or none: one refused file refuses the save, and the refusal names every refused file.
-    for upload, checked in zip(uploads, check_uploads(uploads, max_bytes), strict=True):
+    return tuple(zip(uploads, check_uploads(uploads, max_bytes), strict=True))
+
+
+def _add_uploads(session: Session, actor: Actor, request: AccessRequest, uploads, max_bytes: int) -> None:
+    _attach(session, actor, request, checked_uploads(uploads, max_bytes))
+
+
+def _attach(session: Session, actor: Actor, request: AccessRequest, files) -> None:
+    for upload, checked in files:
         session.add(Attachment(
             request=request, kind=upload.kind, filename=checked.filename,
             content_type=checked.content_type, size_bytes=checked.size_bytes,
@@ -568,6 +577,77 @@ def save_draft(
     audit.record(session, action, actor_id=actor.user_id, obj=request, before=before,
                  after=audit.snapshot(request))
     return request
+
+
+# -- one officer's line of a group request (app.services.group_requests) --------------------------
+def draft_line(session: Session, actor: Actor, officer: Officer, data: RequestData, clock: Clock, *,
+               group, files: tuple = ()) -> AccessRequest:
+    """A draft the filer of a group request makes for one officer: the officer is its requester
+    (they follow it, are told of it and may cancel it), the filer its creator (who therefore
+    decides none of its stages). Fields and choices are checked as on one's own draft; `files`
+    are the group's documents, checked once (checked_uploads), kept with every line."""
+    if data.kind not in REQUEST_KINDS:
+        raise invalid("kind", MSG_BAD_KIND)
+    chain = session.scalar(select(ApprovalChain).where(
+        ApprovalChain.request_kind == data.kind, ApprovalChain.is_active.is_(True)))
+    if chain is None or not chain.stages:
+        raise invalid("kind", MSG_NO_CHAIN)
+    _validate_contact(data)
+    sources = _chosen_sources(session, data, clock.today)
+    functions = _chosen_functions(session, data)
+    request = AccessRequest(
+        kind=data.kind, state="draft", requester=officer, unit_id=officer.acting_unit_id or officer.home_unit_id,
+        chain=chain, created_by_id=actor.user_id, group=group,
+        contact_email=(data.contact_email or "").strip(),
+        contact_mobile=re.sub(r"[\s-]", "", data.contact_mobile or ""),
+        duty_performed=(data.duty_performed or "").strip(), duty_mismatch=bool(data.duty_mismatch),
+        pledge_accepted=bool(data.pledge_accepted), certifying_head_id=data.certifying_head_id)
+    session.add(request)
+    _sync_items(session, request, officer, sources, functions)
+    _flush(session)
+    _attach(session, actor, request, files)
+    _flush(session)
+    audit.record(session, "AccessRequest.create", actor_id=actor.user_id, obj=request,
+                 after=audit.snapshot(request))
+    return request
+
+
+def submit_line(session: Session, actor: Actor, request: AccessRequest, clock: Clock, *,
+                filer_certifies: bool) -> AccessRequest:
+    """Send a group line up its chain, judged as any submission is.
+
+    A unit head who files for the officers they head signs the group memo: with the attestation
+    confirmed on the group form, that filing is their certification of these lines, recorded as
+    the head's decision at the head's stage, and the lines go on to the next stage.
+    """
+    machine.check("submit", _context(request))
+    _require_complete(request)
+    failed = eligibility.failures(eligibility.check_request(session, request, clock.today))
+    if failed:
+        raise Ineligible(failed)
+    request.number = _next_number(session, clock.today)
+    stage = request.current_stage = request.chain.stages[0]
+    request.submitted_at = clock.now
+    request.state = machine.SUBMITTED
+    request.due_on = due_date(session, clock.today, stage.due_business_days)
+    _flush(session)
+    _record(session, actor, request, "submit", machine.DRAFT, stage, "", clock)
+    if filer_certifies and stage.actor == "certifying_head" and request.certifying_head is not None \
+            and request.certifying_head.user_id == actor.user_id:
+        _judge_approval(session, request, stage, "", (), clock.today)
+        _advance(session, actor, request, clock)
+        _flush(session)
+        _record(session, actor, request, "approve", machine.SUBMITTED, stage, "", clock, attested=True)
+    if request.state == machine.SUBMITTED:
+        _notify_stage(session, request)
+    _notify_requester(session, request, "submit")
+    _flush(session)
+    return request
+
+
+def next_number(session: Session, today: date) -> str:
+    """The next running number of the year, for a paper Sitthi numbers (a group memo too)."""
+    return _next_number(session, today)
 
 
 # -- the transitions -----------------------------------------------------------------------------

@@ -103,6 +103,15 @@ TEXT = {
         "head": "ผู้รับรอง",
         "position": "ตำแหน่ง",
         "none": "-",
+        "group": " (แบบกลุ่ม)",
+        "group_intro": (
+            "ด้วย {unit} มีความประสงค์{purpose} ให้แก่ข้าราชการตำรวจในสังกัด จำนวน {count} นาย "
+            "ตามบัญชีรายชื่อดังต่อไปนี้ ผู้ประสานงานติดต่อได้ที่อีเมล {email} โทรศัพท์มือถือ {mobile}"
+        ),
+        "col_officer": "ยศ ชื่อ สกุล",
+        "col_position": "ตำแหน่ง / สังกัด",
+        "col_request": "เลขที่คำขอ",
+        "filer": "ผู้ยื่นคำขอ",
     },
     "en": {
         "title": "MEMORANDUM",
@@ -144,6 +153,15 @@ TEXT = {
         "head": "Certifying head",
         "position": "Position",
         "none": "-",
+        "group": " (group)",
+        "group_intro": (
+            "{unit} submits this {purpose} for {count} of its officers, listed below; "
+            "the coordinator can be reached at {email}, mobile {mobile}"
+        ),
+        "col_officer": "Rank and name",
+        "col_position": "Position / unit",
+        "col_request": "Request no.",
+        "filer": "Filed by",
     },
 }
 
@@ -587,6 +605,109 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
         memo.paragraph(text["certified_in_app"].format(head=clean_text(certification.head),
                                                        date=fmt_date(certification.on)))
     memo.signature(text["head"], head, head.position_title if head else None)
+    return bytes(pdf.output())
+
+
+def render_group_memo(group, lines, today: date, language: str = "th",
+                      certifications: dict[int, Certification] | None = None, emblem: bytes | None = None,
+                      verification: Verification | None = None, draft: bool = False) -> bytes:
+    """A group request (แบบกลุ่ม) as one บันทึกข้อความ: the filing unit asks for its officers, every
+    officer of `lines` (their requests) in one table with their position, unit, request number and
+    what each asks for; then the duty, the pledge, the filer's signature and each certifying
+    head's attestation (certified in Sitthi when `certifications` names them, by head officer id).
+    PDF bytes; the layout, line breaking and verification mark are render_memo's. A `draft` is the
+    memo as it would be filed, printed to be signed before filing: no number yet.
+    """
+    language = "en" if language == "en" else "th"
+    text = TEXT[language]
+    subject = SUBJECTS[language].get(group.kind, group.kind) + text["group"]
+    fmt_date = english_date if language == "en" else long_thai_date
+    officers = [line.requester for line in lines]
+    heads = list({line.certifying_head.id: line.certifying_head for line in lines if line.certifying_head}.values())
+    people = [group.filer, *officers, *heads]
+    names = tuple(dict.fromkeys(filter(None, (
+        *(_name(p, language) for p in people), _unit_name(group.unit, language),
+        *(_unit_name(line.unit, language) for line in lines)))))
+
+    pdf = thai_pdf(f"{text['title']} {subject}", language, today)
+    pdf.add_page()
+    memo = _Memo(pdf, text, language, names=names)
+    if emblem:
+        pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
+    if verification is not None:
+        _verification_mark(pdf, verification, text["verify"])
+    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
+    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+
+    right = pdf.w - RIGHT
+    department = _unit_name(group.unit, language)
+    if group.contact_mobile:
+        department = f"{department}   {text['tel']} {clean_text(group.contact_mobile)}"
+    memo.field(text["department"], department, LEFT, right)
+    y = pdf.get_y()
+    memo.field(text["number"], text["draft"] if draft else clean_text(group.number), LEFT,
+               LEFT + memo.width * 0.5 - 2)
+    below_number = pdf.get_y()
+    pdf.set_y(y)
+    memo.field(text["date"], fmt_date(today), LEFT + memo.width * 0.5, right)
+    pdf.set_y(max(below_number, pdf.get_y()))
+    memo.field(text["subject"], subject, LEFT, right)
+    pdf.ln(2)
+
+    to = text["to_central_it"] if group.kind in EXTERNAL_SEARCH_KINDS else text["to_commander"]
+    pdf.set_font(FONT_FAMILY, "B", LABEL_SIZE)
+    pdf.cell(pdf.get_string_width(text["to"]) + 2 * pdf.c_margin + 2, LINE_HEIGHT, text["to"])
+    pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+    pdf.cell(0, LINE_HEIGHT, to, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+
+    purpose = SUBJECTS[language].get(group.kind, group.kind)
+    memo.paragraph(text["group_intro"].format(
+        unit=_unit_name(group.unit, language), purpose=purpose[0].lower() + purpose[1:] if language == "en" else purpose,
+        count=len(lines), email=_blank(group.contact_email, text["none"]),
+        mobile=_blank(group.contact_mobile, text["none"])))
+    pdf.ln(1)
+    pdf.set_font(FONT_FAMILY, "", TABLE_SIZE - 1)
+    with pdf.table(col_widths=(12, 36, 38, 28, 46), align="LEFT",
+                   text_align=("CENTER", "LEFT", "LEFT", "LEFT", "LEFT"),
+                   line_height=LINE_HEIGHT - 1) as table:
+        heading = table.row()
+        for label in (text["col_no"], text["col_officer"], text["col_position"], text["col_request"],
+                      text["col_item"]):
+            heading.cell(label)
+        for number_, line in enumerate(lines, start=1):
+            officer = line.requester
+            asked = []
+            for item in line.items:
+                name, rank_group = _item_row(item, text, language)
+                asked.append(name if rank_group == text["none"] else f"{name} ({rank_group})")
+            row = table.row()
+            row.cell(str(number_))
+            row.cell(_name(officer, language))
+            row.cell(f"{_blank(officer.position_title, text['none'])} / {_unit_name(line.unit, language)}")
+            row.cell(clean_text(line.number) if line.number else text["none"])
+            row.cell("\n".join(asked) or text["no_items"])
+    pdf.ln(2)
+
+    pdf.set_font(FONT_FAMILY, "B", BODY_SIZE)
+    pdf.set_x(LEFT + INDENT)
+    pdf.cell(0, LINE_HEIGHT, text["duty"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    memo.paragraph(_blank(group.duty_performed, text["none"]))
+    memo.paragraph(text["pledge"])
+    memo.paragraph(text["closing"])
+    memo.keep(SIGNATURE_HEIGHT)
+    memo.signature(text["filer"], group.filer, group.filer.position_title)
+    certifications = certifications or {}
+    for head in heads:
+        pdf.ln(4)
+        memo.keep(SIGNATURE_HEIGHT + 2 * LINE_HEIGHT)
+        memo.paragraph(text["certify"])
+        certified = certifications.get(head.id)
+        if certified is not None:
+            memo.paragraph(text["certified_in_app"].format(head=clean_text(certified.head),
+                                                           date=fmt_date(certified.on)))
+        memo.signature(text["head"], head, head.position_title)
     return bytes(pdf.output())
 
 

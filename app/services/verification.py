@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.verification import document_code, read_code
-from app.models import AccessRequest, Grant, Officer, RequestItem
+from app.models import AccessRequest, Grant, Officer, RequestGroup, RequestItem
 from app.services.access_requests import head_certification
 
 
@@ -36,6 +36,19 @@ class CheckedGrant:
     grant: Grant
 
 
+@dataclass(frozen=True)
+class CheckedGroup:
+    """A genuine group memo: the group and every officer's line as it stands now."""
+
+    code: str
+    group: RequestGroup
+    lines: list[AccessRequest]
+
+
+def group_code(secret: bytes, group_id: int) -> str:
+    return document_code(secret, "group", group_id)
+
+
 def memo_code(secret: bytes, request_id: int) -> str:
     return document_code(secret, "memo", request_id)
 
@@ -44,7 +57,7 @@ def grant_code(secret: bytes, grant_id: int) -> str:
     return document_code(secret, "grant", grant_id)
 
 
-def check(session: Session, secret: bytes, code: str) -> CheckedMemo | CheckedGrant | None:
+def check(session: Session, secret: bytes, code: str) -> CheckedMemo | CheckedGrant | CheckedGroup | None:
     """The document a code names, as it stands; None when no genuine document has that code."""
     found = read_code(secret, code)
     if found is None:
@@ -55,6 +68,15 @@ def check(session: Session, secret: bytes, code: str) -> CheckedMemo | CheckedGr
             joinedload(Grant.officer).joinedload(Officer.rank), joinedload(Grant.data_source),
             joinedload(Grant.function), joinedload(Grant.rank_group)))
         return CheckedGrant(code=grant_code(secret, grant.id), grant=grant) if grant else None
+    if kind == "group":
+        group = session.get(RequestGroup, ident)
+        if group is None:
+            return None
+        # The paper lists every officer: the check shows each line as it stands, no more.
+        lines = list(session.scalars(select(AccessRequest).where(AccessRequest.group_id == group.id)
+                                     .order_by(AccessRequest.id).options(
+                                         joinedload(AccessRequest.requester).joinedload(Officer.rank))))
+        return CheckedGroup(code=group_code(secret, group.id), group=group, lines=lines)
     return _checked_memo(session, secret, ident)
 
 

@@ -60,5 +60,15 @@ TIMELINE = (
     load(Decision.item).options(load(RequestItem.function)),
 )
 
+# A group's page and memo: each line's officer, unit, head, stage and what it asks for.
+GROUP_LINES = (
+    load(AccessRequest.requester).options(load(Officer.rank), load(Officer.home_unit), load(Officer.acting_unit)),
+    load(AccessRequest.certifying_head).options(load(Officer.rank)),
+    load(AccessRequest.unit),
+    load(AccessRequest.current_stage),
+    load(AccessRequest.items).options(load(RequestItem.data_source).options(load(DataSource.agency)),
+                                      load(RequestItem.function), load(RequestItem.rank_group)),
+)
+
 # Officers named on a page (the timeline's actors): shown with their rank.
 OFFICER_TEXT = (load(Officer.rank),)

@@ -10,6 +10,7 @@ from app.views import (
     delegations,
     grant_admin,
     grant_expiry,
+    group_requests,
     imports,
     inboxes,
     linkage,
@@ -28,6 +29,7 @@ MENU = [
     ("My Work", _l("My requests"), "fa-user", [
         ("New Request", _l("New request"), request_desk.RequestDeskView, "fa-plus"),
         ("My Requests", _l("My requests"), requests.MyRequestView, "fa-file-text-o"),
+        ("Group Requests", _l("Group requests"), group_requests.GroupRequestView, "fa-users"),
         ("My Permissions", _l("My permissions"), permissions.MyGrantView, "fa-key"),
         ("To Certify", _l("To certify"), inboxes.ToCertifyView, "fa-pencil-square-o"),
         ("To Review", _l("To review"), reviews.ToReviewView, "fa-check-square"),

@@ -51,9 +51,13 @@ class VerifyView(BaseView):
             grant = checked.grant
             note_read(current_actor(), "read", officer_ids=[grant.officer_id], obj=grant,
                       summary=f"verified permission certificate {grant.id}")
+        elif isinstance(checked, verification.CheckedGroup):
+            note_read(current_actor(), "read", officer_ids=[line.requester_id for line in checked.lines],
+                      obj=checked.group, summary=f"verified group memo {checked.group.number}")
         else:
             req = checked.request
             note_read(current_actor(), "read", officer_ids=[req.requester_id], obj=req,
                       summary=f"verified memo {req.number or req.id}")
         return self.render_template(TEMPLATE, checked=checked, code=checked.code, labels=labels,
-                                    is_grant=isinstance(checked, verification.CheckedGrant))
+                                    is_grant=isinstance(checked, verification.CheckedGrant),
+                                    is_group=isinstance(checked, verification.CheckedGroup))

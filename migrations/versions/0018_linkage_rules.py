@@ -3,7 +3,7 @@ agreement's permission letter as a PDF, agencies' super users, and the justifica
 asked per source with their answers kept on the request item (and so with the grant).
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-04 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -231,7 +231,7 @@ def test_a_head_names_and_cancels_a_deputy_and_nobody_else_cancels_it(app, api, 
     delegation = named.get_json()
     assert delegation["principal"]["id"] == heads["head_id"] and delegation["state"] == "in_force"
     listed = head.get(f"{API}/deputies/").get_json()
-    assert [row["id"] for row in listed["result"]] == [delegation["id"]]
+    assert [row["id"] for row in listed["result"]] == [delegation["id"]]  # a new head's only one
     assert delegation["id"] not in [row["id"] for row in api(heads["other_head"]).get(f"{API}/deputies/").get_json()["result"]]
     _refused(head.post(f"{API}/deputies/?_l_=en", json=body), 400)  # the same days overlap
 
@@ -239,6 +239,11 @@ def test_a_head_names_and_cancels_a_deputy_and_nobody_else_cancels_it(app, api, 
         _refused(api(username).post(f"{API}/deputies/{delegation['id']}/cancel?_l_=en"), 404)
     with app.app_context():
         assert db.session.get(Delegation, delegation["id"]).ends_on == TEST_TODAY + timedelta(days=6)
+    # A later delegation stays: the removed one's id is then not the last, and no later row takes it
+    # (SQLite gives a new row the last id + 1), so the trail's events never name another delegation.
+    later = head.post(f"{API}/deputies/", json={**body, "starts_on": (TEST_TODAY + timedelta(days=10)).isoformat(),
+                                                 "ends_on": (TEST_TODAY + timedelta(days=12)).isoformat()})
+    assert later.status_code == 201 and later.get_json()["state"] == "upcoming"
     cancelled = head.post(f"{API}/deputies/{delegation['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.get_json()["removed"] is True
     with app.app_context():

@@ -140,9 +140,14 @@ _test_browsers: dict = {}
 
 def test_the_chasing_sweep_reads_the_big_tables_through_indexes(planned_app):
     """Every SELECT of one batch of `flask sitthi chase-requests`, with a rule on every stage and
-    the bench's requests naming officers who cannot certify (so the fallback heads are sought)."""
+    the bench's requests naming officers who cannot certify (so the fallback heads are sought);
+    then the CentralIT inbox with what the batch escalated to it."""
+    from sqlalchemy import func
+
     from app.extensions import db
-    from app.models import ApprovalStage
+    from app.models import AccessRequest, ApprovalStage
+    from app.security.scope import Actor
+    from app.services import inboxes
     from app.services.chasing import chase
     from app.services.clock import Clock
 
@@ -161,9 +166,16 @@ def test_the_chasing_sweep_reads_the_big_tables_through_indexes(planned_app):
         event.listen(db.engine, "before_cursor_execute", record)
         try:
             report = chase(session, Clock.on(TEST_NOW.date()), 200)
+            assert report.total and report.escalated, report
+            # What was escalated then waits in the CentralIT inbox beside its own stage's requests:
+            # its count and first page, soonest due first, read through indexes too.
+            central = Actor(user_id=-1, roles=frozenset({"CentralIT"}))
+            waiting = inboxes.to_verify(session, central)
+            assert inboxes.escalated_waits(session, role="CentralIT")
+            session.scalar(select(func.count(AccessRequest.id)).where(waiting))
+            session.scalars(select(AccessRequest.id).where(waiting).order_by(AccessRequest.due_on).limit(25)).all()
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
-        assert report.total, report
         cursor = session.connection().connection.driver_connection.cursor()
         try:
             for statement, parameters in seen:

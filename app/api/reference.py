@@ -10,6 +10,7 @@ from marshmallow import validate
 
 from app import labels
 from app.api.scoped import ScopedApi, WritableApi, datamodel, unit_columns
+from app.domain.inputs import TEXT_LIMIT
 from app.models import (
     Agency,
     DataSource,
@@ -86,12 +87,13 @@ REFERENCE_APIS = (
         "activation_days", "default_validity_months", "description"], shown=[
         "code", "name_th", "name_en", "agency.id", "agency.code", "is_open", "needs_rank_group",
         "needs_external_activation", "activation_days", "default_validity_months", "description"],
-        search=["code", "name_th", "name_en", "agency", "is_open"], order=("code", "asc")),
+        search=["code", "name_th", "name_en", "agency", "is_open"], order=("code", "asc"),
+        validators={"description": validate.Length(max=TEXT_LIMIT)}),
     reference_api("SystemFunctionsApi", SystemFunction, "system-functions", "System functions", [
         "code", "name_th", "name_en", "description", "min_position_level", "duty_line",
         "default_validity_months", "is_active"], shown=[
         "code", "name_th", "name_en", "description", "min_position_level.id", "duty_line.id",
         "default_validity_months", "is_active"],
         search=["code", "name_th", "name_en", "min_position_level", "duty_line", "is_active"],
-        order=("code", "asc")),
+        order=("code", "asc"), validators={"description": validate.Length(max=TEXT_LIMIT)}),
 )

@@ -13,7 +13,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.datamodel import CappedCountInterface
 from app.domain.inputs import as_id
@@ -108,6 +108,8 @@ class MyDeputyView(SitthiModelView):
     add_columns = ["principal", "deputy", "starts_on", "ends_on", "reason"]
     search_columns = ["starts_on", "ends_on"]
     formatters_columns = {"status": status_cell}
+    # The service's bound, so the form says so at the field before the service refuses it.
+    validators_columns = {"reason": [Length(max=delegations.REASON_LIMIT)]}
     add_form_extra_fields = {
         "principal": user_pick_field(_l("Away (principal); leave empty for yourself"), required=False),
         "deputy": user_pick_field(_l("Deputy"), required=True),

@@ -23,7 +23,8 @@ def api_classes() -> tuple:
     from app.api.reviews import ReviewCampaignsApi, ToReviewApi
 
     return (
-        RequestsApi, GroupRequestsApi, RenewalsApi, OfficersApi, UnitsApi, GrantsApi, GrantCommandsApi, GrantJustificationApi, AssignApi,
+        RequestsApi, GroupRequestsApi, RenewalsApi, OfficersApi, UnitsApi, GrantsApi, GrantCommandsApi,
+        GrantJustificationApi, AssignApi,
         DeputiesApi, DeactivationNoticesApi, ReviewCampaignsApi, ToReviewApi, ImportsApi, ExportsApi,
         AuditEventsApi, *REFERENCE_APIS,
     )

@@ -23,6 +23,7 @@ from tests.conftest import build_app
 
 COMMAND_MODULES = (
     "app.services.access_requests",
+    "app.services.group_requests",
     "app.services.grants",
     "app.services.renewal",
     "app.services.delegations",

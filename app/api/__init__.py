@@ -13,7 +13,8 @@ def api_classes() -> tuple:
     from app.api.deactivations import DeactivationNoticesApi
     from app.api.deputies import DeputiesApi
     from app.api.exports import ExportsApi
-    from app.api.grants import AssignApi, GrantCommandsApi, GrantsApi
+    from app.api.grants import AssignApi, GrantCommandsApi, GrantJustificationApi, GrantsApi
+    from app.api.group_requests import GroupRequestsApi
     from app.api.imports import ImportsApi
     from app.api.officers import OfficersApi
     from app.api.reference import REFERENCE_APIS, UnitsApi
@@ -22,7 +23,8 @@ def api_classes() -> tuple:
     from app.api.reviews import ReviewCampaignsApi, ToReviewApi
 
     return (
-        RequestsApi, RenewalsApi, OfficersApi, UnitsApi, GrantsApi, GrantCommandsApi, AssignApi,
+        RequestsApi, GroupRequestsApi, RenewalsApi, OfficersApi, UnitsApi, GrantsApi, GrantCommandsApi,
+        GrantJustificationApi, AssignApi,
         DeputiesApi, DeactivationNoticesApi, ReviewCampaignsApi, ToReviewApi, ImportsApi, ExportsApi,
         AuditEventsApi, *REFERENCE_APIS,
     )

@@ -127,6 +127,7 @@ class CheckSchema(Schema):
     message = fields.String()
     params = fields.Dict()
     item_id = fields.Integer(allow_none=True, metadata={"description": "The item it is about; null: the request."})
+    field = fields.String(allow_none=True, metadata={"description": "The input field that can put it right, if one can."})
 
 
 class ApiErrorSchema(Schema):

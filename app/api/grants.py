@@ -26,10 +26,13 @@ from app.api.base import (
     version_field,
 )
 from app.api.contract import SaneDate, UtcDateTime
+from app.api.requests import AnswerSchema, DataFieldSchema, answers, data_fields
 from app.api.scoped import ScopedApi, datamodel, unit_columns
+from app.errors import N_, NotFound
 from app.extensions import db
 from app.formatting import localized, office_clock
 from app.models import Grant
+from app.security.scope import is_visible
 from app.services import grants as service
 
 
@@ -101,6 +104,42 @@ class GrantResultSchema(Schema):
     duty_order_id = fields.Integer(allow_none=True)
     revoked_at = UtcDateTime(allow_none=True)
     version = fields.Integer(metadata={"description": "Send it back with the next change."})
+
+
+MSG_NO_GRANT = N_("No such permission, or not one you may see.")
+
+
+class JustificationSchema(Schema):
+    id = fields.Integer()
+    source = fields.Nested(CodedRefSchema, allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    answers = fields.List(fields.Nested(AnswerSchema), metadata={
+        "description": "The justification the officer gave, with the questions' words as asked."})
+    # Last: the name shadows marshmallow's `fields` in the class body.
+    fields = fields.List(fields.Nested(DataFieldSchema), metadata={"description": "The data fields it gives."})
+
+
+class GrantJustificationApi(SitthiApi):
+    """What a search permission gives and why (Linkage Center rules), for whoever reads the grant."""
+
+    resource_name = "grants"
+    class_permission_name = "Grant"
+    openapi_spec_tag = "Grants"
+
+    @expose("/<int:pk>/justification", methods=["GET"])
+    @protect()
+    @operation("The data fields and justification of a permission", response=JustificationSchema,
+               answer="Its fields and answers (empty for a function, or a grant made by hand)",
+               refusals={404: "No such permission, or not one you may see"})
+    def justification(self, pk: int):
+        actor = api_actor()
+        grant = db.session.get(Grant, known_id(pk, MSG_NO_GRANT))
+        if grant is None or not is_visible(db.session, actor, Grant, grant.id):
+            raise NotFound(MSG_NO_GRANT)
+        item = grant.request_item
+        return self.response(200, **JustificationSchema().dump({
+            "id": grant.id, "source": coded(grant.data_source), "request_id": grant.request_id,
+            "fields": data_fields(item), "answers": answers(item)}))
 
 
 def grant_result(grant: Grant) -> dict:

@@ -6,6 +6,7 @@ module only reads JSON, calls the service, commits on success and rolls back on 
 content_base64}]``) and pass the same content check as the screen's uploads (PDF/JPEG by their
 bytes, size limit).
 """
+import re
 from typing import Any
 
 from flask import current_app
@@ -35,7 +36,7 @@ from app.api.base import CheckSchema as CheckSchema
 from app.api.base import CodedRefSchema as CodedRefSchema
 from app.api.base import RankGroupSchema as RankGroupSchema
 from app.api.contract import SaneDate, UtcDateTime
-from app.errors import N_, NotFound, SitthiError, translate
+from app.errors import N_, FieldsRefused, NotFound, SitthiError, translate
 from app.extensions import db
 from app.formatting import local_today, localized, office_clock
 from app.models import AccessRequest, ApprovalStage, Attachment, Decision, Grant
@@ -56,6 +57,24 @@ FIELD_NAMES = {
     "functions": "function_ids",
 }
 
+LINKAGE_FIELD = re.compile(r"^fields_(\d+)$")
+LINKAGE_ANSWER = re.compile(r"^answer_(\d+)_(\d+)$")
+
+
+def api_field(name: str | None) -> str | None:
+    """The JSON field a service's form-field name stands for: a source's fields and answers are
+    named by the source (and question) they are about."""
+    if not name:
+        return name
+    if name.startswith("upload_"):
+        return "attachments"
+    if found := LINKAGE_FIELD.match(name):
+        return f"sources[{found[1]}].field_ids"
+    if found := LINKAGE_ANSWER.match(name):
+        return f"sources[{found[1]}].answers[{found[2]}]"
+    return FIELD_NAMES.get(name, name)
+
+
 # Which inbox a request waits in, from the actor of the stage it waits at.
 WAITING_AS = {
     "certifying_head": "certifying_head",
@@ -66,10 +85,35 @@ WAITING_AS = {
 
 
 # -- input ---------------------------------------------------------------------------------------
-class SourceChoiceSchema(Schema):
+class RankChoiceSchema(Schema):
     data_source_id = id_field(required=True, metadata={"description": "A data source (GET its id from the screens)."})
     rank_group_id = id_field(allow_none=True, load_default=None,
                              metadata={"description": "Rank group, for sources that need one (civil registration)."})
+
+
+class AnswerInputSchema(Schema):
+    question_id = id_field(required=True, metadata={"description": "A justification question of the source."})
+    value = fields.String(required=True, validate=validate.Length(max=service.TEXT_LIMIT), metadata={
+        "description": "The answer; a date as yyyy-mm-dd (Common Era)."})
+
+
+class SourceChoiceSchema(RankChoiceSchema):
+    field_ids = fields.List(id_field(), allow_none=True, load_default=None, validate=validate.Length(max=200),
+                            metadata={"description": "The source's data fields asked for, each one the agency's "
+                                                     "agreement in force allows; left out or null: every field "
+                                                     "it allows."})
+    answers = fields.List(fields.Nested(AnswerInputSchema), load_default=list, validate=validate.Length(max=50),
+                          metadata={"description": "Answers to the source's justification questions (the "
+                                                   "required ones must be answered before submitting)."})
+
+
+def source_choice(values: dict) -> service.SourceChoice:
+    """A source as the request form sends it: its rank group, fields and answers."""
+    field_ids = values.get("field_ids")
+    return service.SourceChoice(
+        values["data_source_id"], values.get("rank_group_id"),
+        field_ids=None if field_ids is None else tuple(field_ids),
+        answers=tuple((a["question_id"], a["value"]) for a in values.get("answers") or ()))
 
 
 class AttachmentUploadSchema(Schema):
@@ -162,6 +206,18 @@ class StageSchema(Schema):
     name = fields.String()
 
 
+class DataFieldSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class AnswerSchema(Schema):
+    question_id = fields.Integer(allow_none=True, metadata={"description": "null: the question was dropped since."})
+    question = fields.String(metadata={"description": "The question's words as they were asked."})
+    value = fields.String()
+
+
 class GrantSchema(Schema):
     id = fields.Integer()
     state = fields.String()
@@ -170,6 +226,9 @@ class GrantSchema(Schema):
     valid_until = SaneDate(allow_none=True)
     agency_reference = fields.String(allow_none=True)
     activated_on = SaneDate(allow_none=True)
+    answers = fields.List(fields.Nested(AnswerSchema), metadata={"description": "The justification given for it."})
+    # Last: the name shadows marshmallow's `fields` in the class body.
+    fields = fields.List(fields.Nested(DataFieldSchema), metadata={"description": "The data fields it gives."})
 
 
 class ItemSchema(Schema):
@@ -185,7 +244,10 @@ class ItemSchema(Schema):
     activated_on = SaneDate(allow_none=True)
     awaiting_activation = fields.Boolean()
     version = fields.Integer(metadata={"description": "Send it back to record the activation."})
+    answers = fields.List(fields.Nested(AnswerSchema), metadata={"description": "The answers to its justification questions."})
     grant = fields.Nested(GrantSchema, allow_none=True)
+    # Last: the name shadows marshmallow's `fields` in the class body.
+    fields = fields.List(fields.Nested(DataFieldSchema), metadata={"description": "The source's data fields asked for."})
 
 
 class AttachmentSchema(Schema):
@@ -290,7 +352,7 @@ def _check(check: eligibility.Check) -> dict:
     return {"code": check.code, "status": check.status,
             "status_label": labels.label_of(labels.CHECK_STATUS, check.status),
             "message": translate(check.message, check.params), "params": check.params,
-            "item_id": check.item_id}
+            "item_id": check.item_id, "field": api_field(check.field)}
 
 
 def _summary(req: AccessRequest, today) -> dict:
@@ -305,6 +367,15 @@ def _summary(req: AccessRequest, today) -> dict:
     }
 
 
+def data_fields(item) -> list[dict]:
+    return [{"id": f.id, "code": f.code, "name": localized(f)} for f in (item.fields if item is not None else ())]
+
+
+def answers(item) -> list[dict]:
+    return [{"question_id": a.question_id, "question": localized(a, "label"), "value": a.value}
+            for a in (item.answers if item is not None else ())]
+
+
 def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
     return {
         "id": item.id, "source": coded(item.data_source), "function": coded(item.function),
@@ -313,11 +384,13 @@ def _item(req: AccessRequest, item, grant: Grant | None) -> dict:
         "state_label": labels.label_of(labels.ITEM_STATE, item.state), "comment": item.comment,
         "agency_reference": item.agency_reference, "activated_on": item.activated_on,
         "awaiting_activation": service.awaits_agency(req, item), "version": item.version,
+        "fields": data_fields(item), "answers": answers(item),
         "grant": None if grant is None else {
             "id": grant.id, "state": grant.state,
             "state_label": labels.label_of(labels.GRANT_STATE, grant.state),
             "valid_from": grant.valid_from, "valid_until": grant.valid_until,
             "agency_reference": grant.agency_reference, "activated_on": grant.activated_on,
+            "fields": data_fields(item), "answers": answers(item),
         },
     }
 
@@ -369,8 +442,7 @@ def _request_data(kind: str, values: dict) -> service.RequestData:
         duty_performed=values["duty_performed"], duty_mismatch=values["duty_mismatch"],
         pledge_accepted=values["pledge_accepted"], certifying_head_id=values["certifying_head_id"],
         target_unit_id=values["target_unit_id"], assignment_until=values["assignment_until"],
-        sources=tuple(service.SourceChoice(s["data_source_id"], s.get("rank_group_id"))
-                      for s in values["sources"]),
+        sources=tuple(source_choice(s) for s in values["sources"]),
         function_ids=tuple(values["function_ids"]),
     )
 
@@ -387,7 +459,10 @@ def _current_values(req: AccessRequest) -> dict:
         "duty_performed": req.duty_performed or "", "duty_mismatch": req.duty_mismatch,
         "pledge_accepted": req.pledge_accepted, "certifying_head_id": req.certifying_head_id,
         "target_unit_id": req.target_unit_id, "assignment_until": req.assignment_until,
-        "sources": [{"data_source_id": i.data_source_id, "rank_group_id": i.rank_group_id}
+        "sources": [{"data_source_id": i.data_source_id, "rank_group_id": i.rank_group_id,
+                     "field_ids": [f.id for f in i.fields],
+                     "answers": [{"question_id": a.question_id, "value": a.value} for a in i.answers
+                                 if a.question_id is not None]}
                     for i in req.items if i.data_source_id],
         "function_ids": [i.function_id for i in req.items if i.function_id],
     }
@@ -415,9 +490,14 @@ class RequestsApi(SitthiApi):
     # -- answers ----------------------------------------------------------------------------
     def error_response(self, error: SitthiError):
         field = getattr(error, "field", None)
-        if field and field.startswith("upload_"):
-            field = "attachments"
-        body: dict[str, Any] = {"message": error.translated(), "field": FIELD_NAMES.get(field, field)}
+        if isinstance(error, service.Ineligible) and not field:
+            field = next((c.field for c in error.checks if c.field), None)
+        body: dict[str, Any] = {"message": error.translated(), "field": api_field(field)}
+        if isinstance(error, FieldsRefused):
+            body["errors"] = {}
+            for name, message, params in error.problems:
+                key = api_field(name)
+                body["errors"][key] = " ".join(filter(None, (body["errors"].get(key), translate(message, params))))
         if isinstance(error, service.Ineligible):
             body["checks"] = [_check(c) for c in error.checks]
         return self.response(error.status, **body)

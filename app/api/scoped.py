@@ -27,7 +27,7 @@ from app.api.base import MAX_ID, MSG_NOT_FOUND, api_actor, json_body, json_error
 from app.api.base import MSG_CONFLICT as MSG_SAVED_MEANWHILE
 from app.api.contract import SaneDate, UtcDateTime
 from app.datamodel import MSG_CONFLICT, MSG_OUT_OF_SCOPE, CappedCountInterface
-from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed
+from app.errors import N_, FieldsRefused, NotAllowed, NotFound, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.input_guard import InputRefused, check_list_query
 from app.security.scope import Actor, is_visible, row_condition
@@ -204,8 +204,12 @@ class ScopedApi(ModelRestApi):
         return self.error_response(NotFound(MSG_NOT_FOUND))
 
     def error_response(self, error: SitthiError):
-        """A refusal as every resource answers it (``json_errors`` calls this)."""
-        return self.response(error.status, message=error.translated(), field=getattr(error, "field", None))
+        """A refusal as every resource answers it (``json_errors`` calls this); several fields
+        refused at once are each named in `errors`."""
+        body = {"message": error.translated(), "field": getattr(error, "field", None)}
+        if isinstance(error, FieldsRefused):
+            body["errors"] = {name: translate(message, params) for name, message, params in reversed(error.problems)}
+        return self.response(error.status, **body)
 
 
 class WritableApi(ScopedApi):

@@ -191,7 +191,8 @@ REFERENCE_APIS = (
                   search=["chain", "name_th", "actor"], order=("position", "asc"), base=StageRulesChecked,
                   validators={"actor": validate.OneOf(list(labels.STAGE_ACTOR)),
                               "escalate_to": validate.OneOf(list(labels.ESCALATION_TARGET)),
-                              "escalate_to_role": validate.OneOf(list(labels.ESCALATION_ROLE))}),
+                              "escalate_to_role": validate.OneOf(list(labels.ESCALATION_ROLE)),
+                              "return_reason": validate.Length(max=TEXT_LIMIT)}),
     reference_api("DataFieldsApi", DataField, "data-fields", "Data fields",
                   ["data_source", "position", "code", "name_th", "name_en"],
                   shown=["data_source.id", "position", "code", "name_th", "name_en"],
@@ -209,5 +210,6 @@ REFERENCE_APIS = (
                   SUPER_USER_COLUMNS,
                   shown=["agency.id", *SUPER_USER_COLUMNS[1:], "letter.id", "letter.filename"],
                   search=["agency", "name", "valid_from", "valid_until"], order=("valid_from", "desc"),
-                  base=KeepsLetterApi, writer="CentralIT, Admin"),
+                  base=KeepsLetterApi, writer="CentralIT, Admin",
+                  validators={"note": validate.Length(max=TEXT_LIMIT)}),
 )

@@ -12,6 +12,7 @@ from app.models import AccessRequest, DataSource, DutyLine, Officer, RequestGrou
 from app.services import group_requests as groups
 from tests.conftest import DEMO_PASSWORD, ApiUser
 from tests.factories import PDF, make_head, make_login, make_officer, make_unit
+from tests.test_linkage_rules import lab  # noqa: F401 (the fixture: a source with fields and questions of its own)
 
 BASE = "/api/v1/group-requests"
 DOCUMENTS = [{"kind": kind, "filename": f"{kind}.pdf", "content_base64": base64.b64encode(PDF).decode()}
@@ -197,3 +198,29 @@ def test_the_search_finds_by_name_within_reach_and_never_by_a_part_of_a_national
     assert tech.get(f"{BASE}/officers?q={national_id[:9]}").get_json()["result"] == []
     assert all("national_id" not in o for o in found.get_json()["result"])
     assert tech.get(f"{BASE}/officers").status_code == 400
+
+
+def test_the_groups_fields_and_answers_are_judged_as_one_requests_and_kept_on_every_line(app, api, people, lab):  # noqa: F811
+    sid, case = lab["source"], lab["case"]
+    tech = api("commandtech")
+    before = _counts(app)
+
+    def body(**source):
+        return _body(people, "a1", "b1", sources=[{"data_source_id": sid, "field_ids": [lab["fields"][0]], **source}])
+
+    unanswered = tech.post(f"{BASE}/?_l_=en", json=body())
+    assert unanswered.status_code == 400, unanswered.get_json()
+    assert unanswered.get_json()["field"] == f"sources[{sid}].answers[{case}]"
+    assert "Test case number" in unanswered.get_json()["errors"][f"sources[{sid}].answers[{case}]"]
+    outside = tech.post(f"{BASE}/?_l_=en", json=body(field_ids=[lab["fields"][0], lab["fields"][2]],
+                                                     answers=[{"question_id": case, "value": "คดี 8/2569"}]))
+    assert outside.status_code == 400 and outside.get_json()["field"] == f"sources[{sid}].field_ids"
+    assert "Photo" in outside.get_json()["errors"][f"sources[{sid}].field_ids"]
+    assert _counts(app) == before
+
+    filed = tech.post(f"{BASE}/?_l_=en", json=body(answers=[{"question_id": case, "value": "คดี 8/2569"}]))
+    assert filed.status_code == 201, filed.get_json()
+    for line in filed.get_json()["lines"]:
+        (item,) = tech.get(f"/api/v1/requests/{line['id']}").get_json()["items"]
+        assert [f["id"] for f in item["fields"]] == [lab["fields"][0]]
+        assert [(a["question_id"], a["value"]) for a in item["answers"]] == [(case, "คดี 8/2569")]

@@ -24,6 +24,7 @@ from app.services import group_requests as groups
 from app.services.clock import Clock
 from app.services.memo import recompose_sara_am
 from tests.factories import SEARCH_DOCUMENTS, decide, make_head, make_login, make_officer, make_unit
+from tests.test_linkage_rules import lab  # noqa: F401 (the fixture: a source with fields and questions of its own)
 
 TODAY = date(2026, 11, 23)  # a Monday
 CLOCK = Clock.on(TODAY)
@@ -69,7 +70,8 @@ class World:
         values = dict(kind="external_search", officer_ids=tuple(o.id for o in officers),
                       contact_email="desk@police.example", contact_mobile="0812345678",
                       duty_performed="สืบสวนคดีอาญา", pledge_accepted=True, attest=True,
-                      sources=tuple(service.SourceChoice(self.source(code).id) for code in sources))
+                      sources=tuple(service.SourceChoice(self.source(code).id) if isinstance(code, str) else code
+                                    for code in sources))  # a code, or a SourceChoice with fields and answers
         values.update(fields)
         return groups.GroupData(**values)
 
@@ -476,3 +478,121 @@ def test_each_heads_inbox_holds_exactly_the_lines_they_certify(world):
     central = world.session.scalars(select(AccessRequest.id).where(
         AccessRequest.group_id == group.id, inboxes.to_verify(world.session, world.actor("central")))).all()
     assert central == []  # nothing reaches Central IT before its head certified it
+
+
+# -- Linkage Center rules: the group's data fields and justification answers ----------------------
+def _ask_group(world, source_code, label="เลขคดี"):
+    from app.models import JustificationQuestion
+
+    question = JustificationQuestion(data_source=world.source(source_code), label_th=label, label_en="Case number",
+                                     required=True, answer_kind="text", max_length=30, position=1)
+    world.session.add(question)
+    world.session.flush()
+    return question
+
+
+def _field_ids(world, source_code, *codes):
+    from app.models import DataField
+
+    return tuple(world.session.scalar(select(DataField.id).join(DataSource).where(
+        DataSource.code == source_code, DataField.code == code)) for code in codes)
+
+
+def test_a_required_question_unanswered_refuses_the_group_at_its_field_and_keeps_nothing(world):
+    from app.services import linkage
+
+    case = _ask_group(world, "vehicles")
+    vehicles = world.source("vehicles").id
+    before = world.session.scalar(select(func.count(AccessRequest.id)))
+    with pytest.raises(groups.GroupRefused) as refused, world.session.begin_nested():
+        world.file("tech", [world.a[0], world.b[0]], sources=("vehicles",))
+    field = linkage.answer_field(vehicles, case.id)
+    assert refused.value.outcome.problems[field] == [
+        (linkage.MSG_ANSWER_REQUIRED, {"question": "เลขคดี", "source": "ยานพาหนะ"})]
+    assert not refused.value.outcome.failing_lines  # the group's to answer, said once at its field
+    assert world.session.scalar(select(func.count(AccessRequest.id))) == before
+
+
+def test_the_groups_fields_and_answers_go_on_every_line_and_stay_on_the_grant(world):
+    case = _ask_group(world, "vehicles")
+    plate_owner = _field_ids(world, "vehicles", "plate", "owner")
+    choice = service.SourceChoice(world.source("vehicles").id, field_ids=plate_owner,
+                                  answers=((case.id, " คดีอาญาที่ 45/2569 "),))
+    outcome = world.file("tech", [world.a[0], world.b[0]], sources=(choice,))
+    for line in outcome.group.lines:
+        (item,) = line.items
+        assert {f.id for f in item.fields} == set(plate_owner)
+        assert {a.question_id: a.value for a in item.answers} == {case.id: "คดีอาญาที่ 45/2569"}
+        assert line.state == "submitted"
+    line = next(line for line in outcome.group.lines if line.requester_id == world.a[0].id)
+    decide(world.session, world.actor("head_a"), line.id, "approve", CLOCK)
+    decide(world.session, world.actor("central"), line.id, "approve", CLOCK)
+    grant = world.session.scalar(select(Grant).where(Grant.request_id == line.id))
+    assert {f.id for f in grant.request_item.fields} == set(plate_owner)
+    assert {a.label_th: a.value for a in grant.request_item.answers} == {"เลขคดี": "คดีอาญาที่ 45/2569"}
+
+
+def test_a_field_outside_the_agreement_refuses_the_group_at_its_field_even_when_only_checked(world):
+    from app.services import linkage
+
+    civil = world.source("civil_registration").id
+    choice = service.SourceChoice(civil, field_ids=_field_ids(world, "civil_registration", "full_name", "moves"))
+    before = world.session.scalar(select(func.count(AccessRequest.id)))
+    for send in (True, False):
+        with pytest.raises(groups.GroupRefused) as refused, world.session.begin_nested():
+            groups.file_group(world.session, world.actor("tech"), world.data([world.a[0]], sources=(choice,)),
+                              CLOCK, uploads=SEARCH_DOCUMENTS, send=send)
+        ((message, params),) = refused.value.outcome.problems[linkage.fields_field(civil)]
+        assert message == linkage.MSG_FIELDS_NOT_ALLOWED and params["fields"] == "ประวัติการย้ายที่อยู่"
+    assert world.session.scalar(select(func.count(AccessRequest.id))) == before
+
+
+def test_the_group_form_asks_each_sources_fields_and_questions_once_for_the_group(app, login, two_stations,
+                                                                                   lab):  # noqa: F811
+    from app.extensions import db
+    from tests.factories import PDF
+
+    ids, _names = two_stations
+    sid, case = lab["source"], lab["case"]
+    tech = login("commandtech")
+    url = "/grouprequests/new/external_search"
+    page = tech.get(url).get_data(as_text=True)
+    assert f'name="answer_{sid}_{case}"' in page and "เลขคดีทดสอบ" in page
+    name_box, photo_box = (re.search(rf'<input[^>]*value="{i}"[^>]*id="field-health_insurance-{c}"[^>]*>', page,
+                                     re.S).group(0)
+                           for i, c in ((lab["fields"][0], "scheme"), (lab["fields"][2], "lab_photo")))
+    assert "checked" in name_box and "disabled" not in name_box
+    assert "disabled" in photo_box and "ไม่อยู่ในข้อตกลง" in page
+
+    def file(**extra):
+        data = _form(ids, "a1", "b1", source=[sid], file="1", **{f"fields_shown_{sid}": "1",
+                     f"field_{sid}": [str(lab["fields"][0])]},
+                     upload_memo=(io.BytesIO(PDF), "group-memo.pdf"), upload_id_card_copy=(io.BytesIO(PDF), "ids.pdf"))
+        data.update(extra)
+        data["csrf_token"] = tech.csrf_token(url)
+        return tech.client.post(url, data=data, content_type="multipart/form-data")
+
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AccessRequest.id)))
+    unanswered = file()
+    assert unanswered.status_code == 400
+    shown = unanswered.get_data(as_text=True)
+    assert re.search(rf'has-error">\s*<label class="control-label" for="answer_{sid}_{case}"', shown)
+    assert "กรุณาตอบ “เลขคดีทดสอบ” ของสิทธิหลักประกันสุขภาพ" in shown
+    outside = file(**{f"field_{sid}": [str(lab["fields"][0]), str(lab["fields"][2])],
+                      f"answer_{sid}_{case}": "คดี 7/2569"})
+    assert outside.status_code == 400
+    assert "ไม่อนุญาตรายการข้อมูลต่อไปนี้ของสิทธิหลักประกันสุขภาพ: ภาพถ่ายผู้มีสิทธิ" in outside.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AccessRequest.id))) == before
+
+    filed = file(**{f"answer_{sid}_{case}": "คดี 7/2569"})
+    assert filed.status_code == 302, filed.get_data(as_text=True)[-3000:]
+    group_id = int(filed.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        lines = db.session.scalars(select(AccessRequest).where(AccessRequest.group_id == group_id)).all()
+        assert {line.requester_id for line in lines} == {ids["a1"], ids["b1"]}
+        for line in lines:
+            (item,) = line.items
+            assert [f.id for f in item.fields] == [lab["fields"][0]]
+            assert [(a.question_id, a.value) for a in item.answers] == [(case, "คดี 7/2569")]

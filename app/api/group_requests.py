@@ -23,7 +23,15 @@ from app.api.base import (
     ref,
 )
 from app.api.contract import SaneDate, UtcDateTime
-from app.api.requests import AttachmentUploadSchema, RankChoiceSchema, StageSchema, _check, _uploads
+from app.api.requests import (
+    AttachmentUploadSchema,
+    SourceChoiceSchema,
+    StageSchema,
+    _check,
+    _uploads,
+    api_field,
+    source_choice,
+)
 from app.errors import translate
 from app.extensions import db
 from app.formatting import localized, office_clock
@@ -46,9 +54,10 @@ class GroupCreateSchema(Schema):
     pledge_accepted = fields.Boolean(load_default=False)
     attest = fields.Boolean(load_default=False, metadata={
         "description": "A unit head filing for officers they head certifies them: required then."})
-    sources = fields.List(fields.Nested(RankChoiceSchema), validate=validate.Length(max=50), load_default=list,
-                          metadata={"description": "A source without `rank_group_id` asks for each officer's own; "
-                                                   "each line asks for the fields its agreement allows."})
+    sources = fields.List(fields.Nested(SourceChoiceSchema), validate=validate.Length(max=50), load_default=list,
+                          metadata={"description": "A source without `rank_group_id` asks for each officer's own. "
+                                                   "Its `field_ids` and `answers` are the group's: every line asks "
+                                                   "for those fields with those answers, judged as one request's."})
     function_ids = fields.List(id_field(), validate=validate.Length(max=50), load_default=list)
     attachments = fields.List(fields.Nested(AttachmentUploadSchema), validate=validate.Length(max=10),
                               load_default=list, metadata={"description": "The group's documents, kept with every line."})
@@ -152,7 +161,7 @@ def _group_data(values: dict) -> service.GroupData:
         contact_email=values["contact_email"], contact_mobile=values["contact_mobile"],
         duty_performed=values["duty_performed"], pledge_accepted=values["pledge_accepted"],
         attest=values["attest"],
-        sources=tuple(access_requests.SourceChoice(s["data_source_id"], s["rank_group_id"]) for s in values["sources"]),
+        sources=tuple(source_choice(s) for s in values["sources"]),
         function_ids=tuple(values["function_ids"]))
 
 
@@ -171,14 +180,18 @@ class GroupRequestsApi(SitthiApi):
             if field and field.startswith("upload_"):
                 error.field = "attachments"
             return super().error_response(error)
-        errors = {self.field_names.get(name, name): message for name, message in error.translated_by_field().items()}
+        errors = {self._api_field(name): message for name, message in error.translated_by_field().items()}
         lines = {}
         for line in error.outcome.failing_lines:
             errors[f"officer_ids.{line.officer.id}"] = " ".join(translate(c.message, c.params) for c in line.failures)
             lines[str(line.officer.id)] = [_check(c) for c in line.failures]
         field = next(iter(error.outcome.problems), None) or "officers"
-        return self.response(400, message=error.translated(), field=self.field_names.get(field, field),
+        return self.response(400, message=error.translated(), field=self._api_field(field),
                              errors=errors, lines=lines)
+
+    def _api_field(self, name: str) -> str:
+        # A source's fields and answers are named as the requests API names them.
+        return self.field_names.get(name) or api_field(name)
 
     @expose("/", methods=["GET"])
     @protect()

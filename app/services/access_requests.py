@@ -584,8 +584,8 @@ def draft_line(session: Session, actor: Actor, officer: Officer, data: RequestDa
                group, files: tuple = ()) -> AccessRequest:
     """A draft the filer of a group request makes for one officer: the officer is its requester
     (they follow it, are told of it and may cancel it), the filer its creator (who therefore
-    decides none of its stages). Fields and choices are checked as on one's own draft; `files`
-    are the group's documents, checked once (checked_uploads), kept with every line."""
+    decides none of its stages). Fields and choices, the data fields and justification answers
+    too, are checked as on one's own draft (FieldsRefused); `files` are the group's documents, checked once (checked_uploads), kept with every line."""
     if data.kind not in REQUEST_KINDS:
         raise invalid("kind", MSG_BAD_KIND)
     chain = session.scalar(select(ApprovalChain).where(
@@ -594,6 +594,8 @@ def draft_line(session: Session, actor: Actor, officer: Officer, data: RequestDa
         raise invalid("kind", MSG_NO_CHAIN)
     _validate_contact(data)
     sources = _chosen_sources(session, data, clock.today)
+    # The group's fields and answers, judged by the rule of one's own request.
+    justifications = _chosen_justifications(session, data, sources, clock.today)
     functions = _chosen_functions(session, data)
     request = AccessRequest(
         kind=data.kind, state="draft", requester=officer, unit_id=officer.acting_unit_id or officer.home_unit_id,
@@ -604,6 +606,7 @@ def draft_line(session: Session, actor: Actor, officer: Officer, data: RequestDa
         pledge_accepted=bool(data.pledge_accepted), certifying_head_id=data.certifying_head_id)
     session.add(request)
     _sync_items(session, request, officer, sources, functions)
+    _sync_justifications(request, justifications)
     _flush(session)
     _attach(session, actor, request, files)
     _flush(session)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed, translate
+from app.errors import N_, FieldsRefused, NotAllowed, NotFound, SitthiError, ValidationFailed, translate
 from app.models import AccessRequest, Officer, RequestGroup
 from app.security.scope import (
     COMMAND_TECH,
@@ -70,6 +70,8 @@ class GroupData:
     attest: bool = False
     sources: tuple[SourceChoice, ...] = ()
     function_ids: tuple[int, ...] = ()
+    # How the filer typed the dates of the answers: dd/mm/yyyy in the Buddhist Era (Thai).
+    dates_in_buddhist_era: bool = False
 
 
 @dataclass
@@ -261,8 +263,11 @@ def _line_data(data: GroupData, officer: Officer, head: Officer | None, problems
         duty_performed=(data.duty_performed or "")[:TEXT_LIMIT],
         pledge_accepted=bool(data.pledge_accepted),
         certifying_head_id=head.id if head else None,
-        sources=tuple(SourceChoice(c.data_source_id, c.rank_group_id or own_group) for c in data.sources),
+        # The data fields and justification answers are the group's (one case, one purpose).
+        sources=tuple(SourceChoice(c.data_source_id, c.rank_group_id or own_group, field_ids=c.field_ids,
+                                   answers=c.answers) for c in data.sources),
         function_ids=data.function_ids,
+        dates_in_buddhist_era=data.dates_in_buddhist_era,
     )
 
 
@@ -272,7 +277,8 @@ def file_group(session: Session, actor: Actor, data: GroupData, clock: Clock, *,
     """Build the group and every officer's line, judge each, and with `send` file them all.
 
     With `send`, a group that does not pass is refused whole (GroupRefused, each problem at its
-    field or line); without it the judged outcome is returned, for the form to show: the caller
+    field or line); without it the judged outcome is returned, for the form to show, unless the
+    group's data fields or justification answers are refused (GroupRefused either way): the caller
     rolls the transaction back either way unless a sent group came back.
     """
     if not may_file(session, actor):
@@ -299,8 +305,16 @@ def file_group(session: Session, actor: Actor, data: GroupData, clock: Clock, *,
     session.add(group)
     session.flush()
     for line in lines:
-        line.request = requests.draft_line(session, actor, line.officer, _line_data(data, line.officer, line.head, problems),
-                                           clock, group=group, files=files)
+        try:
+            line.request = requests.draft_line(session, actor, line.officer,
+                                               _line_data(data, line.officer, line.head, problems),
+                                               clock, group=group, files=files)
+        except FieldsRefused as refused:
+            # The fields and answers are the group's, so every line is refused alike: said once
+            # at their fields, even when only judging (no line could be built to show or print).
+            for name, message, params in refused.problems:
+                problems.setdefault(name, []).append((message, params))
+            raise GroupRefused(Outcome(group, [Line(o.officer, o.head) for o in lines], problems)) from refused
     judged = eligibility.check_requests(session, [line.request for line in lines], clock.today)
     for line in lines:
         for check in judged[line.request.id]:

@@ -17,12 +17,13 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app import labels
+from app.date_input import reads_buddhist_era
 from app.documents import document_secret, public_url
 from app.domain.pledge import ATTESTATION, PLEDGE, in_language
 from app.errors import SitthiError, translate
 from app.extensions import db
 from app.formatting import current_language, local_today, office_clock
-from app.input_guard import form_id, form_ids
+from app.input_guard import form_ids
 from app.models import DataSource, Officer, RankGroup, SystemFunction
 from app.read_trail import note_read
 from app.security.unit_heads import is_certifying_head
@@ -30,7 +31,14 @@ from app.services import access_requests, eligibility
 from app.services import group_requests as service
 from app.services.attachments import FilesRefused, display_name
 from app.views import loads
-from app.views.request_desk import UPLOAD_KINDS, _memo_emblem, _office_day, _uploads
+from app.views.request_desk import (
+    UPLOAD_KINDS,
+    _justification_form,
+    _memo_emblem,
+    _office_day,
+    _source_choice,
+    _uploads,
+)
 from app.views.scoping import current_actor
 
 
@@ -52,9 +60,10 @@ def _group_data(kind: str, form: GroupForm) -> service.GroupData:
         duty_performed=form.duty_performed.data or "",
         pledge_accepted=bool(form.pledge_accepted.data),
         attest=bool(form.attest.data),
-        sources=tuple(access_requests.SourceChoice(source_id, form_id(f"rank_group_{source_id}"))
-                      for source_id in form_ids("source")),
+        # Each source's data fields and justification answers, read as the single form reads them.
+        sources=tuple(_source_choice(source_id) for source_id in form_ids("source")),
         function_ids=form_ids("function"),
+        dates_in_buddhist_era=reads_buddhist_era(),
     )
 
 
@@ -164,6 +173,7 @@ class GroupRequestView(BaseView):
             pledge_text=in_language(PLEDGE, current_language()),
             attestation_text=in_language(ATTESTATION, current_language()),
             heads_a_unit=is_certifying_head(db.session, actor.officer_id),
+            **_justification_form(sources, None),
         )
 
     @expose("/show/<int:pk>")

@@ -585,7 +585,8 @@ def draft_line(session: Session, actor: Actor, officer: Officer, data: RequestDa
     """A draft the filer of a group request makes for one officer: the officer is its requester
     (they follow it, are told of it and may cancel it), the filer its creator (who therefore
     decides none of its stages). Fields and choices, the data fields and justification answers
-    too, are checked as on one's own draft (FieldsRefused); `files` are the group's documents, checked once (checked_uploads), kept with every line."""
+    too, are checked as on one's own draft (FieldsRefused); `files` are the group's documents,
+    checked once (checked_uploads), kept with every line."""
     if data.kind not in REQUEST_KINDS:
         raise invalid("kind", MSG_BAD_KIND)
     chain = session.scalar(select(ApprovalChain).where(

@@ -565,7 +565,9 @@ def test_the_group_form_asks_each_sources_fields_and_questions_once_for_the_grou
     assert "disabled" in photo_box and "ไม่อยู่ในข้อตกลง" in page
 
     def file(**extra):
-        data = _form(ids, "a1", "b1", source=[sid], file="1", **{f"fields_shown_{sid}": "1",
+        # Only the new station's officer: a line left waiting in the demo head's inbox would push
+        # the journeys' requests off its first page.
+        data = _form(ids, "b1", source=[sid], file="1", **{f"fields_shown_{sid}": "1",
                      f"field_{sid}": [str(lab["fields"][0])]},
                      upload_memo=(io.BytesIO(PDF), "group-memo.pdf"), upload_id_card_copy=(io.BytesIO(PDF), "ids.pdf"))
         data.update(extra)
@@ -591,7 +593,7 @@ def test_the_group_form_asks_each_sources_fields_and_questions_once_for_the_grou
     group_id = int(filed.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
         lines = db.session.scalars(select(AccessRequest).where(AccessRequest.group_id == group_id)).all()
-        assert {line.requester_id for line in lines} == {ids["a1"], ids["b1"]}
+        assert {line.requester_id for line in lines} == {ids["b1"]}
         for line in lines:
             (item,) = line.items
             assert [f.id for f in item.fields] == [lab["fields"][0]]

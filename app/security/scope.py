@@ -10,6 +10,7 @@ from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from app.models import Officer, Unit
@@ -146,6 +147,10 @@ class _InFewIds(ColumnElement):
     once, first, and the OR becomes a union of index probes (tests/test_dashboard_plans.py)."""
 
     type = Boolean()
+    # Both parts go into SQLAlchemy's cache key: without them every statement holding this was
+    # compiled afresh (a scoped list page twice, some 9 ms of its time).
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("subquery", InternalTraversal.dp_clauseelement)]
     inherit_cache = True
 
     def __init__(self, column, subquery) -> None:

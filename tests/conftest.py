@@ -7,7 +7,7 @@ SQLite file in a temporary folder is used.
 
 Time is an input: the whole run happens at one instant of our choosing (SITTHI_TEST_NOW, an ISO
 date-time; a fixed default otherwise), so today, now and every date a test builds agree, and the
-suite gives the same answer on any day it runs. CI runs it a second time a year ahead.
+suite gives the same answer on any day it runs. CI's PostgreSQL pass runs it a year ahead.
 """
 import os
 import re

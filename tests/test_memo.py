@@ -90,6 +90,30 @@ def test_memo_is_a_thai_pdf_with_the_request_filled_in(civil_request):
     assert all(fonts.values()), "every font is embedded"
 
 
+def _copied(pdf: bytes) -> str:
+    """The PDF's text as Chrome's viewer (PDFium) gives it to a copy or a search."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def test_copied_text_is_the_thai_that_was_written(civil_request):
+    """Marks HarfBuzz placed with offsets (่ ิ ี ้) and ำ come back in their words, as typed: each
+    line carries its text as /ActualText. Before, PDFium gave "แหงชาต ่ ิ" and "ตํารวจ"."""
+    civil_request.duty_performed = "ตรวจสอบประวัติผู้ต้องหาที่เกี่ยวข้องกับคดีน้ำมันเถื่อน สำนักงานตำรวจแห่งชาติ"
+    copied = _copied(memo.render_memo(civil_request, TODAY))
+    for written in ("บันทึกข้อความ", "สถานีตำรวจภูธรเมืองทดสอบ", "ไม่ตรงตามเลขตำแหน่งและสายงาน",
+                    "ร.ต.อ.สมชาย ใจดี", "ผู้ต้องหาที่เกี่ยวข้องกับคดีน้ำมันเถื่อน", "สำนักงานตำรวจแห่งชาติ",
+                    "ทะเบียนราษฎร", "(ลงชื่อ)"):
+        assert written in copied, (written, copied)
+    assert "\u0e4d" not in copied  # no ำ left in halves
+    assert not [ch for ch in copied if unicodedata.category(ch) == "Cc" and ch not in "\r\n"], copied
+
+
 def test_long_duty_text_flows_onto_more_pages_and_stays_plain_text(db_session):
     unit = make_unit(db_session)
     request = make_request(db_session, make_officer(db_session, unit), number=None,

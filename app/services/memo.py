@@ -200,11 +200,54 @@ def recompose_sara_am(text: str) -> str:
     return re.sub("\u0e4d([\u0e31\u0e34-\u0e37\u0e47-\u0e4c]*)\u0e32", "\\1\u0e33", text)
 
 
+_SHOWN_STRING = re.compile(r"\(((?:\\.|[^\\)])*)\) Tj", re.S)
+_FONT_SET = re.compile(r"/F(\d+) [\d.]+ Tf")
+
+
+def _glyph_codes(escaped: str) -> list[int]:
+    """The two-byte glyph codes of a string fpdf2 escaped for a Tj."""
+    raw = re.sub(r"\\(.)", lambda m: "\r" if m.group(1) == "r" else m.group(1), escaped).encode("latin-1")
+    return [int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)]
+
+
 class MemoPDF(FPDF):
-    """FPDF whose every drawn and measured string gets ำ decomposed (see decompose_sara_am)."""
+    """FPDF whose every drawn and measured string gets ำ decomposed (see decompose_sara_am), and
+    whose every line of text carries what it says as /ActualText.
+
+    HarfBuzz places Thai marks with offsets, and fpdf2 draws each such mark at its own position;
+    a viewer that copies text by position (Chrome's PDFium) then moves the marks out of their
+    word ("แห่งชาติ" came out "แหงชาต ่ ิ"). With the line's text marked as its actual text, a copy
+    or a search gets the words as written."""
 
     def normalize_text(self, text: str) -> str:
         return super().normalize_text(decompose_sara_am(text))
+
+    def _out(self, s) -> None:  # fpdf2 writes every text line through here
+        if isinstance(s, str) and " Tj" in s and " TJ" not in s:
+            actual = self._actual_text(s)
+            if actual:
+                s = f"/Span <</ActualText <FEFF{actual.encode('utf-16-be').hex().upper()}>>> BDC {s} EMC"
+        super()._out(s)
+
+    def _actual_text(self, content: str) -> str | None:
+        """The text a line's glyphs stand for: fpdf2 maps the first glyph of each shaped cluster to
+        the cluster's characters and the rest to none, so in drawing order they spell the line."""
+        fonts = {font.i: font for font in self.fonts.values()}
+        chosen = {int(index) for index in _FONT_SET.findall(content)}
+        if len(chosen) > 1:
+            return None
+        font = fonts.get(chosen.pop()) if chosen else self.current_font
+        subset = getattr(font, "subset", None)
+        if subset is None:
+            return None
+        glyphs = {code: glyph for glyph, code in subset.items() if glyph is not None}
+        characters: list[int] = []
+        for shown in _SHOWN_STRING.finditer(content):
+            for code in _glyph_codes(shown.group(1)):
+                if code not in glyphs:
+                    return None
+                characters.extend(glyphs[code].unicode)
+        return recompose_sara_am("".join(map(chr, characters))) or None
 
 
 def thai_pdf(title: str, language: str, today: date, orientation: str = "portrait") -> MemoPDF:

@@ -114,6 +114,31 @@ def test_copied_text_is_the_thai_that_was_written(civil_request):
     assert not [ch for ch in copied if unicodedata.category(ch) == "Cc" and ch not in "\r\n"], copied
 
 
+def test_the_memo_names_each_items_data_fields_and_justification(db_session, civil_request):
+    """What the Linkage Center judges a search by goes on paper with it: the fields asked for and
+    the answers to the source's questions, a date in the reader's calendar."""
+    from app.models import DataField, ItemAnswer, JustificationQuestion
+
+    civil = civil_request.items[0]
+    source = civil.data_source
+    civil.fields = [DataField(data_source=source, code=f"memo_{n}", name_th=name_th, name_en=name_en, position=n)
+                    for n, (name_th, name_en) in enumerate((("ที่อยู่ตามทะเบียนบ้าน", "Registered address"),
+                                                            ("ภาพใบหน้า", "Face photo")), start=1)]
+    asked = JustificationQuestion(data_source=source, label_th="วันที่รับแจ้งความ", label_en="Date the case was filed",
+                                  answer_kind="date", required=True, max_length=10, position=1)
+    civil.answers = [ItemAnswer(question=asked, label_th=asked.label_th, label_en=asked.label_en, value="2026-11-20"),
+                     ItemAnswer(label_th="เลขคดี", label_en="Case number", value="123/2569")]
+    db_session.flush()
+
+    thai = _copied(memo.render_memo(civil_request, TODAY))
+    assert "ข้อมูลที่ขอ: ที่อยู่ตามทะเบียนบ้าน, ภาพใบหน้า" in thai.replace("\r\n", " "), thai
+    assert f"วันที่รับแจ้งความ: 20 พฤศจิกายน {2026 + 543}" in thai, thai
+    assert "เลขคดี: 123/2569" in thai
+    english = _copied(memo.render_memo(civil_request, TODAY, language="en"))
+    assert "Data fields: Registered address, Face photo" in english.replace("\r\n", " "), english
+    assert "Date the case was filed: 20 November 2026" in english, english
+
+
 def test_long_duty_text_flows_onto_more_pages_and_stays_plain_text(db_session):
     unit = make_unit(db_session)
     request = make_request(db_session, make_officer(db_session, unit), number=None,

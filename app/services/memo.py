@@ -10,6 +10,7 @@ User text is drawn as plain text: nothing in it is read as markup.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import unicodedata
@@ -85,6 +86,8 @@ TEXT = {
         "col_no": "ลำดับ",
         "col_item": "รายการที่ขอ",
         "col_group": "กลุ่มยศ",
+        "fields": "ข้อมูลที่ขอ",
+        "justification": "เหตุผลความจำเป็นของทุกรายการ (ตามที่แต่ละแหล่งข้อมูลถาม)",
         "kind_source": "ข้อมูล",
         "kind_function": "ระบบงาน",
         "above_own_rank": "(สูงกว่ายศของตน)",
@@ -135,6 +138,8 @@ TEXT = {
         "col_no": "No.",
         "col_item": "Item requested",
         "col_group": "Rank group",
+        "fields": "Data fields",
+        "justification": "Justification of every line (as each source asks)",
         "kind_source": "Data",
         "kind_function": "Function",
         "above_own_rank": "(above own rank)",
@@ -522,6 +527,28 @@ def _item_row(item: RequestItem, text: dict[str, str], language: str) -> tuple[s
     return clean_text(f"{kind}: {name}"), clean_text(group or text["none"])
 
 
+def _item_details(item: RequestItem, text: dict[str, str], language: str) -> list[str]:
+    """What the Linkage Center judges a search by: the data fields asked for, and the answers to
+    the source's justification questions (a date in the reader's calendar)."""
+    english = language == "en"
+    details = []
+    if item.fields:
+        names = ", ".join(f.name_en if english and f.name_en else f.name_th for f in item.fields)
+        details.append(f"{text['fields']}: {names}")
+    for answer in item.answers:
+        value = answer.value
+        if answer.question is not None and answer.question.answer_kind == "date":
+            with contextlib.suppress(ValueError):  # kept as typed if it is not a date after all
+                value = (english_date if english else long_thai_date)(date.fromisoformat(value))
+        details.append(f"{answer.label_en if english else answer.label_th}: {value}")
+    return [clean_text(detail) for detail in details]
+
+
+def _wrapped(pdf: FPDF, lines: list[str], width: float) -> str:
+    """Lines for a table cell, broken between Thai words (fpdf2's table would break inside them)."""
+    return "\n".join(piece for line in lines for piece in wrap(pdf, line, width))
+
+
 @dataclass(frozen=True)
 class Certification:
     """The head's certification recorded in Sitthi: who confirmed the attestation, and when."""
@@ -625,7 +652,7 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
                 name, group = _item_row(item, text, language)
                 row = table.row()
                 row.cell(str(number_))
-                row.cell(name)
+                row.cell(_wrapped(pdf, [name, *_item_details(item, text, language)], 88 - 2 * pdf.c_margin - 1))
                 row.cell(group)
         pdf.ln(2)
 
@@ -732,6 +759,20 @@ def render_group_memo(group, lines, today: date, language: str = "th",
             row.cell(clean_text(line.number) if line.number else text["none"])
             row.cell("\n".join(asked) or text["no_items"])
     pdf.ln(2)
+    # The fields and answers are the group's, the same on every line: printed once, per source.
+    shared: dict[int, RequestItem] = {}
+    for line in lines:
+        for item in line.items:
+            if item.data_source_id is not None and (item.fields or item.answers):
+                shared.setdefault(item.data_source_id, item)
+    if shared:
+        pdf.set_font(FONT_FAMILY, "B", BODY_SIZE)
+        pdf.set_x(LEFT + INDENT)
+        pdf.cell(0, LINE_HEIGHT, text["justification"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
+        for item in shared.values():
+            details = "; ".join(_item_details(item, text, language))
+            memo.paragraph(f"{_item_row(item, text, language)[0]} ({details})")
 
     pdf.set_font(FONT_FAMILY, "B", BODY_SIZE)
     pdf.set_x(LEFT + INDENT)

@@ -138,6 +138,15 @@ def test_the_memo_names_each_items_data_fields_and_justification(db_session, civ
     assert "Data fields: Registered address, Face photo" in english.replace("\r\n", " "), english
     assert "Date the case was filed: 20 November 2026" in english, english
 
+    # The permission certificate names what the right was granted for, too.
+    from tests.factories import make_grant
+
+    grant = make_grant(db_session, civil_request.requester, "civil_registration")
+    grant.request_item = civil
+    db_session.flush()
+    certificate = _copied(memo.render_grant_certificate(grant, "ใช้งานได้", TODAY))
+    assert "ที่อยู่ตามทะเบียนบ้าน, ภาพใบหน้า" in certificate and "123/2569" in certificate, certificate
+
 
 def test_long_duty_text_flows_onto_more_pages_and_stays_plain_text(db_session):
     unit = make_unit(db_session)

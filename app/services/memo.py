@@ -527,21 +527,21 @@ def _item_row(item: RequestItem, text: dict[str, str], language: str) -> tuple[s
     return clean_text(f"{kind}: {name}"), clean_text(group or text["none"])
 
 
-def _item_details(item: RequestItem, text: dict[str, str], language: str) -> list[str]:
+def _item_details(item: RequestItem, text: dict[str, str], language: str) -> list[tuple[str, str]]:
     """What the Linkage Center judges a search by: the data fields asked for, and the answers to
     the source's justification questions (a date in the reader's calendar)."""
     english = language == "en"
     details = []
     if item.fields:
         names = ", ".join(f.name_en if english and f.name_en else f.name_th for f in item.fields)
-        details.append(f"{text['fields']}: {names}")
+        details.append((text["fields"], names))
     for answer in item.answers:
         value = answer.value
         if answer.question is not None and answer.question.answer_kind == "date":
             with contextlib.suppress(ValueError):  # kept as typed if it is not a date after all
                 value = (english_date if english else long_thai_date)(date.fromisoformat(value))
-        details.append(f"{answer.label_en if english else answer.label_th}: {value}")
-    return [clean_text(detail) for detail in details]
+        details.append((answer.label_en if english else answer.label_th, value))
+    return [(clean_text(label), clean_text(value)) for label, value in details]
 
 
 def _wrapped(pdf: FPDF, lines: list[str], width: float) -> str:
@@ -652,7 +652,8 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
                 name, group = _item_row(item, text, language)
                 row = table.row()
                 row.cell(str(number_))
-                row.cell(_wrapped(pdf, [name, *_item_details(item, text, language)], 88 - 2 * pdf.c_margin - 1))
+                details = [f"{label}: {value}" for label, value in _item_details(item, text, language)]
+                row.cell(_wrapped(pdf, [name, *details], 88 - 2 * pdf.c_margin - 1))
                 row.cell(group)
         pdf.ln(2)
 
@@ -771,7 +772,7 @@ def render_group_memo(group, lines, today: date, language: str = "th",
         pdf.cell(0, LINE_HEIGHT, text["justification"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(FONT_FAMILY, "", BODY_SIZE)
         for item in shared.values():
-            details = "; ".join(_item_details(item, text, language))
+            details = "; ".join(f"{label}: {value}" for label, value in _item_details(item, text, language))
             memo.paragraph(f"{_item_row(item, text, language)[0]} ({details})")
 
     pdf.set_font(FONT_FAMILY, "B", BODY_SIZE)
@@ -856,6 +857,8 @@ def render_grant_certificate(grant, state_label: str, today: date, language: str
         (text["command"], _unit_name(grant.command, language) if grant.command else text["none"]),
         (text["printed"], fmt_date(today)),
     ]
+    if grant.request_item is not None:  # the fields and the justification the right was granted for
+        rows[4:4] = _item_details(grant.request_item, TEXT[language], language)
     right_edge = pdf.w - RIGHT
     for label, value in rows:
         memo.field(label, value, LEFT, right_edge)

@@ -145,9 +145,10 @@ JOBS_INLINE = _env_bool("JOBS_INLINE", False)
 # The largest file an import screen takes (under MAX_CONTENT_LENGTH; a whole force goes through `flask sitthi import-personnel`).
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 15 * 1024 * 1024))
 
-# The Garuda (ตราครุฑ) printed on every บันทึกข้อความ: the official artwork as a PNG or JPEG file,
-# supplied by the force (it is not shipped: the state emblem comes from the government's own file).
-MEMO_EMBLEM = os.environ.get("MEMO_EMBLEM") or None
+# The Garuda (ตราครุฑ) printed 1.5 cm high on every บันทึกข้อความ, a PNG or JPEG file: by default
+# the black emblem shipped in app/static/img (its origin in app/static/img/NOTICE.md); a force that
+# keeps the government's own file points this at it.
+MEMO_EMBLEM = os.environ.get("MEMO_EMBLEM") or str(BASE_DIR / "app" / "static" / "img" / "garuda.png")
 
 # Operations: how long /health waits for the database and each Redis before it answers 503.
 HEALTH_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_TIMEOUT_SECONDS", 2))

@@ -281,13 +281,18 @@ def test_the_memo_screen_prints_the_emblem_file_the_operator_set(app, login, tmp
         pk = make_request(db.session, make_officer(db.session, station)).id
         db.session.commit()
     centralit = login("centralit")
+    shipped = app.config["MEMO_EMBLEM"]
+    # Out of the box: the black Garuda shipped with Sitthi.
+    printed = PdfReader(io.BytesIO(centralit.get(f"/requests/memo/{pk}").data))
+    [garuda] = printed.pages[0].images
+    assert garuda.image.size == Image.open(shipped).size == (395, 420)
     Image.new("RGB", (120, 150), (0, 0, 0)).save(tmp_path / "garuda.png")
     app.config["MEMO_EMBLEM"] = str(tmp_path / "garuda.png")
     try:
         printed = PdfReader(io.BytesIO(centralit.get(f"/requests/memo/{pk}").data))
-        assert len(printed.pages[0].images) == 1
+        assert [image.image.size for image in printed.pages[0].images] == [(120, 150)]
         app.config["MEMO_EMBLEM"] = str(tmp_path / "missing.png")  # unreadable: printed without it
         printed = PdfReader(io.BytesIO(centralit.get(f"/requests/memo/{pk}").data))
         assert not printed.pages[0].images
     finally:
-        app.config["MEMO_EMBLEM"] = None
+        app.config["MEMO_EMBLEM"] = shipped

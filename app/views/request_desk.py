@@ -565,7 +565,8 @@ def _errors_by_field(refused: SitthiError | None) -> dict[str, list[str]]:
 
 
 def _memo_emblem() -> bytes | None:
-    """The Garuda artwork the force supplies (MEMO_EMBLEM: a PNG or JPEG file); None without one."""
+    """The Garuda artwork (MEMO_EMBLEM: a PNG or JPEG file, the shipped one by default); None when
+    it is set to nothing or cannot be read."""
     path = current_app.config.get("MEMO_EMBLEM")
     if not path:
         return None

@@ -128,6 +128,8 @@ def build_app(database_url: str, **overrides):
         # Tests read the dashboard right after changing what it counts; tests/test_dashboard.py
         # shares its figures on purpose.
         "DASHBOARD_CACHE_SECONDS": 0,
+        # The same for the rights audit's listing (tests/test_rights_audit_sharing.py shares it).
+        "RIGHTS_AUDIT_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     return create_app(config)

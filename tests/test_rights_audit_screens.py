@@ -184,3 +184,43 @@ def test_the_screen_finds_an_officer_of_the_command_only(login, audit_world):
     assert tech.get("/rightsaudit/?q=%00").status_code == 400
     csv = tech.get("/rightsaudit/export/?q=สมชายคลีน&format=csv").get_data(as_text=True)
     assert "สมชายคลีน" in csv and "HYPERLINK" not in csv
+
+
+def test_the_command_s_readers_share_one_listing_for_a_while(app, login, audit_world):
+    """Judging every grant of a command costs a third of a second at national scale, so its readers
+    share the list and counts for RIGHTS_AUDIT_CACHE_SECONDS. What they act on is never stale:
+    each page's officers are judged as they are now, a revocation from the page starts a new
+    listing at once, and a search, the exports and the report are worked out when asked."""
+    from app.extensions import db
+
+    def flagged_count(page: str) -> int:
+        return int(re.search(r'id="count-flagged">([\d,]+)<', page).group(1).replace(",", ""))
+
+    app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 60
+    try:
+        tech = login(audit_world["tech"])
+        first = tech.get("/rightsaudit/").get_data(as_text=True)
+        before = flagged_count(first)
+        assert 'id="counted-at"' in first and before >= 1
+
+        with app.app_context():  # a second retired holder, written behind the screen's back
+            retired_holder = db.session.get(Grant, audit_world["flagged"]).officer
+            late = make_officer(db.session, retired_holder.home_unit, status="retired", first_name_th="เกษียณภายหลัง")
+            make_grant(db.session, late, command_id=audit_world["command"], valid_from=TODAY - timedelta(days=5))
+            db.session.commit()
+        shared = login("auditor").get(f"/rightsaudit/?command={audit_world['command']}").get_data(as_text=True)
+        assert flagged_count(shared) == before, "another reader of the command gets the same figures"
+        assert flagged_count(tech.get("/rightsaudit/").get_data(as_text=True)) == before
+        searched = tech.get("/rightsaudit/?q=เกษียณภายหลัง").get_data(as_text=True)
+        assert "เกษียณภายหลัง" in searched and 'id="counted-at"' not in searched and flagged_count(searched) == before + 1
+        exported = tech.get("/rightsaudit/export/?format=csv").get_data(as_text=True)
+        assert "เกษียณภายหลัง" in exported
+
+        token = tech.csrf_token("/rightsaudit/")
+        tech.post("/rightsaudit/revoke/", data={"grant": str(audit_world["flagged"]), "reason": "เกษียณอายุราชการ",
+                                                "csrf_token": token})
+        after = tech.get("/rightsaudit/").get_data(as_text=True)
+        assert flagged_count(after) == before and "เกษียณภายหลัง" in after, "a new listing at once, with today's facts"
+        assert f'data-grant="{audit_world["flagged"]}"' not in after
+    finally:
+        app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 0

@@ -165,6 +165,21 @@ class CommandAudit:
     listed_count: int
 
 
+@dataclass
+class CommandListing:
+    """Whom the audit lists, in its order (flagged first, then by name), and its figures over the
+    whole command: all a page needs besides its own officers. Small (ids and counts), so readers
+    of the same command may share one for a while instead of judging every grant on each page."""
+
+    command_id: int
+    today: date
+    officer_ids: list[int]
+    counts: dict[str, int]
+    officer_count: int
+    grant_count: int
+    flagged_grant_count: int
+
+
 # -- the unit tree ------------------------------------------------------------------------------
 class UnitTree:
     """Every unit's parent and command, read once: a command is the nearest is_admin_scope unit
@@ -394,43 +409,51 @@ def grant_flags(session: Session, grant_ids, today: date, *, unused_days: int = 
 _CHUNK = 1000  # ids per IN list when a whole command is loaded (an export)
 
 
-def command_audit(session: Session, command_id: int, today: date, *, flag: str | None = None,
-                  officer_term: str | None = None, offset: int = 0, limit: int | None = None,
-                  unused_days: int = UNUSED_DAYS) -> CommandAudit:
-    """The users of the command with their live grants and flags, flagged officers first, then by
-    name; with `flag`, only the officers who carry it; with `officer_term`, only those a search
-    box finds by it (app.services.officer_search: whole national ID or name); `offset`/`limit` cut
-    one page. Counts are over the whole command, whatever the filter or page."""
+def command_listing(session: Session, command_id: int, today: date, *, flag: str | None = None,
+                    officer_term: str | None = None, unused_days: int = UNUSED_DAYS) -> CommandListing:
+    """The users of the command the audit lists, flagged officers first, then by name; with
+    `flag`, only the officers who carry it; with `officer_term`, only those a search box finds by
+    it (app.services.officer_search: whole national ID or name). Counts are over the whole
+    command, whatever the filter."""
     tree = UnitTree(session)
-    command = session.get(Unit, command_id)
     within = sorted(tree.units_under(command_id))
     conditions = _Conditions(session, today, unused_days, tree)
     audited = _audited_grants(conditions, command_id, within)
     every_user = _users(audited, within, None).cte("every_user")
     found = officers_matching(officer_term)
     listed = every_user if flag is None and found is None else _users(audited, within, flag, found).cte("listed")
-    # One statement, so the command's grants are judged once: the totals ride on each row of the page.
+    # One statement, so the command's grants are judged once: the totals ride on each row.
     totals = select(func.count().label("grants"), func.coalesce(func.sum(audited.c.flagged), 0).label("flagged"),
                     *(func.coalesce(func.sum(audited.c[code]), 0).label(code) for code in FLAGS)).subquery("totals")
     users = select(func.count()).select_from(every_user).scalar_subquery().label("users")
-    page = (select(listed.c.officer_id, func.count().over().label("listed"), users, totals)
-            .join_from(listed, Officer, Officer.id == listed.c.officer_id).join(totals, true())
-            .order_by(listed.c.flagged.desc(), thai(Officer.first_name_th), thai(Officer.last_name_th), Officer.id)
-            .offset(offset).limit(limit))
-    rows = session.execute(page).all()
-    if rows:
-        summary, listed_count = rows[0], rows[0].listed
-    else:  # a page past the end still tells the totals
-        summary = session.execute(select(users, totals)).one()
-        listed_count = session.scalar(select(func.count()).select_from(listed))
-    officer_ids = [row.officer_id for row in rows]
-    flag_counts = [summary._mapping[code] for code in FLAGS]
-    grant_count, flagged_count, officer_count = summary.grants, summary.flagged, summary.users
-    officers = _audited_officers(session, conditions, command_id, officer_ids, unused_days)
-    return CommandAudit(command=command, today=today, officers=officers,
-                        counts={code: count for code, count in zip(FLAGS, flag_counts, strict=True) if count},
-                        officer_count=officer_count, grant_count=grant_count, flagged_grant_count=flagged_count,
-                        listed_count=listed_count)
+    ordered = (select(listed.c.officer_id, users, totals)
+               .join_from(listed, Officer, Officer.id == listed.c.officer_id).join(totals, true())
+               .order_by(listed.c.flagged.desc(), thai(Officer.first_name_th), thai(Officer.last_name_th), Officer.id))
+    rows = session.execute(ordered).all()
+    # Nobody listed (a flag no one carries) still tells the totals.
+    summary = rows[0] if rows else session.execute(select(users, totals)).one()
+    return CommandListing(
+        command_id=command_id, today=today, officer_ids=[row.officer_id for row in rows],
+        counts={code: summary._mapping[code] for code in FLAGS if summary._mapping[code]},
+        officer_count=summary.users, grant_count=summary.grants, flagged_grant_count=summary.flagged)
+
+
+def command_audit(session: Session, command_id: int, today: date, *, flag: str | None = None,
+                  officer_term: str | None = None, offset: int = 0, limit: int | None = None,
+                  unused_days: int = UNUSED_DAYS, listing: CommandListing | None = None) -> CommandAudit:
+    """The audit of the command (see command_listing), `offset`/`limit` cutting one page; the
+    page's officers are judged now, with their live grants and flags. `listing` is one worked out
+    a moment ago for the same command, day and filter, shared between its readers."""
+    if listing is None:
+        listing = command_listing(session, command_id, today, flag=flag, officer_term=officer_term,
+                                  unused_days=unused_days)
+    shown = listing.officer_ids[offset:None if limit is None else offset + limit]
+    conditions = _Conditions(session, today, unused_days, UnitTree(session))
+    return CommandAudit(command=session.get(Unit, command_id), today=today,
+                        officers=_audited_officers(session, conditions, command_id, shown, unused_days),
+                        counts=listing.counts, officer_count=listing.officer_count,
+                        grant_count=listing.grant_count, flagged_grant_count=listing.flagged_grant_count,
+                        listed_count=len(listing.officer_ids))
 
 
 def _audited_grants(conditions: _Conditions, command_id: int, within: list[int]):

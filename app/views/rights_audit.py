@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app import labels
 from app.domain.inputs import TEXT_LIMIT, as_id
 from app.errors import SitthiError, translate
-from app.extensions import db
+from app.extensions import cache, db
 from app.formatting import current_language, format_date, local_today, localized, office_clock
 from app.input_guard import form_ids, form_text
 from app.models import Unit
@@ -88,12 +88,35 @@ class RightsAuditView(BaseView):
         """What was typed into the audit's search box: a whole national ID or names."""
         return (request.args.get("q") or "").strip()[:SEARCH_LIMIT] or None
 
+    @staticmethod
+    def _unused_days() -> int:
+        return current_app.config.get("RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS)
+
     def _audit(self, command_id: int, flag: str | None, **page) -> rights_audit.CommandAudit:
-        """The audit of the command; `offset`/`limit` for one page, every officer without."""
+        """The audit of the command; `offset`/`limit` for one page, every officer without. Exports
+        and the printed report come here: they are always worked out at the moment they are asked."""
         return rights_audit.command_audit(db.session, command_id, local_today(), flag=flag,
-                                          officer_term=self._officer_term(),
-                                          unused_days=current_app.config.get(
-                                              "RIGHTS_AUDIT_UNUSED_DAYS", rights_audit.UNUSED_DAYS), **page)
+                                          officer_term=self._officer_term(), unused_days=self._unused_days(),
+                                          **page)
+
+    def _shared_listing(self, command_id: int, flag: str | None):
+        """(the listing, when it was worked out) for the screen: shared by every reader of the
+        command for RIGHTS_AUDIT_CACHE_SECONDS (on every app server when the cache is Redis), as
+        judging all of a command's grants takes a third of a second at national scale and a reader
+        pages through the officers. A revocation from this page starts a new listing at once; the
+        page's own officers are always judged as they are now. (None, None) when not shared: a
+        search, or the setting at 0."""
+        seconds = current_app.config.get("RIGHTS_AUDIT_CACHE_SECONDS", 0)
+        if seconds <= 0 or self._officer_term() is not None:
+            return None, None
+        clock = office_clock()
+        key = f"rights-audit:{command_id}:{flag or ''}:{clock.today.isoformat()}:{_generation(command_id)}"
+        shared = cache.get(key)
+        if shared is None:
+            shared = (rights_audit.command_listing(db.session, command_id, clock.today, flag=flag,
+                                                   unused_days=self._unused_days()), clock.now)
+            cache.set(key, shared, timeout=seconds)
+        return shared
 
     def _commands(self):
         return list(db.session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True)).order_by(Unit.code)))
@@ -109,11 +132,13 @@ class RightsAuditView(BaseView):
                                         flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name,
                                         **self._linkage_findings())
         page = max(0, min(as_id(request.args.get("page", "1")) or 1, 100_000) - 1)
-        result = self._audit(command_id, flag, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        listing, counted_at = self._shared_listing(command_id, flag)
+        result = self._audit(command_id, flag, offset=page * PAGE_SIZE, limit=PAGE_SIZE, listing=listing)
         pages = max(1, -(-result.listed_count // PAGE_SIZE))
         return self.render_template(
             TEMPLATE, audit=result, officers=result.officers, page=page + 1, pages=pages, flag=flag,
-            q=self._officer_term(),
+            q=self._officer_term(), counted_at=counted_at,
+            shared_seconds=current_app.config.get("RIGHTS_AUDIT_CACHE_SECONDS", 0),
             commands=self._commands() if is_nationwide(current_actor()) else [],
             flag_names=rights_audit.FLAG_NAMES, flag_name=flag_name, flag_text=flag_text,
             target_text=target_text, officer_text=officer_text, labels=labels,
@@ -223,8 +248,17 @@ class RightsAuditView(BaseView):
                 db.session.rollback()
                 flash(f"#{grant_id}: {error.translated()}", "danger")
         if done:
+            _new_generation(command_id)  # the counts and the order change: no reader keeps the old ones
             flash(gettext("Revoked: %(num)s", num=done), "success")
         return redirect(back)
+
+
+def _generation(command_id: int) -> int:
+    return cache.get(f"rights-audit-generation:{command_id}") or 0
+
+
+def _new_generation(command_id: int) -> None:
+    cache.set(f"rights-audit-generation:{command_id}", _generation(command_id) + 1, timeout=0)
 
 
 def _order_text(grant) -> str:

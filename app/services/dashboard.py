@@ -90,7 +90,7 @@ class Dashboard:
 def approval_dashboard(session: Session, actor: Actor, today: date, now: datetime | None = None) -> Dashboard:
     """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
     # None for the nationwide roles: their queries stay exactly the national ones.
-    visible = row_condition(session, actor, AccessRequest)
+    visible = row_condition(session, actor, AccessRequest, counting=True)
     overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,

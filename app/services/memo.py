@@ -565,6 +565,23 @@ class Verification:
     url: str
 
 
+def _memo_page(title: str, text: dict[str, str], language: str, today: date, names: tuple[str, ...],
+               emblem: bytes | None, verification: Verification | None) -> tuple[MemoPDF, _Memo]:
+    """The first page of a บันทึกข้อความ, one officer's or a group's: the Garuda at the top left,
+    the verification mark at the top right, the title between."""
+    pdf = thai_pdf(title, language, today)
+    pdf.add_page()
+    memo = _Memo(pdf, text, language, names=names)
+    if emblem:
+        pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
+    if verification is not None:
+        _verification_mark(pdf, verification, text["verify"])
+    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
+    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    return pdf, memo
+
+
 def render_memo(request: AccessRequest, today: date, language: str = "th",
                 certification: Certification | None = None, emblem: bytes | None = None,
                 verification: Verification | None = None) -> bytes:
@@ -582,17 +599,8 @@ def render_memo(request: AccessRequest, today: date, language: str = "th",
     subject = SUBJECTS[language].get(request.kind, request.kind)
     fmt_date = english_date if language == "en" else long_thai_date
 
-    pdf = thai_pdf(f"{text['title']} {subject}", language, today)
-    pdf.add_page()
-    memo = _Memo(pdf, text, language, names=_names_in(request, language))
-
-    if emblem:
-        pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
-    if verification is not None:
-        _verification_mark(pdf, verification, text["verify"])
-    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
-    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
+    pdf, memo = _memo_page(f"{text['title']} {subject}", text, language, today, _names_in(request, language),
+                           emblem, verification)
 
     right = pdf.w - RIGHT
     department = _unit_name(request.unit, language)
@@ -700,16 +708,7 @@ def render_group_memo(group, lines, today: date, language: str = "th",
         *(_name(p, language) for p in people), _unit_name(group.unit, language),
         *(_unit_name(line.unit, language) for line in lines)))))
 
-    pdf = thai_pdf(f"{text['title']} {subject}", language, today)
-    pdf.add_page()
-    memo = _Memo(pdf, text, language, names=names)
-    if emblem:
-        pdf.image(io.BytesIO(emblem), x=LEFT, y=TOP, h=EMBLEM_HEIGHT)
-    if verification is not None:
-        _verification_mark(pdf, verification, text["verify"])
-    pdf.set_font(FONT_FAMILY, "B", TITLE_SIZE)
-    pdf.cell(0, 14, text["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
+    pdf, memo = _memo_page(f"{text['title']} {subject}", text, language, today, names, emblem, verification)
 
     right = pdf.w - RIGHT
     department = _unit_name(group.unit, language)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.named import named
 from app.errors import ValidationFailed
 from app.models import (
     AccessRequest,
@@ -274,11 +275,13 @@ def test_asking_again_for_a_right_held_is_refused_pointing_to_renewal(world):
 
 
 def test_asking_for_the_same_right_in_two_requests_is_refused(world):
-    world.submitted()
+    first = world.submitted()
     second = world.draft()
     with pytest.raises(service.Ineligible) as refused:
         service.submit(world.session, world.officer_actor, second.id, CLOCK)
     assert codes(refused) == {"duplicate"}
+    [duplicate] = refused.value.checks
+    assert duplicate.params["number"] == first.number and first.number
 
 
 def test_a_right_granted_meanwhile_blocks_the_approval(world):
@@ -301,7 +304,8 @@ def test_another_rank_group_is_a_change_that_replaces_the_old_grant(world):
         CLOCK, request_id=request.id)
     service.submit(world.session, world.officer_actor, request.id, CLOCK)
     checks = eligibility.check_request(world.session, request, TODAY)
-    assert "group_change" in {c.code for c in eligibility.warnings(checks)}
+    [change] = [c for c in eligibility.warnings(checks) if c.code == "group_change"]
+    assert (change.params["held"], change.params["asked"]) == (named(group[2]), named(group[1]))
     decide(world.session, world.head_actor, request.id, "approve", CLOCK)
     decide(world.session, world.central_actor, request.id, "approve", CLOCK, comment="เปลี่ยนกลุ่มตามตำแหน่งใหม่")
     assert old.state == "active"  # until the agency switches the account

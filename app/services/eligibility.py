@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy import Row, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.domain.named import named
 from app.errors import N_
@@ -28,6 +28,7 @@ from app.models import (
     Grant,
     Officer,
     Rank,
+    RankGroup,
     RequestItem,
     RequiredDocument,
     SystemFunction,
@@ -99,8 +100,8 @@ class _Facts:
     attachment_kinds: dict[int, set[str]]
     required: dict[str, list[tuple[str, str]]]
     agreed_agency_ids: set[int]
-    live_grants: dict[int, list[Grant]]
-    open_items: dict[int, list[tuple[RequestItem, str]]]
+    live_grants: dict[int, list[Row]]
+    open_items: dict[int, list[Row]]
     # Linkage Center rules: the fields the agreements in force allow, the questions per source.
     allowed_field_ids: set[int] = field(default_factory=set)
     questions: dict = field(default_factory=dict)
@@ -149,21 +150,36 @@ def live_grants_of(session: Session, officer_ids) -> dict[int, list[Grant]]:
     return held
 
 
-def _open_items_of(session: Session, officer_ids) -> dict[int, list[tuple[RequestItem, str]]]:
-    """officer id -> (item, request number) of their requests on the way up the chain."""
-    found: dict[int, list[tuple[RequestItem, str]]] = defaultdict(list)
+def _held_rights_of(session: Session, officer_ids) -> dict[int, list[Row]]:
+    """officer id -> what the checks read of each right they hold or are about to hold: which
+    right (same_right), until when, and the rank group's name. Plain rows, not grants: an inbox
+    judges a few hundred of them on every view."""
+    held: dict[int, list[Row]] = defaultdict(list)
     ids = sorted(set(officer_ids))
     if ids:
-        # Only which right each item asks for is compared (same_right); nothing of it is shown.
-        rows = session.execute(
-            select(RequestItem, AccessRequest.requester_id, AccessRequest.number)
-            .join(AccessRequest, RequestItem.request_id == AccessRequest.id)
-            .where(AccessRequest.requester_id.in_(ids), AccessRequest.state.in_(OPEN_STATES),
-                   RequestItem.state == "pending")
-            .options(load_only(RequestItem.id, RequestItem.request_id, RequestItem.data_source_id,
-                               RequestItem.function_id, RequestItem.rank_group_id)))
-        for item, officer_id, number in rows:
-            found[officer_id].append((item, number))
+        rank_group = aliased(RankGroup, name="rank_group")
+        for row in session.execute(
+                select(Grant.officer_id, Grant.data_source_id, Grant.function_id, Grant.rank_group_id,
+                       Grant.valid_until, rank_group)
+                .outerjoin(rank_group, Grant.rank_group_id == rank_group.id)
+                .where(Grant.officer_id.in_(ids), Grant.state.in_(LIVE_GRANT_STATES)).order_by(Grant.id)):
+            held[row.officer_id].append(row)
+    return held
+
+
+def _open_items_of(session: Session, officer_ids) -> dict[int, list[Row]]:
+    """officer id -> which right each item of their requests on the way up the chain asks for
+    (same_right), with its request's id and number."""
+    found: dict[int, list[Row]] = defaultdict(list)
+    ids = sorted(set(officer_ids))
+    if ids:
+        for row in session.execute(
+                select(RequestItem.request_id, RequestItem.data_source_id, RequestItem.function_id,
+                       RequestItem.rank_group_id, AccessRequest.requester_id, AccessRequest.number)
+                .join(AccessRequest, RequestItem.request_id == AccessRequest.id)
+                .where(AccessRequest.requester_id.in_(ids), AccessRequest.state.in_(OPEN_STATES),
+                       RequestItem.state == "pending")):
+            found[row.requester_id].append(row)
     return found
 
 
@@ -181,7 +197,7 @@ def _facts(session: Session, requests: list[AccessRequest], today: date) -> _Fac
               for item in r.items if item.data_source_id}
     return _Facts(today=today, attachment_kinds=kinds, required=required_documents(session),
                   agreed_agency_ids=agreed,
-                  live_grants=live_grants_of(session, officers),
+                  live_grants=_held_rights_of(session, officers),
                   open_items=_open_items_of(session, officers),
                   allowed_field_ids=allowed_fields,
                   questions=linkage.questions_by_source(session, unsent))
@@ -282,7 +298,7 @@ def same_right(one, other) -> bool:
     return one.data_source_id == other.data_source_id and one.rank_group_id == other.rank_group_id
 
 
-def holding_conflicts(item: RequestItem, held: list[Grant], renewal: bool) -> list[Check]:
+def holding_conflicts(item: RequestItem, held: list[Row], renewal: bool) -> list[Check]:
     """What the officer already holds of the right this item asks for.
 
     Asking again for a right held (or pending) is refused, pointing to renewal; the same source
@@ -306,11 +322,11 @@ def holding_conflicts(item: RequestItem, held: list[Grant], renewal: bool) -> li
 
 
 def _asked_elsewhere(request: AccessRequest, item: RequestItem, open_items) -> Check | None:
-    for other, number in open_items:
+    for other in open_items:
         if other.request_id != request.id and same_right(other, item):
             return Check("duplicate", FAIL,
                          N_("%(right)s is already asked for in request %(number)s, still under way."),
-                         {"right": named(item.data_source or item.function), "number": number or "-"},
+                         {"right": named(item.data_source or item.function), "number": other.number or "-"},
                          item.id)
     return None
 

@@ -111,6 +111,10 @@ def measure(url: str) -> dict[str, tuple[float, float, int]]:
     for each in apps.values():
         with each.app_context():
             engines.append(db.engine)
+    # What each gunicorn worker does once its app is built (gunicorn.conf.py).
+    from app.server_tuning import tune_garbage_collection
+
+    tune_garbage_collection()
     s = samples(url)
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in s["rows"].items()))
     browsers: dict[tuple[str, str], Browser] = {}

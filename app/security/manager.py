@@ -207,35 +207,33 @@ class SitthiSecurityManager(SecurityManager):
         """Whether anything can wait for this user's certification: they hold a unit-head position,
         a request names them, or they stand in for a head today. Every officer may certify (the
         role cannot tell heads apart), but a menu entry no one will ever fill only misleads."""
-        found = g.get("_sitthi_certifies")
-        if found is None:
-            from app.formatting import local_today
-            from app.models import AccessRequest, Delegation, Officer, PositionLevel
-
-            officer, today = select(Officer.id).where(Officer.user_id == user.id), local_today()
-            found = bool(self.session.scalar(select(or_(
-                exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
-                               PositionLevel.is_unit_head.is_(True)),
-                exists().where(AccessRequest.certifying_head_id.in_(officer),
-                               AccessRequest.state.in_(("submitted", "returned"))),
-                exists().where(Delegation.deputy_user_id == user.id, Delegation.starts_on <= today,
-                               Delegation.ends_on >= today),
-            ))))
-            g._sitthi_certifies = found
-        return found
+        heads_a_unit, named_or_standing_in = self._menu_facts(user)
+        return heads_a_unit or named_or_standing_in
 
     def _files_groups(self, user) -> bool:
         """Whether this user may file a group request: a command's technology or personnel staff,
         or a unit head (app.services.group_requests decides for whom). Every officer holds the
         screen's permission (the role cannot tell heads apart); its menu entry only misleads others."""
-        found = g.get("_sitthi_files_groups")
-        if found is None:
-            from app.models import Officer, PositionLevel
+        return bool({role.name for role in user.roles} & GROUP_FILER_ROLES) or self._menu_facts(user)[0]
 
-            found = bool({role.name for role in user.roles} & GROUP_FILER_ROLES) or bool(self.session.scalar(
-                select(exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
-                                      PositionLevel.is_unit_head.is_(True)))))
-            g._sitthi_files_groups = found
+    def _menu_facts(self, user) -> tuple[bool, bool]:
+        """(holds a unit-head position, is named as head of a request under way or stands in for
+        a head today): what the menu asks of every page's user, in one statement per request."""
+        found = g.get("_sitthi_menu_facts")
+        if found is None:
+            from app.formatting import local_today
+            from app.models import AccessRequest, Delegation, Officer, PositionLevel
+
+            officer, today = select(Officer.id).where(Officer.user_id == user.id), local_today()
+            heads_a_unit, named_or_standing_in = self.session.execute(select(
+                exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
+                               PositionLevel.is_unit_head.is_(True)),
+                or_(exists().where(AccessRequest.certifying_head_id.in_(officer),
+                                   AccessRequest.state.in_(("submitted", "returned"))),
+                    exists().where(Delegation.deputy_user_id == user.id, Delegation.starts_on <= today,
+                                   Delegation.ends_on >= today)),
+            )).one()
+            found = g._sitthi_menu_facts = (bool(heads_a_unit), bool(named_or_standing_in))
         return found
 
     def _access_principal(self):

@@ -17,8 +17,10 @@ class Officer(TimestampMixin, VersionedMixin, Model):
     __tablename__ = "officer"
     __table_args__ = (
         check_in("status", OFFICER_STATUSES, "ck_officer_status"),
-        Index("ix_officer_home_unit_id", "home_unit_id"),
-        Index("ix_officer_acting_unit_id", "acting_unit_id"),
+        # A command's officers by unit, read from the index alone (migration 0019).
+        Index("ix_officer_home_unit", "home_unit_id", "id"),
+        Index("ix_officer_acting_unit", "acting_unit_id", "id", sqlite_where=text("acting_unit_id IS NOT NULL"),
+              postgresql_where=text("acting_unit_id IS NOT NULL")),
         Index("ix_officer_name_th", "first_name_th", "last_name_th"),
         Index("ix_officer_last_name_th", "last_name_th"),
         Index("ix_officer_status", "status"),

@@ -6,7 +6,7 @@ built once per request from the login, so rules never reach into Flask themselve
 """
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, false, or_, select
+from sqlalchemy import and_, event, false, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -134,6 +134,21 @@ def _officer_ids(actor: Actor, within):
     return select(Officer.id).where(_officer_rows(actor, within))
 
 
+def _officer_ids_from_indexes(actor: Actor, within):
+    """The ids of _officer_ids, as a union of one index-only read per part, for a condition that
+    holds them inside an OR (the request scope): PostgreSQL hashes such a subquery first, and the
+    single OR read a command's 5,000 officers from 3,800 table pages at national scale (11 ms a
+    page). Not for a plain IN: there PostgreSQL joins the union, misjudges its size, and reads
+    every grant of the command before paging (command permissions went from 66 to 286 ms)."""
+    parts = [select(Officer.id).where(Officer.id == actor.officer_id)] if actor.officer_id else []
+    if within is not None:
+        parts += [select(Officer.id).where(Officer.home_unit_id.in_(within)),
+                  select(Officer.id).where(Officer.acting_unit_id.in_(within))]
+    if not parts:
+        return select(Officer.id).where(false())
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
 def officers_of_users(user_ids) -> select:
     """The officer records of these logins (a head is named on a request by officer record)."""
     return select(Officer.id).where(Officer.user_id.in_(sorted(user_ids)))
@@ -183,7 +198,7 @@ def _request_rows(actor: Actor, within, counting: bool = False):
     mine.append(_InFewIds(AccessRequest.id, select(StageChase.request_id).where(
         StageChase.escalated_to_user_id == actor.user_id)))
     if within is not None:
-        serving_here = _officer_ids(actor, within)
+        serving_here = _officer_ids_from_indexes(actor, within)
         # The same rows either way. Counted whole (the dashboard), the officers' ids go in first as
         # an array, so the OR becomes index probes (a command's figures 619 -> 397 ms at 1M
         # requests); a page of 25 newest rows is quicker walking the newest first through IN.

@@ -91,6 +91,17 @@ def build(url: str, requests: int, *, officers: int | None = None, today: date |
 
         if "officer" not in inspect(db.engine).get_table_names():
             prepare_database(app)
+        else:
+            # A set built before the newest migrations gets their tables and indexes, then ANALYZE.
+            from flask_migrate import upgrade
+
+            version = text("SELECT version_num FROM alembic_version")
+            before = db.session.execute(version).scalar()
+            db.session.commit()
+            upgrade()
+            if db.session.execute(version).scalar() != before:
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
         db.session.remove()
         db.engine.dispose()
     engine = create_engine(url)

@@ -46,3 +46,14 @@ def test_a_request_filed_elsewhere_by_an_officer_assigned_into_the_command_is_in
         unseen = set(session.scalars(select(AccessRequest.id).where(
             scope.row_condition(session, world.other_tech_actor, AccessRequest, counting=counting))))
         assert request.id not in unseen
+
+
+def test_a_units_command_is_found_in_one_statement_and_a_loop_in_the_tree_ends(world):  # noqa: F811
+    session = world.session
+    assert scope.command_of(session, world.station.id) == world.command.id
+    assert scope.command_of(session, world.command.id) == world.command.id
+    assert scope.command_of(session, None) is None
+    first, second = make_unit(session), make_unit(session)
+    first.parent_id, second.parent_id = second.id, first.id  # bad data: no command above either
+    session.flush()
+    assert scope.command_of(session, first.id) is None

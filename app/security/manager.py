@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
@@ -99,6 +100,14 @@ class SitthiSecurityManager(SecurityManager):
         login_manager = super().create_login_manager(app)
         login_manager.user_loader(self._load_session_user)
         return login_manager
+
+    def get_user_by_id(self, pk):
+        """The user with their roles and groups in one statement: every request reads all three
+        (FAB's lookup, then one statement per relation when first read)."""
+        model = self.user_model
+        return self.session.execute(
+            select(model).where(model.id == pk).options(joinedload(model.roles), joinedload(model.groups))
+        ).unique().scalar_one_or_none()
 
     def _load_session_user(self, pk):
         """The session's user, unless the session has ended (logout elsewhere, a new password,

@@ -4,7 +4,7 @@ Each inbox is a list of requests filtered to what waits for the logged-in user. 
 read only the selected ids and hand them to the request service, which loads every row again
 through its own visibility and stage rules: FAB loads action rows without the list's filters.
 """
-from flask import flash, redirect, request
+from flask import flash, g, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
@@ -41,7 +41,11 @@ class WaitsInInbox(BaseFilter):
     """The rows of one inbox (`column_name` names it) for the logged-in user."""
 
     def apply(self, query, value):
-        condition = inbox_conditions(db.session, current_actor()).get(self.column_name)
+        # Worked out once per request: the page's count and its rows both ask.
+        conditions = g.get("_sitthi_inbox_conditions")
+        if conditions is None:
+            conditions = g._sitthi_inbox_conditions = inbox_conditions(db.session, current_actor())
+        condition = conditions.get(self.column_name)
         return query.filter(NOTHING if condition is None else condition)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, request
-from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.filters import (
     FilterEqual,
     FilterGreater,
@@ -184,6 +184,18 @@ class CappedCountInterface(SQLAInterface):
     def __init__(self, obj, session=None, loads=()):
         super().__init__(obj, session)
         self.loads = tuple(loads)
+        # What one row's page (show, edit) shows beyond its list: set by the view.
+        self.row_loads = ()
+
+    def get(self, id, filters=None, select_columns=None, outer_default_load=False):
+        """One row for its page, with the relations that page shows beyond the list's loaded in
+        the same statement (`row_loads`), instead of one statement each when first read."""
+        if not self.row_loads or select_columns or self.is_pk_composite():
+            return super().get(id, filters, select_columns, outer_default_load)
+        row_filters = filters.copy() if filters else Filters(self.filter_converter_class, self)
+        row_filters.add_filter(self.get_pk_name(), self.FilterEqual, id)
+        query = self.apply_all(self.session.query(self.obj), row_filters, outer_default_load=outer_default_load)
+        return query.options(*self.row_loads).one_or_none()
 
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)

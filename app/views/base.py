@@ -119,12 +119,19 @@ class SitthiModelView(ModelView):
 
     def _load_list_relations(self) -> None:
         """The page's query joins each many-to-one relation its list shows (and what that row's
-        text reads), on a copy of the class's data interface, which subclasses share."""
+        text reads), and a row's page those its show columns add, on a copy of the class's data
+        interface, which subclasses share."""
         interface = copy.copy(self.datamodel)
         model = interface.obj
         shown = [getattr(model, name) for name in self.list_columns or ()
                  if isinstance(name, str) and interface.is_relation_many_to_one(name)]
         interface.loads = (*(with_its_text(relation) for relation in shown), *interface.loads)
+        shown_on_its_page = self.show_columns or [
+            name for _title, part in self.show_fieldsets or () for name in part.get("fields", ())]
+        on_its_page = [getattr(model, name) for name in shown_on_its_page
+                       if isinstance(name, str) and name not in (self.list_columns or ())
+                       and interface.is_relation_many_to_one(name)]
+        interface.row_loads = tuple(with_its_text(relation) for relation in on_its_page)
         self.datamodel = interface
 
     @expose("/action_post", methods=["POST"])

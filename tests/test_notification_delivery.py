@@ -27,7 +27,7 @@ from app.services.notifications import (
     queue,
     requeue_failed,
 )
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_NOW
 
 THAI_SUBJECT = "แจ้งผลคำขอสิทธิ์เข้าถึงข้อมูล: อนุมัติแล้ว"
 THAI_BODY = "เรียน ร.ต.อ. สมชาย ใจดี\n\nคำขอสิทธิ์ของท่านได้รับการอนุมัติแล้ว ใช้ได้ถึง ๓๑ มีนาคม ๒๕๖๙\n"
@@ -135,6 +135,20 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+_STOPS = iter(range(1, 10_000))
+
+
+@pytest.fixture()
+def stopped_clock(frozen_clock):
+    """The suite's clock stopped for one test at a known instant, so a delivery's times are compared
+    exactly; each stop lies later than the last (an hour past the run's start, a minute apart), so
+    time never runs backwards for the tests after."""
+    instant = TEST_NOW + timedelta(hours=1, minutes=next(_STOPS))
+    frozen_clock.move_to(instant, tick=False)
+    yield instant.astimezone(UTC)
+    frozen_clock.move_to(instant, tick=True)
+
+
 def send_notifications(app, *options: str):
     result = app.test_cli_runner().invoke(args=["sitthi", "send-notifications", *options])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
@@ -168,9 +182,8 @@ def test_a_queued_thai_message_is_delivered(app, db_session, sink, outbox):
     assert row.sent_at is not None
 
 
-def test_smtp_down_keeps_the_message_queued_with_backoff(app, db_session, mail_down, outbox):
-    message = outbox.add()
-    before = datetime.now(UTC)
+def test_smtp_down_keeps_the_message_queued_with_backoff(app, db_session, mail_down, outbox, stopped_clock):
+    message = outbox.add(next_attempt_at=stopped_clock)
 
     result = send_notifications(app)
 
@@ -180,7 +193,7 @@ def test_smtp_down_keeps_the_message_queued_with_backoff(app, db_session, mail_d
     assert (row.state, row.attempts, row.sent_at) == ("queued", 1, None)
     assert row.last_error and "Connection" in row.last_error
     # First retry after the base delay of 60 seconds.
-    assert before + timedelta(seconds=59) < as_utc(row.next_attempt_at) < datetime.now(UTC) + timedelta(seconds=61)
+    assert as_utc(row.next_attempt_at) == stopped_clock + timedelta(seconds=60)
 
 
 def test_after_max_attempts_it_fails_until_retry_failed_requeues_it(app, db_session, point_mail, outbox):
@@ -214,8 +227,8 @@ def test_after_max_attempts_it_fails_until_retry_failed_requeues_it(app, db_sess
         controller.stop()
 
 
-def test_a_message_not_yet_due_is_not_sent(app, db_session, sink, outbox):
-    later = outbox.add(next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
+def test_a_message_not_yet_due_is_not_sent(app, db_session, sink, outbox, stopped_clock):
+    later = outbox.add(next_attempt_at=stopped_clock + timedelta(seconds=1))
 
     result = send_notifications(app)
 
@@ -236,8 +249,8 @@ def test_nothing_is_sent_twice_across_runs(app, db_session, sink, outbox):
     assert [reload(db_session, m).state for m in (first, second)] == ["sent", "sent"]
 
 
-def test_a_refused_recipient_is_retried_and_the_batch_goes_on(app, db_session, sink, outbox):
-    now = datetime.now(UTC)
+def test_a_refused_recipient_is_retried_and_the_batch_goes_on(app, db_session, sink, outbox, stopped_clock):
+    now = stopped_clock
     refused = outbox.add(recipient_email="reject@sitthi.example", next_attempt_at=now - timedelta(minutes=2))
     fine = outbox.add(next_attempt_at=now - timedelta(minutes=1))
 

@@ -191,6 +191,43 @@ def test_the_command_audit_lists_its_users_counts_flags_and_filters(db_session, 
     assert [entry.officer.id for entry in other.officers] == [neighbour.id]
 
 
+def test_a_page_of_the_audit_judges_each_grant_as_the_whole_command_does(db_session, command):
+    """A page judges its officers' grants against only the units they serve in: the flags that
+    depend on a unit (moved, acting elsewhere, a duty order of the unit or one above it) come out
+    as when every unit is at hand."""
+    sub_station = make_unit(db_session, parent=command["station"])
+    at_home = investigator(db_session, sub_station)
+    covered = function_grant(db_session, at_home, command["command"])
+    covered.duty_order_id = order(db_session, command["command"], "21/2569").id  # two levels above
+    foreign_order = function_grant(db_session, investigator(db_session, command["station"]), command["command"])
+    foreign_order.duty_order_id = order(db_session, command["other_station"], "22/2569").id
+    acting = investigator(db_session, command["station"], acting_unit=command["other_station"],
+                          acting_until=TODAY + timedelta(days=60))
+    acting_grant = search_grant(db_session, acting, command["command"])
+    mover_grant = search_grant(db_session, investigator(db_session, command["other_station"]), command["command"])
+    assigned_in = investigator(db_session, command["other_station"], acting_unit=sub_station,
+                               acting_until=TODAY + timedelta(days=60))
+    unadministered = search_grant(db_session, assigned_in, command["command"])
+    unadministered.command_id = None
+    db_session.flush()
+    expected = {grant_id: codes(flags) for grant_id, flags in rights_audit.grant_flags(
+        db_session, [covered.id, foreign_order.id, acting_grant.id, mover_grant.id, unadministered.id],
+        TODAY).items()}
+    assert expected == {covered.id: set(), foreign_order.id: {"order_other_unit"},
+                        acting_grant.id: {"acting_elsewhere"}, mover_grant.id: {"moved"},
+                        unadministered.id: {"acting_elsewhere"}}
+
+    whole = rights_audit.command_audit(db_session, command["command"].id, TODAY)
+    pages = [rights_audit.command_audit(db_session, command["command"].id, TODAY, offset=start, limit=2)
+             for start in range(0, whole.listed_count, 2)]
+    for audit in (whole, *pages):
+        for entry in audit.officers:
+            for audited in entry.grants:
+                assert codes(audited.flags) == expected[audited.grant.id], audited.grant.id
+    assert sorted(audited.grant.id for page in pages for entry in page.officers for audited in entry.grants) \
+        == sorted(expected)
+
+
 def test_review_items_show_the_same_flags(db_session, command):
     officer = investigator(db_session, command["station"], status="retired")
     grant = search_grant(db_session, officer, command["command"])

@@ -89,6 +89,8 @@ _GRANT_LOADS = (
                                          joinedload(SystemFunction.duty_line)),
     selectinload(Grant.duty_order).joinedload(DutyOrder.unit),
 )
+# When the officers were just read with _OFFICER_LOADS: a grant finds its officer among them.
+_GRANT_LOADS_OF_READ_OFFICERS = _GRANT_LOADS[1:]
 
 FLAG_MESSAGES = {
     "retired": N_("Retired"),
@@ -214,11 +216,12 @@ class UnitTree:
     def units_under(self, command_id: int) -> set[int]:
         return {uid for uid in self.parent if self.command_of(uid) == command_id}
 
-    def as_table(self, dialect: str):
+    def as_table(self, dialect: str, units: set[int] | None = None):
         """Each unit's command (0: none) and its ancestors as a path "/self/parent/.../", as a
-        table the audit's statement joins twice (home and acting unit). On PostgreSQL three
-        arrays unnested, since 1,700 rows of VALUES cost SQLAlchemy 200 ms to compile."""
-        rows = list(_unit_info(self.rows)) or [(0, 0, "/")]
+        table the audit's statement joins twice (home and acting unit); only `units` when given
+        (a page of officers serves in a few dozen of the 1,700). On PostgreSQL three arrays
+        unnested, since 1,700 rows of VALUES cost SQLAlchemy 200 ms to compile."""
+        rows = [row for row in _unit_info(self.rows) if units is None or row[0] in units] or [(0, 0, "/")]
         if dialect == "postgresql":
             ids, commands, paths = (list(part) for part in zip(*rows, strict=True))
             table = func.unnest(bindparam("unit_ids", ids, type_=ARRAY(Integer)),
@@ -275,9 +278,10 @@ class _Conditions:
     acting units (unit_info), its duty order and the officer's use of its source. Each is true,
     false or NULL (read as false: every use goes through CASE)."""
 
-    def __init__(self, session: Session, today: date, unused_days: int, tree: UnitTree):
-        self.today, self.rules = today, _Rules.read(session)
-        self.unit_info = tree.as_table(session.get_bind().dialect.name)
+    def __init__(self, session: Session, today: date, unused_days: int, tree: UnitTree,
+                 units: set[int] | None = None, rules: _Rules | None = None):
+        self.today, self.rules = today, rules or _Rules.read(session)
+        self.unit_info = tree.as_table(session.get_bind().dialect.name, units)
         self.home = self.unit_info.alias("home_info")
         self.acting = self.unit_info.alias("acting_info")
         self.unused_cutoff = today - timedelta(days=unused_days)
@@ -399,9 +403,9 @@ def _flags_of_rows(rows, unused_days: int) -> dict[int, list[Flag]]:
     return found
 
 
-def _grant_rows(session: Session, conditions: _Conditions, where) -> list:
+def _grant_rows(session: Session, conditions: _Conditions, where, loads=_GRANT_LOADS) -> list:
     query = conditions.joined(Grant, SourceUsage.last_used_on, *conditions.columns()).where(*where) \
-        .order_by(Grant.officer_id, Grant.id).options(*_GRANT_LOADS)
+        .order_by(Grant.officer_id, Grant.id).options(*loads)
     return session.execute(query).unique().all()
 
 
@@ -461,9 +465,8 @@ def command_audit(session: Session, command_id: int, today: date, *, flag: str |
         listing = command_listing(session, command_id, today, flag=flag, officer_term=officer_term,
                                   unused_days=unused_days)
     shown = listing.officer_ids[offset:None if limit is None else offset + limit]
-    conditions = _Conditions(session, today, unused_days, UnitTree(session))
     return CommandAudit(command=session.get(Unit, command_id), today=today,
-                        officers=_audited_officers(session, conditions, command_id, shown, unused_days),
+                        officers=_audited_officers(session, today, unused_days, command_id, shown),
                         counts=listing.counts, officer_count=listing.officer_count,
                         grant_count=listing.grant_count, flagged_grant_count=listing.flagged_grant_count,
                         listed_count=len(listing.officer_ids))
@@ -502,15 +505,24 @@ def _users(audited, within: list[int], flag: str | None, found=None):
     return union_all(holders, logins)
 
 
-def _audited_officers(session: Session, conditions: _Conditions, command_id: int, officer_ids: list[int],
-                      unused_days: int) -> list[AuditedOfficer]:
-    """The listed officers as rows, in the order given, with their audited grants and flags."""
+def _audited_officers(session: Session, today: date, unused_days: int, command_id: int,
+                      officer_ids: list[int]) -> list[AuditedOfficer]:
+    """The listed officers as rows, in the order given, with their audited grants and flags.
+
+    Each chunk's grants are judged against the units its officers serve in (home or acting),
+    all the judging statement joins: a page sends 25 units' rows instead of the 1,700."""
+    tree, rules = UnitTree(session), _Rules.read(session)
     by_id: dict[int, AuditedOfficer] = {}
     for start in range(0, len(officer_ids), _CHUNK):
         chunk = officer_ids[start:start + _CHUNK]
-        for officer in session.scalars(select(Officer).where(Officer.id.in_(chunk)).options(*_OFFICER_LOADS)).unique():
+        officers = list(session.scalars(select(Officer).where(Officer.id.in_(chunk)).options(*_OFFICER_LOADS)).unique())
+        for officer in officers:
             by_id[officer.id] = AuditedOfficer(officer)
-        rows = _grant_rows(session, conditions, [Grant.officer_id.in_(chunk), conditions.belongs(command_id)])
+        units = {unit for officer in officers for unit in (officer.home_unit_id, officer.acting_unit_id)
+                 if unit is not None}
+        conditions = _Conditions(session, today, unused_days, tree, units, rules)
+        rows = _grant_rows(session, conditions, [Grant.officer_id.in_(chunk), conditions.belongs(command_id)],
+                           _GRANT_LOADS_OF_READ_OFFICERS)
         flags = _flags_of_rows(rows, unused_days)
         for row in rows:
             grant = row[0]

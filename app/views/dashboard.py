@@ -6,11 +6,12 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import get_locale, gettext
 
 from app import labels
-from app.extensions import cache, db
+from app.extensions import db
 from app.formatting import office_clock
 from app.models import REQUEST_STATES, Unit
 from app.security.scope import Actor, command_units, is_nationwide
 from app.services.dashboard import Dashboard, approval_dashboard, shared_reader
+from app.shared_figures import shared
 from app.views.scoping import current_actor
 
 TEMPLATE = "sitthi/dashboard.html"
@@ -58,19 +59,19 @@ class DashboardView(BaseView):
 
 
 def dashboard_for(actor: Actor) -> Dashboard:
-    """The reader's figures: shared ones (nationwide, one command) are worked out at most once per
-    DASHBOARD_CACHE_SECONDS for all their readers, on every app server when the cache is Redis."""
+    """The reader's figures: shared ones (nationwide, one command) are worked out once for all
+    their readers and renewed after DASHBOARD_CACHE_SECONDS without a reader waiting
+    (app.shared_figures), on every app server when the cache is Redis."""
     clock = office_clock()
-    shared = shared_reader(actor)
+    shared_by = shared_reader(actor)
     seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
-    if shared is None or seconds <= 0:
+    if shared_by is None or seconds <= 0:
         return approval_dashboard(db.session, actor, clock.today, clock.now)
-    name, reader = shared
-    key = f"dashboard:{name}:{clock.today.isoformat()}"
-    dashboard = cache.get(key)
-    if dashboard is None:
-        dashboard = approval_dashboard(db.session, reader, clock.today, clock.now)
-        cache.set(key, dashboard, timeout=seconds)
+    name, reader = shared_by
+    today = clock.today
+    dashboard, _worked_out_at = shared(
+        f"dashboard:{name}:{today.isoformat()}", seconds,
+        lambda at: approval_dashboard(db.session, reader, today, at.now))
     return dashboard
 
 

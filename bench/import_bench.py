@@ -137,7 +137,11 @@ def main() -> None:
         written = run.created_count + run.updated_count
         print(f"re-import:    {again:.2f} s, {ROWS / again:,.0f} rows/s "
               f"(rows written {written}, unchanged {run.unchanged_count:,})  target <= {AGAIN_LIMIT:.0f} s, 0 written")
-        ok = first <= FIRST_LIMIT and again <= AGAIN_LIMIT and written == 0
+        # The audit rows both imports wrote are sealed into the chain, each link checked again.
+        started = time.perf_counter()
+        verified = app.test_cli_runner().invoke(args=["sitthi", "verify-audit"])
+        print(f"verify-audit: {verified.output.strip()} ({time.perf_counter() - started:.1f} s)")
+        ok = first <= FIRST_LIMIT and again <= AGAIN_LIMIT and written == 0 and verified.exit_code == 0
         print("targets met" if ok else "TARGETS MISSED")
         with app.app_context():
             from app.extensions import db

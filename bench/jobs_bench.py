@@ -22,7 +22,8 @@ jobs run (BENCH_TODAY, default 2026-12-03):
 
 Then it times, through the real CLI commands, `flask sitthi expire-grants` and
 `flask sitthi apply-personnel-rules`, and each a second time (nothing left to do), and prints
-the counts they report with the seconds each took.
+the counts they report with the seconds each took; then `flask sitthi verify-audit` walks the
+audit chain they wrote.
 """
 import os
 import sys
@@ -218,6 +219,9 @@ def main() -> None:
         timed(app, "sitthi", "expire-grants", "--today", day, *batch)
     for _ in range(2):
         timed(app, "sitthi", "apply-personnel-rules", "--today", day, *batch)
+    # Every audit row the jobs wrote is sealed into the chain: each link checked again.
+    timed(app, "sitthi", "verify-audit")
+
 
 if __name__ == "__main__":
     main()

@@ -75,6 +75,43 @@ def test_real_work_forms_an_intact_chain(chain_app, figures):
     figures("audit chain verified", f"{rows:,} rows, intact")
 
 
+def test_a_large_batch_is_sealed_into_the_chain_with_the_rest(chain_app):
+    """A job's thousand rows (written sealed at commit on PostgreSQL), an ORM row before and after
+    them, and a JSON column: one chain, verified; a batch rolled back leaves nothing."""
+    from datetime import UTC, datetime
+
+    from app.extensions import db
+    from app.services import audit_chain
+
+    now = datetime(2026, 12, 2, 2, 0, 0, 123456, tzinfo=UTC)
+    batch = [{"occurred_at": now, "action": "Test.batch", "object_type": "Grant", "object_id": number,
+              "summary": f"แถวที่ {number}", "before": {"state": "active"} if number % 2 else None,
+              "after": {"state": "expired", "on": "2026-12-02"} if number % 2 else None}
+             for number in range(audit_chain.WRITTEN_AT_COMMIT)]
+    before = _rows(chain_app)
+    with chain_app.app_context():
+        db.session.add(AuditEvent(occurred_at=now, action="Test.orm_first", summary="before the batch"))
+        db.session.flush()
+        audit_chain.add_rows(db.session, batch)
+        db.session.add(AuditEvent(occurred_at=now, action="Test.orm_after", summary="after the batch"))
+        db.session.commit()
+        written = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("Test.%"))
+                                     .order_by(AuditEvent.chain_seq)).all()
+        mine = written[-(len(batch) + 2):]
+        assert sorted(e.action for e in mine) == ["Test.batch"] * len(batch) + ["Test.orm_after", "Test.orm_first"]
+        assert mine[0].action == "Test.orm_first"
+        assert [e.chain_seq for e in mine] == list(range(mine[0].chain_seq, mine[0].chain_seq + len(mine)))
+        odd = next(e for e in written if e.action == "Test.batch" and e.object_id == 1)
+        assert (odd.summary, odd.before, odd.after) == ("แถวที่ 1", {"state": "active"},
+                                                        {"state": "expired", "on": "2026-12-02"})
+
+        audit_chain.add_rows(db.session, batch)
+        db.session.rollback()
+    assert _rows(chain_app) == before + len(batch) + 2
+    code, output = _verify(chain_app)
+    assert code == 0, output
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_event SET summary = 'nothing happened' WHERE id = (SELECT min(id) FROM audit_event)",
     "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",
@@ -88,6 +125,39 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(chain_app, statemen
         with pytest.raises(DBAPIError, match="append-only"):
             db.session.execute(text(statement))
         db.session.rollback()
+    assert _rows(chain_app) == before
+
+
+@pytest.mark.parametrize("change, allowed", [
+    ("", True),
+    (", summary = 'rewritten while sealed'", False),
+    (""", "before" = '{"state": "forged"}'""", False),
+    (", occurred_at = '2001-01-01 00:00:00'", False),
+    (", purpose = 'a reason added later'", False),
+])
+def test_sealing_may_set_the_chain_columns_and_nothing_else(chain_app, change, allowed):
+    """An unsealed row (as the services write it, sealed just before commit) takes its chain
+    columns once; a seal that changes any other column, json ones included, is refused."""
+    from app.extensions import db
+
+    before = _rows(chain_app)
+    with chain_app.app_context():
+        new_id = db.session.execute(text(
+            """INSERT INTO audit_event (occurred_at, action, summary, "before") """
+            """VALUES (CURRENT_TIMESTAMP, 'Test.seal', 'as written', '{"state": "draft"}') RETURNING id""")).scalar()
+        seal = text(f"UPDATE audit_event SET chain_seq = 900000000 + :id, prev_hash = 'p', row_hash = 'h'{change} "
+                    "WHERE id = :id")
+        try:
+            if allowed:
+                db.session.execute(seal, {"id": new_id})
+                assert db.session.scalar(select(AuditEvent.chain_seq).where(AuditEvent.id == new_id)) == 900000000 + new_id
+                with pytest.raises(DBAPIError, match="append-only"):
+                    db.session.execute(text("UPDATE audit_event SET row_hash = 'again' WHERE id = :id"), {"id": new_id})
+            else:
+                with pytest.raises(DBAPIError, match="append-only"):
+                    db.session.execute(seal, {"id": new_id})
+        finally:
+            db.session.rollback()
     assert _rows(chain_app) == before
 
 

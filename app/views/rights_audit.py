@@ -7,7 +7,7 @@ nothing of a command its reader may not audit.
 """
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -33,7 +33,14 @@ TEMPLATE = "sitthi/rights_audit.html"
 
 
 def flag_text(flag: rights_audit.Flag) -> str:
-    return translate(flag.message, flag.values)
+    """The flag in the reader's words; a page draws hundreds of flags, most alike, so each
+    different one is worded once per request."""
+    known = g.setdefault("_sitthi_flag_texts", {})
+    key = (flag, tuple(getattr(value, "english", None) for _name, value in flag.params))
+    text = known.get(key)
+    if text is None:
+        text = known[key] = translate(flag.message, flag.values)
+    return text
 
 
 def flag_name(code: str) -> str:

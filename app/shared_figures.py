@@ -33,8 +33,10 @@ def shared(key: str, seconds: int, work_out: Callable[[Clock], T]) -> tuple[T, d
     """(the figures named `key`, when they were worked out), worked out by `work_out(clock)`."""
     clock = office_clock()
     kept = cache.get(key)
-    if kept is not None:
-        figures, worked_out_at = kept
+    # Anything else under the key (a value kept by an older release, on a shared Redis) is
+    # worked out anew rather than misread.
+    if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], datetime):
+        worked_out_at = kept[1]
         age = (clock.now - worked_out_at).total_seconds()
         if age < seconds:
             return kept

@@ -83,6 +83,14 @@ def test_one_renewal_at_a_time(key):
     assert cache.get(f"{key}:renewing") is None, "the renewal let go when it ended"
 
 
+def test_a_value_of_another_shape_under_the_key_is_worked_out_anew(key):
+    """As after an upgrade, when a shared Redis still holds what the last release kept there."""
+    cache.set(key, {"by_state": {}})
+    work_out = Counter()
+    assert shared(key, SECONDS, work_out)[0] == 1
+    assert shared(key, SECONDS, work_out)[0] == 1 and work_out.runs == 1
+
+
 def test_past_the_stale_limit_the_reader_waits_for_new_figures(app, key):
     work_out = Counter()
     shared(key, SECONDS, work_out)

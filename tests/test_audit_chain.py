@@ -110,6 +110,11 @@ def test_a_large_batch_is_sealed_into_the_chain_with_the_rest(chain_app):
     assert _rows(chain_app) == before + len(batch) + 2
     code, output = _verify(chain_app)
     assert code == 0, output
+    if _is_postgres(chain_app):
+        # Analysed as it was written, so the audit trail's plans see the batch from the commit on.
+        with chain_app.app_context():
+            planned = db.session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'audit_event'"))
+        assert planned == before + len(batch) + 2
 
 
 @pytest.mark.parametrize("statement", [

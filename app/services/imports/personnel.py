@@ -249,8 +249,9 @@ def import_personnel(session: Session, clock: Clock, content: bytes, *, job_run_
     if good:
         _write(session, clock, good, result, job_run_id, actor_user_id)
     result.unchanged = len(good) - result.created - result.updated
-    # The officers written and their audit events; the rules' own writes are the job's.
-    analyze(session, result.created + result.updated, "officer", "audit_event")
+    # The officers written (their audit events are analysed when written, at commit: audit_chain);
+    # the rules' own writes are the job's.
+    analyze(session, result.created + result.updated, "officer")
     result.rejects.sort(key=lambda r: r.line)
     return result
 

@@ -95,7 +95,7 @@ def import_units(session: Session, clock: Clock, content: bytes, *, job_run_id: 
     _refuse_broken_tree(rows, existing, code_of, result, table.headers, cells_at)
     _write(session, clock, rows, existing, result, job_run_id, actor_user_id)
     result.unchanged = len(rows) - result.created - result.updated
-    analyze(session, result.created + result.updated, "unit", "audit_event")
+    analyze(session, result.created + result.updated, "unit")  # audit rows: when written (audit_chain)
     result.rejects.sort(key=lambda r: r.line)
     return result
 

@@ -573,6 +573,7 @@ def test_each_login_sees_the_figures_of_its_own_rows(app, login, two_commands, u
         user = session.scalar(select(User).where(User.username == username))
         visible, expected, overdue_ids = _expected(session, actor_on(session, user, local_today()), local_today())
         kkn_name, mpd_name = str(_unit(session, "KKN")), str(_unit(session, "MPD1"))
+        command_ids = {"khon_kaen": _unit(session, "KKN").id, "bangkok": _unit(session, "MPD1").id}
     khon_kaen, bangkok = set(two_commands["khon_kaen"]), set(two_commands["bangkok"])
 
     # Whose rows these are, from the data made for the test.
@@ -595,7 +596,11 @@ def test_each_login_sees_the_figures_of_its_own_rows(app, login, two_commands, u
         username, ("bangkok", mpd_name) if username in KHON_KAEN_READERS else None)
     if others is not None:
         command, name = others
-        assert name not in html
+        # Its name only as the label of rows the reader may open there, which the figures above
+        # already match: a temporary assignment into the reader's command, filed by an officer of
+        # that one (the delegation tests make one in the shared database).
+        if f"command:{command_ids[command]}" not in expected:
+            assert name not in html
         assert two_commands["stations"][command] not in html
         assert not [n for n in two_commands[command].values() if n in html]
     if username in ("officer", "head"):

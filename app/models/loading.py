@@ -28,10 +28,11 @@ def load(relation):
     return selectinload(relation)
 
 
-def with_its_text(relation, depth: int = 3):
+def with_its_text(relation, depth: int = 3, separately: bool = False):
     """load(relation), and below it the relations the related row's text reads (its model's
-    `text_reads`): a grant shown as text names its officer, who is shown with a rank."""
-    option = load(relation)
+    `text_reads`): a grant shown as text names its officer, who is shown with a rank.
+    `separately`: read in a statement of its own even when a reference (see SitthiModelView)."""
+    option = selectinload(relation) if separately else load(relation)
     target = relation.property.mapper.class_
     if depth > 1:
         below = [with_its_text(getattr(target, name), depth - 1) for name in getattr(target, "text_reads", ())]

@@ -125,7 +125,8 @@ class SitthiModelView(ModelView):
         model = interface.obj
         shown = [getattr(model, name) for name in self.list_columns or ()
                  if isinstance(name, str) and interface.is_relation_many_to_one(name)]
-        interface.loads = (*(with_its_text(relation) for relation in shown), *interface.loads)
+        interface.loads = (*(with_its_text(relation, separately=self.relations_after_the_page) for relation in shown),
+                           *interface.loads)
         shown_on_its_page = self.show_columns or [
             name for _title, part in self.show_fieldsets or () for name in part.get("fields", ())]
         on_its_page = [getattr(model, name) for name in shown_on_its_page
@@ -148,6 +149,11 @@ class SitthiModelView(ModelView):
     # A list that can run past LIST_COUNT_CAP rows (its base order is by id): "Next rows" goes
     # on from the last row shown, however deep; numbered pages stop at the cap.
     keyset_pages = False
+
+    # The list's reference relations (unit, stage) read after the page, one statement each,
+    # instead of joined into its query: for a list whose filter PostgreSQL misjudges (a head's
+    # inbox, estimated at one row), the joins ran on every matching row before the sort.
+    relations_after_the_page = False
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
         """Sort only by a sortable column: a made-up `_oc_` in the address gave FAB a 500."""

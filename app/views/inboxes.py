@@ -64,6 +64,7 @@ class InboxView(ReadOnlyModelView):
                           "checks": checks_cell}
     search_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.REQUEST_KIND)}
     base_order = ("due_on", "asc")
+    relations_after_the_page = True
     list_template = "sitthi/inbox_list.html"
     bulk_actions: tuple[str, ...] = ()
     method_permission_name = {

@@ -41,8 +41,9 @@ REVIEW_LIST = (
 )
 
 REQUEST_LIST = (load(AccessRequest.current_stage),)
-# An inbox judges every row of its page: what the eligibility checks read comes with the page.
-INBOX_LIST = (*REQUEST_LIST, *eligibility.CHECK_LOADS)
+# An inbox judges every row of its page: what the eligibility checks read comes with the page
+# (its stage, a list column, is read by the list: InboxView.relations_after_the_page).
+INBOX_LIST = eligibility.CHECK_LOADS
 
 # The request page: the request with what its checks read, and its timeline.
 REQUEST_PAGE = (

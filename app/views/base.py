@@ -151,8 +151,8 @@ class SitthiModelView(ModelView):
     keyset_pages = False
 
     # The list's reference relations (unit, stage) read after the page, one statement each,
-    # instead of joined into its query: for a list whose filter PostgreSQL misjudges (a head's
-    # inbox, estimated at one row), the joins ran on every matching row before the sort.
+    # instead of joined into its query: for a list whose filter PostgreSQL misjudges, the joins
+    # ran on every matching row before the sort.
     relations_after_the_page = False
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):

@@ -64,7 +64,6 @@ class InboxView(ReadOnlyModelView):
                           "checks": checks_cell}
     search_form_extra_fields = {"kind": code_field(LABELS["kind"], labels.REQUEST_KIND)}
     base_order = ("due_on", "asc")
-    relations_after_the_page = True
     list_template = "sitthi/inbox_list.html"
     bulk_actions: tuple[str, ...] = ()
     method_permission_name = {
@@ -136,6 +135,9 @@ class ToCertifyView(InboxView):
     entities = _l("To certify")
     bulk_attestation = ATTESTATION
     class_permission_name = "ToCertify"
+    # A head's rows are misjudged by PostgreSQL at one: joined, every waiting row got its unit and
+    # stage before the sort (1,669 for the demo head at 1M).
+    relations_after_the_page = True
     base_filters = [[inboxes.TO_CERTIFY, WaitsInInbox, None]]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, event, func, insert, select, text, update
+from sqlalchemy import JSON, bindparam, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
@@ -118,26 +118,28 @@ def _write_sealed(connection, pending: list[dict], seq: int, previous: str) -> N
     """COPY the rows in, each with an id from the table's sequence and its link and hash, in the
     order given (the order they were written in)."""
     table = AuditEvent.__table__
-    columns = [column.name for column in table.columns]
+    data = [column.name for column in table.columns if column.name not in CHAIN_COLUMNS]
+    documents = [position for position, name in enumerate(data) if isinstance(table.c[name].type, JSON)]
     ids = connection.execute(text("SELECT nextval(pg_get_serial_sequence('audit_event', 'id')) "
                                   "FROM generate_series(1, :n)"), {"n": len(pending)}).scalars().all()
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY audit_event ({', '.join(columns)}) FROM STDIN") as copy:
+    with raw.cursor() as cursor, \
+            cursor.copy(f"COPY audit_event ({', '.join((*data, *CHAIN_COLUMNS))}) FROM STDIN") as copy:
         for new_id, given in zip(sorted(ids), pending, strict=True):
-            row = {name: given.get(name) for name in columns}
+            row = {name: given.get(name) for name in data}
             row["id"] = new_id
             seq += 1
             row_hash = row_digest(previous, row)
-            row.update(chain_seq=seq, prev_hash=previous, row_hash=row_hash)
+            values = list(row.values())
+            for position in documents:
+                if values[position] is not None:
+                    values[position] = json.dumps(values[position], ensure_ascii=False)
+            # In CHAIN_COLUMNS' order: prev_hash, row_hash, chain_seq.
+            copy.write_row([*values, previous, row_hash, seq])
             previous = row_hash
-            copy.write_row([_for_copy(row[name]) for name in columns])
     # PostgreSQL plans blind after a bulk load until it has statistics (FAB5.md); inside the
     # transaction, so they are right the moment it commits.
     connection.exec_driver_sql("ANALYZE audit_event")
-
-
-def _for_copy(value):
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
 def row_digest(previous: str, row: Mapping) -> str:

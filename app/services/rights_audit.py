@@ -80,17 +80,16 @@ _OFFICER_LOADS = (
     joinedload(Officer.acting_unit),
 )
 # Loaded by a few small IN statements, not joined to the judging statement: joined, they made it a
-# 20-table join that PostgreSQL spent 15 ms planning for 8 ms of work.
-_GRANT_LOADS = (
-    selectinload(Grant.officer).options(*_OFFICER_LOADS),
+# 20-table join that PostgreSQL spent 15 ms planning for 8 ms of work. Without the officer when
+# the officers were just read with _OFFICER_LOADS: a grant finds its officer among them.
+_GRANT_LOADS_OF_READ_OFFICERS = (
     selectinload(Grant.data_source),
     selectinload(Grant.rank_group),
     selectinload(Grant.function).options(joinedload(SystemFunction.min_position_level),
                                          joinedload(SystemFunction.duty_line)),
     selectinload(Grant.duty_order).joinedload(DutyOrder.unit),
 )
-# When the officers were just read with _OFFICER_LOADS: a grant finds its officer among them.
-_GRANT_LOADS_OF_READ_OFFICERS = _GRANT_LOADS[1:]
+_GRANT_LOADS = (selectinload(Grant.officer).options(*_OFFICER_LOADS), *_GRANT_LOADS_OF_READ_OFFICERS)
 
 FLAG_MESSAGES = {
     "retired": N_("Retired"),

@@ -13,7 +13,7 @@ import os
 import re
 import uuid
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -267,6 +267,15 @@ def counted_statements(app):
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def age_shared_figures(key: str, seconds: int) -> None:
+    """As when the shared figures under `key` (app.shared_figures) were worked out `seconds`
+    earlier: they are aged, not the suite's clock moved. Needs an app context."""
+    from app.extensions import cache
+
+    figures, worked_out_at = cache.get(key)
+    cache.set(key, (figures, worked_out_at - timedelta(seconds=seconds)), timeout=3600)
 
 
 def api_token(client, username: str, password: str = DEMO_PASSWORD) -> str:

@@ -1,20 +1,16 @@
 """Shared figures (app.shared_figures): worked out once, renewed past their time while the reader
 who finds them old still gets them at once, one renewal at a time, never shown past the stale
-limit; and the dashboard screen read that way.
+limit (the dashboard screen read that way: tests/test_dashboard.py).
 
 Figures are aged by rewriting when they were worked out, not by moving the suite's clock."""
 import threading
 import uuid
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
 
-from app.extensions import cache, db
-from app.models import AccessRequest, Officer, RequestItem, Unit
+from app.extensions import cache
 from app.shared_figures import shared
-from tests.conftest import TEST_TODAY
-from tests.factories import make_officer, make_request
+from tests.conftest import age_shared_figures
 
 SECONDS = 60
 
@@ -33,12 +29,6 @@ class Counter:
         if self.runs == self.fail_on:
             raise RuntimeError("the database went away")
         return self.runs
-
-
-def age(key: str, seconds: int) -> None:
-    """As when the figures were worked out `seconds` earlier."""
-    figures, worked_out_at = cache.get(key)
-    cache.set(key, (figures, worked_out_at - timedelta(seconds=seconds)), timeout=3600)
 
 
 @pytest.fixture()
@@ -61,7 +51,7 @@ def test_figures_are_worked_out_once_within_their_time(key):
 def test_past_their_time_the_reader_gets_them_at_once_and_new_ones_follow(key):
     work_out = Counter()
     shared(key, SECONDS, work_out)
-    age(key, SECONDS + 1)
+    age_shared_figures(key, SECONDS + 1)
     old, old_at = shared(key, SECONDS, work_out)
     assert old == 1, "the reader who finds them old is not kept waiting"
     assert work_out.runs == 2, "new figures were worked out beside the request"
@@ -73,7 +63,7 @@ def test_past_their_time_the_reader_gets_them_at_once_and_new_ones_follow(key):
 def test_one_renewal_at_a_time(key):
     work_out = Counter()
     shared(key, SECONDS, work_out)
-    age(key, SECONDS + 1)
+    age_shared_figures(key, SECONDS + 1)
     cache.set(f"{key}:renewing", True)  # another server's request is renewing them
     assert shared(key, SECONDS, work_out)[0] == 1
     assert work_out.runs == 1
@@ -94,7 +84,7 @@ def test_a_value_of_another_shape_under_the_key_is_worked_out_anew(key):
 def test_past_the_stale_limit_the_reader_waits_for_new_figures(app, key):
     work_out = Counter()
     shared(key, SECONDS, work_out)
-    age(key, app.config["SHARED_FIGURES_STALE_SECONDS"] + 1)
+    age_shared_figures(key, app.config["SHARED_FIGURES_STALE_SECONDS"] + 1)
     assert shared(key, SECONDS, work_out)[0] == 2
     assert work_out.runs == 2
 
@@ -102,7 +92,7 @@ def test_past_the_stale_limit_the_reader_waits_for_new_figures(app, key):
 def test_a_failed_renewal_keeps_the_figures_shown_and_the_next_reader_tries_again(key):
     work_out = Counter(fail_on=2)
     shared(key, SECONDS, work_out)
-    age(key, SECONDS + 1)
+    age_shared_figures(key, SECONDS + 1)
     assert shared(key, SECONDS, work_out)[0] == 1
     assert shared(key, SECONDS, work_out)[0] == 1, "still the old figures"
     assert work_out.runs == 3 and shared(key, SECONDS, work_out)[0] == 3
@@ -112,46 +102,10 @@ def test_an_app_server_renews_them_in_a_thread_of_its_own(app, key, monkeypatch)
     monkeypatch.setitem(app.config, "JOBS_INLINE", False)
     work_out = Counter()
     shared(key, SECONDS, work_out)
-    age(key, SECONDS + 1)
+    age_shared_figures(key, SECONDS + 1)
     assert shared(key, SECONDS, work_out)[0] == 1
     for thread in threading.enumerate():
         if thread.name == f"sitthi-renew-{key}":
             thread.join(timeout=30)
     assert work_out.threads == [threading.current_thread().name, f"sitthi-renew-{key}"]
     assert shared(key, SECONDS, work_out)[0] == 2
-
-
-def test_the_dashboard_shows_shared_figures_at_once_and_new_ones_on_the_next_view(app, login, monkeypatch):
-    """Auditor reads the country's figures; a request is filed; past the figures' time the next
-    view still shows the old count, with when it was worked out, and the view after the new one."""
-    from tests.test_dashboard import FIGURE
-
-    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", SECONDS)
-    with app.app_context():
-        cache.clear()
-    browser = login("auditor")
-
-    def submitted() -> int:
-        page = browser.get("/dashboard/").get_data(as_text=True)
-        return int(dict(FIGURE.findall(page))["state:submitted"].replace(",", ""))
-
-    before = submitted()
-    with app.app_context():
-        unit = db.session.scalar(select(Unit).where(Unit.parent_id.is_not(None)).order_by(Unit.id))
-        extra = make_request(db.session, make_officer(db.session, unit))
-        db.session.commit()
-        extra_id, extra_officer = extra.id, extra.requester_id
-    key = f"dashboard:nation:{TEST_TODAY.isoformat()}"
-    try:
-        assert submitted() == before, "within their time the figures are shared"
-        with app.app_context():
-            age(key, SECONDS + 1)
-        assert submitted() == before, "past their time the reader still gets them at once"
-        assert submitted() == before + 1, "and the next reader gets the new ones"
-    finally:
-        with app.app_context():
-            cache.clear()
-            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
-            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
-            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
-            db.session.commit()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
+from app.reference_cache import kept
 from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
@@ -287,17 +288,22 @@ class SitthiSecurityManager(SecurityManager):
 
         if not role_ids:
             return frozenset()
-        rows = (
-            self.session.query(Permission.name, ViewMenu.name)
-            .select_from(PermissionView)
-            .join(Permission, PermissionView.permission_id == Permission.id)
-            .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
-            .join(assoc_permissionview_role,
-                  assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-            .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
-            .all()
-        )
-        return frozenset((permission, view) for permission, view in rows)
+
+        def read() -> frozenset[tuple[str, str]]:
+            rows = (
+                self.session.query(Permission.name, ViewMenu.name)
+                .select_from(PermissionView)
+                .join(Permission, PermissionView.permission_id == Permission.id)
+                .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
+                .join(assoc_permissionview_role,
+                      assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+                .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
+                .all()
+            )
+            return frozenset((permission, view) for permission, view in rows)
+
+        # Kept by the process until any role's rights change (app.reference_cache).
+        return kept(self.session, "permissions", tuple(sorted(role_ids)), read)
 
     def ensure_builtin_roles(self) -> None:
         for name in (self.auth_role_admin, self.auth_role_public):

@@ -6,14 +6,16 @@ built once per request from the login, so rules never reach into Flask themselve
 """
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, false, literal, or_, select, union_all
+from sqlalchemy import and_, false, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
+from app.domain.unit_tree import UnitTree
 from app.models import Officer, Unit
+from app.reference_cache import kept
 
 CENTRAL_IT, COMMAND_TECH, PERSONNEL, AUDITOR, ADMIN = (
     "CentralIT", "CommandTech", "Personnel", "Auditor", "Admin",
@@ -36,48 +38,27 @@ class Actor:
         return role in self.roles
 
 
+def unit_tree(session: Session) -> UnitTree:
+    """Every unit's parent and whether it is a command, kept by the process until a unit changes
+    (units change a few times a year; every page asks its user's command, most their units)."""
+    return kept(session, "units", None, lambda: UnitTree(
+        session.execute(select(Unit.id, Unit.parent_id, Unit.is_admin_scope)).all()))
+
+
 def command_of(session: Session, unit_id: int | None) -> int | None:
-    """The administering command of a unit: itself or its nearest `is_admin_scope` ancestor, found
-    in one statement whatever the depth (every page asks it of its user's unit)."""
+    """The administering command of a unit: itself or its nearest `is_admin_scope` ancestor."""
     if unit_id is None:
         return None
-    up = select(Unit.id, Unit.parent_id, Unit.is_admin_scope, literal(0).label("depth")) \
-        .where(Unit.id == unit_id).cte("up", recursive=True)
-    # A cycle in the tree (bad data) stops at the depth bound instead of running forever.
-    up = up.union_all(select(Unit.id, Unit.parent_id, Unit.is_admin_scope, up.c.depth + 1)
-                      .where(Unit.id == up.c.parent_id, up.c.is_admin_scope.is_(False), up.c.depth < 64))
-    return session.scalar(select(up.c.id).where(up.c.is_admin_scope.is_(True)).order_by(up.c.depth).limit(1))
+    return unit_tree(session).command_of(unit_id)
 
 
 def units_under(session: Session, root_id: int) -> list[int]:
-    """The ids of a unit and everything below it (recursive, any depth), read in one statement.
+    """The ids of a unit and everything below it (any depth), in id order.
 
     A list, not a subquery: PostgreSQL plans `home_unit_id IN (<ids>) OR acting_unit_id IN (...)`
     as index scans, where an OR of subqueries read every officer (30 ms for one command's count).
     """
-    known = session.info.setdefault(_UNITS_UNDER, {})
-    if root_id not in known:
-        tree = select(Unit.id).where(Unit.id == root_id).cte(recursive=True)
-        tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
-        known[root_id] = sorted(session.scalars(select(tree.c.id)))
-    return list(known[root_id])
-
-
-# A page asks for its command's units several times (scope, inbox counts, menus): they are read
-# once per transaction, and again after any change to a unit.
-_UNITS_UNDER = "sitthi.units_under"
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_units(session, *_args) -> None:
-    session.info.pop(_UNITS_UNDER, None)
-
-
-@event.listens_for(Session, "before_flush")
-def _forget_units_when_they_change(session, *_args) -> None:
-    if any(isinstance(row, Unit) for row in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_UNITS_UNDER, None)
+    return list(unit_tree(session).units_under(root_id))
 
 
 def working_unit_id(officer: Officer) -> int:

@@ -11,6 +11,7 @@ meanwhile all show up here.
 the requests that would not pass without asking once per row.
 """
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -35,6 +36,7 @@ from app.models import (
     agreement_field,
 )
 from app.models.loading import load
+from app.reference_cache import kept
 from app.services import linkage
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -115,27 +117,35 @@ def agreed_agency_ids(session: Session, today: date) -> set[int]:
     )))
 
 
-def agreed_agencies_and_fields(session: Session, today: date) -> tuple[set[int], set[int]]:
+def agreed_agencies_and_fields(session: Session, today: date) -> tuple[frozenset[int], frozenset[int]]:
     """The agencies with an agreement in force on `today`, and the data fields those agreements
-    allow: one statement."""
-    agencies, fields = set(), set()
-    for agency_id, field_id in session.execute(
-            select(DataSharingAgreement.agency_id, agreement_field.c.data_field_id)
-            .outerjoin(agreement_field, agreement_field.c.agreement_id == DataSharingAgreement.id)
-            .where(DataSharingAgreement.valid_from <= today,
-                   or_(DataSharingAgreement.valid_until.is_(None), DataSharingAgreement.valid_until >= today))):
-        agencies.add(agency_id)
-        if field_id is not None:
-            fields.add(field_id)
-    return agencies, fields
+    allow: one statement, kept by the process until an agreement changes (app.reference_cache)."""
+    def read() -> tuple[frozenset[int], frozenset[int]]:
+        agencies, fields = set(), set()
+        for agency_id, field_id in session.execute(
+                select(DataSharingAgreement.agency_id, agreement_field.c.data_field_id)
+                .outerjoin(agreement_field, agreement_field.c.agreement_id == DataSharingAgreement.id)
+                .where(DataSharingAgreement.valid_from <= today,
+                       or_(DataSharingAgreement.valid_until.is_(None), DataSharingAgreement.valid_until >= today))):
+            agencies.add(agency_id)
+            if field_id is not None:
+                fields.add(field_id)
+        return frozenset(agencies), frozenset(fields)
+
+    return kept(session, "agreements", today, read)
 
 
-def required_documents(session: Session) -> dict[str, list[tuple[str, str]]]:
-    """request kind -> [(attachment kind, condition)], as the Admin set them."""
-    required: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for row in session.scalars(select(RequiredDocument).order_by(RequiredDocument.id)):
-        required[row.request_kind].append((row.attachment_kind, row.condition))
-    return required
+def required_documents(session: Session) -> dict[str, tuple[tuple[str, str], ...]]:
+    """request kind -> ((attachment kind, condition), ...), as the Admin set them; kept by the
+    process until they change."""
+    def read() -> dict[str, tuple[tuple[str, str], ...]]:
+        required: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for row in session.execute(select(RequiredDocument.request_kind, RequiredDocument.attachment_kind,
+                                          RequiredDocument.condition).order_by(RequiredDocument.id)):
+            required[row.request_kind].append((row.attachment_kind, row.condition))
+        return {kind: tuple(documents) for kind, documents in required.items()}
+
+    return kept(session, "workflow", "required_documents", read)
 
 
 def live_grants_of(session: Session, officer_ids) -> dict[int, list[Grant]]:
@@ -250,7 +260,7 @@ def check_duty_line(request: AccessRequest, attached: set[str]) -> Check | None:
 
 
 def check_documents(request: AccessRequest, attached: set[str],
-                    required: list[tuple[str, str]], duty_line_failed: bool) -> list[Check]:
+                    required: Sequence[tuple[str, str]], duty_line_failed: bool) -> list[Check]:
     """The documents the Admin requires of this kind of request, each present or missing."""
     checks = []
     for kind, condition in required:

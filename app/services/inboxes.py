@@ -19,6 +19,7 @@ from app.models import (
     ReviewDecision,
     StageChase,
 )
+from app.reference_cache import kept
 from app.security.scope import CENTRAL_IT, COMMAND_TECH, Actor, officers_of_users, units_under
 from app.services import data_changes, reviews
 
@@ -39,36 +40,30 @@ def _at_stage(session: Session, actor_kind: str):
     return AccessRequest.current_stage_id.in_(stage_ids(session)[actor_kind])
 
 
-# Stages are read once per transaction (a page asks for several inboxes), and again after any
-# change to a stage.
-_STAGE_IDS = "sitthi.stage_ids"
-
-
 def stage_ids(session: Session) -> dict[str, list[int]]:
-    known = session.info.get(_STAGE_IDS)
-    if known is None:
-        known = {kind: [] for kind in STAGE_ACTORS}
+    """actor kind -> the ids of the stages that actor decides; kept by the process until a stage
+    changes (app.reference_cache)."""
+    def read() -> dict[str, list[int]]:
+        known: dict[str, list[int]] = {kind: [] for kind in STAGE_ACTORS}
         for stage_id, kind in session.execute(select(ApprovalStage.id, ApprovalStage.actor).order_by(ApprovalStage.id)):
             known.setdefault(kind, []).append(stage_id)
-        session.info[_STAGE_IDS] = known
-    return known
+        return known
+
+    return kept(session, "workflow", "stage_ids", read)
 
 
-# What was escalated to whom, read once per transaction like the stages.
+# What was escalated to whom, read once per transaction.
 _ESCALATED = "sitthi.escalated_ids"
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
-def _forget_stages(session, *_args) -> None:
-    session.info.pop(_STAGE_IDS, None)
+def _forget_escalations(session, *_args) -> None:
     session.info.pop(_ESCALATED, None)
 
 
 @event.listens_for(Session, "before_flush")
-def _forget_stages_when_they_change(session, *_args) -> None:
-    if any(isinstance(row, ApprovalStage) for row in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_STAGE_IDS, None)
+def _forget_escalations_when_they_change(session, *_args) -> None:
     if any(isinstance(row, StageChase) for row in (*session.new, *session.dirty, *session.deleted)):
         session.info.pop(_ESCALATED, None)
 

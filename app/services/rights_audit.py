@@ -51,6 +51,7 @@ from sqlalchemy.orm import join as orm_join
 
 from app.domain.named import named
 from app.domain.retirement import latest_birth_date_retired
+from app.domain.unit_tree import UnitTree
 from app.errors import N_
 from app.models import (
     LIVE_GRANT_STATES,
@@ -66,6 +67,8 @@ from app.models import (
 )
 from app.models.collation import thai
 from app.models.lifecycle import DutyOrder, SourceUsage
+from app.reference_cache import kept
+from app.security.scope import unit_tree
 from app.services.eligibility import group_above_rank, level_below, may_search
 from app.services.officer_search import officers_matching
 
@@ -185,58 +188,32 @@ class CommandListing:
 
 
 # -- the unit tree ------------------------------------------------------------------------------
-class UnitTree:
-    """Every unit's parent and command, read once: a command is the nearest is_admin_scope unit
-    at or above a unit (the same rule as app.security.scope.command_of)."""
+def _commanded_units(tree: UnitTree, command_id: int) -> set[int]:
+    """The units whose command is this one (a command nested below it answers for its own)."""
+    return {uid for uid in tree.parent if tree.command_of(uid) == command_id}
 
-    def __init__(self, session: Session | None = None, rows: tuple | None = None):
-        if rows is None:
-            rows = tuple(tuple(row) for row in session.execute(select(Unit.id, Unit.parent_id, Unit.is_admin_scope)))
-        self.rows = rows
-        self.parent = {uid: parent for uid, parent, _ in rows}
-        self.is_command = {uid: bool(admin) for uid, _, admin in rows}
-        self._ancestors: dict[int | None, list[int]] = {}
 
-    def ancestors(self, unit_id: int | None) -> list[int]:
-        """The unit and every unit above it, nearest first (worked out once per unit)."""
-        known = self._ancestors.get(unit_id)
-        if known is None:
-            chain, seen, walked = [], set(), unit_id
-            while walked is not None and walked not in seen:
-                seen.add(walked)
-                chain.append(walked)
-                walked = self.parent.get(walked)
-            known = self._ancestors[unit_id] = chain
-        return known
-
-    def command_of(self, unit_id: int | None) -> int | None:
-        return next((uid for uid in self.ancestors(unit_id) if self.is_command.get(uid)), None)
-
-    def units_under(self, command_id: int) -> set[int]:
-        return {uid for uid in self.parent if self.command_of(uid) == command_id}
-
-    def as_table(self, dialect: str, units: set[int] | None = None):
-        """Each unit's command (0: none) and its ancestors as a path "/self/parent/.../", as a
-        table the audit's statement joins twice (home and acting unit); only `units` when given
-        (a page of officers serves in a few dozen of the 1,700). On PostgreSQL three arrays
-        unnested, since 1,700 rows of VALUES cost SQLAlchemy 200 ms to compile."""
-        rows = [row for row in _unit_info(self.rows) if units is None or row[0] in units] or [(0, 0, "/")]
-        if dialect == "postgresql":
-            ids, commands, paths = (list(part) for part in zip(*rows, strict=True))
-            table = func.unnest(bindparam("unit_ids", ids, type_=ARRAY(Integer)),
-                                bindparam("unit_commands", commands, type_=ARRAY(Integer)),
-                                bindparam("unit_paths", paths, type_=ARRAY(String))) \
-                .table_valued("unit_id", "command_id", "path").render_derived(name="unit_rows")
-            return select(table.c.unit_id, table.c.command_id, table.c.path).cte("unit_info")
-        return values(column("unit_id", Integer), column("command_id", Integer), column("path", String),
-                      name="unit_info").data(rows).cte("unit_info")
+def _unit_table(tree: UnitTree, dialect: str, units: set[int] | None = None):
+    """Each unit's command (0: none) and its ancestors as a path "/self/parent/.../", as a table
+    the audit's statement joins twice (home and acting unit); only `units` when given (a page of
+    officers serves in a few dozen of the 1,700). On PostgreSQL three arrays unnested, since
+    1,700 rows of VALUES cost SQLAlchemy 200 ms to compile."""
+    rows = [row for row in _unit_info(tree) if units is None or row[0] in units] or [(0, 0, "/")]
+    if dialect == "postgresql":
+        ids, commands, paths = (list(part) for part in zip(*rows, strict=True))
+        table = func.unnest(bindparam("unit_ids", ids, type_=ARRAY(Integer)),
+                            bindparam("unit_commands", commands, type_=ARRAY(Integer)),
+                            bindparam("unit_paths", paths, type_=ARRAY(String))) \
+            .table_valued("unit_id", "command_id", "path").render_derived(name="unit_rows")
+        return select(table.c.unit_id, table.c.command_id, table.c.path).cte("unit_info")
+    return values(column("unit_id", Integer), column("command_id", Integer), column("path", String),
+                  name="unit_info").data(rows).cte("unit_info")
 
 
 @lru_cache(maxsize=2)
-def _unit_info(unit_rows: tuple) -> tuple:
-    """(unit, its command or 0, its path) for every unit: worked out once for each state of the
-    unit table (units change a few times a year; every audit page needs all 1,700)."""
-    tree = UnitTree(rows=unit_rows)
+def _unit_info(tree: UnitTree) -> tuple:
+    """(unit, its command or 0, its path) for every unit: worked out once for each tree the
+    process keeps (units change a few times a year; every audit page needs all 1,700)."""
     return tuple((uid, tree.command_of(uid) or 0, "/" + "/".join(map(str, tree.ancestors(uid))) + "/")
                  for uid in sorted(tree.parent))
 
@@ -255,6 +232,11 @@ class _Rules:
 
     @classmethod
     def read(cls, session: Session) -> "_Rules":
+        """Kept by the process until one of the small tables changes (app.reference_cache)."""
+        return kept(session, "rules", cls.__name__, lambda: cls._read(session))
+
+    @classmethod
+    def _read(cls, session: Session) -> "_Rules":
         ranks = list(session.scalars(select(Rank).options(joinedload(Rank.rank_group))))
         groups = list(session.scalars(select(RankGroup)))
         lines = list(session.scalars(select(DutyLine)))
@@ -280,7 +262,7 @@ class _Conditions:
     def __init__(self, session: Session, today: date, unused_days: int, tree: UnitTree,
                  units: set[int] | None = None, rules: _Rules | None = None):
         self.today, self.rules = today, rules or _Rules.read(session)
-        self.unit_info = tree.as_table(session.get_bind().dialect.name, units)
+        self.unit_info = _unit_table(tree, session.get_bind().dialect.name, units)
         self.home = self.unit_info.alias("home_info")
         self.acting = self.unit_info.alias("acting_info")
         self.unused_cutoff = today - timedelta(days=unused_days)
@@ -413,7 +395,7 @@ def grant_flags(session: Session, grant_ids, today: date, *, unused_days: int = 
     ids = sorted(set(grant_ids))
     if not ids:
         return {}
-    conditions = _Conditions(session, today, unused_days, UnitTree(session))
+    conditions = _Conditions(session, today, unused_days, unit_tree(session))
     found: dict[int, list[Flag]] = {}
     for start in range(0, len(ids), _CHUNK):
         rows = _grant_rows(session, conditions, [Grant.id.in_(ids[start:start + _CHUNK])])
@@ -431,8 +413,8 @@ def command_listing(session: Session, command_id: int, today: date, *, flag: str
     `flag`, only the officers who carry it; with `officer_term`, only those a search box finds by
     it (app.services.officer_search: whole national ID or name). Counts are over the whole
     command, whatever the filter."""
-    tree = UnitTree(session)
-    within = sorted(tree.units_under(command_id))
+    tree = unit_tree(session)
+    within = sorted(_commanded_units(tree, command_id))
     conditions = _Conditions(session, today, unused_days, tree)
     audited = _audited_grants(conditions, command_id, within)
     every_user = _users(audited, within, None).cte("every_user")
@@ -510,7 +492,7 @@ def _audited_officers(session: Session, today: date, unused_days: int, command_i
 
     Each chunk's grants are judged against the units its officers serve in (home or acting),
     all the judging statement joins: a page sends 25 units' rows instead of the 1,700."""
-    tree, rules = UnitTree(session), _Rules.read(session)
+    tree, rules = unit_tree(session), _Rules.read(session)
     by_id: dict[int, AuditedOfficer] = {}
     for start in range(0, len(officer_ids), _CHUNK):
         chunk = officer_ids[start:start + _CHUNK]

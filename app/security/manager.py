@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
+from app.models.login import LoginGeneration
 from app.reference_cache import kept
 from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
@@ -112,11 +113,18 @@ class SitthiSecurityManager(SecurityManager):
 
     def _load_session_user(self, pk):
         """The session's user, unless the session has ended (logout elsewhere, a new password,
-        idle or too old): then the browser is anonymous again and is told why."""
-        user = self.load_user(pk)
-        if user is None:
+        idle or too old): then the browser is anonymous again and is told why. The user, their
+        roles and groups and their login generation come in one statement."""
+        model = self.user_model
+        found = self.session.execute(
+            select(model, LoginGeneration.generation)
+            .outerjoin(LoginGeneration, LoginGeneration.user_id == model.id)
+            .where(model.id == int(pk)).options(joinedload(model.roles), joinedload(model.groups))
+        ).unique().first()
+        if found is None or not found[0].is_active:
             return None
-        if not sessions.session_is_current(self.session, user.id):
+        user, generation = found
+        if not sessions.session_is_current(self.session, user.id, generation or 0):
             session.clear()
             flash(translate(sessions.MSG_SESSION_ENDED), "warning")
             return None

@@ -76,9 +76,9 @@ def start_session(db_session, user_id: int) -> None:
     session[LOGGED_IN_AT] = session[SEEN_AT] = moment
 
 
-def session_is_current(db_session, user_id: int) -> bool:
-    """The browser session is of the user's generation, not idle too long, not too old; a current
-    session is marked as seen now."""
+def session_is_current(db_session, user_id: int, generation: int | None = None) -> bool:
+    """The browser session is of the user's generation (read here unless given), not idle too
+    long, not too old; a current session is marked as seen now."""
     if not has_request_context():
         return True
     config = current_app.config
@@ -93,7 +93,9 @@ def session_is_current(db_session, user_id: int) -> bool:
         return False
     if moment - logged_in_at > timedelta(hours=config["SESSION_MAX_HOURS"]):
         return False
-    if session.get(GENERATION) != generation_of(db_session, user_id):
+    if generation is None:
+        generation = generation_of(db_session, user_id)
+    if session.get(GENERATION) != generation:
         return False
     session[SEEN_AT] = moment.isoformat()
     return True

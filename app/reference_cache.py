@@ -1,7 +1,7 @@
 """What every page reads of a few small reference tables (roles' permissions, the unit tree, the
 rules' ranks and levels), kept by the app process between requests.
 
-Each group of tables has a stamp (app/models/reference_version.py) that the database renews on any
+Each group of tables has a stamp (app/models/reference_stamp.py) that the database renews on any
 write to them, from any server, screen, import or psql. A request reads the stamps once, in one
 statement, and uses what the process kept only under the stamp it read; else it reads the tables
 again. What a transaction reads after it wrote is kept under the stamp its own write made: a stamp
@@ -13,11 +13,11 @@ from typing import TypeVar
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app.models.reference_version import REFERENCE_TABLES, ReferenceVersion
+from app.models.reference_stamp import REFERENCE_TABLES, ReferenceStamp
 
 T = TypeVar("T")
 
-_STAMPS = "sitthi.reference_versions"
+_STAMPS = "sitthi.reference_stamps"
 # (database, group, key) -> (stamp, value). Values are plain data, never ORM rows (those belong to
 # one session), and never changed once kept.
 _KEPT: dict[tuple, tuple[int, object]] = {}
@@ -37,10 +37,23 @@ def kept(session: Session, group: str, key: Hashable, read: Callable[[], T]) -> 
     return value
 
 
+def stamp_columns() -> list:
+    """The stamps as columns another statement can carry (the request's first one does)."""
+    return [select(ReferenceStamp.stamp).where(ReferenceStamp.name == group).scalar_subquery()
+            .label(f"stamp_{group}") for group in REFERENCE_TABLES]
+
+
+def remember_stamps(session: Session, values) -> None:
+    """The stamps as those columns gave them, for the rest of this transaction."""
+    stamps = {group: value for group, value in zip(REFERENCE_TABLES, values, strict=True) if value is not None}
+    if stamps:
+        session.info[_STAMPS] = stamps
+
+
 def _stamp(session: Session, group: str) -> int | None:
     stamps = session.info.get(_STAMPS)
     if stamps is None or group not in stamps:
-        stamps = dict(session.execute(select(ReferenceVersion.name, ReferenceVersion.version)).all())
+        stamps = dict(session.execute(select(ReferenceStamp.name, ReferenceStamp.stamp)).all())
         session.info[_STAMPS] = stamps
     return stamps.get(group)
 

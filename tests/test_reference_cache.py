@@ -4,15 +4,15 @@ import pytest
 from sqlalchemy import create_engine, event, select, text
 
 from app.extensions import db
-from app.models import ReferenceVersion, Unit
-from app.models.reference_version import REFERENCE_TABLES
+from app.models import ReferenceStamp, Unit
+from app.models.reference_stamp import REFERENCE_TABLES
 from app.security import scope
 from tests.conftest import Browser
 from tests.factories import make_unit
 
 
 def _stamps(session) -> dict[str, int]:
-    return dict(session.execute(select(ReferenceVersion.name, ReferenceVersion.version)).all())
+    return dict(session.execute(select(ReferenceStamp.name, ReferenceStamp.stamp)).all())
 
 
 def _elsewhere(app):
@@ -60,7 +60,7 @@ def test_the_unit_tree_is_read_once_then_again_after_a_unit_is_added_elsewhere(a
         with _Statements(db.engine) as seen:
             assert scope.units_under(session, command_id) == under
             assert scope.command_of(session, under[-1]) is not None
-        assert len(seen) == 1 and "reference_version" in seen[0], "only the stamps are read"
+        assert len(seen) == 1 and "reference_stamp" in seen[0], "only the stamps are read"
         session.commit()
 
         other = _elsewhere(app)

@@ -28,7 +28,7 @@ from app.models.login import LoginGeneration, LoginThrottle
 from app.models.notification import Notification
 from app.models.officer import OFFICER_STATUSES, Officer
 from app.models.reference import DutyLine, Holiday, PositionLevel, Rank, RankGroup
-from app.models.reference_version import ReferenceVersion
+from app.models.reference_stamp import ReferenceStamp
 from app.models.request import (
     ATTACHMENT_KINDS,
     ESCALATION_ROLES,
@@ -54,7 +54,7 @@ from app.models.source import Agency, DataSharingAgreement, DataSource, SystemFu
 from app.models.unit import UNIT_KINDS, Unit
 
 __all__ = [
-    "ReferenceVersion",
+    "ReferenceStamp",
     "LoginGeneration", "LoginThrottle", "ATTACHMENT_KINDS", "CHANGE_KINDS", "ESCALATION_ROLES", "ESCALATION_TARGETS", "DATA_CHANGE_FIELDS", "GRANT_STATES", "JOB_KINDS", "JOB_STATES", "ITEM_STATES", "LIVE_GRANT_STATES", "OFFICER_STATUSES",
     "REQUEST_KINDS", "REQUEST_STATES", "REQUIREMENT_CONDITIONS", "STAGE_ACTORS", "UNIT_KINDS",
     "AccessRequest", "Agency", "ApprovalChain", "ApprovalStage", "Attachment", "AuditEvent", "audit_event_officer",

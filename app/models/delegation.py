@@ -30,6 +30,11 @@ class Delegation(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
+    @classmethod
+    def in_force(cls, today: date):
+        """The delegations that hold on `today` (both ends inclusive)."""
+        return (cls.starts_on <= today) & (cls.ends_on >= today)
+
     # The relations __str__ reads, loaded with a list that shows this row as text.
     text_reads = ("deputy", "principal")
 

@@ -26,6 +26,11 @@ class Notification(Model):
     )
     recipient_email: Mapped[str] = mapped_column(String(254), nullable=False)
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+
+    @classmethod
+    def unread_of(cls, user_id: int):
+        """What the bell counts: the user's notifications not yet read in the app."""
+        return (cls.recipient_user_id == user_id) & cls.read_at.is_(None)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("access_request.id"))

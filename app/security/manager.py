@@ -14,13 +14,14 @@ from flask_appbuilder.security.views import (
 from flask_babel import lazy_gettext
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Date, String, bindparam, cast, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.errors import translate
 from app.input_guard import bound_form_input, is_bulk_action
 from app.models.login import LoginGeneration
-from app.reference_cache import kept
+from app.models.reference_stamp import REFERENCE_TABLES
+from app.reference_cache import kept, remember_stamps, stamp_columns
 from app.security import sessions
 from app.security.jwt_errors import answer_token_errors
 from app.security.roles import ADMIN, ROLES, permissions_of
@@ -113,22 +114,51 @@ class SitthiSecurityManager(SecurityManager):
 
     def _load_session_user(self, pk):
         """The session's user, unless the session has ended (logout elsewhere, a new password,
-        idle or too old): then the browser is anonymous again and is told why. The user, their
-        roles and groups and their login generation come in one statement."""
-        model = self.user_model
-        found = self.session.execute(
-            select(model, LoginGeneration.generation)
-            .outerjoin(LoginGeneration, LoginGeneration.user_id == model.id)
-            .where(model.id == int(pk)).options(joinedload(model.roles), joinedload(model.groups))
-        ).unique().first()
-        if found is None or not found[0].is_active:
+        idle or too old): then the browser is anonymous again and is told why."""
+        found = self._open_request(int(pk))
+        if found is None or not found.User.is_active:
             return None
-        user, generation = found
-        if not sessions.session_is_current(self.session, user.id, generation or 0):
+        user = found.User
+        if not sessions.session_is_current(self.session, user.id, found.generation or 0):
             session.clear()
             flash(translate(sessions.MSG_SESSION_ENDED), "warning")
             return None
+        remember_stamps(self.session, [getattr(found, f"stamp_{group}") for group in REFERENCE_TABLES])
+        g._sitthi_menu_facts = (bool(found.heads_a_unit), bool(found.named_or_standing_in))
+        g.sitthi_unread = found.unread or 0
+        principals = frozenset(int(each) for each in (found.principals or "").split(",") if each)
+        g._sitthi_opened = (user.id, found.Officer, principals)
         return user
+
+    def _open_request(self, user_id: int):
+        """What every page asks of its user, in the request's first statement instead of eight:
+        the user with roles and groups, their login generation, officer record and the heads
+        they stand in for today (app.views.scoping), the menu's facts (_menu_facts), the bell's
+        unread count (app.views.notifications) and the reference tables' stamps
+        (app.reference_cache)."""
+        from app.formatting import local_today
+
+        if self._opening is None:
+            self._opening = self._opening_statement()
+        return self.session.execute(self._opening, {"user_id": user_id, "today": local_today()}).unique().first()
+
+    _opening = None
+
+    def _opening_statement(self):
+        """Built once: building it took longer than running it."""
+        from app.models import Delegation, Notification, Officer
+
+        model, user_id, today = self.user_model, bindparam("user_id"), bindparam("today", type_=Date)
+        heads_a_unit, named_or_standing_in = self._menu_fact_columns(user_id, today)
+        principals = select(func.aggregate_strings(cast(Delegation.principal_user_id, String), ",")) \
+            .where(Delegation.deputy_user_id == user_id, Delegation.in_force(today)).scalar_subquery()
+        unread = select(func.count(Notification.id)).where(Notification.unread_of(user_id)).scalar_subquery()
+        return (select(model, LoginGeneration.generation, Officer, heads_a_unit.label("heads_a_unit"),
+                       named_or_standing_in.label("named_or_standing_in"), principals.label("principals"),
+                       unread.label("unread"), *stamp_columns())
+                .outerjoin(LoginGeneration, LoginGeneration.user_id == model.id)
+                .outerjoin(Officer, Officer.user_id == model.id)
+                .where(model.id == user_id).options(joinedload(model.roles), joinedload(model.groups)))
 
     # -- logins: the lockout, and the same work whether or not the username exists -------------
     def auth_user_db(self, username, password):
@@ -171,7 +201,8 @@ class SitthiSecurityManager(SecurityManager):
         self.session.commit()
 
     def on_user_login(self, user) -> None:
-        g.pop("_sitthi_principal", None)  # the request now speaks for someone else
+        for key in ("_sitthi_principal", "_sitthi_menu_facts", "sitthi_unread", "_sitthi_opened"):
+            g.pop(key, None)  # the request now speaks for someone else
         if has_request_context() and not request.path.startswith("/api/"):
             sessions.start_session(self.session, user.id)
         self._audit_login("login", user)
@@ -238,21 +269,26 @@ class SitthiSecurityManager(SecurityManager):
         """(holds a unit-head position, is named as head of a request under way or stands in for
         a head today): what the menu asks of every page's user, in one statement per request."""
         found = g.get("_sitthi_menu_facts")
-        if found is None:
+        if found is None:  # a user of a token or an API key: the session's read them already
             from app.formatting import local_today
-            from app.models import AccessRequest, Delegation, Officer, PositionLevel
 
-            officer, today = select(Officer.id).where(Officer.user_id == user.id), local_today()
-            heads_a_unit, named_or_standing_in = self.session.execute(select(
-                exists().where(Officer.user_id == user.id, Officer.position_level_id == PositionLevel.id,
-                               PositionLevel.is_unit_head.is_(True)),
-                or_(exists().where(AccessRequest.certifying_head_id.in_(officer),
-                                   AccessRequest.state.in_(("submitted", "returned"))),
-                    exists().where(Delegation.deputy_user_id == user.id, Delegation.starts_on <= today,
-                                   Delegation.ends_on >= today)),
-            )).one()
+            heads_a_unit, named_or_standing_in = self.session.execute(
+                select(*self._menu_fact_columns(user.id, local_today()))).one()
             found = g._sitthi_menu_facts = (bool(heads_a_unit), bool(named_or_standing_in))
         return found
+
+    @staticmethod
+    def _menu_fact_columns(user_id: int, today):
+        from app.models import AccessRequest, Delegation, Officer, PositionLevel
+
+        officer = select(Officer.id).where(Officer.user_id == user_id)
+        return (
+            exists().where(Officer.user_id == user_id, Officer.position_level_id == PositionLevel.id,
+                           PositionLevel.is_unit_head.is_(True)),
+            or_(exists().where(AccessRequest.certifying_head_id.in_(officer),
+                               AccessRequest.state.in_(("submitted", "returned"))),
+                exists().where(Delegation.deputy_user_id == user_id, Delegation.in_force(today))),
+        )
 
     def _access_principal(self):
         """The active user `has_access` answers for, as FAB decides it (an API-key user, the

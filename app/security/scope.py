@@ -66,11 +66,16 @@ def working_unit_id(officer: Officer) -> int:
     return officer.acting_unit_id or officer.home_unit_id
 
 
-def actor_for(session: Session, user, stands_in_for: frozenset[int] = frozenset()) -> Actor:
+_READ_HERE = object()
+
+
+def actor_for(session: Session, user, stands_in_for: frozenset[int] = frozenset(), officer=_READ_HERE) -> Actor:
     """The Actor for a FAB user (any object with id, email and roles), acting in their own right
     and, when given, for the heads whose deputy they are that day
-    (app.services.delegations.actor_on works those out)."""
-    officer = session.scalar(select(Officer).where(Officer.user_id == user.id))
+    (app.services.delegations.actor_on works those out). `officer`: the user's officer record
+    (or None) when the caller has read it already."""
+    if officer is _READ_HERE:
+        officer = session.scalar(select(Officer).where(Officer.user_id == user.id))
     command_id = command_of(session, working_unit_id(officer)) if officer else None
     return Actor(
         user_id=user.id,

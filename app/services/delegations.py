@@ -69,7 +69,7 @@ def _unit_of(officer: Officer | None) -> int | None:
 # -- who stands in for whom ------------------------------------------------------------------
 def in_force(today: date):
     """The delegations that hold on `today` (both ends inclusive)."""
-    return (Delegation.starts_on <= today) & (Delegation.ends_on >= today)
+    return Delegation.in_force(today)
 
 
 def principal_ids(session: Session, deputy_user_id: int, today: date) -> frozenset[int]:
@@ -78,9 +78,13 @@ def principal_ids(session: Session, deputy_user_id: int, today: date) -> frozens
         Delegation.deputy_user_id == deputy_user_id, in_force(today))))
 
 
-def actor_on(session: Session, user, today: date) -> Actor:
+def actor_on(session: Session, user, today: date, opened: tuple | None = None) -> Actor:
     """The Actor for a login on `today`: in their own right, and for every head away who named
-    them deputy for that day."""
+    them deputy for that day. `opened`: (officer, principal ids) as the request's first statement
+    read them (app.security.manager), so they are not read again."""
+    if opened is not None:
+        officer, principals = opened
+        return actor_for(session, user, principals, officer=officer)
     return actor_for(session, user, principal_ids(session, user.id, today))
 
 

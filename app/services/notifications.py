@@ -52,8 +52,7 @@ def queue(
 # Every function takes the user: nobody reads or marks another's notifications.
 
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.recipient_user_id == user_id, Notification.read_at.is_(None))) or 0
+    return session.scalar(select(func.count(Notification.id)).where(Notification.unread_of(user_id))) or 0
 
 
 def mark_read(session: Session, user_id: int, at: datetime, ids: tuple[int, ...] | None = None) -> int:

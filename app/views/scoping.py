@@ -21,7 +21,9 @@ def current_actor() -> Actor:
     """The logged-in user as the services see them, built once per request."""
     actor = g.get("_sitthi_actor")
     if actor is None or actor.user_id != current_user.id:
-        actor = actor_on(db.session, current_user, local_today())
+        opened = g.get("_sitthi_opened")  # the session user's officer and principals, if read
+        actor = actor_on(db.session, current_user, local_today(),
+                         opened[1:] if opened and opened[0] == current_user.id else None)
         g._sitthi_actor = actor
     return actor
 

@@ -15,10 +15,10 @@ REFERENCE_TABLES = {
 }
 
 
-class ReferenceVersion(Model):
-    __tablename__ = "reference_version"
+class ReferenceStamp(Model):
+    __tablename__ = "reference_stamp"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     # Random, not counted: a stamp written by a transaction that rolled back, or by a database
     # made again under the same address, is never met again, so nothing kept under it is reused.
-    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    stamp: Mapped[int] = mapped_column(BigInteger, nullable=False)

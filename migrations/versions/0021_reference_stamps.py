@@ -15,7 +15,7 @@ down_revision = '0020'
 branch_labels = None
 depends_on = None
 
-# As app/models/reference_version.py had it when this revision was written.
+# As app/models/reference_stamp.py had it when this revision was written.
 REFERENCE_TABLES = {
     "permissions": ("ab_permission", "ab_view_menu", "ab_permission_view", "ab_permission_view_role", "ab_role"),
     "units": ("unit",),
@@ -28,9 +28,9 @@ POSTGRES_NEW_STAMP = "floor(random() * 9.0e18)::bigint"
 SQLITE_NEW_STAMP = "random()"
 
 POSTGRES_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION reference_version_renew() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION reference_stamp_renew() RETURNS trigger AS $$
 BEGIN
-    UPDATE reference_version SET version = {POSTGRES_NEW_STAMP} WHERE name = TG_ARGV[0];
+    UPDATE reference_stamp SET stamp = {POSTGRES_NEW_STAMP} WHERE name = TG_ARGV[0];
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql
@@ -38,20 +38,20 @@ $$ LANGUAGE plpgsql
 
 
 def _trigger_name(table: str, event: str = "") -> str:
-    return f"{table}_renews_reference_version{'_' + event if event else ''}"
+    return f"{table}_renews_reference_stamp{'_' + event if event else ''}"
 
 
 def upgrade():
     op.create_table(
-        "reference_version",
+        "reference_stamp",
         sa.Column("name", sa.String(length=40), nullable=False),
-        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("stamp", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     postgres = op.get_bind().dialect.name == "postgresql"
     stamp = POSTGRES_NEW_STAMP if postgres else SQLITE_NEW_STAMP
     for name in REFERENCE_TABLES:
-        op.execute(f"INSERT INTO reference_version (name, version) VALUES ('{name}', {stamp})")
+        op.execute(f"INSERT INTO reference_stamp (name, stamp) VALUES ('{name}', {stamp})")
     if postgres:
         op.execute(POSTGRES_FUNCTION)
     for name, tables in REFERENCE_TABLES.items():
@@ -59,11 +59,11 @@ def upgrade():
             if postgres:
                 # Once per statement: a unit import of 1,700 rows renews the stamp once.
                 op.execute(f"CREATE TRIGGER {_trigger_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                           f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION reference_version_renew('{name}')")
+                           f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION reference_stamp_renew('{name}')")
                 continue
             for event in ("INSERT", "UPDATE", "DELETE"):
                 op.execute(f"CREATE TRIGGER {_trigger_name(table, event.lower())} AFTER {event} ON {table} "
-                           f"BEGIN UPDATE reference_version SET version = {stamp} WHERE name = '{name}'; END")
+                           f"BEGIN UPDATE reference_stamp SET stamp = {stamp} WHERE name = '{name}'; END")
 
 
 def downgrade():
@@ -76,5 +76,5 @@ def downgrade():
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {_trigger_name(table, event)}")
     if postgres:
-        op.execute("DROP FUNCTION IF EXISTS reference_version_renew()")
-    op.drop_table("reference_version")
+        op.execute("DROP FUNCTION IF EXISTS reference_stamp_renew()")
+    op.drop_table("reference_stamp")

@@ -10,8 +10,9 @@ of a transaction that rolls back is never committed, so nothing kept under it is
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import Engine, Pool, event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from app.models.reference_stamp import REFERENCE_TABLES, ReferenceStamp
 
@@ -47,18 +48,48 @@ def remember_stamps(session: Session, values) -> None:
     """The stamps as those columns gave them, for the rest of this transaction."""
     stamps = {group: value for group, value in zip(REFERENCE_TABLES, values, strict=True) if value is not None}
     if stamps:
-        session.info[_STAMPS] = stamps
+        session.info[_STAMPS] = (stamps, dict(_writes(session)))
 
 
 def _stamp(session: Session, group: str) -> int | None:
-    stamps = session.info.get(_STAMPS)
-    if stamps is None or group not in stamps:
-        stamps = dict(session.execute(select(ReferenceStamp.name, ReferenceStamp.stamp)).all())
-        session.info[_STAMPS] = stamps
-    return stamps.get(group)
+    """The group's stamp as this transaction sees it: read once, and again after this
+    transaction wrote to the group's tables (its own write renewed it)."""
+    known, writes = session.info.get(_STAMPS), _writes(session)
+    if known is None or group not in known[0] or known[1].get(group, 0) != writes.get(group, 0):
+        known = (dict(session.execute(select(ReferenceStamp.name, ReferenceStamp.stamp)).all()), dict(writes))
+        session.info[_STAMPS] = known
+    return known[0].get(group)
+
+
+def _writes(session: Session) -> dict[str, int]:
+    return session.connection().info.get(_WRITES, {})
 
 
 _GROUP_OF = {table: group for group, tables in REFERENCE_TABLES.items() for table in tables}
+# group -> INSERT, UPDATE and DELETE statements sent to its tables in the connection's transaction,
+# whoever sent them (an ORM flush, a session's or a connection's bulk statement). Text SQL is not
+# seen: the stamps it renews are read by the next transaction.
+_WRITES = "sitthi.reference_writes"
+
+
+@event.listens_for(Engine, "before_execute")
+def _count_reference_writes(conn, clauseelement, *_args) -> None:
+    if isinstance(clauseelement, UpdateBase):
+        group = _GROUP_OF.get(getattr(getattr(clauseelement, "table", None), "name", None))
+        if group is not None:
+            writes = conn.info.setdefault(_WRITES, {})
+            writes[group] = writes.get(group, 0) + 1
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_writes(conn) -> None:
+    conn.info.pop(_WRITES, None)
+
+
+@event.listens_for(Pool, "reset")
+def _forget_writes_of_returned_connection(_dbapi_connection, record, *_args) -> None:
+    record.info.pop(_WRITES, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -66,22 +97,3 @@ _GROUP_OF = {table: group for group, tables in REFERENCE_TABLES.items() for tabl
 def _forget_stamps(session, *_args) -> None:
     """Each transaction reads the stamps anew."""
     session.info.pop(_STAMPS, None)
-
-
-def _forget(session, tables) -> None:
-    """After this transaction writes a reference table, the new stamp its write made is read."""
-    stamps = session.info.get(_STAMPS)
-    if stamps:
-        for table in tables:
-            stamps.pop(_GROUP_OF.get(table), None)
-
-
-@event.listens_for(Session, "before_flush")
-def _forget_stamps_of_changed_rows(session, *_args) -> None:
-    _forget(session, {getattr(row, "__tablename__", None) for row in (*session.new, *session.dirty, *session.deleted)})
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _forget_stamps_on_bulk_writes(orm_execute_state) -> None:
-    if orm_execute_state.is_insert or orm_execute_state.is_update or orm_execute_state.is_delete:
-        _forget(orm_execute_state.session, {getattr(orm_execute_state.statement.table, "name", None)})

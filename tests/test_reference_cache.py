@@ -118,3 +118,23 @@ def test_a_right_taken_from_a_role_elsewhere_is_refused_on_the_next_request(app)
                                                             "role": row.role_id})
         other.dispose()
     assert browser.get("/auditeventview/list/").status_code == 200
+
+
+def test_a_units_write_on_the_sessions_own_connection_is_seen_by_its_transaction(app):
+    """A unit import writes with Core statements on the session's connection, not through the
+    ORM: what the same transaction reads of the tree afterwards includes them."""
+    from sqlalchemy import insert
+
+    with app.app_context():
+        session = db.session
+        command = session.scalar(select(Unit).where(Unit.code == "KKN"))
+        under = scope.units_under(session, command.id)
+        session.connection().execute(insert(Unit), [{
+            "code": "CACHE-CORE", "name_th": "หน่วยนำเข้า", "name_en": "Imported unit", "kind": "station",
+            "is_admin_scope": False, "is_active": True, "parent_id": command.id}])
+        added = session.scalar(select(Unit.id).where(Unit.code == "CACHE-CORE"))
+        assert added in scope.units_under(session, command.id)
+        assert scope.command_of(session, added) == command.id
+        session.rollback()
+        assert scope.units_under(session, command.id) == under
+        session.commit()

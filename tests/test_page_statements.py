@@ -104,11 +104,11 @@ BUSY_PAGES = [
 ]
 
 
-# A page needs its session, user, roles and permissions, its rows and a few lookups: no more.
-# A page that shows personal data also records the read: the event, its officer link, and the
-# chain's seal (the last link, the new row, its hash).
-RECORDING_A_READ = 5
-MOST_STATEMENTS = 30 + RECORDING_A_READ
+# A page needs one statement for its user (app.security.manager._open_request), its rows and a
+# few lookups: no more. A page that shows personal data also records the read: the event, its
+# officer link, and the chain's seal (its lock on PostgreSQL, the last link, the new row, its hash).
+RECORDING_A_READ = 6
+MOST_STATEMENTS = 15 + RECORDING_A_READ
 
 
 def statements_of(app, browsers, who: str, url: str) -> list[str]:
@@ -140,3 +140,13 @@ def test_busy_pages_run_as_many_statements_at_three_times_the_data(grown_app):
         if len(after) > MOST_STATEMENTS:
             grew.append(f"{who} {url} runs {len(after)} statements, more than {MOST_STATEMENTS}")
     assert not grew, "\n".join(grew)
+
+
+def test_a_page_asks_everything_of_its_user_in_its_first_statement(grown_app):
+    """User, roles, login generation, officer, deputyships, menu facts, the bell and the reference
+    stamps: one statement, then the page's own (a picker's one query)."""
+    statements = statements_of(grown_app, {}, "commandtech", "/lookup/unit?q=สภ")
+    assert len(statements) == 2, "\n".join(statements)
+    first = statements[0]
+    assert "ab_user" in first and "login_generation" in first and "officer" in first
+    assert "delegation" in first and "notification" in first and "reference_stamp" in first

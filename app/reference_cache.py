@@ -88,8 +88,8 @@ def _forget_writes(conn) -> None:
 
 
 @event.listens_for(Pool, "reset")
-def _forget_writes_of_returned_connection(_dbapi_connection, record, *_args) -> None:
-    record.info.pop(_WRITES, None)
+def _forget_writes_of_returned_connection(dbapi_connection, connection_record, reset_state) -> None:
+    connection_record.info.pop(_WRITES, None)
 
 
 @event.listens_for(Session, "after_commit")

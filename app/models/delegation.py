@@ -35,6 +35,11 @@ class Delegation(Model):
         """The delegations that hold on `today` (both ends inclusive)."""
         return (cls.starts_on <= today) & (cls.ends_on >= today)
 
+    @classmethod
+    def of_deputy_on(cls, deputy_user_id, today: date):
+        """The delegations that make this user a deputy on `today`."""
+        return (cls.deputy_user_id == deputy_user_id) & cls.in_force(today)
+
     # The relations __str__ reads, loaded with a list that shows this row as text.
     text_reads = ("deputy", "principal")
 

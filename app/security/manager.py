@@ -151,7 +151,7 @@ class SitthiSecurityManager(SecurityManager):
         model, user_id, today = self.user_model, bindparam("user_id"), bindparam("today", type_=Date)
         heads_a_unit, named_or_standing_in = self._menu_fact_columns(user_id, today)
         principals = select(func.aggregate_strings(cast(Delegation.principal_user_id, String), ",")) \
-            .where(Delegation.deputy_user_id == user_id, Delegation.in_force(today)).scalar_subquery()
+            .where(Delegation.of_deputy_on(user_id, today)).scalar_subquery()
         unread = select(func.count(Notification.id)).where(Notification.unread_of(user_id)).scalar_subquery()
         return (select(model, LoginGeneration.generation, Officer, heads_a_unit.label("heads_a_unit"),
                        named_or_standing_in.label("named_or_standing_in"), principals.label("principals"),
@@ -269,7 +269,9 @@ class SitthiSecurityManager(SecurityManager):
         """(holds a unit-head position, is named as head of a request under way or stands in for
         a head today): what the menu asks of every page's user, in one statement per request."""
         found = g.get("_sitthi_menu_facts")
-        if found is None:  # a user of a token or an API key: the session's read them already
+        # A browser session's first statement read them (_load_session_user); a token's or an
+        # API key's user has them read here.
+        if found is None:
             from app.formatting import local_today
 
             heads_a_unit, named_or_standing_in = self.session.execute(
@@ -287,7 +289,7 @@ class SitthiSecurityManager(SecurityManager):
                            PositionLevel.is_unit_head.is_(True)),
             or_(exists().where(AccessRequest.certifying_head_id.in_(officer),
                                AccessRequest.state.in_(("submitted", "returned"))),
-                exists().where(Delegation.deputy_user_id == user_id, Delegation.in_force(today))),
+                exists().where(Delegation.of_deputy_on(user_id, today))),
         )
 
     def _access_principal(self):

@@ -75,7 +75,7 @@ def in_force(today: date):
 def principal_ids(session: Session, deputy_user_id: int, today: date) -> frozenset[int]:
     """The user ids of everyone this user is the deputy of today (one indexed query)."""
     return frozenset(session.scalars(select(Delegation.principal_user_id).where(
-        Delegation.deputy_user_id == deputy_user_id, in_force(today))))
+        Delegation.of_deputy_on(deputy_user_id, today))))
 
 
 def actor_on(session: Session, user, today: date, opened: tuple | None = None) -> Actor:

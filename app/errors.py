@@ -3,6 +3,9 @@
 Rules raise these without importing Flask; the view or API layer translates `message` in the
 user's language with `params`, so a Thai user reads Thai and an English user reads English.
 """
+from datetime import date
+
+from app.domain.named import Named
 
 
 def N_(message: str) -> str:
@@ -22,25 +25,15 @@ def translate(message: str, params: dict | None = None) -> str:
 
 
 def catalogue():
-    """The reader's translations, looked up once per request: a page may translate hundreds of
-    strings (menus, every row's buttons and checks)."""
-    from flask import has_request_context, request
+    """The reader's translations (looked up once per request and language: see
+    app.formatting.RequestDomain)."""
     from flask_babel import get_translations
 
-    if not has_request_context():
-        return get_translations()
-    # Kept on the request itself: an app context can outlive one request (and its language).
-    found = request.environ.get("sitthi.translations")
-    if found is None:
-        found = request.environ["sitthi.translations"] = get_translations()
-    return found
+    return get_translations()
 
 
 def _in_words(value):
     """A param as the reader reads it: a marked label translated, a date in their calendar."""
-    from datetime import date
-
-    from app.domain.named import Named
     from app.formatting import current_language, format_date
 
     if isinstance(value, Named):

@@ -6,9 +6,9 @@ template and every generated list/show column goes through these functions.
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
+from flask_babel import Domain, get_locale
 from flask_babel import format_date as babel_format_date
-from flask_babel import get_locale
 
 from app.domain.thai_dates import thai_date
 from app.errors import catalogue
@@ -16,8 +16,36 @@ from app.services.clock import Clock
 
 
 def current_language() -> str:
-    locale = get_locale()
-    return locale.language if locale else "th"
+    """The reader's language, "th" or "en"; asked for every name and date a page shows."""
+    return _for_reader_locale("sitthi_language", lambda locale: locale.language if locale else "th")
+
+
+def _for_reader_locale(name: str, work):
+    """work(the reader's locale), worked out once per app context and locale and kept beside
+    Flask-Babel's own choice of locale, so `force_locale` (a block in another language) gets its
+    own. Flask-Babel would look the locale up through the request's globals every time."""
+    state = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(state, "babel_locale", None) if state is not None else None
+    if locale is None:
+        locale = get_locale()
+        state = g.get("_flask_babel") if has_app_context() else None
+        if state is None:
+            return work(locale)
+    kept = getattr(state, name, None)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    value = work(locale)
+    setattr(state, name, (locale, value))
+    return value
+
+
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, with the catalogue found once per request and language:
+    gettext, lazy labels and the templates' _() ask for it a few hundred times a page, and each
+    time it named the locale afresh to look the catalogue up."""
+
+    def get_translations(self):
+        return _for_reader_locale("sitthi_catalogue", lambda _locale: super(RequestDomain, self).get_translations())
 
 
 def _local(value: datetime) -> datetime:
@@ -99,6 +127,8 @@ def answer_text(answer) -> str:
 
 
 def register(app: Flask) -> None:
+    babel = app.extensions["babel"]
+    babel.instance.domain_instance = RequestDomain(domain=babel.default_domain)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["answer_text"] = answer_text
     app.jinja_env.globals["position_at"] = position_at

@@ -17,7 +17,7 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, case, false, func, select
 
 from app.date_input import reads_buddhist_era
 from app.domain.inputs import as_id, entered_date
@@ -240,12 +240,34 @@ class CappedCountInterface(SQLAInterface):
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config["LIST_COUNT_CAP"]
-        inner = self._apply_inner_all(
-            query, filters, select_columns=select_columns, aliases_mapping={}
-        )
-        # Only the key: the database counts from an index instead of reading every row.
-        count = inner.with_entities(getattr(self.obj, self.get_pk_name())).limit(cap + 1).count()
+        count = self._counted(query, filters, select_columns, cap)
+        floor = _count_floor_filters(filters)
+        if floor is not None:
+            # One statement either way: the database counts every row only when the part one index
+            # finds does not already pass the cap (PostgreSQL runs a subquery when first needed).
+            count = case((self._counted(query, floor, select_columns, cap) > cap, cap + 1), else_=count)
+        count = self.session.execute(select(count)).scalar()
         return CappedCount(count) if count > cap else count
+
+    def _counted(self, query, filters, select_columns, cap: int):
+        """The number of rows `filters` admit, up to cap + 1, as a scalar subquery."""
+        inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+        # Only the key: the database counts from an index instead of reading every row.
+        keys = inner.with_entities(getattr(self.obj, self.get_pk_name())).limit(cap + 1).subquery()
+        return select(func.count()).select_from(keys).scalar_subquery()
+
+
+def _count_floor_filters(filters) -> Filters | None:
+    """The same filters with the row scope narrowed to a part of it one index finds (a filter's
+    `count_floor_filter`, app.views.base.InScope); None when no filter has such a part."""
+    if filters is None:
+        return None
+    floors = [getattr(each, "count_floor_filter", lambda: None)() for each in filters.filters]
+    if not any(floors):
+        return None
+    narrowed = filters.copy()
+    narrowed.filters = [floor or each for floor, each in zip(floors, filters.filters, strict=True)]
+    return narrowed
 
 
 def datamodel(model, loads=()) -> CappedCountInterface:

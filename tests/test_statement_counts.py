@@ -76,3 +76,51 @@ def test_counts_stop_at_the_cap(app, login):
         app.config["LIST_COUNT_CAP"] = cap
     assert "50+" in html
     assert "/officerview/show/" in html
+
+
+def _record_count(html: str) -> str:
+    found = re.search(r"Record Count:</strong>\s*([\d,+]+)|จำนวนรายการ:</strong>\s*([\d,+]+)", html)
+    assert found, "no record count on the page"
+    return found.group(1) or found.group(2)
+
+
+def test_a_commands_capped_count_counts_every_request_it_may_see(app, login):
+    """A command's request list first counts the requests filed in its units (one index): past
+    the cap that is enough; below it, every request the command may see is counted, one filed
+    elsewhere by an officer assigned into the command included."""
+    tech = login("commandtech")
+    tech.get("/lang/en")
+    url = "/accessrequestview/list/?psize_AccessRequestView=100"
+    with app.app_context():
+        from app.models import User
+        from app.security import scope
+        from tests.factories import make_unit
+
+        officer = db.session.scalar(select(Officer).join(User, User.id == Officer.user_id)
+                                    .where(User.username == "commandtech"))
+        actor = scope.actor_for(db.session, officer.user)
+        within = scope.command_units(db.session, actor)
+        visible = select(func.count(AccessRequest.id)).where(scope.row_condition(db.session, actor, AccessRequest))
+        filed_here = select(func.count(AccessRequest.id)).where(AccessRequest.unit_id.in_(within))
+        before = db.session.scalar(visible)
+        assert 1 < db.session.scalar(filed_here) <= before < 100
+
+        far = make_unit(db.session)  # in no command
+        assigned_in = make_officer(db.session, far, acting_unit_id=officer.home_unit_id)
+        make_request(db.session, assigned_in, unit=far)
+        db.session.commit()
+        total, here = db.session.scalar(visible), db.session.scalar(filed_here)
+    assert total == before + 1
+
+    cap = app.config["LIST_COUNT_CAP"]
+    try:
+        assert _record_count(tech.get(url).get_data(as_text=True)) == f"{total:,}"
+        app.config["LIST_COUNT_CAP"] = here - 1  # the requests filed here alone pass it
+        assert _record_count(tech.get(url).get_data(as_text=True)) == f"{here - 1:,}+"
+        app.config["LIST_COUNT_CAP"] = total - 1  # only all of them together do
+        with counted_statements(app) as statements:
+            html = tech.get(url).get_data(as_text=True)
+        assert _record_count(html) == f"{total - 1:,}+"
+        assert sum("count(*)" in s for s in statements) == 1, "\n".join(statements)
+    finally:
+        app.config["LIST_COUNT_CAP"] = cap

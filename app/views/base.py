@@ -20,7 +20,7 @@ from app.formatting import format_date, format_datetime, name_in_reader_language
 from app.input_guard import PAGE_ARGUMENT, InputRefused, bound_form_input, is_bulk_action
 from app.labels import label_of
 from app.models.loading import with_its_text
-from app.security.scope import is_visible, row_condition
+from app.security.scope import count_floor, is_visible, row_condition
 from app.services import audit
 from app.views.scoping import current_actor
 
@@ -64,6 +64,19 @@ class InScope(BaseFilter):
     def apply(self, query, value):
         condition = row_condition(db.session, current_actor(), self.model)
         return query if condition is None else query.filter(condition)
+
+    def count_floor_filter(self) -> BaseFilter | None:
+        """For a capped count (app.datamodel): a filter of part of these rows that one index finds."""
+        if count_floor(db.session, current_actor(), self.model) is None:
+            return None
+        return InScopeFloor(self.column_name, self.datamodel)
+
+
+class InScopeFloor(BaseFilter):
+    """app.security.scope.count_floor as a filter (FAB builds filters again from their class)."""
+
+    def apply(self, query, value):
+        return query.filter(count_floor(db.session, current_actor(), self.model))
 
 # Roles get read/write/delete per resource (Superset style) instead of one permission per URL.
 PERMISSION_BY_METHOD = {

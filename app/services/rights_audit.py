@@ -360,18 +360,25 @@ class _Conditions:
 # -- what a flag says of one grant ------------------------------------------------------------------
 def _details(code: str, grant: Grant, last_used_on: date | None, unused_days: int) -> Flag:
     """The flag with what its message names (the database decided that it holds)."""
-    officer = grant.officer
-    own_group = officer.rank.rank_group if officer.rank else None
-    params = {
-        "acting_elsewhere": lambda: (("until", officer.acting_until or "-"),),
-        "rank_below": lambda: (("own", named(own_group)), ("group", named(grant.rank_group))),
-        "level_below": lambda: (("level", named(grant.function.min_position_level)),),
-        "duty_line": lambda: (("line", named(officer.duty_line)),),
-        "expired_active": lambda: (("until", grant.valid_until),),
-        "order_other_unit": lambda: (("unit", named(grant.duty_order.unit)),),
-        "unused": lambda: (("days", unused_days), ("last", last_used_on)),
-    }.get(code)
-    return Flag(code, params() if params else ())
+    params = _PARAMS.get(code)
+    return Flag(code, params(grant, last_used_on, unused_days) if params else ())
+
+
+def _own_group(officer):
+    return officer.rank.rank_group if officer.rank else None
+
+
+# flag code -> (grant, last use, unused days) -> what its message names; a page details ~500 flags.
+_PARAMS = {
+    "acting_elsewhere": lambda grant, _last, _days: (("until", grant.officer.acting_until or "-"),),
+    "rank_below": lambda grant, _last, _days: (("own", named(_own_group(grant.officer))),
+                                               ("group", named(grant.rank_group))),
+    "level_below": lambda grant, _last, _days: (("level", named(grant.function.min_position_level)),),
+    "duty_line": lambda grant, _last, _days: (("line", named(grant.officer.duty_line)),),
+    "expired_active": lambda grant, _last, _days: (("until", grant.valid_until),),
+    "order_other_unit": lambda grant, _last, _days: (("unit", named(grant.duty_order.unit)),),
+    "unused": lambda _grant, last, days: (("days", days), ("last", last)),
+}
 
 
 def _flags_of_rows(rows, unused_days: int) -> dict[int, list[Flag]]:

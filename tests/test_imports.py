@@ -238,7 +238,7 @@ def test_a_crash_in_the_middle_leaves_no_half_import(app, monkeypatch):
 
     monkeypatch.setattr(personnel, "_audit_updates", broken)
     # The audit of creations fails after the insert.
-    monkeypatch.setattr(personnel.audit_chain, "add_from_select", broken)
+    monkeypatch.setattr(personnel.audit_chain, "add_rows", broken)
     with pytest.raises(Exception):  # noqa: B017 - whatever the database driver raises
         _run(app, csv_bytes(rows))
     with app.app_context():

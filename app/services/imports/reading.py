@@ -80,7 +80,8 @@ def _read_csv(text: str) -> Table:
 
     def rows():
         for cells in reader:
-            if any(cell.strip() for cell in cells):
+            # Blank when no cell holds anything but spaces: one join, not a strip per cell.
+            if "".join(cells).strip():
                 yield reader.line_num, cells
 
     return Table(headers, rows(), max(text.count("\n"), 1))

@@ -17,7 +17,7 @@ fonts:
 guides: $(BIN)/activate
 	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
 
-.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput clean
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench-import: install
 # BENCH_DATABASE_URL=postgresql+psycopg://... (filled by bench/dataset.py when empty).
 bench-throughput: install
 	$(BIN)/python bench/throughput.py $(BENCH_ARGS)
+
+# Sitthi's busy pages beside a plain Flask-AppBuilder scaffold (and one with its search form fixed)
+# on the same database, in one run (issue 10's goal); BENCH_SCALES as for bench, default 1000000.
+bench-scaffold: install
+	$(BIN)/python bench/scaffold.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         models,  # noqa: F401  (register every table on the metadata)
         views,
     )
-    from app.views import menu_cache
+    from app.views import list_rows, menu_cache
 
     with app.app_context():
         appbuilder = AppBuilder(

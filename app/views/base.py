@@ -23,6 +23,7 @@ from app.models.loading import with_its_text
 from app.security.scope import count_floor, is_visible, row_condition
 from app.services import audit
 from app.views.scoping import current_actor
+from app.views.search_form import KeptSearchWidget
 
 MSG_BREAKS_A_RULE = N_("This record conflicts with another or breaks a rule of the records (a code or number "
                        "already used, a value out of range). Nothing was saved.")
@@ -108,6 +109,7 @@ class SitthiModelView(ModelView):
     exclude_route_methods = {"download", "action"}
     page_size = 25
     list_template = "sitthi/list.html"
+    search_widget = KeptSearchWidget
     # Translated names for titles: "Officer" / "Officers"; FAB's own titles are English only.
     entity = None
     entities = None
@@ -167,6 +169,12 @@ class SitthiModelView(ModelView):
     # instead of joined into its query: for a list whose filter PostgreSQL misjudges, the joins
     # ran on every matching row before the sort.
     relations_after_the_page = False
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        widgets = super()._get_search_widget(form=form, exclude_cols=exclude_cols, widgets=widgets)
+        # Selects narrowed per reader are rendered for each reader (app.views.search_form).
+        widgets["search"].template_args["scoped_columns"] = frozenset(self.search_form_query_rel_fields or ())
+        return widgets
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
         """Sort only by a sortable column: a made-up `_oc_` in the address gave FAB a 500."""

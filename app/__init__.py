@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     date_input.register(app)
     labels.register(app)
     menu_cache.register(app)
+    list_rows.register(app)
     form_translations.register()
     cli.register(app)
     headers.register(app)

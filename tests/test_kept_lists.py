@@ -83,3 +83,26 @@ def test_bulk_lists_give_each_row_its_checkbox(app, login):
     links = re.findall(r'<a href="/requests/show/(\d+)">', page)
     assert rows and all(a == b for a, b in rows)
     assert {a for a, _ in rows} == set(links)
+
+
+def test_an_inbox_says_each_reason_once_per_page_and_language(app, monkeypatch):
+    from flask_babel import force_locale
+
+    from app.services.eligibility import Check
+    from app.views import request_columns
+
+    said = []
+    real = request_columns.translate
+    monkeypatch.setattr(request_columns, "translate", lambda m, p: said.append(m) or real(m, p))
+    retired = Check("officer_active", "fail", "The officer's personnel status is %(status)s, not active.",
+                    {"status": "retired"})
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            english = [request_columns._reason(retired) for _ in range(3)]
+        with force_locale("th"):
+            thai = request_columns._reason(retired)
+        unhashable = request_columns._reason(Check("x", "fail", "%(units)s", {"units": ["a"]}))
+    assert len(said) == 3  # English once, Thai once, the unhashable one as it is
+    assert english == ["The officer's personnel status is retired, not active."] * 3
+    assert thai != english[0] and "retired" not in thai
+    assert unhashable == "['a']"

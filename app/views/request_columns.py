@@ -7,7 +7,7 @@ from markupsafe import Markup, escape
 from app.datamodel import CappedCountInterface
 from app.errors import translate
 from app.extensions import db
-from app.formatting import format_date, local_today
+from app.formatting import current_language, format_date, local_today
 from app.models import AccessRequest
 from app.services import eligibility
 
@@ -39,15 +39,29 @@ def checks_cell(req: AccessRequest) -> Markup:
     checks = g.get("request_checks", {}).get(req.id, [])
     failed = eligibility.at_decision(eligibility.failures(checks))
     if failed:
-        reasons = "; ".join(translate(c.message, c.params) for c in failed)
+        reasons = "; ".join(_reason(c) for c in failed)
         return Markup('<span class="label label-danger sitthi-check-fails" title="{r}">⚠ {n}</span>').format(
             r=reasons, n=gettext("fails %(count)s checks", count=len(failed)))
     warned = eligibility.warnings(checks)
     if warned:
-        reasons = "; ".join(translate(c.message, c.params) for c in warned)
+        reasons = "; ".join(_reason(c) for c in warned)
         return Markup('<span class="label label-warning sitthi-check-warns" title="{r}">{n}</span>').format(
             r=reasons, n=gettext("%(count)s warnings", count=len(warned)))
     return Markup('<span class="label label-success">{ok}</span>').format(ok=gettext("checks pass"))
+
+
+def _reason(check) -> str:
+    """A check's reason in the reader's words, translated once per page: the rows of an inbox
+    repeat the same few reasons (the same source, the same rule) a hundred times."""
+    said = g.setdefault("_sitthi_reasons", {})
+    try:
+        key = (current_language(), check.message, frozenset(check.params.items()))
+        return said[key]
+    except TypeError:  # a param that cannot be a key: said as it is
+        return translate(check.message, check.params)
+    except KeyError:
+        said[key] = reason = translate(check.message, check.params)
+        return reason
 
 
 def request_link(req: AccessRequest) -> Markup:

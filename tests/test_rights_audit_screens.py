@@ -224,3 +224,29 @@ def test_the_command_s_readers_share_one_listing_for_a_while(app, login, audit_w
         assert f'data-grant="{audit_world["flagged"]}"' not in after
     finally:
         app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 0
+
+
+def test_the_audit_table_escapes_what_people_typed_and_offers_revoking_only_flagged_grants(app, login):
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        command = make_unit(session, kind="division", admin_scope=True)
+        station = make_unit(session, parent=command)
+        tech = make_login(session, make_officer(session, command), role="CommandTech", password=DEMO_PASSWORD)
+        retired = make_officer(session, station, status="retired", first_name_th='<img src=x onerror="alert(1)">',
+                               position_title="หัวหน้า & <b>ผู้ช่วย</b>")
+        flagged = make_grant(session, retired, command_id=command.id, valid_from=TODAY - timedelta(days=10))
+        clean = make_grant(session, make_officer(session, station), command_id=command.id,
+                           valid_from=TODAY - timedelta(days=10))
+        session.commit()
+        username, flagged_id, clean_id = tech.username, flagged.id, clean.id
+    html = login(username).get("/rightsaudit/").get_data(as_text=True)
+    assert '<img src=x onerror="alert(1)">' not in html and "<b>ผู้ช่วย</b>" not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+    assert "หัวหน้า &amp; &lt;b&gt;ผู้ช่วย&lt;/b&gt;" in html
+    rows = dict(re.findall(r'<tr data-officer="\d+" data-grant="(\d+)" class="[a-z]*">(.*?)</tr>', html, re.S))
+    assert {str(flagged_id), str(clean_id)} <= set(rows)
+    assert 'data-flag="retired"' in rows[str(flagged_id)] and 'data-flag="retired"' not in rows[str(clean_id)]
+    for grant_id, cells in rows.items():  # a box to revoke exactly where a flag is
+        assert (f'name="grant" value="{grant_id}"' in cells) == ("sitthi-flag" in cells)

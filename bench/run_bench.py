@@ -33,8 +33,16 @@ PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 ONLY = os.environ.get("BENCH_ONLY", "")
 
 
+def database_name(requests: int) -> str:
+    return f"{PREFIX}1m" if requests == 1_000_000 else f"{PREFIX}{requests // 1000}k"
+
+
 def database_for(requests: int) -> str:
-    name = f"{PREFIX}1m" if requests == 1_000_000 else f"{PREFIX}{requests // 1000}k"
+    return ensure_database(database_name(requests))
+
+
+def ensure_database(name: str) -> str:
+    """The address of the database `name` on SERVER, made empty if it is not there."""
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():

@@ -133,7 +133,15 @@ def scaffold_views(models, fixed: bool) -> list[type]:
         list_columns = ["officer", "data_source", "function", "state", "valid_from", "valid_until"]
         search_exclude_columns = search_fix(models.permission_grant)
 
-    return [OfficerView, AccessRequestView, PermissionGrantView]
+    class OfficerRightsView(OfficerView):
+        """The officer page as a developer shows an officer's requests and grants below it, the way
+        Sitthi's does: FAB's related views, each a counted, paged list filtered on its key to the
+        officer. FAB picks a table's first key to the officer and offers no choice: the requests
+        listed are those the officer certifies as head (Sitthi's page: those they filed), the same
+        kind of query on an indexed key."""
+        related_views = [AccessRequestView, PermissionGrantView]
+
+    return [OfficerView, AccessRequestView, PermissionGrantView, OfficerRightsView]
 
 
 def auth_database() -> str:
@@ -188,6 +196,8 @@ def pages(s: dict) -> list[tuple[str, str, str, str]]:
          f"/accessrequestview/list/?page_AccessRequestView={deep_page}"),
         ("grant list", "admin", "/grantview/list/", "/permissiongrantview/list/"),
         ("officer page", "commandtech", f"/officerview/show/{s['officer']}", f"/officerview/show/{s['officer']}"),
+        ("officer page with requests and grants", "commandtech", f"/officerview/show/{s['officer']}",
+         f"/officerrightsview/show/{s['officer']}"),
         ("new-request form", "officer", "/requests/new/new_account", "/accessrequestview/add"),
     ]
 

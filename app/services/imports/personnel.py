@@ -169,6 +169,8 @@ class Reference:
                 self.duty_lines[key(name)] = line.id
         self.statuses = {key(word): status for status, words in STATUS_WORDS.items() for word in words}
         self.cache_ranks, self.cache_units, self.cache_statuses, self.cache_levels, self.cache_lines = {}, {}, {}, {}, {}
+        # Birth dates repeat too: a force of 230,000 is born on some 15,000 days.
+        self.cache_dates: dict[str, date] = {}
 
 
 def _subtree(parents: dict[int, int | None], root: int) -> set[int]:
@@ -324,7 +326,7 @@ def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) ->
     birth = values.get("birth_date") or None
     if isinstance(birth, str):
         try:
-            birth = parse_be(birth)
+            birth = _cached(ref.cache_dates, birth, parse_be)
         except ValueError:
             raise _Refused(MSG_BAD_DATE, value=birth[:40]) from None
     elif isinstance(birth, date) and birth.year > 2400:
@@ -411,9 +413,6 @@ def _write(session: Session, clock: Clock, good: dict[str, tuple], result: Impor
         created = conn.execute(insert_new.returning(
             officer.c.id, officer.c.home_unit_id, officer.c.first_name_th, officer.c.last_name_th)).all()
         result.created = len(created)
-    if result.created > 10_000 and conn.dialect.name == "postgresql":
-        # PostgreSQL plans blind after a bulk load until it has statistics (FAB5.md).
-        conn.exec_driver_sql("ANALYZE officer")
     audit_chain.add_rows(session, [
         {"occurred_at": clock.now, "action": "Officer.import_create", "actor_id": actor_user_id,
          "object_type": "Officer", "object_id": row.id, "unit_id": row.home_unit_id,

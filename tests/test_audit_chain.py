@@ -117,6 +117,39 @@ def test_a_large_batch_is_sealed_into_the_chain_with_the_rest(chain_app):
         assert planned == before + len(batch) + 2
 
 
+def test_the_trail_outlives_the_job_run_and_login_it_names(chain_app):
+    """The trail names its job run, login and unit by id, without a key that would refuse their
+    removal (or check every audit row written, migration 0022): removed, the rows still name them
+    and the chain holds; while they exist, the trail's screens reach them through the ids."""
+    from datetime import UTC, datetime
+
+    from app.extensions import db
+    from app.models import JobRun, Unit
+
+    now = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    with chain_app.app_context():
+        admin_id = db.session.scalar(text("SELECT id FROM ab_user WHERE username = 'admin'"))
+        unit = db.session.scalars(select(Unit).order_by(Unit.id)).first()
+        run = JobRun(kind="import_personnel", state="done", created_at=now)
+        db.session.add(run)
+        db.session.flush()
+        event = AuditEvent(occurred_at=now, action="Test.outlives", actor_id=admin_id, unit_id=unit.id,
+                           job_run_id=run.id, summary="named by id")
+        db.session.add(event)
+        db.session.commit()
+        event_id, run_id = event.id, run.id
+        db.session.expire_all()
+        kept = db.session.get(AuditEvent, event_id)
+        assert (kept.actor.username, kept.unit.id) == ("admin", unit.id)
+
+        db.session.execute(delete(JobRun).where(JobRun.id == run_id))
+        db.session.commit()
+        assert db.session.get(AuditEvent, event_id).job_run_id == run_id
+        db.session.remove()
+    code, output = _verify(chain_app)
+    assert code == 0, output
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_event SET summary = 'nothing happened' WHERE id = (SELECT min(id) FROM audit_event)",
     "DELETE FROM audit_event WHERE id = (SELECT max(id) FROM audit_event)",

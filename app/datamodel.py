@@ -105,20 +105,25 @@ class _EnteredDate:
         return super().apply(query, day)
 
 
+# Each filter class here names its API operator (`opr`) itself. FAB keeps one process-wide map
+# from an operator to the class that last used it, and the API takes `opr:eq` from that map: a
+# date filter that inherited FilterEqual's "eq" made `object_type eq X` a date filter that found
+# nothing, once the date filter had been made after FAB's own (filters are made once per
+# interface: SitthiFilterConverter).
 class DateOn(_EnteredDate, FilterEqual):
-    pass
+    arg_name = "date_eq"
 
 
 class DateAfter(_EnteredDate, FilterGreater):
-    pass
+    arg_name = "date_gt"
 
 
 class DateBefore(_EnteredDate, FilterSmaller):
-    pass
+    arg_name = "date_lt"
 
 
 class DateNotOn(_EnteredDate, FilterNotEqual):
-    pass
+    arg_name = "date_neq"
 
 
 class _EnteredDay(_EnteredDate, BaseFilter):
@@ -133,21 +138,21 @@ class _EnteredDay(_EnteredDate, BaseFilter):
 
 
 class MomentOnDay(_EnteredDay):
-    name, arg_name = _l("On the day"), "eq"
+    name, arg_name = _l("On the day"), "day_eq"
 
     def condition(self, column, start, end):
         return and_(column >= start, column < end)
 
 
 class MomentAfterDay(_EnteredDay):
-    name, arg_name = _l("After the day"), "gt"
+    name, arg_name = _l("After the day"), "day_gt"
 
     def condition(self, column, start, end):
         return column >= end
 
 
 class MomentBeforeDay(_EnteredDay):
-    name, arg_name = _l("Before the day"), "lt"
+    name, arg_name = _l("Before the day"), "day_lt"
 
     def condition(self, column, start, end):
         return column < start

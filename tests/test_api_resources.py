@@ -207,6 +207,39 @@ def test_relationships_are_shown_not_foreign_keys(api, world):
     assert set(event["unit"]) == {"id", "code", "abbr_th"} and "unit_id" not in event
 
 
+def test_an_operator_means_one_filter_whatever_was_made_before(app, api, world):
+    """FAB maps an API operator (`opr`) to the filter class that last used its name, process-wide:
+    a date filter made after FAB's own took over `eq` on every column (`object_type eq X` found
+    nothing). Each of Sitthi's filters names its own operator; dates are filtered by theirs."""
+    from app.datamodel import DateOn, MomentOnDay, datamodel
+
+    with app.app_context():
+        for each in (DateOn("valid_from", datamodel(Grant)), MomentOnDay("occurred_at", datamodel(AuditEvent))):
+            assert each.arg_name not in {"eq", "neq", "gt", "lt"}
+    auditor = api("auditor")
+    marked = _rows(auditor, "audit-events", f",filters:!((col:object_type,opr:eq,value:{AUDIT_MARK}))")
+    assert {row["id"] for row in marked} == _expected(app, "audit-events", "all")
+    day = marked[0]["occurred_at"][:10]
+    on_the_day = _rows(auditor, "audit-events", f",filters:!((col:object_type,opr:eq,value:{AUDIT_MARK}),"
+                                                f"(col:occurred_at,opr:day_eq,value:'{day}'))")
+    assert {row["id"] for row in on_the_day} == {row["id"] for row in marked}
+    assert auditor.get(f"{API}/audit-events/?q=(filters:!((col:occurred_at,opr:eq,value:'{day}')))").status_code == 400
+
+
+def test_no_filter_of_sitthi_shares_an_operator_name(app):
+    from flask_appbuilder.models.filters import BaseFilter
+
+    def every(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every(sub)
+
+    named = [cls for cls in set(every(BaseFilter)) if cls.arg_name]
+    for ours in (cls for cls in named if cls.__module__.startswith("app.")):
+        sharing = [cls for cls in named if cls.arg_name == ours.arg_name and cls is not ours]
+        assert not sharing, (ours, ours.arg_name, sharing)
+
+
 def test_pages_hold_at_most_100(api, world):
     body = api("centralit").get(f"{API}/officers/?q=(page_size:500)").get_json()
     assert body["count"] > 100

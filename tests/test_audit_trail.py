@@ -170,3 +170,35 @@ def test_files_that_are_not_what_they_claim_are_refused(app, login, name, conten
         assert db.session.scalar(select(db.func.count(AccessRequest.id))) == requests_before
     with app.app_context():
         assert db.session.scalar(select(db.func.count(Attachment.id))) == before
+
+
+def test_the_trail_is_searched_by_who_did_it_and_by_unit(app, login, api_tokens):
+    """Login and unit are named by id without foreign keys (migration 0022): the screen's and the
+    API's relation filters still join on them and find exactly those rows."""
+    from app.services import audit
+    from tests.conftest import ApiUser
+
+    with app.app_context():
+        north, south = make_unit(db.session), make_unit(db.session)
+        admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
+        head_id = db.session.scalar(select(User.id).where(User.username == "head"))
+        audit.record(db.session, "Test.searched", actor_id=admin_id, object_type="SearchTest",
+                     unit_id=north.id, summary="ทางเหนือ โดยผู้ดูแล")
+        audit.record(db.session, "Test.searched", actor_id=head_id, object_type="SearchTest",
+                     unit_id=south.id, summary="ทางใต้ โดยหัวหน้า")
+        db.session.commit()
+        north_id, south_id = north.id, south.id
+
+    by_head = login("auditor").get(f"/auditeventview/list/?_flt_0_actor={head_id}&_flt_0_object_type=SearchTest")
+    text = by_head.get_data(as_text=True)
+    assert "ทางใต้ โดยหัวหน้า" in text and "ทางเหนือ โดยผู้ดูแล" not in text
+
+    api = ApiUser(app.test_client(), api_tokens("auditor"))
+    for unit_id, summary in ((north_id, "ทางเหนือ โดยผู้ดูแล"), (south_id, "ทางใต้ โดยหัวหน้า")):
+        found = api.get(f"/api/v1/audit-events/?q=(filters:!((col:unit,opr:rel_o_m,value:{unit_id})))").get_json()
+        assert [row["summary"] for row in found["result"]] == [summary]
+        assert found["result"][0]["unit"]["id"] == unit_id
+    by_admin = api.get(f"/api/v1/audit-events/?q=(filters:!((col:actor,opr:rel_o_m,value:{admin_id}),"
+                       f"(col:object_type,opr:eq,value:SearchTest)))").get_json()
+    assert [row["summary"] for row in by_admin["result"]] == ["ทางเหนือ โดยผู้ดูแล"]
+    assert by_admin["result"][0]["actor"]["username"] == "admin"

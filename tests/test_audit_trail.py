@@ -182,9 +182,9 @@ def test_the_trail_is_searched_by_who_did_it_and_by_unit(app, login, api_tokens)
         north, south = make_unit(db.session), make_unit(db.session)
         admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
         head_id = db.session.scalar(select(User.id).where(User.username == "head"))
-        audit.record(db.session, "Test.searched", actor_id=admin_id, object_type="SearchTest",
+        audit.record(db.session, "audit_search.test", actor_id=admin_id, object_type="SearchTest",
                      unit_id=north.id, summary="ทางเหนือ โดยผู้ดูแล")
-        audit.record(db.session, "Test.searched", actor_id=head_id, object_type="SearchTest",
+        audit.record(db.session, "audit_search.test", actor_id=head_id, object_type="SearchTest",
                      unit_id=south.id, summary="ทางใต้ โดยหัวหน้า")
         db.session.commit()
         north_id, south_id = north.id, south.id

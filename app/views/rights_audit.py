@@ -88,19 +88,32 @@ class OfficerLine(NamedTuple):
 
 def screen_lines(officers: list[rights_audit.AuditedOfficer]) -> list[OfficerLine]:
     """The page's officers and grants worked into text once, in Python: a page draws a few
-    hundred grants, and each call made from the template cost several times the work it did."""
+    hundred grants, and each call made from the template cost several times the work it did.
+    Its grants name a few sources, states and days many times over: each is worded once."""
+    worded: dict[tuple, str] = {}
     return [OfficerLine(
         id=entry.officer.id, text=officer_text(entry.officer), position=entry.officer.position_title or "",
         unit=localized(entry.officer.home_unit), acting_unit=localized(entry.officer.acting_unit),
         status=labels.label_of(labels.OFFICER_STATUS, entry.officer.status),
-        grants=[_grant_line(audited) for audited in entry.grants]) for entry in officers]
+        grants=[_grant_line(audited, worded) for audited in entry.grants]) for entry in officers]
 
 
-def _grant_line(audited: rights_audit.AuditedGrant) -> GrantLine:
+def _grant_line(audited: rights_audit.AuditedGrant, worded: dict[tuple, str]) -> GrantLine:
     grant, order = audited.grant, audited.grant.duty_order
+
+    def once(key: tuple, word) -> str:
+        text = worded.get(key)
+        if text is None:
+            text = worded[key] = word()
+        return text
+
     return GrantLine(
-        id=grant.id, target=target_text(grant), state=labels.label_of(labels.GRANT_STATE, grant.state),
-        valid_until=format_date(grant.valid_until) if grant.valid_until else "-",
+        id=grant.id,
+        target=once(("target", grant.function_id, grant.data_source_id, grant.rank_group_id),
+                    lambda: target_text(grant)),
+        state=once(("state", grant.state), lambda: labels.label_of(labels.GRANT_STATE, grant.state)),
+        valid_until=once(("day", grant.valid_until), lambda: format_date(grant.valid_until))
+        if grant.valid_until else "-",
         order_number=order.number if order is not None else None,
         order_issued=format_date(order.issued_on) if order is not None else "",
         flags=[(flag.code, flag_text(flag)) for flag in audited.flags])

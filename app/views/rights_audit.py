@@ -100,23 +100,23 @@ def screen_lines(officers: list[rights_audit.AuditedOfficer]) -> list[OfficerLin
 
 def _grant_line(audited: rights_audit.AuditedGrant, worded: dict[tuple, str]) -> GrantLine:
     grant, order = audited.grant, audited.grant.duty_order
-
-    def once(key: tuple, word) -> str:
-        text = worded.get(key)
-        if text is None:
-            text = worded[key] = word()
-        return text
-
     return GrantLine(
         id=grant.id,
-        target=once(("target", grant.function_id, grant.data_source_id, grant.rank_group_id),
-                    lambda: target_text(grant)),
-        state=once(("state", grant.state), lambda: labels.label_of(labels.GRANT_STATE, grant.state)),
-        valid_until=once(("day", grant.valid_until), lambda: format_date(grant.valid_until))
+        target=_once(worded, ("target", grant.function_id, grant.data_source_id, grant.rank_group_id),
+                     target_text, grant),
+        state=_once(worded, ("state", grant.state), labels.label_of, labels.GRANT_STATE, grant.state),
+        valid_until=_once(worded, ("day", grant.valid_until), format_date, grant.valid_until)
         if grant.valid_until else "-",
         order_number=order.number if order is not None else None,
         order_issued=format_date(order.issued_on) if order is not None else "",
         flags=[(flag.code, flag_text(flag)) for flag in audited.flags])
+
+
+def _once(worded: dict[tuple, str], key: tuple, word, *args) -> str:
+    text = worded.get(key)
+    if text is None:
+        text = worded[key] = word(*args)
+    return text
 
 
 def table_rows(lines: list[OfficerLine], can_revoke: bool) -> Markup:

@@ -10,6 +10,8 @@ Revises: 0021
 Create Date: 2026-12-05 00:30:00
 
 """
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,22 +37,26 @@ def _sqlite_name(column: str) -> str:
     return f"fk_audit_event_{column}_{KEYS[column][0]}"
 
 
-def _sqlite_triggers(bind) -> list[str]:
-    return [row[0] for row in bind.execute(sa.text(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event' ORDER BY name"))]
+@contextmanager
+def _sqlite_triggers_kept(bind):
+    """Batch mode rebuilds the table without its triggers: read them, let the rebuild run, make
+    them again as they were."""
+    triggers = bind.execute(sa.text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event' ORDER BY name")).all()
+    for name, _sql in triggers:
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for _name, sql in triggers:
+        op.execute(sql)
 
 
 def upgrade():
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        triggers = _sqlite_triggers(bind)
-        for trigger in ("audit_event_no_delete", "audit_event_no_change"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        with op.batch_alter_table("audit_event", naming_convention=SQLITE_NAMES) as batch:
+        with _sqlite_triggers_kept(bind), \
+                op.batch_alter_table("audit_event", naming_convention=SQLITE_NAMES) as batch:
             for column in KEYS:
                 batch.drop_constraint(_sqlite_name(column), type_="foreignkey")
-        for trigger in triggers:
-            op.execute(trigger)
         return
     found = {key["constrained_columns"][0]: key["name"] for key in sa.inspect(bind).get_foreign_keys("audit_event")}
     for column in KEYS:
@@ -61,14 +67,9 @@ def upgrade():
 def downgrade():
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        triggers = _sqlite_triggers(bind)
-        for trigger in ("audit_event_no_delete", "audit_event_no_change"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        with op.batch_alter_table("audit_event") as batch:
+        with _sqlite_triggers_kept(bind), op.batch_alter_table("audit_event") as batch:
             for column, (table, _name) in KEYS.items():
                 batch.create_foreign_key(_sqlite_name(column), table, [column], ["id"])
-        for trigger in triggers:
-            op.execute(trigger)
         return
     for column, (table, name) in KEYS.items():
         op.create_foreign_key(name, "audit_event", table, [column], ["id"])

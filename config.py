@@ -138,6 +138,9 @@ RIGHTS_AUDIT_CACHE_SECONDS = int(os.environ.get("RIGHTS_AUDIT_CACHE_SECONDS", 60
 # Shared figures older than this are not shown while new ones are worked out: after a quiet spell
 # the first reader waits for new ones.
 SHARED_FIGURES_STALE_SECONDS = int(os.environ.get("SHARED_FIGURES_STALE_SECONDS", 600))
+# `flask sitthi renew-shared-figures` keeps warm the figures someone read within this many hours
+# (a day: the next morning's first reader finds that day's figures ready).
+SHARED_FIGURES_KEEP_WARM_HOURS = float(os.environ.get("SHARED_FIGURES_KEEP_WARM_HOURS", 24))
 # Where shared figures are kept: a Redis URL, so every app server shares them (default: the rate
 # limits' Redis, when they use one); unset, each server process keeps its own.
 CACHE_URL = os.environ.get("CACHE_URL") or (RATELIMIT_STORAGE_URI if RATELIMIT_STORAGE_URI.startswith("redis") else None)

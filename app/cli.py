@@ -107,6 +107,47 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
         stop.restore()
 
 
+@sitthi.command("renew-shared-figures")
+@click.option("--loop", is_flag=True, help="Keep running: renew, wait --interval seconds, repeat (a worker).")
+@click.option("--interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds between two passes with --loop (keep it under SHARED_FIGURES_STALE_SECONDS).")
+def renew_shared_figures_command(loop: bool, interval: float) -> None:
+    """Work out again the shared figures (dashboards, rights audit listings) read within
+    SHARED_FIGURES_KEEP_WARM_HOURS once they are past their time, and each day's at its start,
+    so no reader waits for them. Needs the app servers' Redis (CACHE_URL)."""
+    from app.shared_figures import keep_warm
+
+    config = current_app.config
+    if config.get("CACHE_TYPE") != "RedisCache":
+        click.echo("shared figures are kept by each app server process (no CACHE_URL): nothing to renew from here")
+        return
+    stop = _StopOnSignal() if loop else None
+    failed = False
+    while True:
+        try:
+            report = keep_warm(config.get("SHARED_FIGURES_KEEP_WARM_HOURS", 24))
+        except Exception as error:  # Redis or the database away: a worker tries again next pass
+            if not loop:
+                raise
+            click.echo(f"renewing failed, retrying in {interval:g}s: {error}", err=True)
+            report = None
+        finally:
+            db.session.remove()
+        if report is not None:
+            failed = failed or report.failed > 0
+            if report.renewed or report.failed or not loop:
+                click.echo(str(report))
+        if stop is None:
+            break
+        stop.sleep(interval)
+        if stop.requested:
+            break
+    if stop is not None:
+        stop.restore()
+    if failed and not loop:
+        raise SystemExit(1)
+
+
 @sitthi.command("verify-audit")
 @click.option("--batch-size", type=click.IntRange(min=100), default=5000, show_default=True,
               help="Rows read at a time (the chain is walked in order, never loaded whole).")

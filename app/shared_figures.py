@@ -9,12 +9,20 @@ so the order of events is the same either way. One renewal runs at a time for ea
 figures, on every app server when the cache is Redis. Figures older than
 SHARED_FIGURES_STALE_SECONDS are not shown: the reader waits for new ones, as the first reader
 of a day does.
+
+So that no reader waits, `flask sitthi renew-shared-figures` (cron or --loop, on a job host that
+shares the app servers' Redis) works out again the figures someone read within
+SHARED_FIGURES_KEEP_WARM_HOURS once they are past their time, and the next day's at its start.
+Screens name their figures through `family` and read them with `read`, so the job works out the
+same figures under the same key as a reader would.
 """
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
@@ -27,6 +35,30 @@ log = logging.getLogger(__name__)
 
 # A renewal that has not ended by then (its server stopped) no longer keeps another from starting.
 RENEWAL_LOCK_SECONDS = 120
+# What was read, for the keep-warm job: {(family, arguments): when last read}.
+READ_FIGURES_KEY = "shared-figures:read"
+# A reader's figures are noted as read at most this often (one cache write, not one per view).
+NOTE_READ_SECONDS = 300
+
+# One set of shared figures: (its key, seconds it is shared, how to work it out).
+FigureSet = tuple[str, int, Callable[[Clock], Any]]
+_FAMILIES: dict[str, Callable[..., FigureSet]] = {}
+
+
+def family(name: str):
+    """Register how the figures named `name` are keyed and worked out, given their arguments
+    (picklable values: they are kept in the cache for the keep-warm job)."""
+    def register(figure_set: Callable[..., FigureSet]) -> Callable[..., FigureSet]:
+        _FAMILIES[name] = figure_set
+        return figure_set
+    return register
+
+
+def read(name: str, *arguments) -> tuple[Any, datetime]:
+    """(the figures of family `name` for `arguments`, when they were worked out), noted as read."""
+    key, seconds, work_out = _FAMILIES[name](*arguments)
+    _note_read(name, arguments)
+    return shared(key, seconds, work_out)
 
 
 def shared(key: str, seconds: int, work_out: Callable[[Clock], T]) -> tuple[T, datetime]:
@@ -79,3 +111,82 @@ def _renew_now(app: Flask, key: str, seconds: int, work_out: Callable[[Clock], T
         finally:
             db.session.remove()
             cache.delete(lock)
+
+
+def _note_read(name: str, arguments: tuple) -> None:
+    figures = (name, arguments)
+    digest = hashlib.sha256(repr(figures).encode()).hexdigest()[:32]
+    if not cache.add(f"shared-figures:noted:{digest}", True, timeout=NOTE_READ_SECONDS):
+        return
+    # Two servers noting at once may lose one note: that reader's figures are noted again within
+    # NOTE_READ_SECONDS, well before the keep-warm window ends.
+    noted = _read_figures()
+    noted[figures] = office_clock().now
+    cache.set(READ_FIGURES_KEY, noted, timeout=0)
+
+
+def _read_figures() -> dict[tuple, datetime]:
+    noted = cache.get(READ_FIGURES_KEY)
+    return dict(noted) if isinstance(noted, dict) else {}
+
+
+@dataclass
+class KeepWarmReport:
+    renewed: int = 0
+    fresh: int = 0
+    busy: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+    def __str__(self) -> str:
+        return (f"renewed {self.renewed}, still fresh {self.fresh}, being renewed elsewhere {self.busy}, "
+                f"failed {self.failed}, no longer read {self.dropped}")
+
+
+def keep_warm(keep_hours: float) -> KeepWarmReport:
+    """Work out again every set of figures read within `keep_hours` that is past its time or
+    missing (a new day's key), one at a time, each under the renewal lock readers use, so two
+    job hosts or a reader never work out the same figures at once. Figures no longer read are
+    forgotten."""
+    report = KeepWarmReport()
+    noted = _read_figures()
+    now = office_clock().now
+    forgotten = [figures for figures, read_at in noted.items()
+                 if now - read_at > timedelta(hours=keep_hours) or figures[0] not in _FAMILIES]
+    for name, arguments in noted:
+        if (name, arguments) in forgotten:
+            continue
+        try:
+            key, seconds, work_out = _FAMILIES[name](*arguments)
+        except TypeError:  # noted by an older release whose figures took other arguments
+            forgotten.append((name, arguments))
+            continue
+        if seconds <= 0:
+            continue  # not shared (the setting at 0): every reader works them out
+        kept = cache.get(key)
+        if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], datetime) \
+                and (now - kept[1]).total_seconds() < seconds:
+            report.fresh += 1
+            continue
+        lock = f"{key}:renewing"
+        if not cache.add(lock, True, timeout=RENEWAL_LOCK_SECONDS):
+            report.busy += 1
+            continue
+        try:
+            clock = office_clock()
+            _store(key, seconds, work_out(clock), clock.now)
+            report.renewed += 1
+        except Exception:  # one set failing leaves the others to be renewed; the job reports it
+            log.exception("keeping the shared figures %s warm failed", key)
+            db.session.rollback()
+            report.failed += 1
+        finally:
+            cache.delete(lock)
+    if forgotten:
+        # Notes made meanwhile are kept: only the forgotten ones are taken out of the latest map.
+        latest = _read_figures()
+        for figures in forgotten:
+            latest.pop(figures, None)
+        cache.set(READ_FIGURES_KEY, latest, timeout=0)
+        report.dropped = len(forgotten)
+    return report

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, Grant
 from app.services.memo import recompose_sara_am
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, age_shared_figures
 from tests.factories import make_grant, make_login, make_officer, make_unit
 
 TODAY = date(2026, 12, 2)
@@ -250,3 +250,37 @@ def test_the_audit_table_escapes_what_people_typed_and_offers_revoking_only_flag
     assert 'data-flag="retired"' in rows[str(flagged_id)] and 'data-flag="retired"' not in rows[str(clean_id)]
     for grant_id, cells in rows.items():  # a box to revoke exactly where a flag is
         assert (f'name="grant" value="{grant_id}"' in cells) == ("sitthi-flag" in cells)
+
+
+def test_the_keep_warm_job_has_a_read_listing_ready_with_todays_facts(app, login, audit_world):
+    """A command's listing its staff read is worked out again by the keep-warm job once past its
+    time (app.shared_figures.keep_warm, as `flask sitthi renew-shared-figures` runs it): the next
+    reader finds a holder retired meanwhile without waiting for a new listing."""
+    from app.extensions import cache, db
+    from app.shared_figures import READ_FIGURES_KEY, keep_warm
+    from app.views.rights_audit import shared_listing
+
+    def flagged_count(page: str) -> int:
+        return int(re.search(r'id="count-flagged">([\d,]+)<', page).group(1).replace(",", ""))
+
+    app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 60
+    try:
+        with app.app_context():
+            cache.clear()
+        tech = login(audit_world["tech"])
+        before = flagged_count(tech.get("/rightsaudit/").get_data(as_text=True))
+        with app.app_context():
+            retired_holder = db.session.get(Grant, audit_world["flagged"]).officer
+            late = make_officer(db.session, retired_holder.home_unit, status="retired", first_name_th="เกษียณก่อนรอบ")
+            make_grant(db.session, late, command_id=audit_world["command"], valid_from=TODAY - timedelta(days=5))
+            db.session.commit()
+            assert set(name for name, _arguments in cache.get(READ_FIGURES_KEY)) == {"rights-audit"}
+        with app.test_request_context():
+            key = shared_listing(audit_world["command"], None)[0]
+            age_shared_figures(key, 61)
+            assert keep_warm(24).renewed == 1
+        assert flagged_count(tech.get("/rightsaudit/").get_data(as_text=True)) == before + 1
+    finally:
+        app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 0
+        with app.app_context():
+            cache.clear()

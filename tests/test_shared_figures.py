@@ -5,6 +5,7 @@ limit (the dashboard screen read that way: tests/test_dashboard.py).
 Figures are aged by rewriting when they were worked out, not by moving the suite's clock."""
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -109,3 +110,128 @@ def test_an_app_server_renews_them_in_a_thread_of_its_own(app, key, monkeypatch)
             thread.join(timeout=30)
     assert work_out.threads == [threading.current_thread().name, f"sitthi-renew-{key}"]
     assert shared(key, SECONDS, work_out)[0] == 2
+
+
+# -- kept warm by `flask sitthi renew-shared-figures` -----------------------------------------------
+
+KEEP_HOURS = 24
+
+
+@pytest.fixture()
+def warm(app):
+    """A family of figures of this test alone, read through app.shared_figures.read: (its name,
+    the work-out counting its runs, the key of argument "x"). The notes of what was read are
+    cleared before and after, so only this test's figures are kept warm."""
+    from app.shared_figures import _FAMILIES, READ_FIGURES_KEY, family
+
+    name = f"test-family-{uuid.uuid4().hex}"
+    work_out = Counter()
+
+    @family(name)
+    def figure_set(argument: str):
+        return f"{name}:{argument}", SECONDS, work_out
+
+    with app.test_request_context():
+        cache.delete(READ_FIGURES_KEY)
+        yield name, work_out, f"{name}:x"
+        cache.delete(READ_FIGURES_KEY)
+        for argument in ("x", "y"):
+            cache.delete(f"{name}:{argument}")
+    del _FAMILIES[name]
+
+
+def test_figures_read_and_past_their_time_are_renewed_before_a_reader_comes(warm):
+    from app.shared_figures import keep_warm, read
+
+    name, work_out, key = warm
+    assert read(name, "x")[0] == 1
+    assert str(keep_warm(KEEP_HOURS)).startswith("renewed 0, still fresh 1"), "within their time: left alone"
+    age_shared_figures(key, SECONDS + 1)
+    report = keep_warm(KEEP_HOURS)
+    assert (report.renewed, report.fresh, work_out.runs) == (1, 0, 2)
+    assert read(name, "x")[0] == 2, "the reader gets the renewed figures"
+    assert work_out.runs == 2, "and waits for nothing: no renewal beside the request"
+
+
+def test_past_the_stale_limit_the_job_has_them_ready_when_a_reader_would_have_waited(app, warm):
+    from app.shared_figures import keep_warm, read
+
+    name, work_out, key = warm
+    read(name, "x")
+    age_shared_figures(key, app.config["SHARED_FIGURES_STALE_SECONDS"] + 1)
+    keep_warm(KEEP_HOURS)
+    figures, worked_out_at = read(name, "x")
+    assert (figures, work_out.runs) == (2, 2)
+
+
+def test_a_new_days_figures_are_worked_out_before_its_first_reader(warm):
+    """A day's figures have a key of their own: at its start none are kept (here: deleted)."""
+    from app.shared_figures import keep_warm, read
+
+    name, work_out, key = warm
+    read(name, "x")
+    cache.delete(key)
+    assert keep_warm(KEEP_HOURS).renewed == 1
+    assert read(name, "x")[0] == 2 and work_out.runs == 2
+
+
+def test_figures_nobody_read_within_the_hours_are_forgotten(warm):
+    from app.shared_figures import READ_FIGURES_KEY, keep_warm, read
+
+    name, work_out, key = warm
+    read(name, "x")
+    read(name, "y")
+    noted = cache.get(READ_FIGURES_KEY)
+    noted[(name, ("x",))] -= timedelta(hours=KEEP_HOURS, minutes=1)
+    cache.set(READ_FIGURES_KEY, noted)
+    cache.delete(key)
+    cache.delete(f"{name}:y")
+    report = keep_warm(KEEP_HOURS)
+    assert (report.renewed, report.dropped) == (1, 1)
+    assert work_out.runs == 3, "only y's were worked out again"
+    assert set(cache.get(READ_FIGURES_KEY)) == {(name, ("y",))}
+
+
+def test_figures_a_reader_is_renewing_are_not_worked_out_twice(warm):
+    from app.shared_figures import keep_warm, read
+
+    name, work_out, key = warm
+    read(name, "x")
+    age_shared_figures(key, SECONDS + 1)
+    cache.add(f"{key}:renewing", True)
+    try:
+        report = keep_warm(KEEP_HOURS)
+    finally:
+        cache.delete(f"{key}:renewing")
+    assert (report.busy, report.renewed, work_out.runs) == (1, 0, 1)
+
+
+def test_one_set_failing_leaves_the_others_renewed_and_is_reported(warm):
+    from app.shared_figures import keep_warm, read
+
+    name, work_out, key = warm
+    read(name, "x")
+    read(name, "y")
+    for argument in ("x", "y"):
+        cache.delete(f"{name}:{argument}")
+    work_out.fail_on = 3  # the first of the two renewals
+    report = keep_warm(KEEP_HOURS)
+    assert (report.failed, report.renewed) == (1, 1)
+
+
+def test_a_reader_is_noted_once_for_a_while_not_on_every_view(warm, monkeypatch):
+    from app import shared_figures
+
+    name, _work_out, _key = warm
+    writes = []
+    original = cache.set
+    monkeypatch.setattr(cache, "set", lambda key, *args, **kw: (writes.append(key), original(key, *args, **kw))[1])
+    for _ in range(5):
+        shared_figures.read(name, "x")
+    assert writes.count(shared_figures.READ_FIGURES_KEY) == 1
+
+
+def test_the_job_says_so_when_each_server_keeps_its_own_figures(app):
+    result = app.test_cli_runner().invoke(args=["sitthi", "renew-shared-figures"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to renew" in result.output

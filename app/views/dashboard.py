@@ -11,7 +11,7 @@ from app.formatting import office_clock
 from app.models import REQUEST_STATES, Unit
 from app.security.scope import Actor, command_units, is_nationwide
 from app.services.dashboard import Dashboard, approval_dashboard, shared_reader
-from app.shared_figures import shared
+from app.shared_figures import family, read
 from app.views.scoping import current_actor
 
 TEMPLATE = "sitthi/dashboard.html"
@@ -62,17 +62,20 @@ def dashboard_for(actor: Actor) -> Dashboard:
     """The reader's figures: shared ones (nationwide, one command) are worked out once for all
     their readers and renewed after DASHBOARD_CACHE_SECONDS without a reader waiting
     (app.shared_figures), on every app server when the cache is Redis."""
-    clock = office_clock()
     shared_by = shared_reader(actor)
-    seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", 0)
-    if shared_by is None or seconds <= 0:
+    if shared_by is None or current_app.config.get("DASHBOARD_CACHE_SECONDS", 0) <= 0:
+        clock = office_clock()
         return approval_dashboard(db.session, actor, clock.today, clock.now)
-    name, reader = shared_by
-    today = clock.today
-    dashboard, _worked_out_at = shared(
-        f"dashboard:{name}:{today.isoformat()}", seconds,
-        lambda at: approval_dashboard(db.session, reader, today, at.now))
+    dashboard, _worked_out_at = read("dashboard", *shared_by)
     return dashboard
+
+
+@family("dashboard")
+def shared_dashboard(name: str, reader: Actor):
+    """The figures `reader` stands for (shared_reader), for today, as app.shared_figures keeps them."""
+    today = office_clock().today
+    return (f"dashboard:{name}:{today.isoformat()}", current_app.config.get("DASHBOARD_CACHE_SECONDS", 0),
+            lambda at: approval_dashboard(db.session, reader, today, at.now))
 
 
 def scope_caption(actor: Actor) -> str:

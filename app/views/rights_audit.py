@@ -25,7 +25,7 @@ from app.models import Unit
 from app.read_trail import note_read
 from app.security.scope import is_nationwide
 from app.services import exports, grants, linkage, rights_audit, table_report
-from app.shared_figures import shared
+from app.shared_figures import family, read
 from app.views.exporting import download, export_format
 from app.views.scoping import current_actor
 
@@ -215,10 +215,7 @@ class RightsAuditView(BaseView):
         seconds = current_app.config.get("RIGHTS_AUDIT_CACHE_SECONDS", 0)
         if seconds <= 0 or self._officer_term() is not None:
             return None, None
-        today, unused_days = local_today(), self._unused_days()
-        key = f"rights-audit:{command_id}:{flag or ''}:{today.isoformat()}:{_generation(command_id)}"
-        return shared(key, seconds, lambda _at: rights_audit.command_listing(
-            db.session, command_id, today, flag=flag, unused_days=unused_days))
+        return read("rights-audit", command_id, flag)
 
     def _commands(self):
         return list(db.session.scalars(select(Unit).where(Unit.is_admin_scope.is_(True)).order_by(Unit.code)))
@@ -354,6 +351,15 @@ class RightsAuditView(BaseView):
             _new_generation(command_id)  # the counts and the order change: no reader keeps the old ones
             flash(gettext("Revoked: %(num)s", num=done), "success")
         return redirect(back)
+
+
+@family("rights-audit")
+def shared_listing(command_id: int, flag: str | None):
+    """A command's listing for the screen, for today, as app.shared_figures keeps it."""
+    today, unused_days = local_today(), RightsAuditView._unused_days()
+    key = f"rights-audit:{command_id}:{flag or ''}:{today.isoformat()}:{_generation(command_id)}"
+    return key, current_app.config.get("RIGHTS_AUDIT_CACHE_SECONDS", 0), lambda _at: rights_audit.command_listing(
+        db.session, command_id, today, flag=flag, unused_days=unused_days)
 
 
 def _generation(command_id: int) -> int:

@@ -17,7 +17,7 @@ fonts:
 guides: $(BIN)/activate
 	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
 
-.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold clean
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-throughput: install
 # on the same database, in one run (issue 10's goal); BENCH_SCALES as for bench, default 1000000.
 bench-scaffold: install
 	$(BIN)/python bench/scaffold.py $(BENCH_ARGS)
+
+# What `flask sitthi renew-shared-figures` costs when every command's figures are kept warm
+# (bench_1m from bench-data, a Redis database of its own, BENCH_CACHE_URL).
+bench-keep-warm: install
+	$(BIN)/python bench/keep_warm_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -110,11 +110,11 @@ def send_notifications_command(loop: bool, interval: float, retry_failed: bool) 
 @sitthi.command("renew-shared-figures")
 @click.option("--loop", is_flag=True, help="Keep running: renew, wait --interval seconds, repeat (a worker).")
 @click.option("--interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds between two passes with --loop (keep it under SHARED_FIGURES_STALE_SECONDS).")
+              help="Seconds between two passes with --loop (keep it under half SHARED_FIGURES_STALE_SECONDS).")
 def renew_shared_figures_command(loop: bool, interval: float) -> None:
     """Work out again the shared figures (dashboards, rights audit listings) read within
-    SHARED_FIGURES_KEEP_WARM_HOURS once they are past their time, and each day's at its start,
-    so no reader waits for them. Needs the app servers' Redis (CACHE_URL)."""
+    SHARED_FIGURES_KEEP_WARM_HOURS half way to stale, and each day's at its start, so no reader
+    waits for them. Needs the app servers' Redis (CACHE_URL)."""
     from app.shared_figures import keep_warm
 
     config = current_app.config

@@ -12,7 +12,7 @@ of a day does.
 
 So that no reader waits, `flask sitthi renew-shared-figures` (cron or --loop, on a job host that
 shares the app servers' Redis) works out again the figures someone read within
-SHARED_FIGURES_KEEP_WARM_HOURS once they are past their time, and the next day's at its start.
+SHARED_FIGURES_KEEP_WARM_HOURS before they go stale, and the next day's at its start.
 Screens name their figures through `family` and read them with `read`, so the job works out the
 same figures under the same key as a reader would.
 """
@@ -144,10 +144,10 @@ class KeepWarmReport:
 
 
 def keep_warm(keep_hours: float) -> KeepWarmReport:
-    """Work out again every set of figures read within `keep_hours` that is past its time or
-    missing (a new day's key), one at a time, each under the renewal lock readers use, so two
+    """Work out again every set of figures read within `keep_hours` that is half way to stale
+    or missing (a new day's key), one at a time, each under the renewal lock readers use, so two
     job hosts or a reader never work out the same figures at once. Figures no longer read are
-    forgotten."""
+    forgotten. Run at least every half stale time (5 minutes), and no reader waits."""
     report = KeepWarmReport()
     noted = _read_figures()
     now = office_clock().now
@@ -164,8 +164,10 @@ def keep_warm(keep_hours: float) -> KeepWarmReport:
         if seconds <= 0:
             continue  # not shared (the setting at 0): every reader works them out
         kept = cache.get(key)
+        # Readers renew what they read after `seconds`; the job only keeps figures from going
+        # stale, so a set nobody reads now costs the database one working-out per half stale time.
         if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], datetime) \
-                and (now - kept[1]).total_seconds() < seconds:
+                and (now - kept[1]).total_seconds() < max(seconds, _stale_seconds(seconds) / 2):
             report.fresh += 1
             continue
         lock = f"{key}:renewing"

@@ -8,8 +8,8 @@ once sent (whatever became of them since), and a deputy, while the delegation la
 head they stand in for.
 
 Built for national scale (about 1,700 units, 100,000 requests): every figure is one aggregate
-query with the scope as a WHERE condition, the unit tree is loaded once and resolved to commands
-in Python, and the number of SQL statements does not grow with the number of requests. No Flask
+query with the scope as a WHERE condition, units are resolved to commands through the process's
+unit tree, and the number of SQL statements does not grow with the number of requests. No Flask
 here; the view renders the result.
 """
 from collections import Counter
@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
-from app.security.scope import COMMAND_ROLES, NATIONWIDE_ROLES, Actor, is_nationwide, row_condition
+from app.security.scope import COMMAND_ROLES, NATIONWIDE_ROLES, Actor, is_nationwide, row_condition, unit_tree
 from app.services.inboxes import stage_ids
 from app.services.stage_waits import AGENCY, waited_actor
 
@@ -162,48 +162,21 @@ def _waiting_by_actor(session: Session, visible) -> dict[str, int]:
 
 # -- open requests per command -------------------------------------------------------------
 
-def unit_commands(session: Session) -> tuple[dict[int, int | None], dict[int, str]]:
-    """Every unit's administering command (as `scope.command_of` decides), in one query.
-
-    Returns (unit id -> command id or None, unit id -> display name).
-    """
-    rows = session.execute(
-        select(Unit.id, Unit.parent_id, Unit.is_admin_scope, Unit.abbr_th, Unit.name_th)
-    ).all()
-    parent = {row.id: row.parent_id for row in rows}
-    is_command = {row.id: row.is_admin_scope for row in rows}
-    names = {row.id: row.abbr_th or row.name_th for row in rows}
-    resolved: dict[int, int | None] = {}
-    for unit_id in parent:
-        path: list[int] = []
-        current: int | None = unit_id
-        command: int | None = None
-        while current is not None and current in parent:
-            if current in resolved:
-                command = resolved[current]
-                break
-            if current in path:  # a loop in the tree: no command, like command_of
-                break
-            path.append(current)
-            if is_command[current]:
-                command = current
-                break
-            current = parent[current]
-        for seen in path:
-            resolved[seen] = command
-    return resolved, names
-
-
 def _open_by_command(session: Session, visible) -> list[CommandCount]:
     per_unit = session.execute(_within(
         select(AccessRequest.unit_id, func.count())
         .where(AccessRequest.state.in_(OPEN_STATES))
         .group_by(AccessRequest.unit_id), visible
     )).all()
-    commands, names = unit_commands(session)
+    # The process's unit tree (kept until a unit changes) finds the commands: only the few that
+    # have open requests are read for their names.
+    tree = unit_tree(session)
     totals: Counter[int | None] = Counter()
     for unit_id, count in per_unit:
-        totals[commands.get(unit_id)] += count
+        totals[tree.command_of(unit_id)] += count
+    named = [command_id for command_id in totals if command_id is not None]
+    names = {row.id: row.abbr_th or row.name_th for row in session.execute(
+        select(Unit.id, Unit.abbr_th, Unit.name_th).where(Unit.id.in_(named)))} if named else {}
     rows = [
         CommandCount(command_id=command_id, name=names.get(command_id, "") if command_id else "",
                      count=count)

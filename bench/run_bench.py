@@ -99,6 +99,8 @@ def pages(s: dict) -> list[tuple]:
         ("audit trail, next rows deep", "auditor", f"/auditeventview/list/?after={s['deep_event']}"),
         ("dashboard, nationwide", "admin", "/dashboard/"),
         ("dashboard, command", "commandtech", "/dashboard/"),
+        # A head's own figures are never shared: worked out on every view.
+        ("dashboard, unit head", "head", "/dashboard/"),
         ("dashboard, nationwide, worked out", "admin", "/dashboard/", "fresh"),
         ("dashboard, command, worked out", "commandtech", "/dashboard/", "fresh"),
         ("picker: officer name (Thai)", "commandtech", "/lookup/officer?q=สมชาย"),

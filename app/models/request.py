@@ -334,7 +334,10 @@ class Decision(Model):
 
     __tablename__ = "decision"
     __table_args__ = (
-        Index("ix_decision_request_id", "request_id", "decided_at"),
+        # A request's timeline; and the waits of a few requests (a head's or a command's stage
+        # timings) from the index alone on PostgreSQL.
+        Index("ix_decision_request_id", "request_id", "decided_at",
+              postgresql_include=["stage_id", "transition", "waited_hours"]),
         # The dashboard reads the last 90 days of decisions.
         Index("ix_decision_decided_at", "decided_at"),
         # ... and of the waits they ended, from the index alone on PostgreSQL.

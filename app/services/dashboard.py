@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
@@ -91,15 +91,16 @@ def approval_dashboard(session: Session, actor: Actor, today: date, now: datetim
     """Everything `actor` may see on the dashboard, as of `today`, in a fixed number of statements."""
     # None for the nationwide roles: their queries stay exactly the national ones.
     visible = row_condition(session, actor, AccessRequest, counting=True)
+    counts = _counts(session, visible)
     overdue_count, overdue = _overdue(session, today, visible)
     return Dashboard(
         today=today,
         as_of=now,
-        by_state=_by_state(session, visible),
-        open_by_command=_open_by_command(session, visible),
+        by_state=counts.by_state,
+        open_by_command=_open_by_command(session, counts.open_by_unit),
         overdue_count=overdue_count,
         overdue=overdue,
-        waiting_by_actor=_waiting_by_actor(session, visible),
+        waiting_by_actor=counts.waiting_by_actor,
         stage_timings=_stage_timings(session, today, visible),
     )
 
@@ -121,58 +122,81 @@ def shared_reader(actor: Actor) -> tuple[str, Actor] | None:
     return None
 
 
-def _within(query, visible):
-    """`query` narrowed to the reader's rows (`visible` None: every row)."""
-    return query if visible is None else query.where(visible)
-
-
 # -- counts ------------------------------------------------------------------------------
 
-def _by_state(session: Session, visible) -> dict[str, int]:
-    rows = session.execute(_within(
-        select(AccessRequest.state, func.count()).group_by(AccessRequest.state), visible
-    )).all()
-    counts = dict.fromkeys(REQUEST_STATES, 0)
-    counts.update({state: count for state, count in rows})
+@dataclass
+class _Counts:
+    by_state: dict[str, int]
+    open_by_unit: dict[int, int]
+    waiting_by_actor: dict[str, int]
+
+
+def _counts(session: Session, visible) -> _Counts:
+    """The requests by state, the open ones by unit, and those waiting by stage actor.
+
+    The country's come from three statements, each served by an index of its own (one grouping
+    of a million rows into some 10,000 groups took 345 ms against their 266). A reader's share is
+    read once and grouped by all three at once: a head's 13 -> 6 ms, a large command's 110 -> 45
+    ms at national scale.
+    """
+    stages = stage_ids(session)
+    waiting = _waiting(stages)
+    if visible is None:
+        by_state = session.execute(select(AccessRequest.state, func.count()).group_by(AccessRequest.state)).all()
+        open_by_unit = session.execute(
+            select(AccessRequest.unit_id, func.count())
+            .where(AccessRequest.state.in_(OPEN_STATES)).group_by(AccessRequest.unit_id)).all()
+        by_stage = session.execute(
+            select(AccessRequest.current_stage_id, func.count())
+            .where(waiting).group_by(AccessRequest.current_stage_id)).all()
+    else:
+        is_waiting = case((waiting, True), else_=False).label("waiting")
+        rows = session.execute(
+            select(AccessRequest.state, AccessRequest.unit_id, AccessRequest.current_stage_id, is_waiting,
+                   func.count())
+            .where(visible)
+            .group_by(AccessRequest.state, AccessRequest.unit_id, AccessRequest.current_stage_id, is_waiting)
+        ).all()
+        by_state = _summed((state, count) for state, _unit, _stage, _waiting, count in rows)
+        open_by_unit = _summed((unit, count) for state, unit, _stage, _waiting, count in rows if state in OPEN_STATES)
+        by_stage = _summed((stage, count) for _state, _unit, stage, is_waiting, count in rows if is_waiting)
+    counts = _Counts(by_state=dict.fromkeys(REQUEST_STATES, 0), open_by_unit=dict(open_by_unit),
+                     waiting_by_actor=dict.fromkeys(STAGE_ACTORS, 0))
+    counts.by_state.update(dict(by_state))
+    actor_of = {stage_id: actor for actor, ids in stages.items() for stage_id in ids}
+    for stage_id, count in by_stage:
+        counts.waiting_by_actor[actor_of[stage_id]] = counts.waiting_by_actor.get(actor_of[stage_id], 0) + count
     return counts
 
 
-def _waiting_by_actor(session: Session, visible) -> dict[str, int]:
+def _waiting(stages: dict[str, list[int]]):
     """Submitted requests at a stage, plus completed ones waiting for an agency to activate.
 
     Stages are named by id (a handful of rows), so each arm of the condition is a range of the
     (state, stage) index instead of a join that reads every completed request.
     """
-    stages = stage_ids(session)
-    waiting = or_(
-        AccessRequest.state == "submitted",
-        and_(AccessRequest.state == "completed", AccessRequest.current_stage_id.in_(stages[AGENCY])),
+    return and_(
+        AccessRequest.current_stage_id.is_not(None),
+        or_(AccessRequest.state == "submitted",
+            and_(AccessRequest.state == "completed", AccessRequest.current_stage_id.in_(stages[AGENCY]))),
     )
-    rows = session.execute(_within(
-        select(AccessRequest.current_stage_id, func.count())
-        .where(waiting, AccessRequest.current_stage_id.is_not(None))
-        .group_by(AccessRequest.current_stage_id), visible
-    )).all()
-    actor_of = {stage_id: actor for actor, ids in stages.items() for stage_id in ids}
-    counts = dict.fromkeys(STAGE_ACTORS, 0)
-    for stage_id, count in rows:
-        counts[actor_of[stage_id]] = counts.get(actor_of[stage_id], 0) + count
-    return counts
+
+
+def _summed(pairs) -> list[tuple]:
+    totals: Counter = Counter()
+    for key, count in pairs:
+        totals[key] += count
+    return list(totals.items())
 
 
 # -- open requests per command -------------------------------------------------------------
 
-def _open_by_command(session: Session, visible) -> list[CommandCount]:
-    per_unit = session.execute(_within(
-        select(AccessRequest.unit_id, func.count())
-        .where(AccessRequest.state.in_(OPEN_STATES))
-        .group_by(AccessRequest.unit_id), visible
-    )).all()
+def _open_by_command(session: Session, open_by_unit: dict[int, int]) -> list[CommandCount]:
     # The process's unit tree (kept until a unit changes) finds the commands: only the few that
     # have open requests are read for their names.
     tree = unit_tree(session)
     totals: Counter[int | None] = Counter()
-    for unit_id, count in per_unit:
+    for unit_id, count in open_by_unit.items():
         totals[tree.command_of(unit_id)] += count
     named = [command_id for command_id in totals if command_id is not None]
     names = {row.id: row.abbr_th or row.name_th for row in session.execute(

@@ -74,8 +74,9 @@ def samples(url: str) -> dict:
 def pages(s: dict) -> list[tuple]:
     """(screen, who opens it, address[, "fresh"]). The dashboard shares its figures for
     DASHBOARD_CACHE_SECONDS, the rights audit its listing for RIGHTS_AUDIT_CACHE_SECONDS (60 by
-    default, as in production); "fresh" asks an app that works them out on every view, which is
-    what the first reader in a minute waits for."""
+    default, as in production); "fresh" asks an app that works them out on every view: what a
+    renewal costs (beside a reader's request, or in `flask sitthi renew-shared-figures`), and what
+    a reader waits for only when none are kept (no keep-warm job, and nobody read them lately)."""
     return [
         ("inbox: to certify", "head", "/tocertifyview/list/"),
         ("inbox: to verify", "centralit", "/toverifyview/list/"),

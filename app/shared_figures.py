@@ -180,9 +180,9 @@ def keep_warm(keep_hours: float) -> KeepWarmReport:
             report.renewed += 1
         except Exception:  # one set failing leaves the others to be renewed; the job reports it
             log.exception("keeping the shared figures %s warm failed", key)
-            db.session.rollback()
             report.failed += 1
         finally:
+            db.session.rollback()  # each set reads in a transaction of its own, none held for the pass
             cache.delete(lock)
     if forgotten:
         # Notes made meanwhile are kept: only the forgotten ones are taken out of the latest map.

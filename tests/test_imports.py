@@ -86,6 +86,17 @@ def test_good_rows_are_imported_and_bad_rows_reported_with_line_and_reason(db_se
     assert _officer(db_session, good[2]).birth_date is None
 
 
+def test_a_national_id_in_thai_digits_is_the_same_officer_and_other_digits_are_refused(db_session, tree):
+    _command, station, _other, _command2, _station2 = tree
+    nid = new_national_id()
+    thai = nid.translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
+    rows = [person(station.code, f"{thai[0]}-{thai[1:5]}-{thai[5:10]}-{thai[10:12]}-{thai[12]}"),
+            person(station.code, "3" + "²" * 12)]  # digits to str.isdigit(), not to int(): a crash once
+    result = _import(db_session, csv_bytes(rows))
+    assert (result.created, [(r.line, r.message) for r in result.rejects]) == (1, [(3, personnel.MSG_BAD_ID)])
+    assert _officer(db_session, nid).home_unit_id == station.id
+
+
 def test_importing_the_same_file_again_writes_nothing(db_session, tree, app):
     from tests.conftest import counted_statements
 

@@ -13,6 +13,10 @@ def test_valid_ids_are_accepted_and_normalised(value):
     assert len(national_id.validate(value)) == 13
 
 
+def test_thai_digits_are_read_as_the_same_id():
+    assert national_id.validate("๓-๑๐๐๖-๐๐๔๔๕-๖๓-๕") == "3100600445635"
+
+
 @pytest.mark.parametrize(
     "value, message",
     [
@@ -21,6 +25,8 @@ def test_valid_ids_are_accepted_and_normalised(value):
         ("310060044563", national_id.MSG_NOT_13_DIGITS),
         ("31006004456355", national_id.MSG_NOT_13_DIGITS),
         ("31006004456a5", national_id.MSG_NOT_13_DIGITS),
+        ("²" * 13, national_id.MSG_NOT_13_DIGITS),  # digits to str.isdigit(), not to int()
+        ("3" + "²" * 12, national_id.MSG_NOT_13_DIGITS),
         ("", national_id.MSG_NOT_13_DIGITS),
         (None, national_id.MSG_NOT_13_DIGITS),
         ("0100600445630", national_id.MSG_BAD_FIRST_DIGIT),
@@ -83,3 +89,19 @@ def test_officer_form_refuses_bad_checksum_in_the_users_language(app, login, lan
     assert expected in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Officer.id))) == before
+
+
+def test_the_import_check_agrees_with_the_form_check():
+    """is_valid (the imports' fast check) and validate (the forms') give one verdict."""
+    import random
+
+    rng = random.Random(13)
+    candidates = ["3100600445635", "๓๑๐๐๖๐๐๔๔๕๖๓๕", "3" + "²" * 12, "0100600445630", "9100600445639", "31006004456a5"]
+    candidates += ["".join(rng.choice("0123456789") for _ in range(13)) for _ in range(3000)]
+    for value in candidates:
+        try:
+            national_id.validate(value)
+            valid = True
+        except ValidationFailed:
+            valid = False
+        assert national_id.is_valid(value) is (valid and value.isascii()), value

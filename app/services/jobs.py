@@ -9,7 +9,7 @@ app.job_queue's business; nothing here imports Flask.
 """
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import N_, NotAllowed, SitthiError, ValidationFailed, translate
@@ -91,6 +91,18 @@ def create(session: Session, clock: Clock, kind: str, *, filename: str | None = 
     return run
 
 
+def _content_of(session: Session, run_id: int) -> bytes:
+    """The file a run was queued with. PostgreSQL sends it in binary: as text a 44 MB personnel
+    file comes as 88 MB of hex, 0.36 s to fetch against 0.14 s."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return session.scalar(select(JobRun.content).where(JobRun.id == run_id)) or b""
+    with connection.connection.driver_connection.cursor(binary=True) as cursor:
+        cursor.execute(f"SELECT content FROM {JobRun.__tablename__} WHERE id = %s", (run_id,))
+        found = cursor.fetchone()
+    return bytes(found[0] or b"") if found else b""
+
+
 def _importer(kind: str) -> Callable[..., ImportResult]:
     from app.services.imports import personnel, units, usage
 
@@ -111,7 +123,7 @@ def execute(session: Session, clock: Clock, run_id: int,
         raise LookupError(run_id)
     if not claimed:
         return run
-    content, kind, command_id, actor = run.content or b"", run.kind, run.command_id, run.started_by_id
+    content, kind, command_id, actor = _content_of(session, run_id), run.kind, run.command_id, run.started_by_id
 
     def progress(processed: int, total: int) -> None:
         # Only while rows are being checked: nothing of the import is written yet, so a commit

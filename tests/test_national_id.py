@@ -68,13 +68,14 @@ def _officer_form(unit_id, rank_id, nid):
 
 
 @pytest.mark.parametrize(
-    "lang, expected",
+    "lang, expected, typed",
     [
-        ("th", "ไม่ถูกต้อง"),
-        ("en", "is not valid: the check digit does not match"),
+        ("th", "ไม่ถูกต้อง", "3100600445636"),
+        ("en", "is not valid: the check digit does not match", "3100600445636"),
+        ("en", "must be exactly 13 digits", "3" + "²" * 12),  # a ValueError (a 500) once
     ],
 )
-def test_officer_form_refuses_bad_checksum_in_the_users_language(app, login, lang, expected):
+def test_officer_form_refuses_bad_checksum_in_the_users_language(app, login, lang, expected, typed):
     admin = login("admin")
     admin.get(f"/lang/{lang}")
     with app.app_context():
@@ -84,7 +85,7 @@ def test_officer_form_refuses_bad_checksum_in_the_users_language(app, login, lan
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "KKN-MUEANG"))
         rank_id = db.session.scalar(select(Rank.id).where(Rank.abbr_th == "ด.ต."))
         before = db.session.scalar(select(func.count(Officer.id)))
-    response = admin.submit("/officerview/add", _officer_form(unit_id, rank_id, "3100600445636"))
+    response = admin.submit("/officerview/add", _officer_form(unit_id, rank_id, typed))
     assert response.status_code == 200
     assert expected in response.get_data(as_text=True)
     with app.app_context():
@@ -105,3 +106,17 @@ def test_the_import_check_agrees_with_the_form_check():
         except ValidationFailed:
             valid = False
         assert national_id.is_valid(value) is (valid and value.isascii()), value
+
+
+def test_officer_form_stores_an_id_typed_in_thai_digits_in_arabic_digits(app, login):
+    admin = login("admin")
+    with app.app_context():
+        from app.extensions import db
+        from app.models import Rank, Unit
+
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "KKN-MUEANG"))
+        rank_id = db.session.scalar(select(Rank.id).where(Rank.abbr_th == "ด.ต."))
+    response = admin.submit("/officerview/add", _officer_form(unit_id, rank_id, "๓-๑๐๐๖-๐๐๔๔๕-๖๓-๕"))
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Officer.first_name_th).where(Officer.national_id == "3100600445635")) == "ทดสอบ"

@@ -346,11 +346,12 @@ def test_usage_import_upserts_counts_per_officer_and_source(db_session, tree):
     _import(db_session, csv_bytes([person(station.code, nid) for nid in nids]))
     rows = [[nids[0], "vehicles", "120", "01/11/2569"], [nids[0], "ทะเบียนราษฎร", "3", ""],
             [nids[1], "vehicles", "0", ""], [new_national_id(), "vehicles", "1", ""], [nids[1], "nosuch", "1", ""],
-            [nids[1], "aliens", "-4", ""]]
+            [nids[1], "aliens", "-4", ""],
+            [nids[1], "aliens", "1²", ""]]  # a digit to str.isdigit(), not to int(): the job failed once
     result = usage.import_usage(db_session, CLOCK, csv_bytes(rows, headers=USAGE_HEADERS))
-    assert (result.created, result.rejected) == (3, 3)
+    assert (result.created, result.rejected) == (3, 4)
     assert [r.message for r in result.rejects] == [usage.MSG_UNKNOWN_OFFICER, usage.MSG_UNKNOWN_SOURCE,
-                                                   usage.MSG_BAD_COUNT]
+                                                   usage.MSG_BAD_COUNT, usage.MSG_BAD_COUNT]
     first = db_session.scalar(select(SourceUsage).join(Officer).where(Officer.national_id == nids[0],
                                                                       SourceUsage.query_count == 120))
     assert first.last_used_on == date(2026, 11, 1)

@@ -118,7 +118,7 @@ def _check(values: dict, officers: dict, sources: dict, today: date) -> dict:
     if source_id is None:
         raise _Refused(MSG_UNKNOWN_SOURCE, value=values["source"][:100])
     text = values["query_count"].replace(",", "")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:  # isdigit() admits "²", which int() cannot read
         raise _Refused(MSG_BAD_COUNT, value=values["query_count"][:30])
     used = values.get("last_used") or None
     if isinstance(used, str):

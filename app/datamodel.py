@@ -265,6 +265,11 @@ class CappedCountInterface(SQLAInterface):
         count = self.session.execute(select(count)).scalar()
         return CappedCount(count) if count > cap else count
 
+    def more_than(self, filters, limit: int) -> bool:
+        """Whether `filters` admit more than `limit` rows; at most limit + 1 keys are counted."""
+        query = self.session.query(self.obj)
+        return self.session.execute(select(self._counted(query, filters, None, limit))).scalar() > limit
+
     def _counted(self, query, filters, select_columns, cap: int):
         """The number of rows `filters` admit, up to cap + 1, as a scalar subquery."""
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})

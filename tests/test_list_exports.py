@@ -85,3 +85,21 @@ def test_roles_without_the_list_cannot_export_it(login, username, url):
 
 def test_an_unknown_format_is_refused(login):
     assert login("centralit").get("/grantview/export/?format=pdf").status_code == 404
+
+
+def test_an_export_past_the_limit_is_refused_from_a_count_and_the_list_keeps_its_filters(
+        app, login, two_commands, monkeypatch):
+    from app.views import exporting
+    from tests.conftest import counted_statements
+
+    monkeypatch.setattr(exporting, "EXPORT_LIMIT", 1)
+    tech = login(two_commands["tech"])
+    with counted_statements(app) as statements:
+        response = tech.get("/commandgrantview/export/?format=csv&_flt_0_source=")
+    assert response.status_code == 302
+    assert "/commandgrantview/list/" in response.location and "_flt_0_source=" in response.location
+    # The grants were counted, never read: no statement selected a grant's columns.
+    assert not [s for s in statements if "permission_grant.reason" in s]
+    listed = tech.get(response.location).get_data(as_text=True)
+    assert "More than 1 rows" in listed or "มากกว่า 1 แถว" in listed
+    assert _csv(tech.get("/commandgrantview/export/?format=csv&_flt_0_state=suspended")).count("ส่งออกของเรา") == 1

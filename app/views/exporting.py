@@ -50,12 +50,14 @@ class ExportableList:
         get_filter_args(self._filters)
         order_column, order_direction = self.base_order or ("", "")
         joined = self._filters.get_joined_filters(self._base_filters)
-        _count, rows = self.datamodel.query(joined, order_column, order_direction, page=0,
-                                            page_size=EXPORT_LIMIT + 1)
-        if len(rows) > EXPORT_LIMIT:
+        # Counted first, from the keys: reading 50,001 grants to refuse them took 4 s and 500 MB.
+        if self.datamodel.more_than(joined, EXPORT_LIMIT):
             flash(gettext("More than %(limit)s rows: narrow the list with its filters, then export again.",
                           limit=f"{EXPORT_LIMIT:,}"), "danger")
-            return redirect(url_for(".list"))
+            kept = {name: values for name, values in request.args.lists() if name != "format"}
+            return redirect(url_for(".list", **kept))  # the list as it was filtered
+        _count, rows = self.datamodel.query(joined, order_column, order_direction, page=0,
+                                            page_size=EXPORT_LIMIT)
         table = exports.Table(title=str(self.list_title),
                               headers=[str(heading) for heading, _ in self.export_columns],
                               rows=[[value(row) for _, value in self.export_columns] for row in rows],

@@ -124,6 +124,22 @@ def test_the_printed_report_is_a_thai_pdf_of_the_command(login, audit_world):
     assert "รายงาน" in text
 
 
+def test_a_report_too_long_to_print_is_refused_at_once_and_one_finding_still_prints(login, audit_world, monkeypatch):
+    """A large command's whole audit held a web worker for minutes laying out a PDF."""
+    from app.views import rights_audit as screen
+
+    monkeypatch.setattr(screen, "REPORT_ROW_LIMIT", 1)
+    tech = login(audit_world["tech"])
+    response = tech.get("/rightsaudit/report/")
+    assert response.status_code == 302 and response.location.endswith("/rightsaudit/")
+    assert "มากเกินกว่าจะพิมพ์ได้" in tech.get(response.location).get_data(as_text=True)
+    one_finding = tech.get("/rightsaudit/report/?flag=retired")
+    assert one_finding.status_code == 200 and one_finding.mimetype == "application/pdf"
+    monkeypatch.setattr(screen, "REPORT_ROW_LIMIT", 0)
+    refused = tech.get("/rightsaudit/report/?flag=retired")
+    assert refused.status_code == 302 and "flag=retired" in refused.location
+
+
 def test_a_command_tech_revokes_a_flagged_grant_with_a_reason(app, login, audit_world):
     tech = login(audit_world["tech"])
     token = tech.csrf_token("/rightsaudit/")

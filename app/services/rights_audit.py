@@ -427,9 +427,12 @@ def command_listing(session: Session, command_id: int, today: date, *, flag: str
     every_user = _users(audited, within, None).cte("every_user")
     found = officers_matching(officer_term)
     listed = every_user if flag is None and found is None else _users(audited, within, flag, found).cte("listed")
-    # One statement, so the command's grants are judged once: the totals ride on each row.
+    # One statement, so the command's grants are judged once: the totals ride on each row. Summed
+    # once, MATERIALIZED: PostgreSQL, misjudging the grants at 143 rows for 31,850, summed them
+    # again beside each of a filter's 2,454 officers (17.7 s for "duty line not eligible").
     totals = select(func.count().label("grants"), func.coalesce(func.sum(audited.c.flagged), 0).label("flagged"),
-                    *(func.coalesce(func.sum(audited.c[code]), 0).label(code) for code in FLAGS)).subquery("totals")
+                    *(func.coalesce(func.sum(audited.c[code]), 0).label(code) for code in FLAGS)) \
+        .cte("totals").prefix_with("MATERIALIZED", dialect="postgresql")
     users = select(func.count()).select_from(every_user).scalar_subquery().label("users")
     ordered = (select(listed.c.officer_id, users, totals)
                .join_from(listed, Officer, Officer.id == listed.c.officer_id).join(totals, true())

@@ -84,7 +84,7 @@ class ConcernsOfficer(BaseFilter):
 # Thai text a list may be sorted by: in Thai dictionary order (app.models.collation).
 THAI_TEXT_COLUMNS = frozenset({"first_name_th", "last_name_th", "name_th", "abbr_th", "position_title", "subject",
                                "province_th"})
-CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind", "action"})
+CODE_COLUMNS = frozenset({"state", "kind", "status", "outcome", "request_kind", "action", "object_type"})
 
 
 class _EnteredDate:

@@ -75,11 +75,14 @@ PAGES = [
     ("admin", "/accessrequestview/list/?_flt_0_state=submitted"),
     ("admin", "/accessrequestview/list/?after={deep_request}"),
     ("admin", "/grantview/list/"),
+    ("admin", "/grantview/list/?_oc_GrantView=valid_until&_od_GrantView=asc"),
     ("admin", "/officerview/list/?_flt_0_first_name_th=สมชาย"),
     ("centralit", "/requests/show/{request}"),
     ("auditor", "/auditeventview/list/"),
     ("auditor", "/auditeventview/list/?after={deep_event}"),
     ("auditor", "/auditeventview/list/?_flt_0_occurred_at={today_be}"),  # the trail of one day
+    ("auditor", "/auditeventview/list/?_flt_0_action=export"),  # one action, rare in the trail
+    ("auditor", "/auditeventview/list/?_flt_0_object_type=RightsAudit"),
     ("commandtech", "/lookup/officer?q=สมชาย"),
     ("admin", "/lookup/officer?q=สม ใจ"),
 ]

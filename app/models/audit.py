@@ -38,6 +38,8 @@ class AuditEvent(Model):
     __table_args__ = (
         Index("ix_audit_occurred_at", "occurred_at", "id"),
         Index("ix_audit_object", "object_type", "object_id"),
+        # The trail filtered by one action, newest first (migration 0024).
+        Index("ix_audit_action", "action", "id"),
         Index("ix_audit_actor", "actor_id", "occurred_at"),
         Index("ix_audit_unit", "unit_id", "occurred_at"),
         Index("ix_audit_job_run", "job_run_id"),

@@ -43,6 +43,8 @@ class Grant(TimestampMixin, VersionedMixin, Model):
         ),
         Index("ix_grant_officer_state", "officer_id", "state"),
         Index("ix_grant_state_valid_until", "state", "valid_until"),
+        # Every grant sorted by expiry, the nationwide list's sort (migration 0024).
+        Index("ix_grant_valid_until", "valid_until", "id"),
         Index("ix_grant_request_id", "request_id"),
         # The grants a command administers: the rights audit (migration 0015).
         Index("ix_grant_command_state", "command_id", "state"),

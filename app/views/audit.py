@@ -111,6 +111,9 @@ class AuditEventView(ExportableList, ReadOnlyModelView):
         "actor": relation_field(_l("Done by"), User, "user"),
         "action": SelectField(LABELS["action"], choices=lambda: sorted(
             ((code, labels.audit_action_label(code)) for code in known_actions()), key=lambda c: c[1])),
+        # A code, chosen and matched whole: "contains" read the ten million rows for a few.
+        "object_type": SelectField(_l("Concerning"), choices=lambda: sorted(
+            ((code, str(name)) for code, name in labels.AUDIT_OBJECT.items()), key=lambda c: c[1])),
     }
     formatters_columns = {
         "purpose": purpose_text, "officers": officers_text, "action": labels.audit_action_label,

@@ -141,7 +141,16 @@ class MomentOnDay(_EnteredDay):
     name, arg_name = _l("On the day"), "day_eq"
 
     def condition(self, column, start, end):
-        return and_(column >= start, column < end)
+        on_day = and_(column >= start, column < end)
+        # A day's rows lie between its first and last key, which the day's index gives: a list in
+        # key order (the audit trail, newest first) then starts at the day's last row instead of
+        # walking back from the newest (1.3 s for a day of 2025 in a trail of ten million rows).
+        key = getattr(self.model, self.datamodel.get_pk_name())
+        # min(key + 0): PostgreSQL would take min(key) as the first key in key order that falls on
+        # the day, walking the key's index from the wrong end just the same.
+        first = select(func.min(key + 0)).where(on_day).scalar_subquery()
+        last = select(func.max(key + 0)).where(on_day).scalar_subquery()
+        return and_(on_day, key >= first, key <= last)
 
 
 class MomentAfterDay(_EnteredDay):

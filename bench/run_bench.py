@@ -63,12 +63,20 @@ def samples(url: str) -> dict:
             "request": one("SELECT id FROM access_request WHERE state = 'submitted' ORDER BY id DESC LIMIT 1"),
             "deep_request": one("SELECT id FROM access_request ORDER BY id LIMIT 1 OFFSET 100"),
             "deep_event": one("SELECT id FROM audit_event ORDER BY id LIMIT 1 OFFSET 100"),
+            # A day near the trail's start, typed as a Thai reader types it (B.E.).
+            "old_day": _typed_day(one("SELECT (min(occurred_at) + interval '90 days')::date FROM audit_event")),
             "rows": {t: one(f"SELECT count(*) FROM {t}") for t in
                      ("unit", "officer", "access_request", "request_item", "decision", "permission_grant",
                       "audit_event")},
         }
     engine.dispose()
     return found
+
+
+def _typed_day(day) -> str:
+    from app.domain.inputs import shown_date
+
+    return shown_date(day, buddhist_era=True)
 
 
 def pages(s: dict) -> list[tuple]:
@@ -92,6 +100,7 @@ def pages(s: dict) -> list[tuple]:
         ("request list, command's", "commandtech", "/accessrequestview/list/"),
         ("request page", "centralit", f"/requests/show/{s['request']}"),
         ("grant list", "admin", "/grantview/list/"),
+        ("grant list by expiry", "admin", "/grantview/list/?_oc_GrantView=valid_until&_od_GrantView=asc"),
         ("command permissions", "commandtech", "/commandgrantview/list/"),
         ("rights audit (the demo command)", "commandtech", "/rightsaudit/"),
         ("rights audit, page 40", "commandtech", "/rightsaudit/?page=40"),
@@ -100,6 +109,8 @@ def pages(s: dict) -> list[tuple]:
         ("rights audit, one finding, worked out", "commandtech", "/rightsaudit/?flag=duty_line", "fresh"),
         ("audit trail", "auditor", "/auditeventview/list/"),
         ("audit trail, next rows deep", "auditor", f"/auditeventview/list/?after={s['deep_event']}"),
+        ("audit trail, one day long ago", "auditor", f"/auditeventview/list/?_flt_0_occurred_at={s['old_day']}"),
+        ("audit trail, one action", "auditor", "/auditeventview/list/?_flt_0_action=export"),
         ("dashboard, nationwide", "admin", "/dashboard/"),
         ("dashboard, command", "commandtech", "/dashboard/"),
         # A head's own figures are never shared: worked out on every view.

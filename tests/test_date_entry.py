@@ -171,3 +171,24 @@ def test_the_audit_trail_is_filtered_by_days_entered_in_the_readers_era(app, log
     assert "วันตรวจร่องรอย" not in page
     page = auditor.get("/auditeventview/list/?_flt_0_occurred_at=2026-99-99").get_data(as_text=True)
     assert "ไม่มีวันที่ 99/99/2026" in page
+
+
+def test_a_day_of_the_trail_holds_its_rows_written_out_of_order(app, login):
+    """The day filter bounds the keys by the day's first and last: a row written late for the day
+    (a server's clock behind) is still the day's, and a row between them of another day is not."""
+    from datetime import UTC, datetime
+
+    from app.extensions import db
+    from app.services import audit
+
+    with app.app_context():
+        for summary, moment in (("วันก่อน-แรก", datetime(2025, 3, 1, 3, tzinfo=UTC)),
+                                ("อีกวัน-กลาง", datetime(2025, 3, 5, 3, tzinfo=UTC)),
+                                ("วันก่อน-หลัง", datetime(2025, 3, 1, 9, tzinfo=UTC))):
+            audit.record(db.session, "day_test.write", object_type="DayTest", summary=summary).occurred_at = moment
+        db.session.commit()
+    auditor = login("auditor")
+    page = auditor.get("/auditeventview/list/?_flt_0_occurred_at=01/03/2568").get_data(as_text=True)
+    assert "วันก่อน-แรก" in page and "วันก่อน-หลัง" in page and "อีกวัน-กลาง" not in page
+    other = auditor.get("/auditeventview/list/?_flt_0_occurred_at=05/03/2568").get_data(as_text=True)
+    assert "อีกวัน-กลาง" in other and "วันก่อน" not in other

@@ -106,7 +106,7 @@ def pages(s: dict) -> list[tuple]:
         ("rights audit, page 40", "commandtech", "/rightsaudit/?page=40"),
         ("rights audit, worked out", "commandtech", "/rightsaudit/", "fresh"),
         # One finding: the largest at 1M (21,000 grants); its listing summed the totals per officer once.
-        ("rights audit, one finding, worked out", "commandtech", "/rightsaudit/?flag=duty_line", "fresh"),
+        ("rights audit, a finding, worked out", "commandtech", "/rightsaudit/?flag=duty_line", "fresh"),
         ("audit trail", "auditor", "/auditeventview/list/"),
         ("audit trail, next rows deep", "auditor", f"/auditeventview/list/?after={s['deep_event']}"),
         ("audit trail, one day long ago", "auditor", f"/auditeventview/list/?_flt_0_occurred_at={s['old_day']}"),

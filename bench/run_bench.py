@@ -98,6 +98,7 @@ def pages(s: dict) -> list[tuple]:
         ("request list, state filter", "admin", "/accessrequestview/list/?_flt_0_state=submitted"),
         ("request list, next rows deep", "admin", f"/accessrequestview/list/?after={s['deep_request']}"),
         ("request list, command's", "commandtech", "/accessrequestview/list/"),
+        ("request list, part of a number", "admin", "/accessrequestview/list/?_flt_2_number=000123"),
         ("request page", "centralit", f"/requests/show/{s['request']}"),
         ("grant list", "admin", "/grantview/list/"),
         ("grant list by expiry", "admin", "/grantview/list/?_oc_GrantView=valid_until&_od_GrantView=asc"),

@@ -74,6 +74,7 @@ PAGES = [
     ("commandtech", "/rightsaudit/"),
     ("admin", "/accessrequestview/list/?_flt_0_state=submitted"),
     ("admin", "/accessrequestview/list/?after={deep_request}"),
+    ("admin", "/accessrequestview/list/?_flt_2_number=000123"),  # part of a request's number
     ("admin", "/grantview/list/"),
     ("admin", "/grantview/list/?_oc_GrantView=valid_until&_od_GrantView=asc"),
     ("admin", "/officerview/list/?_flt_0_first_name_th=สมชาย"),

@@ -173,6 +173,10 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         # The chasing sweep (migration 0016): what waits at one stage since a day or earlier.
         Index("ix_request_waiting_since", "current_stage_id", "stage_entered_on",
               sqlite_where=text("state = 'submitted'"), postgresql_where=text("state = 'submitted'")),
+        # A request found by part of its number ("000123" of 2569/000123), in every list and
+        # inbox: a trigram index serves ILIKE's prefix and infix (migration 0025; plain on SQLite).
+        Index("ix_request_number_trgm", "number", postgresql_using="gin",
+              postgresql_ops={"number": "gin_trgm_ops"}),
         # The lines of a group request; most requests belong to none (migration 0017).
         Index("ix_request_group", "group_id",
               sqlite_where=text("group_id IS NOT NULL"), postgresql_where=text("group_id IS NOT NULL")),

@@ -185,7 +185,7 @@ def test_a_day_of_the_trail_holds_its_rows_written_out_of_order(app, login):
         for summary, moment in (("วันก่อน-แรก", datetime(2025, 3, 1, 3, tzinfo=UTC)),
                                 ("อีกวัน-กลาง", datetime(2025, 3, 5, 3, tzinfo=UTC)),
                                 ("วันก่อน-หลัง", datetime(2025, 3, 1, 9, tzinfo=UTC))):
-            audit.record(db.session, "day_test.write", object_type="DayTest", summary=summary).occurred_at = moment
+            audit.record(db.session, "day_filter.test", object_type="DayTest", summary=summary).occurred_at = moment
         db.session.commit()
     auditor = login("auditor")
     page = auditor.get("/auditeventview/list/?_flt_0_occurred_at=01/03/2568").get_data(as_text=True)

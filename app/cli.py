@@ -381,12 +381,12 @@ def import_usage_command(path: str, rejects_path: str | None) -> None:
 @sitthi.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
 def worker_command(burst: bool) -> None:
-    """Carry out queued imports from the RQ queue at JOB_QUEUE_URL (Redis)."""
+    """Carry out queued imports and exports from the RQ queue at JOB_QUEUE_URL (Redis)."""
     from app.job_queue import work
 
     url = current_app.config.get("JOB_QUEUE_URL")
     if not url:
-        raise click.ClickException("JOB_QUEUE_URL is not set: without it imports run inside the web process")
+        raise click.ClickException("JOB_QUEUE_URL is not set: without it imports and exports run in a thread of the web process")
     work(url, burst=burst)
 
 

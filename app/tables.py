@@ -19,20 +19,31 @@ from app.models import Grant, ReviewCampaign
 from app.read_trail import note_read
 from app.security.scope import Actor, working_unit_id
 from app.services import exports, reviews
+from app.services.jobs import ExportFile
 
 
-def download(table: exports.Table, name: str, fmt: str, *, actor: Actor, what: str,
-             unit_id: int | None = None) -> Response:
+def written(table: exports.Table, name: str, fmt: str, *, actor: Actor, what: str,
+            unit_id: int | None = None) -> ExportFile:
     """The table as a file named `name-<date>.<ext>`, after auditing the export as a read: every
     export is a read of personal data (OIA B.E. 2540, PDPA), recorded with who, what and how many rows."""
     content, mimetype, extension = exports.render(table, fmt)
     note_read(actor, "export", officer_ids=table.officer_ids, object_type=what, unit_id=unit_id,
               summary=f"{table.title}: {len(table.rows)} rows ({extension})")
-    filename = f"{name}-{local_today().isoformat()}.{extension}"
-    return Response(content, mimetype=mimetype, headers={
-        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename, safe=""),
+    return ExportFile(content=content, name=f"{name}-{local_today().isoformat()}.{extension}", mimetype=mimetype,
+                      rows=len(table.rows))
+
+
+def file_response(file: ExportFile, disposition: str = "attachment") -> Response:
+    return Response(file.content, mimetype=file.mimetype, headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''" + quote(file.name, safe=""),
         "X-Content-Type-Options": "nosniff",
     })
+
+
+def download(table: exports.Table, name: str, fmt: str, *, actor: Actor, what: str,
+             unit_id: int | None = None) -> Response:
+    """The table as a file at once, for the small ones (an import's rejected rows)."""
+    return file_response(written(table, name, fmt, actor=actor, what=what, unit_id=unit_id))
 
 
 def officer_unit(grant: Grant) -> str:

@@ -9,6 +9,7 @@ Time is an input: the whole run happens at one instant of our choosing (SITTHI_T
 date-time; a fixed default otherwise), so today, now and every date a test builds agree, and the
 suite gives the same answer on any day it runs. CI's PostgreSQL pass runs it a year ahead.
 """
+import html
 import os
 import re
 import uuid
@@ -194,6 +195,20 @@ class Browser:
         payload = dict(data)
         payload["csrf_token"] = self.csrf_token(url)
         return self.client.post(url, data=payload, follow_redirects=follow_redirects)
+
+    def export(self, url: str, page: str, fmt: str | None = None):
+        """Ask for an export as its button on `page` does (a POST with the page's token) and
+        return the file its job wrote (jobs run inline in tests), or the answer that refused it:
+        the refusal itself, or the run's page when the run failed."""
+        data = {"csrf_token": self.csrf_token(page)}
+        if fmt:
+            data["format"] = fmt
+        asked = self.client.post(url, data=data)
+        if asked.status_code != 302 or "/exports/run/" not in asked.location:
+            return asked
+        run_page = self.client.get(asked.location)
+        link = re.search(r'id="export-download" href="([^"]+)"', run_page.get_data(as_text=True))
+        return self.client.get(html.unescape(link.group(1))) if link else run_page
 
     def get(self, url: str, **kwargs):
         return self.client.get(url, **kwargs)

@@ -1,4 +1,5 @@
-"""Where an import runs: on RQ with JOB_QUEUE_URL (a real redis-server), else in a thread."""
+"""Where an import or an export runs: on RQ with JOB_QUEUE_URL (a real redis-server), else in a thread."""
+import re
 import shutil
 import socket
 import subprocess
@@ -112,3 +113,38 @@ def test_the_worker_needs_a_queue_url(app, monkeypatch):
     monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
     result = app.test_cli_runner().invoke(args=["sitthi", "worker", "--burst"])
     assert result.exit_code != 0 and "JOB_QUEUE_URL" in result.output
+
+
+def _ask_for_an_export(tech) -> int:
+    asked = tech.post("/commandgrantview/export/",
+                      data={"format": "csv", "csrf_token": tech.csrf_token("/commandgrantview/list/")})
+    assert asked.status_code == 302 and "/exports/run/" in asked.location
+    return int(re.search(r"/exports/run/(\d+)", asked.location).group(1))
+
+
+def test_an_export_waits_for_the_worker_and_is_written_for_who_asked(app, login, redis_url, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    tech = login("commandtech")
+    run_id = _ask_for_an_export(tech)
+    assert _state(app, run_id) == "queued"
+    waiting = tech.get(f"/exports/run/{run_id}").get_data(as_text=True)
+    assert 'data-finished="0"' in waiting and 'id="export-download"' not in waiting
+    result = app.test_cli_runner().invoke(args=["sitthi", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert _state(app, run_id) == "done"
+    file = tech.get(f"/exports/run/{run_id}/file")
+    assert file.status_code == 200 and file.get_data().decode("utf-8-sig").count("\r\n") >= 1
+
+
+def test_without_a_queue_an_export_goes_to_a_thread(app, login, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    tech = login("commandtech")
+    run_id = _ask_for_an_export(tech)
+    for _ in range(100):
+        if _state(app, run_id) in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert _state(app, run_id) == "done"
+    assert tech.get(f"/exports/run/{run_id}/file").status_code == 200

@@ -128,7 +128,7 @@ def test_an_officer_reading_their_own_request_is_not_audited(app, login):
 
 def test_an_export_links_every_officer_it_holds(app, login, subject):
     commandtech = login("commandtech")
-    response = commandtech.get("/commandgrantview/export/?format=csv")
+    response = commandtech.export("/commandgrantview/export/", "/commandgrantview/list/", "csv")
     assert response.status_code == 200
     [event] = _reads_of(app, subject["officer_id"])
     assert event.action == "export" and event.actor_id == _user_id(app, "commandtech")

@@ -41,7 +41,8 @@ def test_command_tech_audits_then_reviews_and_revokes_a_flagged_grant(chromium, 
     assert page.input_value("#audit-search-q") == "ทบทวนสิทธิ์"  # the filter keeps the search
     assert page.locator(f'tr[data-grant="{grant_id}"]').count() == 1
     with page.expect_download() as download:
-        page.click("#export-xlsx")
+        page.click("#export-xlsx")  # the run's page opens, follows the job and downloads its file
+    assert "/exports/run/" in page.url and page.locator("#export-download").count() == 1
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True).active

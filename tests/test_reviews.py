@@ -522,14 +522,15 @@ def test_the_review_screens_from_start_to_sign_off(app, login, screen_world):
         assert db.session.get(ReviewDecision, keep.id).signed_off_at is not None
 
     # The results, exported; the formula in the comment stays text.
-    export = tech.get(f"/reviewcampaignview/export/{campaign_id}?format=csv")
+    shown = f"/reviewcampaignview/show/{campaign_id}"
+    export = tech.export(f"/reviewcampaignview/export/{campaign_id}", shown, "csv")
     assert export.status_code == 200 and export.headers["Content-Disposition"].endswith(".csv")
     rows = list(csv.reader(io.StringIO(export.get_data().decode("utf-8-sig"))))
     assert len(rows) == 1 + 7
     assert any(cell.startswith("'=HYPERLINK") for row in rows for cell in row)
-    xlsx = tech.get(f"/reviewcampaignview/export/{campaign_id}?format=xlsx")
+    xlsx = tech.export(f"/reviewcampaignview/export/{campaign_id}", shown, "xlsx")
     assert xlsx.status_code == 200 and xlsx.get_data()[:2] == b"PK"
-    assert tech.get(f"/reviewcampaignview/export/{campaign_id}?format=pdf").status_code == 404
+    assert tech.export(f"/reviewcampaignview/export/{campaign_id}", shown, "pdf").status_code == 404
     with app.app_context():
         exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export",
                                                               AuditEvent.object_type == "ReviewCampaign")).all()
@@ -543,7 +544,7 @@ def test_other_commands_and_officers_never_reach_a_review(app, login, screen_wor
     keep = _item_of(app, campaign_id, screen_world["keep"])
     other = login("commandtech2")
     assert other.get(f"/reviewcampaignview/show/{campaign_id}").status_code == 404
-    assert other.get(f"/reviewcampaignview/export/{campaign_id}?format=csv").status_code == 404
+    assert other.export(f"/reviewcampaignview/export/{campaign_id}", "/myrecord/", "csv").status_code == 404
     assert other.get(f"/toreviewview/decide/{keep.id}").status_code == 404
     answer = other.post(
         f"/toreviewview/decide/{keep.id}",
@@ -558,7 +559,9 @@ def test_other_commands_and_officers_never_reach_a_review(app, login, screen_wor
     # Auditors read every review and its results.
     auditor = login("auditor")
     assert auditor.get(f"/reviewcampaignview/show/{campaign_id}").status_code == 200
-    assert auditor.get(f"/reviewcampaignview/export/{campaign_id}?format=xlsx").status_code == 200
+    exported = auditor.export(f"/reviewcampaignview/export/{campaign_id}", f"/reviewcampaignview/show/{campaign_id}",
+                              "xlsx")
+    assert exported.status_code == 200 and exported.get_data()[:2] == b"PK"
     assert auditor.get("/reviewcampaignview/start").status_code == 403
     item_page = auditor.get(f"/reviewdecisionview/show/{keep.id}")
     assert item_page.status_code == 200 and str(keep.officer.first_name_th) in item_page.get_data(as_text=True)

@@ -53,8 +53,8 @@ def test_a_command_tech_audits_their_own_command_only(login, audit_world):
     assert f'data-grant="{audit_world["flagged"]}"' in html and 'data-flag="retired"' in html
     assert "สมชายคลีน" in html and "เพื่อนบ้านอีกกองบังคับการ" not in html
     assert tech.get(f"/rightsaudit/?command={audit_world['other']}").status_code == 403
-    assert tech.get(f"/rightsaudit/export/?command={audit_world['other']}&format=csv").status_code == 403
-    assert tech.get(f"/rightsaudit/report/?command={audit_world['other']}").status_code == 403
+    assert tech.export(f"/rightsaudit/export/?command={audit_world['other']}", "/rightsaudit/", "csv").status_code == 403
+    assert tech.export(f"/rightsaudit/report/?command={audit_world['other']}", "/rightsaudit/").status_code == 403
 
     other = login(audit_world["other_tech"]).get("/rightsaudit/").get_data(as_text=True)
     assert "เพื่อนบ้านอีกกองบังคับการ" in other and "สมชายคลีน" not in other
@@ -68,12 +68,14 @@ def test_the_filter_shows_only_officers_with_that_flag(login, audit_world):
 @pytest.mark.parametrize("username", ["officer", "head", "personnel"])
 def test_roles_without_the_audit_are_refused(login, audit_world, username):
     user = login(username)
-    for url in ("/rightsaudit/", f"/rightsaudit/?command={audit_world['command']}",
-                f"/rightsaudit/export/?command={audit_world['command']}&format=csv",
-                f"/rightsaudit/report/?command={audit_world['command']}"):
+    for url in ("/rightsaudit/", f"/rightsaudit/?command={audit_world['command']}"):
         response = user.get(url)
         assert response.status_code in (302, 403), url
         assert audit_world["command_name"] not in response.get_data(as_text=True)
+    for url in (f"/rightsaudit/export/?command={audit_world['command']}&format=csv",
+                f"/rightsaudit/report/?command={audit_world['command']}"):
+        response = user.post(url, data={"csrf_token": user.csrf_token("/myrecord/")})
+        assert response.status_code in (302, 403) and "/exports/run/" not in (response.location or ""), url
 
 
 @pytest.mark.parametrize("username", ["centralit", "auditor"])
@@ -97,12 +99,12 @@ def test_bad_addresses_are_refused_not_a_500(login, audit_world, query):
 
 def test_the_csv_and_xlsx_hold_the_command_only_neutralised_and_audited(app, login, audit_world):
     tech = login(audit_world["tech"])
-    csv_response = tech.get("/rightsaudit/export/?format=csv")
+    csv_response = tech.export("/rightsaudit/export/", "/rightsaudit/", "csv")
     assert csv_response.status_code == 200
     text = csv_response.get_data().decode("utf-8-sig")
     assert "สมชายคลีน" in text and "เพื่อนบ้านอีกกองบังคับการ" not in text
     assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text
-    xlsx = tech.get("/rightsaudit/export/?format=xlsx&flag=retired")
+    xlsx = tech.export("/rightsaudit/export/?flag=retired", "/rightsaudit/", "xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][2] == "'=HYPERLINK(\"x\")"
@@ -116,28 +118,36 @@ def test_the_csv_and_xlsx_hold_the_command_only_neutralised_and_audited(app, log
 
 
 def test_the_printed_report_is_a_thai_pdf_of_the_command(login, audit_world):
-    response = login(audit_world["tech"]).get("/rightsaudit/report/")
+    response = login(audit_world["tech"]).export("/rightsaudit/report/", "/rightsaudit/")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline;")
     text = recompose_sara_am("".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages))
     assert audit_world["command_name"] in text
     assert "สมชายคลีน" in text and "เพื่อนบ้านอีกกองบังคับการ" not in text
     assert "รายงาน" in text
 
 
-def test_a_report_too_long_to_print_is_refused_at_once_and_one_finding_still_prints(login, audit_world, monkeypatch):
-    """A large command's whole audit held a web worker for minutes laying out a PDF."""
+def test_a_report_too_long_to_print_is_refused_and_one_finding_still_prints(app, login, audit_world, monkeypatch):
+    """A large command's whole audit held a web worker for minutes laying out a PDF. The shared
+    listing refuses it at once; without one, the run refuses it, and its page says why."""
     from app.views import rights_audit as screen
 
     monkeypatch.setattr(screen, "REPORT_ROW_LIMIT", 1)
     tech = login(audit_world["tech"])
-    response = tech.get("/rightsaudit/report/")
-    assert response.status_code == 302 and response.location.endswith("/rightsaudit/")
-    assert "มากเกินกว่าจะพิมพ์ได้" in tech.get(response.location).get_data(as_text=True)
-    one_finding = tech.get("/rightsaudit/report/?flag=retired")
+    failed = tech.export("/rightsaudit/report/", "/rightsaudit/")
+    assert failed.status_code == 200 and failed.mimetype == "text/html"
+    page = failed.get_data(as_text=True)
+    assert 'id="export-error"' in page and "มากเกินกว่าจะพิมพ์ได้" in page and 'id="export-download"' not in page
+    one_finding = tech.export("/rightsaudit/report/?flag=retired", "/rightsaudit/")
     assert one_finding.status_code == 200 and one_finding.mimetype == "application/pdf"
-    monkeypatch.setattr(screen, "REPORT_ROW_LIMIT", 0)
-    refused = tech.get("/rightsaudit/report/?flag=retired")
-    assert refused.status_code == 302 and "flag=retired" in refused.location
+    app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 60
+    try:
+        monkeypatch.setattr(screen, "REPORT_ROW_LIMIT", 0)
+        refused = tech.export("/rightsaudit/report/?flag=retired", "/rightsaudit/")
+        assert refused.status_code == 302 and "flag=retired" in refused.location
+        assert "มากเกินกว่าจะพิมพ์ได้" in tech.get(refused.location).get_data(as_text=True)
+    finally:
+        app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 0
 
 
 def test_a_command_tech_revokes_a_flagged_grant_with_a_reason(app, login, audit_world):
@@ -198,7 +208,7 @@ def test_the_screen_finds_an_officer_of_the_command_only(login, audit_world):
     assert "data-officer=" not in elsewhere and "เพื่อนบ้านอีกกองบังคับการ" not in elsewhere.split('id="audit-table"')[1]
     assert tech.get("/rightsaudit/?q=" + "ก" * 100_001).status_code == 400
     assert tech.get("/rightsaudit/?q=%00").status_code == 400
-    csv = tech.get("/rightsaudit/export/?q=สมชายคลีน&format=csv").get_data(as_text=True)
+    csv = tech.export("/rightsaudit/export/?q=สมชายคลีน", "/rightsaudit/", "csv").get_data().decode("utf-8-sig")
     assert "สมชายคลีน" in csv and "HYPERLINK" not in csv
 
 
@@ -229,7 +239,7 @@ def test_the_command_s_readers_share_one_listing_for_a_while(app, login, audit_w
         assert flagged_count(tech.get("/rightsaudit/").get_data(as_text=True)) == before
         searched = tech.get("/rightsaudit/?q=เกษียณภายหลัง").get_data(as_text=True)
         assert "เกษียณภายหลัง" in searched and 'id="counted-at"' not in searched and flagged_count(searched) == before + 1
-        exported = tech.get("/rightsaudit/export/?format=csv").get_data(as_text=True)
+        exported = tech.export("/rightsaudit/export/", "/rightsaudit/", "csv").get_data().decode("utf-8-sig")
         assert "เกษียณภายหลัง" in exported
 
         token = tech.csrf_token("/rightsaudit/")

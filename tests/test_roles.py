@@ -13,9 +13,9 @@ SELF_SERVICE = {
     ("can_show", "SwaggerView"),
 }
 OFFICER_MENUS = {"My Work", "New Request", "My Requests", "Group Requests", "My Permissions", "To Certify",
-                 "To Review", "My Record", "My Deputies", "My Notifications", "Approvals", "Dashboard"}
+                 "To Review", "My Record", "My Deputies", "My Notifications", "My Exports", "Approvals", "Dashboard"}
 OFFICER_PERMS = {"MyRequest": "r", "MyGrant": "r", "RequestDesk": "rw", "ToCertify": "rw",
-                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "Help": "r", "Verify": "r", "GrantCertificate": "r", "Dashboard": "r",
+                 "ToReview": "rw", "MyRecord": "rw", "MyDeputy": "rw", "MyNotification": "r", "MyExport": "r", "Help": "r", "Verify": "r", "GrantCertificate": "r", "Dashboard": "r",
                  "GroupRequest": "rw"}
 
 

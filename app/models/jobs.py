@@ -1,5 +1,5 @@
-"""Work that runs in the background (imports, the personnel rules, campaign closing) and what it
-left behind: its progress and counts, and every row an import refused."""
+"""Work that runs in the background (imports, exports, the personnel rules, campaign closing) and
+what it left behind: its progress and counts, and every row an import refused."""
 from datetime import datetime
 
 from flask_appbuilder import Model
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from app.models.base import check_in, utcnow
 from app.models.unit import Unit
 
-JOB_KINDS = ("import_personnel", "import_units", "import_usage", "personnel_rules", "close_campaigns")
+JOB_KINDS = ("import_personnel", "import_units", "import_usage", "personnel_rules", "close_campaigns", "export")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
@@ -47,6 +47,12 @@ class JobRun(Model):
     summary: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     queue_job_id: Mapped[str | None] = mapped_column(String(100))
+    # What an export was asked for (which list, its filters, the format, the reader's language),
+    # and the file it wrote, for the user who asked only, until it is purged.
+    parameters: Mapped[dict | None] = mapped_column(JSON)
+    output: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    output_name: Mapped[str | None] = mapped_column(String(255))
+    output_type: Mapped[str | None] = mapped_column(String(100))
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.id}"

@@ -40,6 +40,8 @@ OFFICER = SELF_SERVICE + _grant({
     "MyRecord": (READ, WRITE),
     # What the bell counts: one's own notifications, read in the app.
     "MyNotification": (READ,),
+    # The files one exported (each list's own permission decides who may export it).
+    "MyExport": (READ,),
     # The help menu: the guides of every role.
     "Help": (READ,),
     # Checking a printed memo or permission certificate by its verification code or QR code, and

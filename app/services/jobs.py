@@ -1,4 +1,8 @@
-"""Background jobs: a JobRun per run, and the one function any runner calls to carry it out.
+"""Background jobs: a JobRun per run, and the functions any runner calls to carry one out.
+
+Exports (`start_export`, `execute_export`): the web layer says what to write and builds the file;
+here the run is claimed, its progress kept, and the file stored in the run for the user who asked
+it, until EXPORT_KEEP passes and `purge_exports` empties it.
 
 A run is queued with its input (the uploaded file travels in the row, so any worker process can
 read it), then `execute` takes it: state running, the import checks its rows (progress committed
@@ -8,11 +12,13 @@ run failed with the error. Where the run is executed (an RQ worker, a thread, in
 app.job_queue's business; nothing here imports Flask.
 """
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.errors import N_, NotAllowed, SitthiError, ValidationFailed, translate
+from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed, translate
 from app.models import JobRun
 from app.security.scope import ADMIN, CENTRAL_IT, PERSONNEL, Actor
 from app.services import audit, personnel_rules
@@ -20,6 +26,11 @@ from app.services.clock import Clock
 from app.services.imports import ImportResult, save_rejects
 
 IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
+EXPORT = "export"
+# A written file is personal data at rest: it is kept long enough to download, then emptied.
+EXPORT_KEEP = timedelta(hours=24)
+MSG_NO_EXPORT = N_("No such export, or not one you asked for.")
+MSG_EXPORT_GONE = N_("The file was removed %(hours)s hours after it was asked for: export again.")
 MSG_NO_IMPORTS = N_("Your role imports nothing: Personnel import their own command's officers, the Central IT "
                     "Center imports officers, units and usage.")
 MSG_KIND = N_("Choose what the file holds.")
@@ -110,17 +121,23 @@ def _importer(kind: str) -> Callable[..., ImportResult]:
             "import_usage": usage.import_usage}[kind]
 
 
-def execute(session: Session, clock: Clock, run_id: int,
-            on_progress: Callable[[int, int], None] | None = None) -> JobRun:
-    """Carry out a queued run; commits. A run already taken by another worker is left alone.
-
-    `on_progress(processed, total)` is told as rows are checked (the CLI's progress bar)."""
+def _claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:
+    """(the run, whether this worker took it): a run another worker took is left alone."""
     claimed = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.state == "queued")
                               .values(state="running", started_at=clock.now)).rowcount
     session.commit()
     run = session.get(JobRun, run_id)
     if run is None:
         raise LookupError(run_id)
+    return run, bool(claimed)
+
+
+def execute(session: Session, clock: Clock, run_id: int,
+            on_progress: Callable[[int, int], None] | None = None) -> JobRun:
+    """Carry out a queued run; commits. A run already taken by another worker is left alone.
+
+    `on_progress(processed, total)` is told as rows are checked (the CLI's progress bar)."""
+    run, claimed = _claim(session, clock, run_id)
     if not claimed:
         return run
     content, kind, command_id, actor = _content_of(session, run_id), run.kind, run.command_id, run.started_by_id
@@ -181,3 +198,84 @@ def error_text(run: JobRun) -> str | None:
     if "error_message" in summary:
         return translate(summary["error_message"], summary.get("error_params"))
     return run.error
+
+
+# -- exports ------------------------------------------------------------------------------------
+@dataclass
+class ExportFile:
+    """A file an export wrote: its bytes, its name and type, and how many rows it holds."""
+
+    content: bytes
+    name: str
+    mimetype: str
+    rows: int
+
+
+def start_export(session: Session, actor: Actor, title: str, parameters: dict, clock: Clock) -> JobRun:
+    """Queue an export the actor asked for. The web layer has checked that they may read what it
+    holds and checks it again when the run is carried out; the caller commits, then submits."""
+    run = JobRun(kind=EXPORT, state="queued", filename=title[:255] or None, parameters=parameters,
+                 started_by_id=actor.user_id, created_at=clock.now)
+    session.add(run)
+    session.flush()
+    audit.record(session, "JobRun.queue", actor_id=actor.user_id, object_type="JobRun", object_id=run.id,
+                 unit_id=actor.command_id, summary=f"{EXPORT}: {run.filename or ''}", job_run_id=run.id)
+    return run
+
+
+def execute_export(session: Session, clock: Clock, run_id: int,
+                   build: Callable[[JobRun, Callable[[int, int], None]], ExportFile]) -> JobRun:
+    """Carry out a queued export; commits. `build(run, progress)` writes the file; it may commit
+    through `progress(processed, total)`. A failure stores no file and keeps its reason."""
+    run, claimed = _claim(session, clock, run_id)
+    if not claimed:
+        return run
+    purge_exports(session, clock)
+    session.commit()
+
+    def progress(processed: int, total: int) -> None:
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(processed=processed, total=total))
+        session.commit()
+
+    try:
+        written = build(run, progress)
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+            state="done", finished_at=clock.now, output=written.content, output_name=written.name[:255],
+            output_type=written.mimetype[:100], total=written.rows, processed=written.rows,
+            summary={"rows": written.rows, "bytes": len(written.content)}))
+        session.commit()
+    except Exception as error:  # the run reports any failure; nothing of the file is kept
+        session.rollback()
+        fail(session, clock, run_id, error)
+        if not isinstance(error, SitthiError):
+            raise
+    session.expire_all()
+    return session.get(JobRun, run_id)
+
+
+def export_output(session: Session, actor: Actor, run_id: int, clock: Clock) -> JobRun:
+    """A finished export's run, for the user who asked for it only: anyone else is told there is
+    no such run. Refused once its file was purged."""
+    run = session.get(JobRun, run_id)
+    if run is None or run.kind != EXPORT or run.started_by_id != actor.user_id or run.state != "done":
+        raise NotFound(MSG_NO_EXPORT)
+    if not kept(run, clock):
+        raise NotFound(MSG_EXPORT_GONE, hours=int(EXPORT_KEEP.total_seconds() // 3600))
+    return run
+
+
+def kept(run: JobRun, clock: Clock) -> bool:
+    """Whether a finished export's file is still there to download."""
+    return run.finished_at is not None and _aware(run.created_at) > clock.now - EXPORT_KEEP
+
+
+def purge_exports(session: Session, clock: Clock) -> int:
+    """Empty the files written more than EXPORT_KEEP ago; the runs stay, as the trail's record."""
+    return session.execute(update(JobRun).where(
+        JobRun.kind == EXPORT, JobRun.created_at < clock.now - EXPORT_KEEP, JobRun.output.isnot(None))
+        .values(output=None).execution_options(synchronize_session=False)).rowcount
+
+
+def _aware(moment):
+    """SQLite gives back naive UTC times; PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ from app.views import (
     data_changes,
     deactivations,
     delegations,
+    export_runs,
     grant_admin,
     grant_expiry,
     group_requests,
@@ -36,6 +37,7 @@ MENU = [
         ("My Record", _l("My record"), data_changes.MyRecordView, "fa-id-badge"),
         ("My Deputies", _l("My deputies"), delegations.MyDeputyView, "fa-user-secret"),
         ("My Notifications", _l("My notifications"), notifications.MyNotificationView, "fa-bell"),
+        ("My Exports", _l("My exports"), export_runs.ExportRunView, "fa-download"),
     ]),
     ("Approvals", _l("Approvals"), "fa-check-square-o", [
         ("To Verify", _l("To verify"), inboxes.ToVerifyView, "fa-check"),

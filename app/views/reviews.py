@@ -34,11 +34,11 @@ from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.labels import label_of
 from app.models import ReviewCampaign, ReviewDecision
 from app.security.scope import is_visible
-from app.services import reviews
+from app.services import jobs, reviews
 from app.tables import review_results
 from app.views import loads
 from app.views.base import PERMISSION_BY_METHOD, InScope, ReadOnlyModelView, code_column, code_field
-from app.views.exporting import download, export_format
+from app.views.exporting import export_format, queue_export, written
 from app.views.grant_admin import target_cell, unit_cell, validity_cell
 from app.views.labels import LABELS
 from app.views.scoping import current_actor
@@ -235,15 +235,21 @@ class ReviewCampaignView(ReadOnlyModelView):
                                     may_start=reviews.may_start(actor) and bool(commands),
                                     today=local_today()), status
 
-    @expose("/export/<pk>")
+    export_files = {"export": "export_file"}
+
+    @expose("/export/<pk>", methods=["POST"])
     @has_access
     def export(self, pk):
-        """The results, item by item, as CSV or XLSX."""
+        """The results, item by item, as CSV or XLSX, written by a job."""
         campaign = self._visible(pk)
         fmt = export_format()
+        return queue_export(self, "export", fmt, f"{gettext('Rights review')} {campaign.name}")
+
+    def export_file(self, fmt: str, progress) -> jobs.ExportFile:
+        campaign = self._visible(request.view_args["pk"])
         table = review_results(campaign)
-        return download(table, f"rights-review-{campaign.id}", fmt, what="ReviewCampaign",
-                        unit_id=campaign.unit_id)
+        progress(len(table.rows), len(table.rows))
+        return written(table, f"rights-review-{campaign.id}", fmt, what="ReviewCampaign", unit_id=campaign.unit_id)
 
 
 class ReviewDecisionView(ReadOnlyModelView):

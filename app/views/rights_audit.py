@@ -6,9 +6,8 @@ Any other command's id in the address is refused, not quietly replaced, so a cra
 nothing of a command its reader may not audit.
 """
 from typing import NamedTuple
-from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -17,16 +16,16 @@ from sqlalchemy import select
 
 from app import labels
 from app.domain.inputs import TEXT_LIMIT, as_id
-from app.errors import SitthiError, translate
+from app.errors import N_, SitthiError, ValidationFailed, translate
 from app.extensions import cache, db
 from app.formatting import current_language, format_date, local_today, localized, office_clock
 from app.input_guard import form_ids, form_text
 from app.models import Unit
 from app.read_trail import note_read
 from app.security.scope import is_nationwide
-from app.services import exports, grants, linkage, rights_audit, table_report
+from app.services import exports, grants, jobs, linkage, rights_audit, table_report
 from app.shared_figures import family, read
-from app.views.exporting import download, export_format
+from app.views.exporting import export_format, queue_export, written
 from app.views.scoping import current_actor
 
 PAGE_SIZE = 25
@@ -34,6 +33,8 @@ PAGE_SIZE = 25
 # command's whole audit (31,000 rows at national scale) held a web worker for 7.6 minutes. A
 # paper for a letter lists one finding at a time; the whole audit is an XLSX export.
 REPORT_ROW_LIMIT = 500
+MSG_REPORT_TOO_LONG = N_("The report would hold more than %(limit)s rows, too many to print: choose one finding "
+                         "to print its rows, or export the whole audit as XLSX.")
 SEARCH_LIMIT = 100  # what a person types into a search box
 TEMPLATE = "sitthi/rights_audit.html"
 
@@ -279,36 +280,55 @@ class RightsAuditView(BaseView):
         return exports.Table(title=title, headers=headers, rows=rows,
                              officer_ids={entry.officer.id for entry in result.officers})
 
-    @expose("/export/")
+    export_files = {"export": "export_file", "report": "report_file"}
+
+    def _audited_command(self) -> int:
+        command_id = self._command_id()
+        if command_id is None:
+            abort(404)
+        return command_id
+
+    def _title(self, what: str, command_id: int) -> str:
+        command = db.session.get(Unit, command_id)
+        flag = self._flag()
+        return f"{what} {localized(command)}" + (f" ({flag_name(flag)})" if flag else "")
+
+    @expose("/export/", methods=["POST"])
     @has_access
     def export(self):
         fmt = export_format()
-        command_id = self._command_id()
-        if command_id is None:
-            abort(404)
-        result = self._audit(command_id, self._flag())
-        return download(self._table(result), "rights-audit", fmt, what="RightsAudit", unit_id=command_id)
+        command_id = self._audited_command()
+        return queue_export(self, "export", fmt, self._title(gettext("Rights audit"), command_id))
 
-    @expose("/report/")
+    def export_file(self, fmt: str, progress) -> jobs.ExportFile:
+        """The run's file: the whole audit (or one finding's), worked out when the run is carried out."""
+        command_id = self._audited_command()
+        result = self._audit(command_id, self._flag())
+        progress(0, len(result.officers))
+        return written(self._table(result), "rights-audit", fmt, what="RightsAudit", unit_id=command_id)
+
+    @expose("/report/", methods=["POST"])
     @has_access
     def report(self):
         """The audit as a แบบรายงาน PDF, every officer and flag, with counts and a signature block."""
-        command_id = self._command_id()
-        if command_id is None:
-            abort(404)
+        command_id = self._audited_command()
         flag = self._flag()
         # Every listed officer is a row at least: a shared listing tells at once when too many.
         listing, _counted_at = self._shared_listing(command_id, flag)
-        table = None
-        if listing is None or len(listing.officer_ids) <= REPORT_ROW_LIMIT:
-            result = self._audit(command_id, flag)
-            table = self._table(result)
-        if table is None or len(table.rows) > REPORT_ROW_LIMIT:
-            flash(gettext("The report would hold more than %(limit)s rows, too many to print: choose one "
-                          "finding to print its rows, or export the whole audit as XLSX.",
-                          limit=f"{REPORT_ROW_LIMIT:,}"), "danger")
+        if listing is not None and len(listing.officer_ids) > REPORT_ROW_LIMIT:
+            flash(translate(MSG_REPORT_TOO_LONG, {"limit": f"{REPORT_ROW_LIMIT:,}"}), "danger")
             return redirect(url_for(".index", command=command_id if request.args.get("command") else None, flag=flag,
                                     q=self._officer_term()))
+        return queue_export(self, "report", "pdf", self._title(gettext("Rights audit report"), command_id))
+
+    def report_file(self, _fmt: str, progress) -> jobs.ExportFile:
+        """The run's printed report; refused when it would hold more than REPORT_ROW_LIMIT rows."""
+        command_id = self._audited_command()
+        result = self._audit(command_id, self._flag())
+        table = self._table(result)
+        if len(table.rows) > REPORT_ROW_LIMIT:
+            raise ValidationFailed(MSG_REPORT_TOO_LONG, limit=f"{REPORT_ROW_LIMIT:,}")
+        progress(0, len(table.rows))
         today = local_today()
         summary = [(gettext("Users listed"), f"{result.officer_count:,}"),
                    (gettext("Live permissions"), f"{result.grant_count:,}"),
@@ -331,11 +351,8 @@ class RightsAuditView(BaseView):
         content = table_report.render_report(document, today, current_language())
         note_read(current_actor(), "export", officer_ids=table.officer_ids, object_type="RightsAudit",
                   unit_id=command_id, summary=f"{table.title}: {len(table.rows)} rows (pdf)")
-        filename = f"rights-audit-{result.command.code}-{today.isoformat()}.pdf"
-        return Response(content, mimetype="application/pdf", headers={
-            "Content-Disposition": "inline; filename*=UTF-8''" + quote(filename, safe=""),
-            "X-Content-Type-Options": "nosniff",
-        })
+        return jobs.ExportFile(content=content, name=f"rights-audit-{result.command.code}-{today.isoformat()}.pdf",
+                               mimetype="application/pdf", rows=len(table.rows))
 
     # -- act on a finding ---------------------------------------------------------------------
     @expose("/revoke/", methods=["POST"])

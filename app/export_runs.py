@@ -1,0 +1,64 @@
+"""Carrying out an export run (app.job_queue hands it here): the file is written as if the user
+who asked had asked for it now, never with more rights than they hold now.
+
+The run names the view that writes the file, the address it was asked from and the reader's
+language. In an app context of its own, with a request context of that address, the user who
+asked is the current user again; their role must still allow the view's permission (a user who
+lost it, or whose login was deactivated, gets a failed run, not a file), and the view's file
+method reads the rows under the same row scope and filters as its screen.
+"""
+from flask import current_app, g
+from flask_babel import force_locale
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from app.errors import N_, NotAllowed
+from app.extensions import db
+from app.formatting import office_clock
+from app.models import JobRun
+from app.services import jobs
+
+MSG_NO_LONGER = N_("You may no longer read what this export holds.")
+MSG_REFUSED = N_("The export was refused: what it was asked for can no longer be read.")
+
+
+def perform_export(run_id: int) -> None:
+    app = current_app._get_current_object()
+    parameters = db.session.scalar(select(JobRun.parameters).where(JobRun.id == run_id)) or {}
+    # A context of its own: its globals (the current user, the actor) and its database session
+    # are the run's, not those of a request that carried it out inline.
+    with app.app_context(), app.test_request_context(
+            parameters.get("path") or "/", method=parameters.get("method") or "POST", query_string=[tuple(pair) for pair in parameters.get("args") or []],
+            environ_base={"REMOTE_ADDR": parameters.get("remote_addr") or ""}):
+        # Progress is committed while the rows read stay loaded: a commit would expire them all.
+        db.session().expire_on_commit = False
+        try:
+            jobs.execute_export(db.session, office_clock(), run_id, _write)
+        finally:
+            db.session.remove()
+
+
+def _write(run: JobRun, progress) -> jobs.ExportFile:
+    parameters = run.parameters or {}
+    appbuilder = current_app.appbuilder
+    user = db.session.get(appbuilder.sm.user_model, run.started_by_id) if run.started_by_id else None
+    if user is None or not user.is_active:
+        raise NotAllowed(MSG_NO_LONGER)
+    # The user who asked is the current user of this context, for the screens (Flask-Login) and
+    # for the API (the JWT it was asked with was checked then; here only its user is needed).
+    g._login_user = g.user = user
+    g._jwt_extended_jwt = {"sub": str(user.id)}
+    g._jwt_extended_jwt_user = {"loaded_user": user}
+    view = next((v for v in appbuilder.baseviews if type(v).__name__ == parameters.get("view")), None)
+    endpoint = parameters.get("endpoint")
+    method = getattr(view, "export_files", {}).get(endpoint)
+    if method is None:
+        raise NotAllowed(MSG_REFUSED)
+    permission = "can_" + view.method_permission_name.get(endpoint, endpoint)
+    if not appbuilder.sm.has_access(permission, view.class_permission_name):
+        raise NotAllowed(MSG_NO_LONGER)
+    with force_locale(parameters.get("language") or "th"):
+        try:
+            return getattr(view, method)(parameters.get("format"), progress)
+        except HTTPException as refused:  # the view's own checks of the address refused it
+            raise NotAllowed(MSG_REFUSED) from refused

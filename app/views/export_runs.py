@@ -1,0 +1,82 @@
+"""`/exports/`: the files a user asked for, each written by a job, and their downloads.
+
+Only the user who asked sees a run and downloads its file: it was read under their role and row
+scope, and anyone else (another command's staff, an admin) is told there is no such export. The
+file was recorded in the audit trail as a read when it was written; it is kept for
+jobs.EXPORT_KEEP, then emptied.
+"""
+from flask import abort, flash, jsonify, redirect, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import select
+
+from app import labels, tables
+from app.domain.inputs import as_id
+from app.errors import SitthiError
+from app.extensions import db
+from app.formatting import office_clock
+from app.models import JobRun
+from app.services import jobs
+from app.views.scoping import current_actor
+
+RUNS_SHOWN = 50
+
+
+class ExportRunView(BaseView):
+    route_base = "/exports"
+    default_view = "runs"
+    class_permission_name = "MyExport"
+    method_permission_name = {"runs": "read", "run": "read", "progress": "read", "file": "read"}
+
+    def _mine(self):
+        return select(JobRun).where(JobRun.kind == jobs.EXPORT, JobRun.started_by_id == current_actor().user_id)
+
+    def _run(self, pk: int) -> JobRun:
+        run = db.session.scalar(self._mine().where(JobRun.id == pk)) if as_id(pk) is not None else None
+        if run is None:
+            abort(404)
+        return run
+
+    @expose("/")
+    @has_access
+    def runs(self):
+        runs = db.session.scalars(self._mine().order_by(JobRun.id.desc()).limit(RUNS_SHOWN)).all()
+        return self.render_template("sitthi/export_runs.html", runs=runs, states=labels.JOB_STATE,
+                                    kept=self._kept(), shown=RUNS_SHOWN)
+
+    @staticmethod
+    def _kept():
+        clock = office_clock()
+        return lambda run: run.state == "done" and jobs.kept(run, clock)
+
+    @expose("/run/<int:pk>")
+    @has_access
+    def run(self, pk):
+        run = self._run(pk)
+        return self.render_template("sitthi/export_run.html", run=run, states=labels.JOB_STATE,
+                                    error=jobs.error_text(run), kept=self._kept()(run),
+                                    hours=int(jobs.EXPORT_KEEP.total_seconds() // 3600))
+
+    @expose("/run/<int:pk>/progress")
+    @has_access
+    def progress(self, pk):
+        """What the run page polls while the run is queued or running."""
+        run = self._run(pk)
+        return jsonify(state=run.state, state_label=str(labels.JOB_STATE[run.state]), total=run.total,
+                       processed=run.processed, finished=run.state in ("done", "failed"))
+
+    @expose("/run/<int:pk>/file")
+    @has_access
+    def file(self, pk):
+        try:
+            run = jobs.export_output(db.session, current_actor(), as_id(pk) or 0, office_clock())
+        except SitthiError as refused:  # another user's run is answered as no run at all
+            flash(refused.translated(), "danger")
+            return redirect(url_for(".runs"))
+        content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
+        if content is None:
+            abort(404)
+        disposition = "inline" if run.output_type == "application/pdf" else "attachment"
+        return tables.file_response(jobs.ExportFile(content=content, name=run.output_name or f"export-{run.id}",
+                                                    mimetype=run.output_type or "application/octet-stream",
+                                                    rows=run.total), disposition)

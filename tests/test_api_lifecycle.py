@@ -374,11 +374,11 @@ def test_a_review_through_the_api_from_start_to_sign_off(app, api, screen_world)
         assert db.session.get(ReviewDecision, keep.id).signed_off_at is not None
     _refused(tech.post(f"{API}/reviews/{campaign['id']}/sign-off?_l_=en"), 400)  # nothing left to sign
 
-    export = tech.get(f"{API}/review-campaigns/{campaign['id']}/export?format=csv")
+    export = _exported(tech, f"{API}/review-campaigns/{campaign['id']}/export?format=csv")
     assert export.status_code == 200 and export.headers["Content-Disposition"].endswith(".csv")
     assert len(list(csv.reader(io.StringIO(export.get_data().decode("utf-8-sig"))))) == 1 + 7
-    _refused(api("commandtech2").get(f"{API}/review-campaigns/{campaign['id']}/export"), 404)
-    _refused(tech.get(f"{API}/review-campaigns/{campaign['id']}/export?format=pdf&_l_=en"), 400, "format")
+    _refused(api("commandtech2").post(f"{API}/review-campaigns/{campaign['id']}/export"), 404)
+    _refused(tech.post(f"{API}/review-campaigns/{campaign['id']}/export?format=pdf&_l_=en"), 400, "format")
 
 
 # -- imports -----------------------------------------------------------------------------------------------------
@@ -431,6 +431,29 @@ def test_an_import_is_refused_to_who_may_not_and_for_files_no_import_reads(app, 
 
 
 # -- exports -----------------------------------------------------------------------------------------------------
+def _exported(user, url):
+    """Ask for a file (202 and a run; jobs run inline in tests), then download what the run wrote."""
+    asked = user.post(url)
+    assert asked.status_code == 202, asked.get_json()
+    run = user.get(f"{API}/export-runs/{asked.get_json()['id']}").get_json()
+    assert run["finished"] and run["state"] == "done" and run["file_url"], run
+    return user.get(run["file_url"])
+
+
+def test_only_who_asked_reads_an_export_run_and_its_file(app, api):
+    tech = api("commandtech")
+    asked = tech.post(f"{API}/exports/command-grants?format=csv").get_json()
+    assert asked["state"] == "done" and asked["file_url"].endswith(f"/export-runs/{asked['id']}/file")
+    assert asked["id"] in [r["id"] for r in tech.get(f"{API}/export-runs/").get_json()["result"]]
+    for username in ("commandtech2", "admin", "auditor"):
+        someone = api(username)
+        _refused(someone.get(f"{API}/export-runs/{asked['id']}"), 404)
+        _refused(someone.get(f"{API}/export-runs/{asked['id']}/file"), 404)
+        assert asked["id"] not in [r["id"] for r in someone.get(f"{API}/export-runs/").get_json()["result"]]
+    _refused(tech.get(f"{API}/export-runs/{2**40}"), 404)
+    _refused(tech.get(f"{API}/export-runs/{2**40}/file"), 404)
+
+
 def test_the_command_permissions_export_holds_the_readers_command_only(app, api, kkn):
     db = _db()
     with app.app_context():
@@ -438,14 +461,15 @@ def test_the_command_permissions_export_holds_the_readers_command_only(app, api,
         db.session.commit()
         nids = {pk: db.session.get(Officer, pk).national_id for pk in (kkn["officer"], kkn["stranger"])}
         stranger_grant_id = stranger_grant.id
-    own = api("commandtech").get(f"{API}/exports/command-grants?format=csv")
+    own = _exported(api("commandtech"), f"{API}/exports/command-grants?format=csv")
     assert own.status_code == 200 and own.headers["Content-Disposition"].endswith(".csv")
     text = own.get_data().decode("utf-8-sig")
     assert nids[kkn["officer"]] in text and nids[kkn["stranger"]] not in text
-    other = api("commandtech2").get(f"{API}/exports/command-grants?format=xlsx")
+    other = _exported(api("commandtech2"), f"{API}/exports/command-grants?format=xlsx")
     assert other.status_code == 200 and other.get_data()[:2] == b"PK"
-    _refused_by_role(api("officer").get(f"{API}/exports/command-grants"))
-    _refused(api("commandtech").get(f"{API}/exports/command-grants?format=pdf&_l_=en"), 400, "format")
+    _refused_by_role(api("officer").post(f"{API}/exports/command-grants"))
+    _refused(api("commandtech").post(f"{API}/exports/command-grants?format=pdf&_l_=en"), 400, "format")
+    assert api("commandtech").get(f"{API}/exports/command-grants?format=csv").status_code == 405
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export",
                                                              AuditEvent.object_type == "CommandGrant")).all()

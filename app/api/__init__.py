@@ -12,7 +12,7 @@ def api_classes() -> tuple:
     from app.api.audit import AuditEventsApi
     from app.api.deactivations import DeactivationNoticesApi
     from app.api.deputies import DeputiesApi
-    from app.api.exports import ExportsApi
+    from app.api.exports import ExportRunsApi, ExportsApi
     from app.api.grants import AssignApi, GrantCommandsApi, GrantJustificationApi, GrantsApi
     from app.api.group_requests import GroupRequestsApi
     from app.api.imports import ImportsApi
@@ -25,7 +25,7 @@ def api_classes() -> tuple:
     return (
         RequestsApi, GroupRequestsApi, RenewalsApi, OfficersApi, UnitsApi, GrantsApi, GrantCommandsApi,
         GrantJustificationApi, AssignApi,
-        DeputiesApi, DeactivationNoticesApi, ReviewCampaignsApi, ToReviewApi, ImportsApi, ExportsApi,
+        DeputiesApi, DeactivationNoticesApi, ReviewCampaignsApi, ToReviewApi, ImportsApi, ExportsApi, ExportRunsApi,
         AuditEventsApi, *REFERENCE_APIS,
     )
 

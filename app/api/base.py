@@ -303,13 +303,14 @@ class Operation:
     paged: bool = False
     query: tuple = ()
     download: bool = False
+    download_format: bool = True  # the download asks ?format= (a run's file has its own)
     permission: str | None = None
     services: tuple[Callable, ...] = ()
 
     def spec(self, path: str) -> dict:
         parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
                       for name in PATH_ARGUMENT.findall(path)]
-        parameters += [*(PAGING if self.paged else ()), *self.query, *((FORMAT,) if self.download else ()), LANGUAGE]
+        parameters += [*(PAGING if self.paged else ()), *self.query, *((FORMAT,) if self.download and self.download_format else ()), LANGUAGE]
         if self.download:
             content = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in DOWNLOAD_TYPES}
         else:

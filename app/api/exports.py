@@ -1,21 +1,40 @@
-"""Downloads through the API: the same files the screens' Export buttons write (CSV or XLSX).
+"""Files through the API: the same files the screens' Export buttons write (CSV or XLSX), each
+written by a job.
 
-Each is read in the reader's row scope with the permission of the list it comes from, and recorded
-in the audit trail as an export (who, what, how many rows) before the file leaves. A rights
-review's results and an import's rejected rows are downloaded from their own resources
-(/review-campaigns/{pk}/export, /imports/{pk}/rejects).
+Asking for one (POST) answers 202 with the queued run; poll GET /export-runs/{pk} until it is
+`finished`, then GET /export-runs/{pk}/file. The file is read in the reader's row scope with the
+permission of the list it comes from, checked again when the run is carried out, and recorded in
+the audit trail as an export (who, what, how many rows) when it is written; only the user who
+asked reads the run and downloads its file. A rights review's results are asked for from their
+own resource (/review-campaigns/{pk}/export); an import's rejected rows, bounded by its file, are
+downloaded at once (/imports/{pk}/rejects).
 """
+from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
-from sqlalchemy import select
+from marshmallow import Schema, fields
+from sqlalchemy import func, select
 
-from app.api.base import SitthiApi, api_actor, download, export_format, operation
-from app.errors import N_, ValidationFailed
+from app import job_queue, labels, tables
+from app.api.base import (
+    FORMAT,
+    SitthiApi,
+    api_actor,
+    export_format,
+    known_id,
+    operation,
+    page_args,
+    page_of,
+    page_schema,
+)
+from app.api.contract import UtcDateTime
+from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Grant
+from app.formatting import current_language, office_clock
+from app.models import Grant, JobRun
 from app.security.scope import scoped
-from app.services import exports
+from app.services import exports, jobs
 from app.tables import grant_table
 
 # Beyond this a list is not read by a person (the screens' limit too).
@@ -23,22 +42,139 @@ EXPORT_LIMIT = 50_000
 MSG_TOO_MANY = N_("More than %(limit)s rows: narrow the list with its filters, then export again.")
 
 
+class ExportRunSchema(Schema):
+    id = fields.Integer()
+    what = fields.String(allow_none=True, metadata={"description": "What the file holds, in the reader's words."})
+    state = fields.String(metadata={"enum": list(labels.JOB_STATE)})
+    state_label = fields.String()
+    finished = fields.Boolean(metadata={"description": "Done or failed: polling can stop."})
+    total = fields.Integer()
+    processed = fields.Integer()
+    file_name = fields.String(allow_none=True)
+    file_url = fields.String(allow_none=True, metadata={
+        "description": "Where the file is downloaded, once done and until it is emptied a day after it was asked."})
+    error = fields.String(allow_none=True, metadata={"description": "Why a failed run failed."})
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
+
+
+ExportRunPageSchema = page_schema(ExportRunSchema, "ExportRunPageSchema")
+
+
+def run_answer(run: JobRun) -> dict:
+    done = run.state == "done" and jobs.kept(run, office_clock())
+    return {
+        "id": run.id, "what": run.filename, "state": run.state,
+        "state_label": labels.label_of(labels.JOB_STATE, run.state), "finished": run.state in ("done", "failed"),
+        "total": run.total, "processed": run.processed, "file_name": run.output_name if done else None,
+        "file_url": f"{request.script_root}/api/v1/export-runs/{run.id}/file" if done else None,
+        "error": jobs.error_text(run), "created_at": run.created_at, "finished_at": run.finished_at,
+    }
+
+
+def queue_export(api: SitthiApi, endpoint: str, fmt: str, title: str):
+    """Queue the file `api.export_files[endpoint]` writes, as asked at this address: 202 and the run.
+    The caller has refused what could be refused at once."""
+    actor = api_actor()
+    parameters = {
+        "view": type(api).__name__, "endpoint": endpoint, "format": fmt, "method": request.method,
+        "path": request.path,
+        "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
+        "language": current_language(), "remote_addr": request.remote_addr,
+    }
+    run = jobs.start_export(db.session, actor, title, parameters, office_clock())
+    db.session.commit()
+    run_id = run.id
+    job_queue.submit(run_id)
+    db.session.expire_all()  # an inline runner (tests) has already moved the run on
+    return api.response(202, **ExportRunSchema().dump(run_answer(db.session.get(JobRun, run_id))))
+
+
+def written(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None) -> jobs.ExportFile:
+    """The run's file, after auditing the export as a read (as the screens' files are)."""
+    return tables.written(table, name, fmt, actor=api_actor(), what=what, unit_id=unit_id)
+
+
 class ExportsApi(SitthiApi):
     resource_name = "exports"
     class_permission_name = "CommandGrant"
     openapi_spec_tag = "Exports"
+    export_files = {"command_grants": "command_grants_file"}
 
-    @expose("/command-grants", methods=["GET"])
+    def _scoped_grants(self):
+        return scoped(db.session, api_actor(), select(Grant), Grant)
+
+    @expose("/command-grants", methods=["POST"])
     @protect()
-    @operation("The command's permissions, as a file", download=True, services=[exports.render],
-               answer="Who holds what in your command (CommandTech), or in your scope (Auditor)",
+    @operation("Ask for the command's permissions as a file", response=ExportRunSchema, status=202,
+               permission="read", query=(FORMAT,),
+               services=[jobs.start_export, exports.render],
+               answer="The queued run: poll GET /export-runs/{pk} until `finished`, then download its file",
                refusals={400: "Not a format Sitthi writes, or more rows than a file holds"})
     def command_grants(self):
         fmt = export_format()
-        actor = api_actor()
-        query = scoped(db.session, actor, select(Grant), Grant).order_by(Grant.id.desc()).limit(EXPORT_LIMIT + 1)
-        grants = db.session.scalars(query).all()
-        if len(grants) > EXPORT_LIMIT:
+        self._within_limit()
+        return queue_export(self, "command_grants", fmt, gettext("Command permissions"))
+
+    def _within_limit(self) -> None:
+        counted = select(func.count()).select_from(
+            self._scoped_grants().with_only_columns(Grant.id).limit(EXPORT_LIMIT + 1).subquery())
+        if db.session.scalar(counted) > EXPORT_LIMIT:
             raise ValidationFailed(MSG_TOO_MANY, limit=f"{EXPORT_LIMIT:,}")
-        return download(grant_table(gettext("Command permissions"), grants), "command-permissions", fmt,
-                        what=self.class_permission_name, unit_id=actor.command_id)
+
+    def command_grants_file(self, fmt: str, progress) -> jobs.ExportFile:
+        """Who holds what in the reader's scope, as it is when the run is carried out."""
+        self._within_limit()
+        grants = db.session.scalars(self._scoped_grants().order_by(Grant.id.desc())).all()
+        progress(len(grants), len(grants))
+        return written(grant_table(gettext("Command permissions"), grants), "command-permissions", fmt,
+                       what=self.class_permission_name, unit_id=api_actor().command_id)
+
+
+MSG_NO_RUN = N_("No such export, or not one you asked for.")
+
+
+class ExportRunsApi(SitthiApi):
+    resource_name = "export-runs"
+    class_permission_name = "MyExport"
+    openapi_spec_tag = "Exports"
+
+    @staticmethod
+    def _mine():
+        return select(JobRun).where(JobRun.kind == jobs.EXPORT, JobRun.started_by_id == api_actor().user_id)
+
+    def _run(self, pk: int) -> JobRun:
+        run = db.session.scalar(self._mine().where(JobRun.id == known_id(pk, MSG_NO_RUN)))
+        if run is None:
+            raise NotFound(MSG_NO_RUN)
+        return run
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @operation("The files you asked for", paged=True, response=ExportRunPageSchema,
+               answer="A page of your export runs, newest first", refusals={400: "Bad paging arguments"})
+    def runs(self):
+        return self.response(200, **ExportRunPageSchema().dump(
+            page_of(self._mine().order_by(JobRun.id.desc()), page_args(), run_answer)))
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    @operation("An export run: its progress", response=ExportRunSchema, answer="The run",
+               refusals={404: MSG_NO_RUN})
+    def run(self, pk: int):
+        return self.response(200, **ExportRunSchema().dump(run_answer(self._run(pk))))
+
+    @expose("/<int:pk>/file", methods=["GET"])
+    @protect()
+    @operation("The file an export run wrote", download=True, download_format=False, services=[jobs.export_output],
+               answer="The file, for the user who asked for it",
+               refusals={404: "No such export, not one you asked for, not finished, or emptied a day after it "
+                              "was asked"})
+    def file(self, pk: int):
+        run = jobs.export_output(db.session, api_actor(), known_id(pk, MSG_NO_RUN), office_clock())
+        content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
+        if content is None:
+            raise NotFound(MSG_NO_RUN)
+        return tables.file_response(jobs.ExportFile(content=content, name=run.output_name or f"export-{run.id}",
+                                                    mimetype=run.output_type or "application/octet-stream",
+                                                    rows=run.total))

@@ -4,17 +4,19 @@ The same service as the screens (app.services.reviews): CommandTech start a revi
 command, Central IT of any; campaigns are read in the reader's row scope; a reviewer decides only
 the items the service says they review, and their decisions take effect when they sign off.
 """
+from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from app import labels
 from app.api.base import (
+    FORMAT,
     RefSchema,
     SitthiApi,
     api_actor,
-    download,
     export_format,
     id_field,
     json_body,
@@ -28,13 +30,14 @@ from app.api.base import (
     version_field,
 )
 from app.api.contract import SaneDate, UtcDateTime
+from app.api.exports import ExportRunSchema, queue_export, written
 from app.errors import NotFound
 from app.extensions import db
 from app.formatting import localized, office_clock
 from app.models import ReviewCampaign, ReviewDecision
 from app.models.review import RECURRENCES, UNDECIDED_RULES
 from app.security.scope import is_visible, scoped
-from app.services import exports
+from app.services import exports, jobs
 from app.services import reviews as service
 from app.tables import review_results
 
@@ -165,15 +168,24 @@ class ReviewCampaignsApi(SitthiApi):
             raise NotFound(MSG_NOT_FOUND)
         return db.session.get(ReviewCampaign, pk)
 
-    @expose("/<int:pk>/export", methods=["GET"])
+    export_files = {"export": "export_file"}
+
+    @expose("/<int:pk>/export", methods=["POST"])
     @protect()
-    @operation("A rights review's results, as a file", download=True, services=[exports.render],
-               answer="The items, their outcomes and who decided them",
+    @operation("Ask for a rights review's results as a file", response=ExportRunSchema, status=202,
+               permission="read", query=(FORMAT,), services=[jobs.start_export, exports.render],
+               answer="The queued run: poll GET /export-runs/{pk} until `finished`, then download its file",
                refusals={400: "Not a format Sitthi writes", 404: MSG_NOT_FOUND})
     def export(self, pk: int):
         campaign = self._visible(pk)
-        return download(review_results(campaign), f"rights-review-{campaign.id}", export_format(),
-                        what="ReviewCampaign", unit_id=campaign.unit_id)
+        return queue_export(self, "export", export_format(), f"{gettext('Rights review')} {campaign.name}")
+
+    def export_file(self, fmt: str, progress) -> jobs.ExportFile:
+        """The items, their outcomes and who decided them, as they are when the run is carried out."""
+        campaign = self._visible(request.view_args["pk"])
+        table = review_results(campaign)
+        progress(len(table.rows), len(table.rows))
+        return written(table, f"rights-review-{campaign.id}", fmt, what="ReviewCampaign", unit_id=campaign.unit_id)
 
     @expose("/", methods=["POST"])
     @protect()

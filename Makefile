@@ -17,7 +17,7 @@ fonts:
 guides: $(BIN)/activate
 	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
 
-.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm clean
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm bench-exports clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,11 @@ bench-scaffold: install
 # (bench_1m from bench-data, a Redis database of its own, BENCH_CACHE_URL).
 bench-keep-warm: install
 	$(BIN)/python bench/keep_warm_bench.py
+
+# Each export and the printed report asked for as its button does, then written as a job
+# (bench_1m from bench-data, BENCH_EXPORT_URL): the request's ms, the run's seconds and memory.
+bench-exports: install
+	$(BIN)/python bench/export_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,8 +1,9 @@
-"""The files a screen and the API both download: which columns each has, and how one leaves.
+"""The files a screen and the API both write: which columns each has, and how one leaves.
 
-Each table is an `app.services.exports.Table` in the reader's language; `download` writes it as
-CSV or XLSX for the screens (app/views/exporting.py) and the API (app/api/base.py) alike, after
-recording the export in the audit trail.
+Each table is an `app.services.exports.Table` in the reader's language; `written` writes it as
+CSV or XLSX for an export run of the screens (app/views/exporting.py) and the API
+(app/api/exports.py) alike, after recording the export in the audit trail; `file_response` hands
+the run's file to the user who asked.
 """
 from urllib.parse import quote
 
@@ -38,12 +39,6 @@ def file_response(file: ExportFile, disposition: str = "attachment") -> Response
         "Content-Disposition": f"{disposition}; filename*=UTF-8''" + quote(file.name, safe=""),
         "X-Content-Type-Options": "nosniff",
     })
-
-
-def download(table: exports.Table, name: str, fmt: str, *, actor: Actor, what: str,
-             unit_id: int | None = None) -> Response:
-    """The table as a file at once, for the small ones (an import's rejected rows)."""
-    return file_response(written(table, name, fmt, actor=actor, what=what, unit_id=unit_id))
 
 
 def officer_unit(grant: Grant) -> str:

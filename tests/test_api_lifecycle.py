@@ -399,7 +399,7 @@ def test_personnel_start_an_import_and_poll_it_within_their_command(app, api):
     assert (run["created"], run["rejected"]) == (1, 1)  # the officer of another command is refused
     with app.app_context():
         assert db.session.scalar(select(Officer.first_name_th).where(Officer.national_id == nid)) == "นำเข้าเอพีไอ"
-    rejects = personnel.get(f"{API}/imports/{run['id']}/rejects?format=csv")
+    rejects = _exported(personnel, f"{API}/imports/{run['id']}/rejects?format=csv")
     assert rejects.status_code == 200 and rejects.headers["Content-Disposition"].endswith(".csv")
     assert run["id"] in [r["id"] for r in personnel.get(f"{API}/imports/").get_json()["result"]]
     # Another command's staff and other roles never read the run.

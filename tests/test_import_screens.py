@@ -40,11 +40,11 @@ def test_personnel_uploads_and_reads_the_result_and_the_rejects_in_thai(app, log
     assert "1234567890123" in page and "อยู่นอกกองบังคับการของท่าน" in page
     progress = user.get(f"/imports/run/{run_id}/progress").get_json()
     assert progress["state"] == "done" and progress["finished"] and progress["rejected"] == 3
-    download = user.get(f"/imports/run/{run_id}/rejects?format=csv")
+    download = user.export(f"/imports/run/{run_id}/rejects", f"/imports/run/{run_id}", "csv")
     assert download.status_code == 200
     lines = download.get_data().decode("utf-8-sig").splitlines()
     assert len(lines) == 4 and lines[0].startswith("บรรทัด,")
-    assert user.get(f"/imports/run/{run_id}/rejects?format=xlsx").status_code == 200
+    assert user.export(f"/imports/run/{run_id}/rejects", f"/imports/run/{run_id}", "xlsx").get_data()[:2] == b"PK"
     listing = user.get("/imports/").get_data(as_text=True)
     assert f"/imports/run/{run_id}" in listing
     english = user.get("/lang/en") and user.get(f"/imports/run/{run_id}").get_data(as_text=True)
@@ -64,7 +64,7 @@ def test_other_commands_and_other_roles_do_not_see_the_run(app, login):
     other_personnel = login(other)
     assert other_personnel.get(f"/imports/run/{run_id}").status_code == 404
     assert other_personnel.get(f"/imports/run/{run_id}/progress").status_code == 404
-    assert other_personnel.get(f"/imports/run/{run_id}/rejects").status_code == 404
+    assert other_personnel.export(f"/imports/run/{run_id}/rejects", "/myrecord/", "csv").status_code == 404
     assert f"/imports/run/{run_id}" not in other_personnel.get("/imports/").get_data(as_text=True)
     for username in ("officer", "commandtech", "head"):
         user = login(username)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apispec.exceptions import DuplicateComponentNameError
-from flask import Response, g, request
+from flask import g, request
 from flask_appbuilder.api import BaseApi
 from flask_babel import gettext
 from flask_jwt_extended import get_current_user
@@ -38,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from app import tables
 from app.domain.inputs import MAX_INT as MAX_ID
 from app.errors import N_, NotFound, SitthiError, ValidationFailed
 from app.extensions import db
@@ -266,11 +265,6 @@ def export_format() -> str:
         error.field = "format"
         raise error
     return fmt
-
-
-def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None) -> Response:
-    """The table as a file, after auditing the export as a read (as the screens' downloads do)."""
-    return tables.download(table, name, fmt, actor=api_actor(), what=what, unit_id=unit_id)
 
 
 # -- declaring an operation ----------------------------------------------------------------------------

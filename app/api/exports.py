@@ -5,9 +5,8 @@ Asking for one (POST) answers 202 with the queued run; poll GET /export-runs/{pk
 `finished`, then GET /export-runs/{pk}/file. The file is read in the reader's row scope with the
 permission of the list it comes from, checked again when the run is carried out, and recorded in
 the audit trail as an export (who, what, how many rows) when it is written; only the user who
-asked reads the run and downloads its file. A rights review's results are asked for from their
-own resource (/review-campaigns/{pk}/export); an import's rejected rows, bounded by its file, are
-downloaded at once (/imports/{pk}/rejects).
+asked reads the run and downloads its file. A rights review's results and an import's rejected
+rows are asked for from their own resources (/review-campaigns/{pk}/export, /imports/{pk}/rejects).
 """
 from flask import request
 from flask_appbuilder.api import expose

@@ -5,18 +5,19 @@ officers, Central IT and Admin officers, units and usage nationwide. The run is 
 queue (app.job_queue) like the screen's upload; runs are read in the row scope of app.security.scope
 (one's own runs, and a command's staff the runs written in their command).
 """
-from flask import current_app
+from flask import current_app, request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from app import job_queue, labels
 from app.api.base import (
+    FORMAT,
     Base64Bytes,
     SitthiApi,
     api_actor,
-    download,
     export_format,
     json_body,
     known_id,
@@ -26,6 +27,7 @@ from app.api.base import (
     page_schema,
 )
 from app.api.contract import UtcDateTime
+from app.api.exports import ExportRunSchema, queue_export, written
 from app.errors import N_, NotFound
 from app.extensions import db
 from app.formatting import office_clock
@@ -128,14 +130,23 @@ class ImportsApi(SitthiApi):
     def run(self, pk: int):
         return self.response(200, **ImportRunSchema().dump(_run(self._visible(pk))))
 
-    @expose("/<int:pk>/rejects", methods=["GET"])
+    export_files = {"rejects": "rejects_file"}
+
+    @expose("/<int:pk>/rejects", methods=["POST"])
     @protect()
-    @operation("The rejected rows of a run, as a file", download=True, answer="The rows and why each was refused",
-               services=[exports.render], refusals={400: "Not a format Sitthi writes", 404: MSG_NOT_FOUND})
+    @operation("Ask for the rejected rows of a run as a file", response=ExportRunSchema, status=202,
+               permission="read", query=(FORMAT,), services=[jobs.start_export, exports.render],
+               answer="The queued run: poll GET /export-runs/{pk} until `finished`, then download its file",
+               refusals={400: "Not a format Sitthi writes", 404: MSG_NOT_FOUND})
     def rejects(self, pk: int):
         run = self._visible(pk)
-        fmt = export_format()
+        return queue_export(self, "rejects", export_format(), f"{gettext('Rejected rows')} #{run.id}")
+
+    def rejects_file(self, fmt: str, progress) -> jobs.ExportFile:
+        """Every rejected row and why, as it was when the run is carried out."""
+        run = self._visible(request.view_args["pk"])
         rejects = db.session.scalars(select(ImportReject).where(ImportReject.job_run_id == run.id)
                                      .order_by(ImportReject.line)).all()
-        return download(rejects_table(run, rejects), f"import-{run.id}-rejects", fmt, what="ImportReject",
-                        unit_id=run.command_id)
+        progress(0, len(rejects))
+        return written(rejects_table(run, rejects), f"import-{run.id}-rejects", fmt, what="ImportReject",
+                       unit_id=run.command_id)

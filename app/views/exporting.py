@@ -57,11 +57,6 @@ def written(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: in
     return tables.written(table, name, fmt, actor=current_actor(), what=what, unit_id=unit_id)
 
 
-def download(table: exports.Table, name: str, fmt: str, *, what: str, unit_id: int | None = None):
-    """A small table as a file at once (an import's rejected rows, bounded by its file)."""
-    return tables.download(table, name, fmt, actor=current_actor(), what=what, unit_id=unit_id)
-
-
 def table_rows(items, columns, progress: Progress) -> list[list]:
     """Each item's cells, `columns` [(heading, value of an item)], telling progress as it goes."""
     rows, total = [], len(items)

@@ -6,7 +6,7 @@ own command only (the run carries the command; rows outside it are refused by th
 CentralIT and Admin import officers, units and usage nationwide. Runs are read under the row scope
 of app.security.scope (one's own runs, and a command's staff the runs written in their command).
 """
-from flask import abort, current_app, flash, jsonify, redirect, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext
@@ -25,7 +25,7 @@ from app.models import ImportReject, JobRun
 from app.security.scope import is_visible, scoped
 from app.services import jobs
 from app.services.imports.report import reason, rejects_table
-from app.views.exporting import download, export_format
+from app.views.exporting import export_format, queue_export, written
 from app.views.scoping import current_actor
 
 KIND_LABELS, STATE_LABELS = labels.IMPORT_KIND, labels.JOB_STATE
@@ -133,12 +133,19 @@ class ImportView(BaseView):
                        unchanged=run.unchanged_count, rejected=run.rejected_count,
                        finished=run.state in ("done", "failed"))
 
-    @expose("/run/<int:pk>/rejects")
+    export_files = {"rejects": "rejects_file"}
+
+    @expose("/run/<int:pk>/rejects", methods=["POST"])
     @has_access
     def rejects(self, pk):
+        """Every rejected row, as a file to fix and import again, written by a job."""
         run = self._run(pk)
-        fmt = export_format()
+        return queue_export(self, "rejects", export_format(), f"{gettext('Rejected rows')} #{run.id}")
+
+    def rejects_file(self, fmt: str, progress) -> jobs.ExportFile:
+        run = self._run(request.view_args["pk"])
         rejects = db.session.scalars(select(ImportReject).where(ImportReject.job_run_id == run.id)
                                      .order_by(ImportReject.line)).all()
-        return download(rejects_table(run, rejects), f"import-{run.id}-rejects", fmt, what="ImportReject",
-                        unit_id=run.command_id)
+        progress(0, len(rejects))
+        return written(rejects_table(run, rejects), f"import-{run.id}-rejects", fmt, what="ImportReject",
+                       unit_id=run.command_id)

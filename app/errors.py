@@ -90,6 +90,12 @@ class NotFound(SitthiError):
     status = 404
 
 
+class TooBusy(SitthiError):
+    """The user has as much work waiting as one may: wait for some of it to finish."""
+
+    status = 429
+
+
 class StaleRecord(SitthiError):
     """Someone changed the record since the form was opened: nothing was saved."""
 

@@ -440,6 +440,24 @@ def _exported(user, url):
     return user.get(run["file_url"])
 
 
+def test_the_api_answers_429_while_three_exports_wait(app, api, monkeypatch):
+    from app import job_queue
+    from app.services import jobs
+
+    held = []
+    monkeypatch.setattr(job_queue, "submit", held.append)  # nobody carries them out yet
+    tech = api("commandtech2")
+    for _ in range(jobs.EXPORTS_AT_ONCE):
+        assert tech.post(f"{API}/exports/command-grants?format=csv").status_code == 202
+    refused = tech.post(f"{API}/exports/command-grants?format=csv&_l_=en")
+    assert refused.status_code == 429 and "still being written" in refused.get_json()["message"]
+    assert len(held) == jobs.EXPORTS_AT_ONCE
+    with app.app_context():
+        for run_id in held:  # the worker catches up
+            job_queue.perform(run_id)
+    assert tech.post(f"{API}/exports/command-grants?format=csv").status_code == 202
+
+
 def test_only_who_asked_reads_an_export_run_and_its_file(app, api):
     tech = api("commandtech")
     asked = tech.post(f"{API}/exports/command-grants?format=csv").get_json()

@@ -134,3 +134,28 @@ def test_a_run_taken_by_another_worker_is_not_written_twice(app, login, command)
         assert db.session.scalar(select(JobRun.finished_at).where(JobRun.id == run_id)) == before
         assert len(db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "export", AuditEvent.actor_id == command["tech_id"])).all()) == 1
+
+
+def test_a_user_with_three_exports_waiting_is_told_to_wait_and_nothing_more_is_queued(app, login, command, monkeypatch):
+    from app import job_queue
+    from app.services import jobs
+
+    held = []
+    monkeypatch.setattr(job_queue, "submit", held.append)  # nobody carries them out yet
+    tech = login(command["tech"])
+    for _ in range(jobs.EXPORTS_AT_ONCE):
+        _ask(tech)
+    token = tech.csrf_token(PAGE)
+    refused = tech.post("/commandgrantview/export/", data={"format": "csv", "csrf_token": token})
+    assert refused.status_code == 302 and refused.location.endswith("/exports/")
+    page = tech.get(refused.location).get_data(as_text=True)
+    assert "ยังจัดทำไม่เสร็จ" in page and all(f'data-run="{run_id}"' in page for run_id in held)
+    assert len(held) == jobs.EXPORTS_AT_ONCE
+    waited = list(held)
+    with app.app_context():
+        for run_id in waited:  # the worker catches up: the user may export again
+            job_queue.perform(run_id)
+    assert _ask(tech)[0] not in waited and len(held) == len(waited) + 1
+    another = login(command["other_tech"])  # the limit is each user's own
+    assert _ask(another)
+

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.errors import N_, NotAllowed, NotFound, SitthiError, ValidationFailed, translate
+from app.errors import N_, NotAllowed, NotFound, SitthiError, TooBusy, ValidationFailed, translate
 from app.models import JobRun
 from app.security.scope import ADMIN, CENTRAL_IT, PERSONNEL, Actor
 from app.services import audit, personnel_rules
@@ -29,6 +29,12 @@ IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
 EXPORT = "export"
 # A written file is personal data at rest: it is kept long enough to download, then emptied.
 EXPORT_KEEP = timedelta(hours=24)
+# Files one user may have waiting or being written at once: a worker is shared by the force.
+EXPORTS_AT_ONCE = 3
+# A run older than this no longer counts as waiting (its worker may have died with it).
+EXPORT_STALLED = timedelta(hours=1)
+MSG_EXPORTS_BUSY = N_("%(count)s of your exports are still being written: wait for one of them to finish, "
+                      "then export again.")
 MSG_NO_EXPORT = N_("No such export, or not one you asked for.")
 MSG_EXPORT_GONE = N_("The file was removed %(hours)s hours after it was asked for: export again.")
 MSG_NO_IMPORTS = N_("Your role imports nothing: Personnel import their own command's officers, the Central IT "
@@ -213,7 +219,13 @@ class ExportFile:
 
 def start_export(session: Session, actor: Actor, title: str, parameters: dict, clock: Clock) -> JobRun:
     """Queue an export the actor asked for. The web layer has checked that they may read what it
-    holds and checks it again when the run is carried out; the caller commits, then submits."""
+    holds and checks it again when the run is carried out; the caller commits, then submits.
+    Refused while the actor has EXPORTS_AT_ONCE runs waiting or being written."""
+    waiting = session.scalar(select(func.count()).select_from(JobRun).where(
+        JobRun.started_by_id == actor.user_id, JobRun.kind == EXPORT, JobRun.state.in_(("queued", "running")),
+        JobRun.created_at > clock.now - EXPORT_STALLED))
+    if waiting >= EXPORTS_AT_ONCE:
+        raise TooBusy(MSG_EXPORTS_BUSY, count=waiting)
     run = JobRun(kind=EXPORT, state="queued", filename=title[:255] or None, parameters=parameters,
                  started_by_id=actor.user_id, created_at=clock.now)
     session.add(run)

@@ -16,7 +16,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
 
 from app import job_queue, tables
-from app.errors import N_, ValidationFailed, translate
+from app.errors import N_, SitthiError, ValidationFailed, translate
 from app.extensions import db
 from app.formatting import current_language, office_clock
 from app.services import exports, jobs
@@ -45,7 +45,11 @@ def queue_export(view, endpoint: str, fmt: str, title: str):
         "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
         "language": current_language(), "remote_addr": request.remote_addr,
     }
-    run = jobs.start_export(db.session, actor, title, parameters, office_clock())
+    try:
+        run = jobs.start_export(db.session, actor, title, parameters, office_clock())
+    except SitthiError as refused:  # too many waiting: their runs, and the reason, on My exports
+        flash(refused.translated(), "danger")
+        return redirect(url_for("ExportRunView.runs"))
     db.session.commit()
     run_id = run.id
     job_queue.submit(run_id)

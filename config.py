@@ -132,6 +132,9 @@ LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", 1000))
 # beside the next reader's request while that reader still gets them at once; 0 works them out
 # on every view. At national scale a command's figures cost the database a fifth of a second.
 DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", 60))
+# A reader's own median waits at each stage over 90 days (a unit head's, an officer's: figures of
+# their own, never shared) are kept for them this many seconds; their counts are always live.
+DASHBOARD_TIMINGS_SECONDS = int(os.environ.get("DASHBOARD_TIMINGS_SECONDS", 600))
 # The rights audit screen's list of a command's users and its counts, shared the same way (a page's
 # own officers are always judged as they are; exports and the printed report are never shared).
 RIGHTS_AUDIT_CACHE_SECONDS = int(os.environ.get("RIGHTS_AUDIT_CACHE_SECONDS", 60))

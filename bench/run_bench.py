@@ -114,10 +114,12 @@ def pages(s: dict) -> list[tuple]:
         ("audit trail, one action", "auditor", "/auditeventview/list/?_flt_0_action=export"),
         ("dashboard, nationwide", "admin", "/dashboard/"),
         ("dashboard, command", "commandtech", "/dashboard/"),
-        # A head's own figures are never shared: worked out on every view.
+        # A head's own figures are never shared: the counts are worked out on every view, the
+        # median waits kept for the head DASHBOARD_TIMINGS_SECONDS ("worked out": both, a first view).
         ("dashboard, unit head", "head", "/dashboard/"),
         ("dashboard, nationwide, worked out", "admin", "/dashboard/", "fresh"),
         ("dashboard, command, worked out", "commandtech", "/dashboard/", "fresh"),
+        ("dashboard, unit head, worked out", "head", "/dashboard/", "fresh"),
         ("picker: officer name (Thai)", "commandtech", "/lookup/officer?q=สมชาย"),
         ("picker: officer name, two words", "admin", "/lookup/officer?q=สม ใจ"),
         ("picker: unit", "commandtech", "/lookup/unit?q=สภ.1"),
@@ -128,7 +130,10 @@ def measure(url: str) -> dict[str, tuple[float, float, int]]:
     from tests.conftest import Browser, build_app
 
     shared_seconds = int(os.environ.get("DASHBOARD_CACHE_SECONDS", 60))
-    apps = {"": build_app(url, DASHBOARD_CACHE_SECONDS=shared_seconds, RIGHTS_AUDIT_CACHE_SECONDS=shared_seconds),
+    # As deployed (config.py's defaults): a reader's own median waits kept DASHBOARD_TIMINGS_SECONDS.
+    timings_seconds = int(os.environ.get("DASHBOARD_TIMINGS_SECONDS", 600))
+    apps = {"": build_app(url, DASHBOARD_CACHE_SECONDS=shared_seconds, RIGHTS_AUDIT_CACHE_SECONDS=shared_seconds,
+                          DASHBOARD_TIMINGS_SECONDS=timings_seconds),
             "fresh": build_app(url, DASHBOARD_CACHE_SECONDS=0, RIGHTS_AUDIT_CACHE_SECONDS=0)}
     from app.extensions import db
 

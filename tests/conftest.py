@@ -129,6 +129,7 @@ def build_app(database_url: str, **overrides):
         # Tests read the dashboard right after changing what it counts; tests/test_dashboard.py
         # shares its figures on purpose.
         "DASHBOARD_CACHE_SECONDS": 0,
+        "DASHBOARD_TIMINGS_SECONDS": 0,
         # The same for the rights audit's listing (tests/test_rights_audit_sharing.py shares it).
         "RIGHTS_AUDIT_CACHE_SECONDS": 0,
     }

@@ -699,3 +699,41 @@ def test_a_commands_shared_figures_are_those_its_staff_see(app, two_commands, us
         shared = approval_dashboard(db.session, reader, local_today())
         assert (shared.by_state, shared.waiting_by_actor, shared.overdue_count, shared.open_by_command) == \
             (own.by_state, own.waiting_by_actor, own.overdue_count, own.open_by_command)
+
+
+def test_a_heads_own_median_waits_are_kept_for_them_and_their_counts_stay_live(app, login, two_commands,
+                                                                                monkeypatch):
+    """A head's medians over 90 days cost half their page at national scale: with
+    DASHBOARD_TIMINGS_SECONDS set they are kept for that head (for no one else), while the
+    counts are worked out on every view, so the head's own work shows at once."""
+    from app.extensions import cache, db
+
+    monkeypatch.setitem(app.config, "DASHBOARD_TIMINGS_SECONDS", 600)
+    with app.app_context():
+        cache.clear()
+    head, officer = login("head"), login("officer")
+    first = dict(FIGURE.findall(head.get("/dashboard/").get_data(as_text=True)))
+    with counted_statements(app) as statements:
+        kept = dict(FIGURE.findall(head.get("/dashboard/").get_data(as_text=True)))
+    assert not [s for s in statements if "waited_hours" in s], "the medians were kept, not worked out again"
+    assert kept == first
+    with counted_statements(app) as statements:
+        officer.get("/dashboard/")
+    assert [s for s in statements if "waited_hours" in s], "another reader's are their own"
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.name_th == two_commands["stations"]["khon_kaen"]))
+        extra = make_request(db.session, make_officer(db.session, station), certifying_head=_officer_of(db.session, "head"))
+        db.session.commit()
+        extra_id, extra_officer = extra.id, extra.requester_id
+    try:
+        live = dict(FIGURE.findall(head.get("/dashboard/").get_data(as_text=True)))
+        assert int(live["state:submitted"].replace(",", "")) == int(first["state:submitted"].replace(",", "")) + 1
+        assert {k: v for k, v in live.items() if k.startswith(("samples:", "hours:"))} == \
+            {k: v for k, v in first.items() if k.startswith(("samples:", "hours:"))}
+    finally:
+        with app.app_context():
+            cache.clear()
+            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
+            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
+            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
+            db.session.commit()

@@ -381,12 +381,18 @@ def import_usage_command(path: str, rejects_path: str | None) -> None:
 @sitthi.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
 def worker_command(burst: bool) -> None:
-    """Carry out queued imports and exports from the RQ queue at JOB_QUEUE_URL (Redis)."""
+    """Carry out queued imports and exports from the RQ queue at JOB_QUEUE_URL (Redis). Runs lost
+    with an earlier worker are failed first, so their pages stop waiting for them."""
     from app.job_queue import work
+    from app.services import jobs
 
     url = current_app.config.get("JOB_QUEUE_URL")
     if not url:
         raise click.ClickException("JOB_QUEUE_URL is not set: without it imports and exports run in a thread of the web process")
+    lost = jobs.fail_lost_runs(db.session, office_clock())
+    db.session.commit()
+    if lost:
+        click.echo(f"runs lost with an earlier worker, failed: {lost}")
     work(url, burst=burst)
 
 

@@ -159,3 +159,32 @@ def test_a_user_with_three_exports_waiting_is_told_to_wait_and_nothing_more_is_q
     another = login(command["other_tech"])  # the limit is each user's own
     assert _ask(another)
 
+
+
+def test_a_run_lost_with_its_worker_is_failed_and_no_longer_counts_as_waiting(app, login, command, monkeypatch):
+    from app import job_queue
+    from app.extensions import db
+    from app.services import jobs
+
+    held = []
+    monkeypatch.setattr(job_queue, "submit", held.append)
+    tech = login(command["tech"])
+    for _ in range(jobs.EXPORTS_AT_ONCE):
+        _ask(tech)
+    lost, queued_long_ago, waiting = held
+    with app.app_context():
+        asked = db.session.get(JobRun, lost).created_at
+        db.session.execute(update(JobRun).where(JobRun.id == lost).values(
+            state="running", started_at=asked - jobs.RUN_LOST_AFTER - timedelta(minutes=1)))
+        db.session.execute(update(JobRun).where(JobRun.id == queued_long_ago).values(
+            created_at=asked - jobs.QUEUED_LOST_AFTER - timedelta(minutes=1)))
+        db.session.commit()
+    assert _ask(tech)[0] == held[-1]  # two of the three were lost: room for another
+    with app.app_context():
+        states = dict(db.session.execute(select(JobRun.id, JobRun.state).where(JobRun.id.in_(held))).all())
+    assert (states[lost], states[queued_long_ago], states[waiting]) == ("failed", "failed", "queued")
+    page = tech.get(f"/exports/run/{lost}").get_data(as_text=True)
+    assert 'id="export-error"' in page and 'data-finished="1"' in page and "หยุดก่อนเสร็จ" in page
+    with app.app_context():
+        for run_id in (waiting, held[-1]):
+            job_queue.perform(run_id)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import N_, NotAllowed, NotFound, SitthiError, TooBusy, ValidationFailed, translate
@@ -31,8 +31,13 @@ EXPORT = "export"
 EXPORT_KEEP = timedelta(hours=24)
 # Files one user may have waiting or being written at once: a worker is shared by the force.
 EXPORTS_AT_ONCE = 3
-# A run older than this no longer counts as waiting (its worker may have died with it).
-EXPORT_STALLED = timedelta(hours=1)
+# A run still running this long after it started was lost with its worker (RQ ends a job after
+# app.job_queue.JOB_TIMEOUT, an hour; a worker may be killed); one still queued this long after it
+# was asked was lost with the queue (a Redis that keeps nothing on disk, restarted). Either is
+# failed, so its page and the exports limit stop waiting for it.
+RUN_LOST_AFTER = timedelta(hours=2)
+QUEUED_LOST_AFTER = timedelta(days=1)
+MSG_RUN_LOST = N_("The run stopped before it finished (its worker ended): start it again.")
 MSG_EXPORTS_BUSY = N_("%(count)s of your exports are still being written: wait for one of them to finish, "
                       "then export again.")
 MSG_NO_EXPORT = N_("No such export, or not one you asked for.")
@@ -127,8 +132,20 @@ def _importer(kind: str) -> Callable[..., ImportResult]:
             "import_usage": usage.import_usage}[kind]
 
 
+def fail_lost_runs(session: Session, clock: Clock) -> int:
+    """Fail the runs lost with their worker or their queue; the caller commits."""
+    return session.execute(update(JobRun).where(or_(
+        and_(JobRun.state == "running", JobRun.started_at < clock.now - RUN_LOST_AFTER),
+        and_(JobRun.state == "queued", JobRun.created_at < clock.now - QUEUED_LOST_AFTER)))
+        .values(state="failed", finished_at=clock.now, error=MSG_RUN_LOST,
+                summary={"error_message": MSG_RUN_LOST, "error_params": {}})
+        .execution_options(synchronize_session=False)).rowcount
+
+
 def _claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:
-    """(the run, whether this worker took it): a run another worker took is left alone."""
+    """(the run, whether this worker took it): a run another worker took is left alone. Runs lost
+    with their worker are failed first, whenever a run is taken."""
+    fail_lost_runs(session, clock)
     claimed = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.state == "queued")
                               .values(state="running", started_at=clock.now)).rowcount
     session.commit()
@@ -221,9 +238,9 @@ def start_export(session: Session, actor: Actor, title: str, parameters: dict, c
     """Queue an export the actor asked for. The web layer has checked that they may read what it
     holds and checks it again when the run is carried out; the caller commits, then submits.
     Refused while the actor has EXPORTS_AT_ONCE runs waiting or being written."""
+    fail_lost_runs(session, clock)
     waiting = session.scalar(select(func.count()).select_from(JobRun).where(
-        JobRun.started_by_id == actor.user_id, JobRun.kind == EXPORT, JobRun.state.in_(("queued", "running")),
-        JobRun.created_at > clock.now - EXPORT_STALLED))
+        JobRun.started_by_id == actor.user_id, JobRun.kind == EXPORT, JobRun.state.in_(("queued", "running"))))
     if waiting >= EXPORTS_AT_ONCE:
         raise TooBusy(MSG_EXPORTS_BUSY, count=waiting)
     run = JobRun(kind=EXPORT, state="queued", filename=title[:255] or None, parameters=parameters,

@@ -310,3 +310,11 @@ def test_the_keep_warm_job_has_a_read_listing_ready_with_todays_facts(app, login
         app.config["RIGHTS_AUDIT_CACHE_SECONDS"] = 0
         with app.app_context():
             cache.clear()
+
+
+def test_a_nationwide_reader_exports_the_command_they_chose(login, audit_world):
+    page = f"/rightsaudit/?command={audit_world['command']}"
+    exported = login("auditor").export(f"/rightsaudit/export/?command={audit_world['command']}", page, "csv")
+    text = exported.get_data().decode("utf-8-sig")
+    assert exported.status_code == 200 and "สมชายคลีน" in text and "เพื่อนบ้านอีกกองบังคับการ" not in text
+    assert login("auditor").export("/rightsaudit/export/?command=99999999999", page, "csv").status_code == 404

@@ -7,19 +7,30 @@ asked is the current user again; their role must still allow the view's permissi
 lost it, or whose login was deactivated, gets a failed run, not a file), and the view's file
 method reads the rows under the same row scope and filters as its screen.
 """
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from app.errors import N_, NotAllowed
 from app.extensions import db
-from app.formatting import office_clock
+from app.formatting import current_language, office_clock
 from app.models import JobRun
 from app.services import jobs
 
 MSG_NO_LONGER = N_("You may no longer read what this export holds.")
 MSG_REFUSED = N_("The export was refused: what it was asked for can no longer be read.")
+
+
+def asked_here(view, endpoint: str, fmt: str) -> dict:
+    """What a run keeps to write `view.export_files[endpoint]` as asked at this address: the view,
+    the address and its arguments (the list's filters), the format and the reader's language."""
+    return {
+        "view": type(view).__name__, "endpoint": endpoint, "format": fmt, "method": request.method,
+        "path": request.path,
+        "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
+        "language": current_language(), "remote_addr": request.remote_addr,
+    }
 
 
 def perform_export(run_id: int) -> None:

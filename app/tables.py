@@ -2,7 +2,7 @@
 
 Each table is an `app.services.exports.Table` in the reader's language; `written` writes it as
 CSV or XLSX for an export run of the screens (app/views/exporting.py) and the API
-(app/api/exports.py) alike, after recording the export in the audit trail; `file_response` hands
+(app/api/exports.py) alike, after recording the export in the audit trail; `run_download` hands
 the run's file to the user who asked.
 """
 from urllib.parse import quote
@@ -34,9 +34,12 @@ def written(table: exports.Table, name: str, fmt: str, *, actor: Actor, what: st
                       rows=len(table.rows))
 
 
-def file_response(file: ExportFile, disposition: str = "attachment") -> Response:
-    return Response(file.content, mimetype=file.mimetype, headers={
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''" + quote(file.name, safe=""),
+def run_download(run, content: bytes) -> Response:
+    """An export run's file as the answer: a printed report opens in the browser, a table downloads."""
+    mimetype = run.output_type or "application/octet-stream"
+    disposition = "inline" if mimetype == "application/pdf" else "attachment"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''" + quote(run.output_name or f"export-{run.id}", safe=""),
         "X-Content-Type-Options": "nosniff",
     })
 

@@ -29,8 +29,9 @@ from app.api.base import (
 )
 from app.api.contract import UtcDateTime
 from app.errors import N_, NotFound, ValidationFailed
+from app.export_runs import asked_here
 from app.extensions import db
-from app.formatting import current_language, office_clock
+from app.formatting import office_clock
 from app.models import Grant, JobRun
 from app.security.scope import scoped
 from app.services import exports, jobs
@@ -75,13 +76,7 @@ def queue_export(api: SitthiApi, endpoint: str, fmt: str, title: str):
     """Queue the file `api.export_files[endpoint]` writes, as asked at this address: 202 and the run.
     The caller has refused what could be refused at once."""
     actor = api_actor()
-    parameters = {
-        "view": type(api).__name__, "endpoint": endpoint, "format": fmt, "method": request.method,
-        "path": request.path,
-        "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
-        "language": current_language(), "remote_addr": request.remote_addr,
-    }
-    run = jobs.start_export(db.session, actor, title, parameters, office_clock())
+    run = jobs.start_export(db.session, actor, title, asked_here(api, endpoint, fmt), office_clock())
     db.session.commit()
     run_id = run.id
     job_queue.submit(run_id)
@@ -174,6 +169,4 @@ class ExportRunsApi(SitthiApi):
         content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
         if content is None:
             raise NotFound(MSG_NO_RUN)
-        return tables.file_response(jobs.ExportFile(content=content, name=run.output_name or f"export-{run.id}",
-                                                    mimetype=run.output_type or "application/octet-stream",
-                                                    rows=run.total))
+        return tables.run_download(run, content)

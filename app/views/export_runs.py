@@ -76,7 +76,4 @@ class ExportRunView(BaseView):
         content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
         if content is None:
             abort(404)
-        disposition = "inline" if run.output_type == "application/pdf" else "attachment"
-        return tables.file_response(jobs.ExportFile(content=content, name=run.output_name or f"export-{run.id}",
-                                                    mimetype=run.output_type or "application/octet-stream",
-                                                    rows=run.total), disposition)
+        return tables.run_download(run, content)

@@ -17,8 +17,9 @@ from flask_appbuilder.urltools import get_filter_args
 
 from app import job_queue, tables
 from app.errors import N_, SitthiError, ValidationFailed, translate
+from app.export_runs import asked_here
 from app.extensions import db
-from app.formatting import current_language, office_clock
+from app.formatting import office_clock
 from app.services import exports, jobs
 from app.views.scoping import current_actor
 
@@ -39,14 +40,8 @@ def queue_export(view, endpoint: str, fmt: str, title: str):
     """Queue the file `view.export_files[endpoint]` writes, as asked from this address, and send
     the user to the run's page. The caller has refused what could be refused at once."""
     actor = current_actor()
-    parameters = {
-        "view": type(view).__name__, "endpoint": endpoint, "format": fmt, "method": request.method,
-        "path": request.path,
-        "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
-        "language": current_language(), "remote_addr": request.remote_addr,
-    }
     try:
-        run = jobs.start_export(db.session, actor, title, parameters, office_clock())
+        run = jobs.start_export(db.session, actor, title, asked_here(view, endpoint, fmt), office_clock())
     except SitthiError as refused:  # too many waiting: their runs, and the reason, on My exports
         flash(refused.translated(), "danger")
         return redirect(url_for("ExportRunView.runs"))

@@ -7,6 +7,8 @@ asked is the current user again; their role must still allow the view's permissi
 lost it, or whose login was deactivated, gets a failed run, not a file), and the view's file
 method reads the rows under the same row scope and filters as its screen.
 """
+from urllib.parse import urlsplit
+
 from flask import current_app, g, request
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -29,8 +31,17 @@ def asked_here(view, endpoint: str, fmt: str) -> dict:
         "view": type(view).__name__, "endpoint": endpoint, "format": fmt, "method": request.method,
         "path": request.path,
         "args": [[name, value] for name, value in request.args.items(multi=True) if name != "format"],
-        "language": current_language(), "remote_addr": request.remote_addr,
+        "language": current_language(), "remote_addr": request.remote_addr, "back": _page_asked_from(),
     }
+
+
+def _page_asked_from() -> str | None:
+    """The page of this site the button was on (path and query), for the run page's way back;
+    None for anything else (another site, no referrer)."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/") or referrer.path.startswith("//"):
+        return None
+    return (referrer.path + (f"?{referrer.query}" if referrer.query else ""))[:2000]
 
 
 def perform_export(run_id: int) -> None:

@@ -1,5 +1,6 @@
 """Exports run as jobs: the run's page, its progress, a file for the user who asked only, a run
 that re-checks the asker's rights when it is carried out, and files emptied after a day."""
+import html
 import re
 from datetime import timedelta
 
@@ -188,3 +189,19 @@ def test_a_run_lost_with_its_worker_is_failed_and_no_longer_counts_as_waiting(ap
     with app.app_context():
         for run_id in (waiting, held[-1]):
             job_queue.perform(run_id)
+
+
+@pytest.mark.parametrize("referrer, back", [
+    ("http://localhost/commandgrantview/list/?_flt_0_state=active", "/commandgrantview/list/?_flt_0_state=active"),
+    ("https://elsewhere.example/commandgrantview/list/", None),
+    ("http://localhost//elsewhere.example/x", None),
+    (None, None),
+])
+def test_the_run_page_leads_back_to_the_page_of_this_site_it_was_asked_from(app, login, command, referrer, back):
+    tech = login(command["tech"])
+    headers = {"Referer": referrer} if referrer else {}
+    asked = tech.post("/commandgrantview/export/", data={"format": "csv", "csrf_token": tech.csrf_token(PAGE)},
+                      headers=headers)
+    page = tech.get(asked.location).get_data(as_text=True)
+    link = re.search(r'id="export-back" href="([^"]*)"', page)
+    assert (html.unescape(link.group(1)) if link else None) == back

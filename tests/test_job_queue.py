@@ -4,7 +4,6 @@ import shutil
 import socket
 import subprocess
 import time
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from app.models import JobRun, Officer
 from app.services import jobs
 from app.services.clock import Clock
+from tests.conftest import TEST_TODAY
 from tests.import_files import csv_bytes, person
 
 REDIS = shutil.which("redis-server")
@@ -21,7 +21,7 @@ def _queued(app, rows) -> int:
     from app.extensions import db
 
     with app.app_context():
-        run = jobs.create(db.session, Clock.on(date(2026, 12, 2)), "import_personnel",
+        run = jobs.create(db.session, Clock.on(TEST_TODAY), "import_personnel",
                           filename="polis.csv", content=csv_bytes(rows))
         db.session.commit()
         return run.id
@@ -102,7 +102,7 @@ def test_a_run_is_carried_out_once(app):
     from app.extensions import db
 
     run_id = _queued(app, [person("KKN-MUEANG")])
-    clock = Clock.on(date(2026, 12, 2))
+    clock = Clock.on(TEST_TODAY)
     with app.app_context():
         first = jobs.execute(db.session, clock, run_id)
         second = jobs.execute(db.session, clock, run_id)

@@ -49,9 +49,11 @@ def perform_export(run_id: int) -> None:
     parameters = db.session.scalar(select(JobRun.parameters).where(JobRun.id == run_id)) or {}
     # A context of its own: its globals (the current user, the actor) and its database session
     # are the run's, not those of a request that carried it out inline.
-    with app.app_context(), app.test_request_context(
-            parameters.get("path") or "/", method=parameters.get("method") or "POST", query_string=[tuple(pair) for pair in parameters.get("args") or []],
-            environ_base={"REMOTE_ADDR": parameters.get("remote_addr") or ""}):
+    asked_at = app.test_request_context(
+        parameters.get("path") or "/", method=parameters.get("method") or "POST",
+        query_string=[tuple(pair) for pair in parameters.get("args") or []],
+        environ_base={"REMOTE_ADDR": parameters.get("remote_addr") or ""})
+    with app.app_context(), asked_at:
         # Progress is committed while the rows read stay loaded: a commit would expire them all.
         db.session().expire_on_commit = False
         try:

@@ -112,6 +112,7 @@ def pages(s: dict) -> list[tuple]:
         ("audit trail, next rows deep", "auditor", f"/auditeventview/list/?after={s['deep_event']}"),
         ("audit trail, one day long ago", "auditor", f"/auditeventview/list/?_flt_0_occurred_at={s['old_day']}"),
         ("audit trail, one action", "auditor", "/auditeventview/list/?_flt_0_action=export"),
+        ("audit trail, before a day long ago", "auditor", f"/auditeventview/list/?_flt_2_occurred_at={s['old_day']}"),
         ("dashboard, nationwide", "admin", "/dashboard/"),
         ("dashboard, command", "commandtech", "/dashboard/"),
         # A head's own figures are never shared: the counts are worked out on every view, the

@@ -192,3 +192,45 @@ def test_a_day_of_the_trail_holds_its_rows_written_out_of_order(app, login):
     assert "วันก่อน-แรก" in page and "วันก่อน-หลัง" in page and "อีกวัน-กลาง" not in page
     other = auditor.get("/auditeventview/list/?_flt_0_occurred_at=05/03/2568").get_data(as_text=True)
     assert "อีกวัน-กลาง" in other and "วันก่อน" not in other
+
+
+@pytest.mark.parametrize("estimated", [(1, 10), (10, 1)])
+def test_before_a_day_the_trail_holds_every_earlier_row_even_one_written_late(app, login, monkeypatch, estimated):
+    """Few rows before the day (by the planner's estimate): the list is bounded by the last key
+    among them, read from the moment's index, so it starts among them; a row written late (a
+    larger key than rows after the day) is still listed. Many before it: no bound, the same rows."""
+    from datetime import UTC, datetime
+
+    from app import datamodel
+    from app.extensions import db
+    from app.services import audit
+    from tests.conftest import counted_statements
+
+    monkeypatch.setattr(datamodel.MomentBeforeDay, "_estimated_rows", lambda *_args: estimated)
+    tag = "-".join(map(str, estimated))
+    with app.app_context():
+        for summary, moment in ((f"ก่อนวัน-เก่า-{tag}", datetime(2023, 2, 1, 3, tzinfo=UTC)),
+                                (f"หลังวัน-{tag}", datetime(2023, 3, 10, 3, tzinfo=UTC)),
+                                (f"ก่อนวัน-มาช้า-{tag}", datetime(2023, 2, 20, 3, tzinfo=UTC))):
+            audit.record(db.session, "before_filter.test", object_type="DayTest", summary=summary).occurred_at = moment
+        db.session.commit()
+    auditor = login("auditor")
+    with counted_statements(app) as statements:
+        page = auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/03/2566").get_data(as_text=True)
+    assert f"ก่อนวัน-เก่า-{tag}" in page and f"ก่อนวัน-มาช้า-{tag}" in page and f"หลังวัน-{tag}" not in page
+    bounded = [s for s in statements if "audit_event.id <=" in s]
+    assert bool(bounded) == (estimated == (1, 10))
+
+
+def test_before_a_day_asks_postgresql_for_its_estimate_only(app, login):
+    """The estimate is the planner's (EXPLAIN, nothing read); other databases are not asked."""
+    from tests.conftest import counted_statements
+
+    auditor = login("auditor")
+    with counted_statements(app) as statements:
+        assert auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/03/2566").status_code == 200
+    with app.app_context():
+        from app.extensions import db
+
+        on_postgresql = db.engine.dialect.name == "postgresql"
+    assert any(s.startswith("EXPLAIN (FORMAT JSON)") for s in statements) == on_postgresql

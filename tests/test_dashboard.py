@@ -8,6 +8,7 @@ decided around it. Counts of a reader's scope are checked exactly, on commands m
 import re
 import statistics
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 
@@ -542,6 +543,28 @@ def _expected(session, actor: Actor, today: date) -> tuple[set[int], dict[str, s
     }
     return visible, figures, [request_id for _due, request_id in overdue[:OVERDUE_LIST_SIZE]]
 
+@contextmanager
+def _a_new_request_for_head(app, two_commands):
+    """A request of a Khon Kaen officer naming `head`, there while the block runs; the figures kept
+    are forgotten and the request removed after it."""
+    from app.extensions import cache, db
+
+    with app.app_context():
+        station = db.session.scalar(select(Unit).where(Unit.name_th == two_commands["stations"]["khon_kaen"]))
+        extra = make_request(db.session, make_officer(db.session, station), certifying_head=_officer_of(db.session, "head"))
+        db.session.commit()
+        extra_id, extra_officer = extra.id, extra.requester_id
+    try:
+        yield
+    finally:
+        with app.app_context():
+            cache.clear()
+            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
+            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
+            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
+            db.session.commit()
+
+
 
 def _dashboard(login, username: str) -> str:
     response = login(username).get("/dashboard/")
@@ -645,7 +668,7 @@ def test_readers_of_the_same_figures_share_them_for_a_while(app, login, two_comm
     figures and a command's staff another (a neighbouring command never sees it); a head's own
     figures are never shared; past their time the next reader still gets them at once and they are
     renewed for the reader after; with none kept, they are worked out while the reader waits."""
-    from app.extensions import cache, db
+    from app.extensions import cache
 
     monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 60)
     with app.app_context():
@@ -657,12 +680,7 @@ def test_readers_of_the_same_figures_share_them_for_a_while(app, login, two_comm
     before = {username: submitted(username) for username in ("admin", "commandtech", "commandtech2", "head")}
     assert 'id="dashboard-shared"' in _dashboard(login, "auditor")
     assert 'id="dashboard-shared"' not in _dashboard(login, "head")
-    with app.app_context():
-        station = db.session.scalar(select(Unit).where(Unit.name_th == two_commands["stations"]["khon_kaen"]))
-        extra = make_request(db.session, make_officer(db.session, station), certifying_head=_officer_of(db.session, "head"))
-        db.session.commit()
-        extra_id, extra_officer = extra.id, extra.requester_id
-    try:
+    with _a_new_request_for_head(app, two_commands):
         assert submitted("auditor") == submitted("centralit") == before["admin"], "shared, not worked out again"
         assert submitted("personnel") == submitted("commandtech") == before["commandtech"]
         assert submitted("head") == before["head"] + 1, "a head's own figures are worked out on each view"
@@ -675,13 +693,6 @@ def test_readers_of_the_same_figures_share_them_for_a_while(app, login, two_comm
         assert submitted("auditor") == before["admin"] + 1
         assert submitted("commandtech") == before["commandtech"] + 1
         assert submitted("commandtech2") == before["commandtech2"], "another command never counts it"
-    finally:
-        with app.app_context():
-            cache.clear()
-            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
-            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
-            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
-            db.session.commit()
 
 
 @pytest.mark.parametrize("username", ("commandtech", "commandtech2", "personnel"))
@@ -706,7 +717,7 @@ def test_a_heads_own_median_waits_are_kept_for_them_and_their_counts_stay_live(a
     """A head's medians over 90 days cost half their page at national scale: with
     DASHBOARD_TIMINGS_SECONDS set they are kept for that head (for no one else), while the
     counts are worked out on every view, so the head's own work shows at once."""
-    from app.extensions import cache, db
+    from app.extensions import cache
 
     monkeypatch.setitem(app.config, "DASHBOARD_TIMINGS_SECONDS", 600)
     with app.app_context():
@@ -720,20 +731,8 @@ def test_a_heads_own_median_waits_are_kept_for_them_and_their_counts_stay_live(a
     with counted_statements(app) as statements:
         officer.get("/dashboard/")
     assert [s for s in statements if "waited_hours" in s], "another reader's are their own"
-    with app.app_context():
-        station = db.session.scalar(select(Unit).where(Unit.name_th == two_commands["stations"]["khon_kaen"]))
-        extra = make_request(db.session, make_officer(db.session, station), certifying_head=_officer_of(db.session, "head"))
-        db.session.commit()
-        extra_id, extra_officer = extra.id, extra.requester_id
-    try:
+    with _a_new_request_for_head(app, two_commands):
         live = dict(FIGURE.findall(head.get("/dashboard/").get_data(as_text=True)))
         assert int(live["state:submitted"].replace(",", "")) == int(first["state:submitted"].replace(",", "")) + 1
         assert {k: v for k, v in live.items() if k.startswith(("samples:", "hours:"))} == \
             {k: v for k, v in first.items() if k.startswith(("samples:", "hours:"))}
-    finally:
-        with app.app_context():
-            cache.clear()
-            db.session.execute(delete(RequestItem).where(RequestItem.request_id == extra_id))
-            db.session.execute(delete(AccessRequest).where(AccessRequest.id == extra_id))
-            db.session.execute(delete(Officer).where(Officer.id == extra_officer))
-            db.session.commit()

@@ -8,7 +8,7 @@ the audit trail as an export (who, what, how many rows) when it is written; only
 asked reads the run and downloads its file. A rights review's results and an import's rejected
 rows are asked for from their own resources (/review-campaigns/{pk}/export, /imports/{pk}/rejects).
 """
-from flask import request
+from flask import url_for
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
@@ -28,7 +28,7 @@ from app.api.base import (
     page_schema,
 )
 from app.api.contract import UtcDateTime
-from app.errors import N_, NotFound, ValidationFailed
+from app.errors import N_, ValidationFailed
 from app.export_runs import asked_here
 from app.extensions import db
 from app.formatting import office_clock
@@ -67,7 +67,7 @@ def run_answer(run: JobRun) -> dict:
         "id": run.id, "what": run.filename, "state": run.state,
         "state_label": labels.label_of(labels.JOB_STATE, run.state), "finished": run.state in ("done", "failed"),
         "total": run.total, "processed": run.processed, "file_name": run.output_name if done else None,
-        "file_url": f"{request.script_root}/api/v1/export-runs/{run.id}/file" if done else None,
+        "file_url": url_for("ExportRunsApi.file", pk=run.id) if done else None,
         "error": jobs.error_text(run), "created_at": run.created_at, "finished_at": run.finished_at,
     }
 
@@ -125,23 +125,14 @@ class ExportsApi(SitthiApi):
                        what=self.class_permission_name, unit_id=api_actor().command_id)
 
 
-MSG_NO_RUN = N_("No such export, or not one you asked for.")
-
-
 class ExportRunsApi(SitthiApi):
     resource_name = "export-runs"
     class_permission_name = "MyExport"
     openapi_spec_tag = "Exports"
 
     @staticmethod
-    def _mine():
-        return select(JobRun).where(JobRun.kind == jobs.EXPORT, JobRun.started_by_id == api_actor().user_id)
-
-    def _run(self, pk: int) -> JobRun:
-        run = db.session.scalar(self._mine().where(JobRun.id == known_id(pk, MSG_NO_RUN)))
-        if run is None:
-            raise NotFound(MSG_NO_RUN)
-        return run
+    def _run(pk: int) -> JobRun:
+        return jobs.export_run(db.session, api_actor(), known_id(pk, jobs.MSG_NO_EXPORT))
 
     @expose("/", methods=["GET"])
     @protect()
@@ -149,12 +140,12 @@ class ExportRunsApi(SitthiApi):
                answer="A page of your export runs, newest first", refusals={400: "Bad paging arguments"})
     def runs(self):
         return self.response(200, **ExportRunPageSchema().dump(
-            page_of(self._mine().order_by(JobRun.id.desc()), page_args(), run_answer)))
+            page_of(jobs.exports_of(api_actor()).order_by(JobRun.id.desc()), page_args(), run_answer)))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
     @operation("An export run: its progress", response=ExportRunSchema, answer="The run",
-               refusals={404: MSG_NO_RUN})
+               refusals={404: jobs.MSG_NO_EXPORT})
     def run(self, pk: int):
         return self.response(200, **ExportRunSchema().dump(run_answer(self._run(pk))))
 
@@ -165,8 +156,5 @@ class ExportRunsApi(SitthiApi):
                refusals={404: "No such export, not one you asked for, not finished, or emptied a day after it "
                               "was asked"})
     def file(self, pk: int):
-        run = jobs.export_output(db.session, api_actor(), known_id(pk, MSG_NO_RUN), office_clock())
-        content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
-        if content is None:
-            raise NotFound(MSG_NO_RUN)
+        run, content = jobs.export_output(db.session, api_actor(), known_id(pk, jobs.MSG_NO_EXPORT), office_clock())
         return tables.run_download(run, content)

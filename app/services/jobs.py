@@ -28,7 +28,8 @@ from app.services.imports import ImportResult, save_rejects
 IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
 EXPORT = "export"
 # A written file is personal data at rest: it is kept long enough to download, then emptied.
-EXPORT_KEEP = timedelta(hours=24)
+EXPORT_KEEP_HOURS = 24
+EXPORT_KEEP = timedelta(hours=EXPORT_KEEP_HOURS)
 # Files one user may have waiting or being written at once: a worker is shared by the force.
 EXPORTS_AT_ONCE = 3
 # A run still running this long after it started was lost with its worker (RQ ends a job after
@@ -191,12 +192,17 @@ def execute(session: Session, clock: Clock, run_id: int,
                              f"rejected {result.rejected}")
         session.commit()
     except Exception as error:  # the run reports any failure; the import's writes are undone
-        session.rollback()
-        fail(session, clock, run_id, error)
-        if not isinstance(error, SitthiError):
-            raise
+        _failed(session, clock, run_id, error)
     session.expire_all()
     return session.get(JobRun, run_id)
+
+
+def _failed(session: Session, clock: Clock, run_id: int, error: BaseException) -> None:
+    """Undo the run's writes and mark it failed; an error not of ours goes on to the runner's log."""
+    session.rollback()
+    fail(session, clock, run_id, error)
+    if not isinstance(error, SitthiError):
+        raise error
 
 
 def fail(session: Session, clock: Clock, run_id: int, error: BaseException) -> None:
@@ -274,23 +280,35 @@ def execute_export(session: Session, clock: Clock, run_id: int,
             summary={"rows": written.rows, "bytes": len(written.content)}))
         session.commit()
     except Exception as error:  # the run reports any failure; nothing of the file is kept
-        session.rollback()
-        fail(session, clock, run_id, error)
-        if not isinstance(error, SitthiError):
-            raise
+        _failed(session, clock, run_id, error)
     session.expire_all()
     return session.get(JobRun, run_id)
 
 
-def export_output(session: Session, actor: Actor, run_id: int, clock: Clock) -> JobRun:
-    """A finished export's run, for the user who asked for it only: anyone else is told there is
-    no such run. Refused once its file was purged."""
-    run = session.get(JobRun, run_id)
-    if run is None or run.kind != EXPORT or run.started_by_id != actor.user_id or run.state != "done":
+def exports_of(actor: Actor):
+    """The export runs `actor` may read: their own only. A file was read under its asker's role
+    and row scope, so nobody else (an admin, the same command's staff) reads it."""
+    return select(JobRun).where(JobRun.kind == EXPORT, JobRun.started_by_id == actor.user_id)
+
+
+def export_run(session: Session, actor: Actor, run_id: int) -> JobRun:
+    """One of `actor`'s export runs; anyone else's is not found."""
+    run = session.scalar(exports_of(actor).where(JobRun.id == run_id))
+    if run is None:
         raise NotFound(MSG_NO_EXPORT)
-    if not kept(run, clock):
-        raise NotFound(MSG_EXPORT_GONE, hours=int(EXPORT_KEEP.total_seconds() // 3600))
     return run
+
+
+def export_output(session: Session, actor: Actor, run_id: int, clock: Clock) -> tuple[JobRun, bytes]:
+    """A finished export's run and its file, for the user who asked for it only: anyone else is
+    told there is no such run. Refused once its file was emptied."""
+    run = export_run(session, actor, run_id)
+    if run.state != "done":
+        raise NotFound(MSG_NO_EXPORT)
+    content = session.scalar(select(JobRun.output).where(JobRun.id == run.id)) if kept(run, clock) else None
+    if content is None:
+        raise NotFound(MSG_EXPORT_GONE, hours=EXPORT_KEEP_HOURS)
+    return run, content
 
 
 def kept(run: JobRun, clock: Clock) -> bool:

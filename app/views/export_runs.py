@@ -8,7 +8,6 @@ jobs.EXPORT_KEEP, then emptied.
 from flask import abort, flash, jsonify, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from sqlalchemy import select
 
 from app import labels, tables
 from app.domain.inputs import as_id
@@ -28,21 +27,18 @@ class ExportRunView(BaseView):
     class_permission_name = "MyExport"
     method_permission_name = {"runs": "read", "run": "read", "progress": "read", "file": "read"}
 
-    def _mine(self):
-        return select(JobRun).where(JobRun.kind == jobs.EXPORT, JobRun.started_by_id == current_actor().user_id)
-
     def _run(self, pk: int) -> JobRun:
-        run = db.session.scalar(self._mine().where(JobRun.id == pk)) if as_id(pk) is not None else None
-        if run is None:
+        try:
+            return jobs.export_run(db.session, current_actor(), as_id(pk) or 0)
+        except SitthiError:
             abort(404)
-        return run
 
     @expose("/")
     @has_access
     def runs(self):
-        runs = db.session.scalars(self._mine().order_by(JobRun.id.desc()).limit(RUNS_SHOWN)).all()
+        runs = db.session.scalars(jobs.exports_of(current_actor()).order_by(JobRun.id.desc()).limit(RUNS_SHOWN)).all()
         return self.render_template("sitthi/export_runs.html", runs=runs, states=labels.JOB_STATE,
-                                    kept=self._kept(), shown=RUNS_SHOWN)
+                                    kept=self._kept(), shown=RUNS_SHOWN, hours=jobs.EXPORT_KEEP_HOURS)
 
     @staticmethod
     def _kept():
@@ -55,7 +51,7 @@ class ExportRunView(BaseView):
         run = self._run(pk)
         return self.render_template("sitthi/export_run.html", run=run, states=labels.JOB_STATE,
                                     error=jobs.error_text(run), kept=self._kept()(run),
-                                    hours=int(jobs.EXPORT_KEEP.total_seconds() // 3600))
+                                    hours=jobs.EXPORT_KEEP_HOURS)
 
     @expose("/run/<int:pk>/progress")
     @has_access
@@ -69,11 +65,8 @@ class ExportRunView(BaseView):
     @has_access
     def file(self, pk):
         try:
-            run = jobs.export_output(db.session, current_actor(), as_id(pk) or 0, office_clock())
+            run, content = jobs.export_output(db.session, current_actor(), as_id(pk) or 0, office_clock())
         except SitthiError as refused:  # another user's run is answered as no run at all
             flash(refused.translated(), "danger")
             return redirect(url_for(".runs"))
-        content = db.session.scalar(select(JobRun.output).where(JobRun.id == run.id))
-        if content is None:
-            abort(404)
         return tables.run_download(run, content)

@@ -17,7 +17,7 @@ fonts:
 guides: $(BIN)/activate
 	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
 
-.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm bench-exports clean
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm bench-exports bench-review clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,11 @@ bench-keep-warm: install
 # (bench_1m from bench-data, BENCH_EXPORT_URL): the request's ms, the run's seconds and memory.
 bench-exports: install
 	$(BIN)/python bench/export_bench.py
+
+# A rights review of the demo command started as its button does, then listed by its job
+# (bench_1m from bench-data, BENCH_REVIEW_URL): the request's ms, the run's seconds and items.
+bench-review: install
+	$(BIN)/python bench/review_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,12 +1,13 @@
-"""Where a queued JobRun is carried out, so a web import or export never holds a server worker.
+"""Where a queued JobRun is carried out, so a web import, export or review start never holds a
+server worker.
 
 - JOB_QUEUE_URL set (the deployment's Redis): the run is enqueued on RQ, queue "sitthi", and a
   `flask sitthi worker` process carries it out.
 - Otherwise (`make run`, one machine): a background thread of the web process carries it out.
 - JOBS_INLINE (tests): carried out before `submit` returns, so results are deterministic.
 
-Every way ends in app.services.jobs (execute, or execute_export through app.export_runs), which
-owns the run's states and its transaction.
+Every way ends in app.services (jobs.execute, jobs.execute_export through app.export_runs, or
+reviews.prepare), which owns the run's states and its transaction.
 """
 import threading
 
@@ -63,10 +64,15 @@ def perform(run_id: int) -> None:
     from app.models import JobRun
     from app.services import jobs
 
-    if db.session.get(JobRun, run_id).kind == jobs.EXPORT:
+    kind = db.session.get(JobRun, run_id).kind
+    if kind == jobs.EXPORT:
         from app.export_runs import perform_export
 
         perform_export(run_id)
+    elif kind == jobs.REVIEW_START:
+        from app.services import reviews
+
+        reviews.prepare(db.session, office_clock(), run_id)
     else:
         jobs.execute(db.session, office_clock(), run_id)
     return None

@@ -92,7 +92,8 @@ IMPORT_KIND = {
     "import_usage": _l("Usage (query counts per officer and source)"),
 }
 JOB_STATE = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
-CAMPAIGN_STATE = {"open": _l("Open"), "closed": _l("Closed")}
+CAMPAIGN_STATE = {"preparing": _l("Being prepared"), "open": _l("Open"), "closed": _l("Closed"),
+                  "failed": _l("Could not be prepared")}
 REVIEW_OUTCOME = {
     "pending": _l("Not yet reviewed"),
     "keep": _l("Keep"),

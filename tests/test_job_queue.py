@@ -4,6 +4,7 @@ import shutil
 import socket
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from app.services import jobs
 from app.services.clock import Clock
 from tests.conftest import TEST_TODAY
 from tests.import_files import csv_bytes, person
+from tests.test_reviews import screen_world  # noqa: F401  (a command of its own, with its logins)
 
 REDIS = shutil.which("redis-server")
 
@@ -148,3 +150,47 @@ def test_without_a_queue_an_export_goes_to_a_thread(app, login, monkeypatch):
         time.sleep(0.1)
     assert _state(app, run_id) == "done"
     assert tech.get(f"/exports/run/{run_id}/file").status_code == 200
+
+
+def _start_a_review(tech, command_id: int) -> int:
+    started = tech.submit("/reviewcampaignview/start", {
+        "name": "ทบทวนสิทธิ์ประจำปี", "command": str(command_id),
+        "due_on": (TEST_TODAY + timedelta(days=10)).isoformat(), "undecided_rule": "keep", "recurrence": "none"})
+    assert started.status_code == 302, started.get_data(as_text=True)
+    return int(re.search(r"/reviewcampaignview/show/(\d+)", started.location).group(1))
+
+
+def test_a_review_is_listed_by_the_worker_while_its_page_waits(app, login, redis_url, monkeypatch,
+                                                                screen_world):  # noqa: F811
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    tech = login(screen_world["tech"])
+    campaign_id = _start_a_review(tech, screen_world["command"])
+    page = tech.get(f"/reviewcampaignview/show/{campaign_id}").get_data(as_text=True)
+    assert 'id="campaign-preparing"' in page and 'id="progress-total">0<' in page
+    assert f'data-progress-url="/reviewcampaignview/show/{campaign_id}/preparing"' in page
+    assert "/export/" not in page  # nothing to export yet
+    waiting = tech.get(f"/reviewcampaignview/show/{campaign_id}/preparing?_l_=en").get_json()
+    assert waiting == {"state": "preparing", "state_label": "Being prepared", "processed": 0, "total": 0,
+                       "finished": False}
+    assert login("commandtech").get(f"/reviewcampaignview/show/{campaign_id}/preparing").status_code == 404
+    assert login("officer").get(f"/reviewcampaignview/show/{campaign_id}/preparing").status_code in (302, 403)
+
+    result = app.test_cli_runner().invoke(args=["sitthi", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    done = tech.get(f"/reviewcampaignview/show/{campaign_id}/preparing").get_json()
+    assert done == {"state": "open", "state_label": "เปิดอยู่", "processed": 7, "total": 7, "finished": True}
+    page = tech.get(f"/reviewcampaignview/show/{campaign_id}").get_data(as_text=True)
+    assert 'id="campaign-preparing"' not in page and f'id="progress-total">{done["total"]}<' in page
+
+
+def test_without_a_queue_a_review_is_listed_in_a_thread(app, login, monkeypatch, screen_world):  # noqa: F811
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    tech = login(screen_world["tech"])
+    campaign_id = _start_a_review(tech, screen_world["command"])
+    for _ in range(100):
+        if tech.get(f"/reviewcampaignview/show/{campaign_id}/preparing").get_json()["finished"]:
+            break
+        time.sleep(0.1)
+    assert tech.get(f"/reviewcampaignview/show/{campaign_id}/preparing").get_json()["state"] == "open"

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app.errors import NotAllowed, NotFound, StaleRecord, ValidationFailed
+from app.errors import NotAllowed, NotFound, StaleRecord, ValidationFailed, translate
 from app.models import (
     AuditEvent,
     DataChangeRequest,
@@ -26,7 +26,7 @@ from app.models import (
     User,
 )
 from app.security.scope import Actor, scoped
-from app.services import reviews
+from app.services import jobs, reviews
 from app.services.clock import Clock
 from tests.conftest import DEMO_PASSWORD, TEST_TODAY
 from tests.factories import make_grant, make_head, make_login, make_officer, make_unit
@@ -38,6 +38,16 @@ def today() -> date:
 
 def clock(days: int = 0) -> Clock:
     return Clock.on(today() + timedelta(days=days))
+
+
+def started(session, actor, spec) -> ReviewCampaign:
+    """A review started and its start run carried out, as the worker does after the request."""
+    campaign = reviews.start_campaign(session, actor, spec, clock())
+    assert campaign.state == "preparing"
+    session.commit()
+    run = reviews.prepare(session, clock(), campaign.start_run_id)
+    assert run.state == "done", run.error
+    return session.get(ReviewCampaign, campaign.id)
 
 
 class Command:
@@ -92,7 +102,7 @@ class Command:
     def start(self, actor=None, days=14, **kwargs) -> ReviewCampaign:
         spec = reviews.CampaignSpec(name=kwargs.pop("name", "ทบทวนสิทธิ์ไตรมาส"), command_id=self.command.id,
                                     due_on=today() + timedelta(days=days), **kwargs)
-        return reviews.start_campaign(self.session, actor or self.tech, spec, clock())
+        return started(self.session, actor or self.tech, spec)
 
     def item(self, campaign, grant) -> ReviewDecision:
         return self.session.scalar(select(ReviewDecision).where(
@@ -122,6 +132,71 @@ def test_starting_snapshots_every_live_grant_of_the_command(db_session, world):
     assert campaign.state == "open" and campaign.starts_on == today() and campaign.created_by_id == world.tech.user_id
     event = _events(db_session, "ReviewCampaign.start", campaign.id)[0]
     assert event.after["items"] == 7 and event.unit_id == world.command.id
+
+
+def _items(session, campaign_id) -> int:
+    return session.scalar(select(func.count(ReviewDecision.id)).where(ReviewDecision.campaign_id == campaign_id))
+
+
+def _preparing(session, world, actor=None, on: Clock | None = None) -> ReviewCampaign:
+    on = on or clock()
+    spec = reviews.CampaignSpec(name="ทบทวนสิทธิ์", command_id=world.command.id, due_on=on.today + timedelta(days=14))
+    campaign = reviews.start_campaign(session, actor or world.tech, spec, on)
+    session.commit()
+    return campaign
+
+
+def test_a_review_is_listed_by_its_run_once_and_holds_its_command_meanwhile(db_session, world):
+    campaign = _preparing(db_session, world)
+    run = db_session.get(JobRun, campaign.start_run_id)
+    assert campaign.state == "preparing" and _items(db_session, campaign.id) == 0
+    assert (run.kind, run.state, run.command_id, run.started_by_id) == (
+        "review_start", "queued", world.command.id, world.tech.user_id)
+    assert _events(db_session, "JobRun.queue", run.id)[0].actor_id == world.tech.user_id
+    with pytest.raises(ValidationFailed) as refused:  # the command's review is under way already
+        _preparing(db_session, world, actor=world.central)
+    assert refused.value.field == "command"
+    inbox = reviews.waiting_for_review(db_session, world.tech)
+    assert db_session.scalar(select(func.count(ReviewDecision.id)).where(inbox)) == 0
+
+    first = reviews.prepare(db_session, clock(), run.id)
+    second = reviews.prepare(db_session, clock(), run.id)  # a second worker given the same run
+    assert (first.state, first.created_count, second.state) == ("done", 7, "done")
+    assert db_session.get(ReviewCampaign, campaign.id).state == "open" and _items(db_session, campaign.id) == 7
+    started_event = _events(db_session, "ReviewCampaign.start", campaign.id)
+    assert len(started_event) == 1 and started_event[0].job_run_id == run.id
+    assert started_event[0].actor_id == world.tech.user_id
+
+
+def test_a_review_whose_listing_fails_lists_nothing_and_frees_its_command(db_session, world, monkeypatch):
+    campaign = _preparing(db_session, world)
+
+    def mail_server_gone(*args, **kwargs):  # fails after the items were inserted
+        raise ConnectionError("smtp gone")
+
+    monkeypatch.setattr(reviews, "_mail_reviewers", mail_server_gone)
+    with pytest.raises(ConnectionError):  # on to the worker's log, after the run is marked failed
+        reviews.prepare(db_session, clock(), campaign.start_run_id)
+    db_session.expire_all()
+    run = db_session.get(JobRun, campaign.start_run_id)
+    assert run.state == "failed" and run.error == "ConnectionError: smtp gone"
+    assert db_session.get(ReviewCampaign, campaign.id).state == "failed" and _items(db_session, campaign.id) == 0
+    assert reviews.start_error(db_session, db_session.get(ReviewCampaign, campaign.id)) == run.error
+    assert _events(db_session, "ReviewCampaign.start", campaign.id) == []
+    monkeypatch.undo()
+    again = world.start()
+    assert again.state == "open" and _items(db_session, again.id) == 7
+
+
+def test_a_review_lost_with_its_worker_is_failed_when_the_next_one_is_asked(db_session, world):
+    lost = _preparing(db_session, world)
+    next_day = clock(days=2)
+    again = _preparing(db_session, world, actor=world.central, on=next_day)
+    db_session.expire_all()
+    assert db_session.get(ReviewCampaign, lost.id).state == "failed"
+    assert reviews.start_error(db_session, db_session.get(ReviewCampaign, lost.id)) == translate(jobs.MSG_RUN_LOST)
+    assert reviews.prepare(db_session, next_day, again.start_run_id).state == "done"
+    assert _items(db_session, again.id) == 7 and _items(db_session, lost.id) == 0
 
 
 def test_central_it_starts_a_review_of_any_command_and_heads_are_told(db_session, world):
@@ -600,7 +675,7 @@ def test_review_lists_run_as_many_statements_for_100_items_as_for_25(app, login)
         actor = Actor(user_id=tech_user.id, officer_id=tech_officer.id, roles=frozenset({"CommandTech"}),
                       command_id=command.id)
         spec = reviews.CampaignSpec(name="นับคำสั่ง", command_id=command.id, due_on=today() + timedelta(days=5))
-        campaign = reviews.start_campaign(db.session, actor, spec, clock())
+        campaign = started(db.session, actor, spec)
         some = db.session.scalars(select(ReviewDecision.id).where(ReviewDecision.campaign_id == campaign.id)
                                   .limit(30)).all()
         for pk in some:

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app import labels
+from app import job_queue, labels
 from app.api.base import (
     FORMAT,
     RefSchema,
@@ -76,6 +76,8 @@ class CampaignSchema(Schema):
     recurrence = fields.String(metadata={"enum": list(RECURRENCES)})
     heads_review = fields.Boolean()
     closed_at = UtcDateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={
+        "description": "Why the review could not be prepared (state failed); otherwise null."})
     progress = fields.Nested(ProgressSchema, allow_none=True, metadata={"description": "One review's page only."})
 
 
@@ -122,6 +124,7 @@ def _campaign(campaign: ReviewCampaign, with_progress: bool = False) -> dict:
         "state_label": labels.label_of(labels.CAMPAIGN_STATE, campaign.state),
         "undecided_rule": campaign.undecided_rule, "recurrence": campaign.recurrence,
         "heads_review": campaign.heads_review, "closed_at": campaign.closed_at,
+        "error": service.start_error(db.session, campaign),
         "progress": None if progress is None else {
             "total": progress.total, "pending": progress.pending, "decided": progress.decided,
             "signed_off": progress.signed_off, "outcomes": progress.outcomes},
@@ -189,8 +192,10 @@ class ReviewCampaignsApi(SitthiApi):
 
     @expose("/", methods=["POST"])
     @protect()
-    @operation("Start a rights review", body=StartSchema, response=CampaignSchema, status=201,
-               answer="The review, its items snapshotted", services=[service.start_campaign], refusals={
+    @operation("Start a rights review", body=StartSchema, response=CampaignSchema, status=202,
+               answer="The review, being prepared: poll GET /review-campaigns/{pk} until its state is open "
+                      "(its items listed) or failed (the reason in `error`)",
+               services=[service.start_campaign, service.prepare], refusals={
                    400: "Input refused: not a command, a review of it already open, a due date out of "
                         "range (nothing saved)",
                    403: "Only CommandTech (their own command) and Central IT start reviews"})
@@ -201,7 +206,10 @@ class ReviewCampaignsApi(SitthiApi):
                                     heads_review=args["heads_review"])
         campaign = service.start_campaign(db.session, api_actor(), spec, office_clock())
         db.session.commit()
-        return self.response(201, **CampaignSchema().dump(_campaign(campaign, True)))
+        campaign_id = campaign.id
+        job_queue.submit(campaign.start_run_id)
+        db.session.expire_all()
+        return self.response(202, **CampaignSchema().dump(_campaign(db.session.get(ReviewCampaign, campaign_id), True)))
 
 
 class ToReviewApi(SitthiApi):

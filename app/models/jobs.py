@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from app.models.base import check_in, utcnow
 from app.models.unit import Unit
 
-JOB_KINDS = ("import_personnel", "import_units", "import_usage", "personnel_rules", "close_campaigns", "export")
+JOB_KINDS = ("import_personnel", "import_units", "import_usage", "personnel_rules", "close_campaigns", "export",
+             "review_start")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 

@@ -10,7 +10,8 @@ from app.models.grant import Grant
 from app.models.officer import Officer
 from app.models.unit import Unit
 
-CAMPAIGN_STATES = ("open", "closed")
+# preparing: its items are being listed by a job; failed: that job did not finish (nothing listed).
+CAMPAIGN_STATES = ("preparing", "open", "closed", "failed")
 REVIEW_OUTCOMES = ("pending", "keep", "revoke", "fix_data")
 # What happens at the due date to a grant nobody decided.
 UNDECIDED_RULES = ("keep", "suspend")
@@ -45,7 +46,10 @@ class ReviewCampaign(Model):
     heads_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # The campaign this one recurs from.
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("review_campaign.id"))
+    # The run that closed it.
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
+    # The run that listed its items (None for a review its predecessor's closing run started).
+    start_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
 
     def __str__(self) -> str:
         return self.name

@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import N_, NotAllowed, NotFound, SitthiError, TooBusy, ValidationFailed, translate
-from app.models import JobRun
+from app.models import JobRun, ReviewCampaign
 from app.security.scope import ADMIN, CENTRAL_IT, PERSONNEL, Actor
 from app.services import audit, personnel_rules
 from app.services.clock import Clock
@@ -27,6 +27,7 @@ from app.services.imports import ImportResult, save_rejects
 
 IMPORT_KINDS = ("import_personnel", "import_units", "import_usage")
 EXPORT = "export"
+REVIEW_START = "review_start"
 # A written file is personal data at rest: it is kept long enough to download, then emptied.
 EXPORT_KEEP_HOURS = 24
 EXPORT_KEEP = timedelta(hours=EXPORT_KEEP_HOURS)
@@ -134,16 +135,23 @@ def _importer(kind: str) -> Callable[..., ImportResult]:
 
 
 def fail_lost_runs(session: Session, clock: Clock) -> int:
-    """Fail the runs lost with their worker or their queue; the caller commits."""
-    return session.execute(update(JobRun).where(or_(
+    """Fail the runs lost with their worker or their queue, and the reviews they were listing (so
+    the command may start another); the caller commits."""
+    lost = session.execute(update(JobRun).where(or_(
         and_(JobRun.state == "running", JobRun.started_at < clock.now - RUN_LOST_AFTER),
         and_(JobRun.state == "queued", JobRun.created_at < clock.now - QUEUED_LOST_AFTER)))
         .values(state="failed", finished_at=clock.now, error=MSG_RUN_LOST,
                 summary={"error_message": MSG_RUN_LOST, "error_params": {}})
         .execution_options(synchronize_session=False)).rowcount
+    if lost:
+        session.execute(update(ReviewCampaign).where(
+            ReviewCampaign.state == "preparing",
+            ReviewCampaign.start_run_id.in_(select(JobRun.id).where(JobRun.state == "failed")))
+            .values(state="failed").execution_options(synchronize_session=False))
+    return lost
 
 
-def _claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:
+def claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:
     """(the run, whether this worker took it): a run another worker took is left alone. Runs lost
     with their worker are failed first, whenever a run is taken."""
     fail_lost_runs(session, clock)
@@ -161,7 +169,7 @@ def execute(session: Session, clock: Clock, run_id: int,
     """Carry out a queued run; commits. A run already taken by another worker is left alone.
 
     `on_progress(processed, total)` is told as rows are checked (the CLI's progress bar)."""
-    run, claimed = _claim(session, clock, run_id)
+    run, claimed = claim(session, clock, run_id)
     if not claimed:
         return run
     content, kind, command_id, actor = _content_of(session, run_id), run.kind, run.command_id, run.started_by_id
@@ -192,14 +200,19 @@ def execute(session: Session, clock: Clock, run_id: int,
                              f"rejected {result.rejected}")
         session.commit()
     except Exception as error:  # the run reports any failure; the import's writes are undone
-        _failed(session, clock, run_id, error)
+        failed(session, clock, run_id, error)
     session.expire_all()
     return session.get(JobRun, run_id)
 
 
-def _failed(session: Session, clock: Clock, run_id: int, error: BaseException) -> None:
-    """Undo the run's writes and mark it failed; an error not of ours goes on to the runner's log."""
+def failed(session: Session, clock: Clock, run_id: int, error: BaseException,
+           after_rollback: Callable[[], None] | None = None) -> None:
+    """Undo the run's writes and mark it failed; an error not of ours goes on to the runner's log.
+    `after_rollback` records, in the same commit, what the failure leaves behind (a review that
+    will not open)."""
     session.rollback()
+    if after_rollback is not None:
+        after_rollback()
     fail(session, clock, run_id, error)
     if not isinstance(error, SitthiError):
         raise error
@@ -262,7 +275,7 @@ def execute_export(session: Session, clock: Clock, run_id: int,
                    build: Callable[[JobRun, Callable[[int, int], None]], ExportFile]) -> JobRun:
     """Carry out a queued export; commits. `build(run, progress)` writes the file; it may commit
     through `progress(processed, total)`. A failure stores no file and keeps its reason."""
-    run, claimed = _claim(session, clock, run_id)
+    run, claimed = claim(session, clock, run_id)
     if not claimed:
         return run
     purge_exports(session, clock)
@@ -280,7 +293,7 @@ def execute_export(session: Session, clock: Clock, run_id: int,
             summary={"rows": written.rows, "bytes": len(written.content)}))
         session.commit()
     except Exception as error:  # the run reports any failure; nothing of the file is kept
-        _failed(session, clock, run_id, error)
+        failed(session, clock, run_id, error)
     session.expire_all()
     return session.get(JobRun, run_id)
 

@@ -1,8 +1,10 @@
 """Rights reviews (การตรวจสอบสิทธิ์): a command shows, grant by grant, that every holder still needs what they hold.
 
 - `start_campaign`: the Central IT Center (any command) or the command's own technology staff
-  open a review of one command; every live grant (active, pending activation, suspended) of the
-  command's officers becomes one pending item, inserted in one statement.
+  start a review of one command. It is saved "preparing" with a queued JobRun; `prepare`, carried
+  out by a worker, makes every live grant (active, pending activation, suspended) of the command's
+  officers one pending item, in one statement, and opens it (32,000 items took 1.5 s: not work for
+  a web request).
 - `decide`: a reviewer marks an item keep, revoke or fix-data (a comment is required for the last
   two). Until it is signed off a decision can be changed, by any reviewer of the item; it then
   belongs to whoever decided it last.
@@ -43,7 +45,7 @@ from app.security.scope import (
     units_under,
 )
 from app.security.unit_heads import command_heads, officers_reviewed_by
-from app.services import audit, data_changes, grants, notifications, rights_audit
+from app.services import audit, data_changes, grants, jobs, notifications, rights_audit
 from app.services.clock import Clock
 from app.services.conflicts import conflicts_are_stale
 
@@ -72,6 +74,8 @@ MSG_STALE = N_("Someone changed this item after you opened it. Nothing was saved
 
 # Grants a review covers: what the officer holds, is about to hold, or may hold again.
 LIVE_STATES = ("active", "pending_activation", "suspended")
+# A review being listed holds its command as an open one does.
+UNDER_WAY = ("preparing", "open")
 OUTCOMES = ("keep", "revoke", "fix_data")
 NEEDS_COMMENT = ("revoke", "fix_data")
 # Grant states in which a signed-off revocation has nothing left to end.
@@ -142,23 +146,67 @@ def start_campaign(session: Session, actor: Actor, spec: CampaignSpec, clock: Cl
     if spec.recurrence not in RECURRENCES:
         raise _invalid("recurrence", MSG_UNKNOWN_CHOICE)
     # One review of a command at a time: two would ask the same reviewers about the same grants.
+    jobs.fail_lost_runs(session, clock)
     under_way = session.scalar(select(ReviewCampaign).where(
-        ReviewCampaign.unit_id == command.id, ReviewCampaign.state == "open").limit(1))
+        ReviewCampaign.unit_id == command.id, ReviewCampaign.state.in_(UNDER_WAY)).limit(1))
     if under_way is not None:
         raise _invalid("command", MSG_ALREADY_OPEN, command=str(command), name=under_way.name,
                        due=under_way.due_on)
+    run = JobRun(kind=jobs.REVIEW_START, state="queued", filename=name[:255], command_id=command.id,
+                 started_by_id=actor.user_id, created_at=clock.now)
+    session.add(run)
+    session.flush()
     campaign = ReviewCampaign(
-        name=name, unit_id=command.id, starts_on=clock.today, due_on=spec.due_on, state="open",
+        name=name, unit_id=command.id, starts_on=clock.today, due_on=spec.due_on, state="preparing",
         created_by_id=actor.user_id, undecided_rule=spec.undecided_rule, recurrence=spec.recurrence,
-        heads_review=bool(spec.heads_review))
-    _open(session, campaign, actor_user_id=actor.user_id)
+        heads_review=bool(spec.heads_review), start_run_id=run.id)
+    session.add(campaign)
+    session.flush()
+    audit.record(session, "JobRun.queue", actor_id=actor.user_id, object_type="JobRun", object_id=run.id,
+                 unit_id=command.id, summary=f"{jobs.REVIEW_START}: {campaign.id}", job_run_id=run.id)
     return campaign
+
+
+def prepare(session: Session, clock: Clock, run_id: int) -> JobRun:
+    """Carry out a review's start run: list its items and open it; commits. A run another worker
+    took is left alone. A failure lists nothing and leaves the review failed, with the run's reason,
+    so the command may start another."""
+    run, claimed = jobs.claim(session, clock, run_id)
+    if not claimed:
+        return run
+    campaign_id = session.scalar(select(ReviewCampaign.id).where(ReviewCampaign.start_run_id == run_id))
+
+    def review_failed() -> None:
+        session.execute(update(ReviewCampaign).where(ReviewCampaign.id == campaign_id,
+                                                     ReviewCampaign.state == "preparing").values(state="failed"))
+
+    try:
+        campaign = session.get(ReviewCampaign, campaign_id)
+        if campaign is None or campaign.state != "preparing":
+            raise NotFound(MSG_CAMPAIGN_NOT_FOUND)
+        items = _open(session, campaign, actor_user_id=run.started_by_id, job_run_id=run_id)
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+            state="done", finished_at=clock.now, total=items, processed=items, created_count=items,
+            summary={"campaign_id": campaign.id, "items": items}))
+        session.commit()
+    except Exception as error:  # the run reports any failure; no item of it is kept
+        jobs.failed(session, clock, run_id, error, after_rollback=review_failed)
+    session.expire_all()
+    return session.get(JobRun, run_id)
+
+
+def start_error(session: Session, campaign: ReviewCampaign) -> str | None:
+    """Why a review did not open, in the reader's language (None unless it failed)."""
+    if campaign.state != "failed" or campaign.start_run_id is None:
+        return None
+    return jobs.error_text(session.get(JobRun, campaign.start_run_id))
 
 
 def _open(session: Session, campaign: ReviewCampaign, *, actor_user_id: int | None,
           job_run_id: int | None = None) -> int:
-    """Save the campaign, add one pending item per live grant of the command's officers (one
+    """Open the campaign, add one pending item per live grant of the command's officers (one
     INSERT ... SELECT, whatever their number), audit and tell the reviewers. Returns the item count."""
+    campaign.state = "open"
     session.add(campaign)
     session.flush()
     within = units_under(session, campaign.unit_id)

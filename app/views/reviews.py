@@ -10,7 +10,7 @@ Views only read forms, call app.services.reviews and commit. Bulk actions pass t
 only: FAB loads action rows without the list's row scope, the service loads each one again
 through it and checks the reviewer.
 """
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app import labels
+from app import job_queue, labels
 from app.datamodel import CappedCountInterface
 from app.date_input import EnteredDateField
 from app.domain.inputs import TEXT_LIMIT, as_id
@@ -32,7 +32,7 @@ from app.extensions import db
 from app.formatting import local_today, office_clock
 from app.input_guard import SaneYear, form_id, form_ids, form_text, form_version
 from app.labels import label_of
-from app.models import ReviewCampaign, ReviewDecision
+from app.models import JobRun, ReviewCampaign, ReviewDecision
 from app.security.scope import is_visible
 from app.services import jobs, reviews
 from app.tables import review_results
@@ -163,7 +163,7 @@ class ReviewCampaignView(ReadOnlyModelView):
     # Write is for starting a review only: reviews are never edited or deleted by hand.
     base_permissions = ["can_read", "can_write"]
     exclude_route_methods = {"download", "action", "action_post", "add", "edit", "delete"}
-    method_permission_name = {**PERMISSION_BY_METHOD, "start": "write", "export": "read"}
+    method_permission_name = {**PERMISSION_BY_METHOD, "start": "write", "export": "read", "preparing": "read"}
     label_columns = REVIEW_LABELS
     list_columns = ["name", "unit", "starts_on", "due_on", "state", "undecided_rule", "recurrence"]
     order_columns = ["name", "starts_on", "due_on", "state"]
@@ -201,7 +201,17 @@ class ReviewCampaignView(ReadOnlyModelView):
             recurrence=label_of(labels.RECURRENCE, campaign.recurrence),
             following=following if following and is_visible(db.session, actor, ReviewCampaign, following.id) else None,
             reviews_here=reviews.reviewable(db.session, actor, open_only=True) is not None,
-            today=local_today())
+            error=reviews.start_error(db.session, campaign), today=local_today())
+
+    @expose("/show/<pk>/preparing")
+    @has_access
+    def preparing(self, pk):
+        """How far the listing of a review's items has gone (its page polls this while it is preparing)."""
+        campaign = self._visible(pk)
+        run = db.session.get(JobRun, campaign.start_run_id) if campaign.start_run_id else None
+        return jsonify({"state": campaign.state, "state_label": label_of(labels.CAMPAIGN_STATE, campaign.state),
+                        "processed": run.processed if run else 0, "total": run.total if run else 0,
+                        "finished": campaign.state != "preparing"})
 
     @expose("/start", methods=["GET", "POST"])
     @has_access
@@ -219,6 +229,8 @@ class ReviewCampaignView(ReadOnlyModelView):
             try:
                 campaign = reviews.start_campaign(db.session, actor, spec, office_clock())
                 db.session.commit()
+                campaign_id = campaign.id
+                job_queue.submit(campaign.start_run_id)
             except SitthiError as refused:
                 db.session.rollback()
                 field = getattr(refused, "field", None)
@@ -227,9 +239,14 @@ class ReviewCampaignView(ReadOnlyModelView):
                 else:
                     error = refused.translated()
             else:
-                flash(gettext("The rights review has started: %(num)s permissions to review.",
-                              num=reviews.progress(db.session, campaign.id).total), "success")
-                return redirect(url_for(".show", pk=campaign.id))
+                db.session.expire_all()
+                if db.session.get(ReviewCampaign, campaign_id).state == "open":
+                    flash(gettext("The rights review has started: %(num)s permissions to review.",
+                                  num=reviews.progress(db.session, campaign_id).total), "success")
+                else:
+                    flash(gettext("The rights review is being prepared: its permissions to review are "
+                                  "listed in the background, and this page shows them when they are."), "info")
+                return redirect(url_for(".show", pk=campaign_id))
         status = 400 if request.method == "POST" else 200
         return self.render_template("sitthi/review_campaign_start.html", form=form, error=error,
                                     may_start=reviews.may_start(actor) and bool(commands),

@@ -9,6 +9,7 @@ server worker.
 Every way ends in app.services (jobs.execute, jobs.execute_export through app.export_runs, or
 reviews.prepare), which owns the run's states and its transaction.
 """
+import logging
 import threading
 
 from flask import Flask, current_app, has_app_context
@@ -16,20 +17,33 @@ from flask import Flask, current_app, has_app_context
 from app.extensions import db
 from app.formatting import office_clock
 
+log = logging.getLogger(__name__)
+
 QUEUE_NAME = "sitthi"
 JOB_TIMEOUT = 3600  # seconds: the largest import ends long before
 
 
 def submit(run_id: int) -> str:
-    """Hand a committed queued run to its runner; the mode used ('rq', 'thread' or 'inline')."""
+    """Hand a committed queued run to its runner; the mode used ('rq', 'thread' or 'inline'), or
+    'not queued' when the queue could not be reached (the run is failed with the reason)."""
     app = current_app._get_current_object()
     if app.config.get("JOBS_INLINE"):
         perform(run_id)
         return "inline"
     url = app.config.get("JOB_QUEUE_URL")
     if url:
-        job = queue(url).enqueue("app.job_queue.perform", run_id, job_timeout=JOB_TIMEOUT,
-                                 job_id=f"sitthi-run-{run_id}")
+        from redis.exceptions import RedisError
+
+        try:
+            job = queue(url).enqueue("app.job_queue.perform", run_id, job_timeout=JOB_TIMEOUT,
+                                     job_id=f"sitthi-run-{run_id}")
+        except (RedisError, OSError):
+            # The asker is led to the run's page, which gives the reason, instead of an error page.
+            log.exception("run %s could not be queued", run_id)
+            from app.services import jobs
+
+            jobs.not_queued(db.session, office_clock(), run_id)
+            return "not queued"
         from app.models import JobRun
 
         db.session.get(JobRun, run_id).queue_job_id = job.id
@@ -43,7 +57,8 @@ def queue(url: str):
     from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=Redis.from_url(url))
+    # A queue host that does not answer is told within seconds, not after TCP's minutes.
+    return Queue(QUEUE_NAME, connection=Redis.from_url(url, socket_connect_timeout=5))
 
 
 def _in_thread(app: Flask, run_id: int) -> None:

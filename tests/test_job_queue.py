@@ -194,3 +194,37 @@ def test_without_a_queue_a_review_is_listed_in_a_thread(app, login, monkeypatch,
             break
         time.sleep(0.1)
     assert tech.get(f"/reviewcampaignview/show/{campaign_id}/preparing").get_json()["state"] == "open"
+
+
+@pytest.fixture()
+def unreachable_queue_url():
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def test_a_queue_that_cannot_be_reached_fails_the_run_with_its_reason(app, login, unreachable_queue_url,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", unreachable_queue_url)
+    tech = login("commandtech")
+    run_id = _ask_for_an_export(tech)  # led to the run's page, not an error page
+    assert _state(app, run_id) == "failed"
+    page = tech.get(f"/exports/run/{run_id}?_l_=en").get_data(as_text=True)
+    assert "The job queue could not be reached" in page and 'data-finished="1"' in page
+    assert "ติดต่อคิวงานไม่ได้" in tech.get(f"/exports/run/{run_id}?_l_=th").get_data(as_text=True)
+
+
+def test_a_review_the_queue_could_not_take_fails_and_frees_its_command(app, login, unreachable_queue_url,
+                                                                        monkeypatch, screen_world):  # noqa: F811
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", unreachable_queue_url)
+    tech = login(screen_world["tech"])
+    campaign_id = _start_a_review(tech, screen_world["command"])
+    page = tech.get(f"/reviewcampaignview/show/{campaign_id}?_l_=en").get_data(as_text=True)
+    assert 'id="campaign-failed"' in page and "The job queue could not be reached" in page
+    assert 'id="campaign-preparing"' not in page
+    monkeypatch.setitem(app.config, "JOBS_INLINE", True)  # the queue is back: the command starts another
+    again = _start_a_review(tech, screen_world["command"])
+    assert tech.get(f"/reviewcampaignview/show/{again}/preparing").get_json()["state"] == "open"

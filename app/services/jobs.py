@@ -40,6 +40,7 @@ EXPORTS_AT_ONCE = 3
 RUN_LOST_AFTER = timedelta(hours=2)
 QUEUED_LOST_AFTER = timedelta(days=1)
 MSG_RUN_LOST = N_("The run stopped before it finished (its worker ended): start it again.")
+MSG_QUEUE_DOWN = N_("The job queue could not be reached, so the run did not start: try again in a few minutes.")
 MSG_EXPORTS_BUSY = N_("%(count)s of your exports are still being written: wait for one of them to finish, "
                       "then export again.")
 MSG_NO_EXPORT = N_("No such export, or not one you asked for.")
@@ -149,6 +150,15 @@ def fail_lost_runs(session: Session, clock: Clock) -> int:
             ReviewCampaign.start_run_id.in_(select(JobRun.id).where(JobRun.state == "failed")))
             .values(state="failed").execution_options(synchronize_session=False))
     return lost
+
+
+def not_queued(session: Session, clock: Clock, run_id: int) -> None:
+    """A run the queue could not take: failed at once with the reason, with the review it was to
+    list, instead of waiting a day to be found lost (and holding its command meanwhile); commits."""
+    session.rollback()
+    session.execute(update(ReviewCampaign).where(ReviewCampaign.start_run_id == run_id,
+                                                 ReviewCampaign.state == "preparing").values(state="failed"))
+    fail(session, clock, run_id, TooBusy(MSG_QUEUE_DOWN))
 
 
 def claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:

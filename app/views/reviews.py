@@ -240,10 +240,11 @@ class ReviewCampaignView(ReadOnlyModelView):
                     error = refused.translated()
             else:
                 db.session.expire_all()
-                if db.session.get(ReviewCampaign, campaign_id).state == "open":
+                state = db.session.get(ReviewCampaign, campaign_id).state
+                if state == "open":
                     flash(gettext("The rights review has started: %(num)s permissions to review.",
                                   num=reviews.progress(db.session, campaign_id).total), "success")
-                else:
+                elif state == "preparing":  # a failed one says why on its page
                     flash(gettext("The rights review is being prepared: its permissions to review are "
                                   "listed in the background, and this page shows them when they are."), "info")
                 return redirect(url_for(".show", pk=campaign_id))

@@ -29,6 +29,12 @@ def _queued(app, rows) -> int:
         return run.id
 
 
+def _jobs_go_to(app, monkeypatch, queue_url) -> None:
+    """Runs go where a deployment sends them: to RQ at `queue_url`, or to a thread when it is None."""
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", queue_url)
+
+
 def _state(app, run_id):
     from app.extensions import db
 
@@ -63,8 +69,7 @@ def redis_url(tmp_path):
 def test_with_a_queue_url_the_run_waits_for_the_worker(app, redis_url, monkeypatch):
     from app import job_queue
 
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    _jobs_go_to(app, monkeypatch, redis_url)
     rows = [person("KKN-MUEANG") for _ in range(3)]
     run_id = _queued(app, rows)
     with app.test_request_context():
@@ -83,8 +88,7 @@ def test_with_a_queue_url_the_run_waits_for_the_worker(app, redis_url, monkeypat
 def test_without_a_queue_the_run_goes_to_a_thread(app, monkeypatch):
     from app import job_queue
 
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    _jobs_go_to(app, monkeypatch, None)
     rows = [person("KKN-MUEANG") for _ in range(3)]
     run_id = _queued(app, rows)
     with app.test_request_context():
@@ -125,8 +129,7 @@ def _ask_for_an_export(tech) -> int:
 
 
 def test_an_export_waits_for_the_worker_and_is_written_for_who_asked(app, login, redis_url, monkeypatch):
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    _jobs_go_to(app, monkeypatch, redis_url)
     tech = login("commandtech")
     run_id = _ask_for_an_export(tech)
     assert _state(app, run_id) == "queued"
@@ -140,8 +143,7 @@ def test_an_export_waits_for_the_worker_and_is_written_for_who_asked(app, login,
 
 
 def test_without_a_queue_an_export_goes_to_a_thread(app, login, monkeypatch):
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    _jobs_go_to(app, monkeypatch, None)
     tech = login("commandtech")
     run_id = _ask_for_an_export(tech)
     for _ in range(100):
@@ -162,8 +164,7 @@ def _start_a_review(tech, command_id: int) -> int:
 
 def test_a_review_is_listed_by_the_worker_while_its_page_waits(app, login, redis_url, monkeypatch,
                                                                 screen_world):  # noqa: F811
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", redis_url)
+    _jobs_go_to(app, monkeypatch, redis_url)
     tech = login(screen_world["tech"])
     campaign_id = _start_a_review(tech, screen_world["command"])
     page = tech.get(f"/reviewcampaignview/show/{campaign_id}").get_data(as_text=True)
@@ -185,8 +186,7 @@ def test_a_review_is_listed_by_the_worker_while_its_page_waits(app, login, redis
 
 
 def test_without_a_queue_a_review_is_listed_in_a_thread(app, login, monkeypatch, screen_world):  # noqa: F811
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", None)
+    _jobs_go_to(app, monkeypatch, None)
     tech = login(screen_world["tech"])
     campaign_id = _start_a_review(tech, screen_world["command"])
     for _ in range(100):
@@ -206,8 +206,7 @@ def unreachable_queue_url():
 
 def test_a_queue_that_cannot_be_reached_fails_the_run_with_its_reason(app, login, unreachable_queue_url,
                                                                        monkeypatch):
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", unreachable_queue_url)
+    _jobs_go_to(app, monkeypatch, unreachable_queue_url)
     tech = login("commandtech")
     run_id = _ask_for_an_export(tech)  # led to the run's page, not an error page
     assert _state(app, run_id) == "failed"
@@ -218,8 +217,7 @@ def test_a_queue_that_cannot_be_reached_fails_the_run_with_its_reason(app, login
 
 def test_a_review_the_queue_could_not_take_fails_and_frees_its_command(app, login, unreachable_queue_url,
                                                                         monkeypatch, screen_world):  # noqa: F811
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "JOB_QUEUE_URL", unreachable_queue_url)
+    _jobs_go_to(app, monkeypatch, unreachable_queue_url)
     tech = login(screen_world["tech"])
     campaign_id = _start_a_review(tech, screen_world["command"])
     page = tech.get(f"/reviewcampaignview/show/{campaign_id}?_l_=en").get_data(as_text=True)

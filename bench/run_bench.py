@@ -6,6 +6,10 @@
     make bench-data                                # only build the databases (run_bench.py --build-only)
     BENCH_DB_PREFIX=bench_gen_ make bench          # databases bench_gen_10k and bench_gen_1m
     BENCH_ONLY=dashboard make bench                # only the screens whose name holds this text
+    BENCH_OFFICERS=230000 BENCH_SCALES=10000,1000000 make bench
+                                                   # the whole force's officers at every scale, so the
+                                                   # ratio shows the requests' growth alone (databases
+                                                   # bench_10k_o230k beside bench_1m)
 
 Each scale is built once by bench/dataset.py (set-based SQL, then VACUUM ANALYZE) into a
 database of its own and reused afterwards. Every busy screen is then asked BENCH_REPEAT times
@@ -31,10 +35,17 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", 20))
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 # Only the screens whose label contains this text (e.g. BENCH_ONLY=dashboard).
 ONLY = os.environ.get("BENCH_ONLY", "")
+# Officers at every scale (default: the national ratio, 23 per 100 requests, a small force at 10k).
+OFFICERS = int(os.environ["BENCH_OFFICERS"]) if os.environ.get("BENCH_OFFICERS") else None
 
 
 def database_name(requests: int) -> str:
-    return f"{PREFIX}1m" if requests == 1_000_000 else f"{PREFIX}{requests // 1000}k"
+    from bench.dataset import sizes
+
+    name = f"{PREFIX}1m" if requests == 1_000_000 else f"{PREFIX}{requests // 1000}k"
+    if OFFICERS is not None and sizes(requests)["officers"] != OFFICERS:
+        name += f"_o{OFFICERS // 1000}k"
+    return name
 
 
 def database_for(requests: int) -> str:
@@ -194,7 +205,7 @@ def main() -> None:
         url = database_for(requests)
         print(f"\n== {requests:,} requests ({url.rsplit('/', 1)[-1]})")
         started = time.perf_counter()
-        build(url, requests)
+        build(url, requests, officers=OFFICERS)
         print(f"ready in {time.perf_counter() - started:.0f} s")
         if not build_only:
             measured[requests] = measure(url)

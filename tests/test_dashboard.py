@@ -342,6 +342,58 @@ def test_every_figure_counts_only_the_readers_rows(db_session):
     assert south_returned.state == "returned"
 
 
+def test_a_request_seen_in_several_ways_is_counted_once(db_session):
+    """A reader's own requests are counted part by part (requester, head, the head stood in for,
+    escalated to them): a request in several parts, or with no head named, counts once, as in the
+    lists (row_condition)."""
+    from sqlalchemy import func
+
+    from app.models import AccessRequest, StageChase
+    from app.security.scope import row_condition
+    from tests.factories import make_login
+
+    today = FAR_PAST
+    stages = _stages(db_session)
+    station = make_unit(db_session, parent=make_unit(db_session, kind="command", admin_scope=True))
+    head, other_head, officer = (make_officer(db_session, station) for _ in range(3))
+    head_user, other_head_user = make_login(db_session, head), make_login(db_session, other_head)
+    late = today - timedelta(days=3)
+    # Requested by the head and naming them (as head), escalated to them too: three parts, once.
+    everywhere = make_request(db_session, head, current_stage=stages["certifying_head"], certifying_head=head,
+                              due_on=late)
+    named = make_request(db_session, officer, current_stage=stages["certifying_head"], certifying_head=head,
+                         due_on=late)
+    # Naming no head (null) and escalated to the head: the null must not hide it from its part.
+    headless = make_request(db_session, officer, kind="new_account", state="submitted",
+                            current_stage=stages["central_it"], due_on=late)
+    # Naming the head they stand in for, and them too through an escalation.
+    of_the_other = make_request(db_session, officer, current_stage=stages["certifying_head"],
+                                certifying_head=other_head, due_on=today + timedelta(days=3))
+    deputy_only = make_request(db_session, officer, state="returned", current_stage=stages["certifying_head"],
+                               certifying_head=other_head)
+    make_request(db_session, officer, state="draft", certifying_head=head)  # a draft: not theirs yet
+    for request in (everywhere, headless, of_the_other):
+        db_session.add(StageChase(request_id=request.id, stage_id=request.current_stage_id, entered_on=today,
+                                  escalated_on=today, escalated_to_user_id=head_user.id))
+    db_session.flush()
+
+    as_head = Actor(user_id=head_user.id, officer_id=head.id, roles=frozenset({"Officer"}))
+    as_deputy = Actor(user_id=head_user.id, officer_id=head.id, roles=frozenset({"Officer"}),
+                      stands_in_for=frozenset({other_head_user.id}))
+    for reader, seen in ((as_head, {everywhere, named, headless, of_the_other}),
+                         (as_deputy, {everywhere, named, headless, of_the_other, deputy_only})):
+        listed = set(db_session.scalars(select(AccessRequest.id).where(
+            row_condition(db_session, reader, AccessRequest, counting=True))))
+        assert listed == {request.id for request in seen}
+        counted = approval_dashboard(db_session, reader, today)
+        by_state = dict(db_session.execute(select(AccessRequest.state, func.count()).where(
+            AccessRequest.id.in_(listed)).group_by(AccessRequest.state)).all())
+        assert {state: n for state, n in counted.by_state.items() if n} == by_state
+        assert by_state == ({"submitted": 4, "returned": 1} if reader is as_deputy else {"submitted": 4})
+        assert counted.overdue_count == 3 == len(counted.overdue)
+        assert counted.waiting_by_actor["certifying_head"] == 3 and counted.waiting_by_actor["central_it"] == 1
+
+
 def test_a_readers_statements_do_not_grow_with_the_requests(app, db_session):
     stages = _stages(db_session)
     command = make_unit(db_session, kind="command", admin_scope=True)

@@ -16,11 +16,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Boolean, and_, case, false, func, not_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import REQUEST_STATES, STAGE_ACTORS, AccessRequest, ApprovalStage, Decision, Unit
-from app.security.scope import COMMAND_ROLES, NATIONWIDE_ROLES, Actor, is_nationwide, row_condition, unit_tree
+from app.security.scope import (
+    COMMAND_ROLES,
+    NATIONWIDE_ROLES,
+    Actor,
+    is_nationwide,
+    own_request_parts,
+    row_condition,
+    unit_tree,
+)
 from app.services.inboxes import stage_ids
 from app.services.stage_waits import AGENCY, waited_actor
 
@@ -93,8 +101,8 @@ def approval_dashboard(session: Session, actor: Actor, today: date, now: datetim
     `timings`: the stage timings already worked out for the actor (stage_timings), else worked out."""
     # None for the nationwide roles: their queries stay exactly the national ones.
     visible = row_condition(session, actor, AccessRequest, counting=True)
-    counts = _counts(session, visible)
-    overdue_count, overdue = _overdue(session, today, visible)
+    counts = _counts(session, visible, today, own_request_parts(session, actor))
+    overdue_count, overdue = _overdue(session, today, visible, counts.overdue)
     return Dashboard(
         today=today,
         as_of=now,
@@ -136,19 +144,23 @@ class _Counts:
     by_state: dict[str, int]
     open_by_unit: dict[int, int]
     waiting_by_actor: dict[str, int]
+    # Overdue requests, when counted with the rest (a reader's share), else None.
+    overdue: int | None = None
 
 
-def _counts(session: Session, visible) -> _Counts:
+def _counts(session: Session, visible, today: date, own_parts: list | None) -> _Counts:
     """The requests by state, the open ones by unit, and those waiting by stage actor.
 
     The country's come from three statements, each served by an index of its own (one grouping
     of a million rows into some 10,000 groups took 345 ms against their 266). A reader's share is
-    read once and grouped by all three at once: a head's 13 -> 6 ms, a large command's 110 -> 45
-    ms at national scale.
+    read once and grouped by all three at once, the overdue ones too: a head's 13 -> 6 ms, a large
+    command's 110 -> 45 ms at national scale. A reader who sees requests only as a person
+    (`own_parts`) has them read part by part from the parts' indexes: the head's 6.8 -> 2.2 ms.
     """
     stages = stage_ids(session)
-    waiting = _waiting(stages)
+    overdue = None
     if visible is None:
+        waiting = _waiting(stages, AccessRequest)
         by_state = session.execute(select(AccessRequest.state, func.count()).group_by(AccessRequest.state)).all()
         open_by_unit = session.execute(
             select(AccessRequest.unit_id, func.count())
@@ -157,18 +169,21 @@ def _counts(session: Session, visible) -> _Counts:
             select(AccessRequest.current_stage_id, func.count())
             .where(waiting).group_by(AccessRequest.current_stage_id)).all()
     else:
-        is_waiting = case((waiting, True), else_=False).label("waiting")
-        rows = session.execute(
-            select(AccessRequest.state, AccessRequest.unit_id, AccessRequest.current_stage_id, is_waiting,
-                   func.count())
-            .where(visible)
-            .group_by(AccessRequest.state, AccessRequest.unit_id, AccessRequest.current_stage_id, is_waiting)
-        ).all()
-        by_state = _summed((state, count) for state, _unit, _stage, _waiting, count in rows)
-        open_by_unit = _summed((unit, count) for state, unit, _stage, _waiting, count in rows if state in OPEN_STATES)
-        by_stage = _summed((stage, count) for _state, _unit, stage, is_waiting, count in rows if is_waiting)
+        seen = AccessRequest if own_parts is None else _one_row_per_request(own_parts)
+        request = AccessRequest if own_parts is None else seen.c
+        is_waiting = case((_waiting(stages, request), True), else_=False).label("waiting")
+        is_late = case((_late(stages, request, today), True), else_=False).label("late")
+        grouped = (request.state, request.unit_id, request.current_stage_id, is_waiting, is_late)
+        query = select(*grouped, func.count())
+        query = query.where(visible) if own_parts is None else query.select_from(seen)
+        rows = session.execute(query.group_by(*grouped)).all()
+        by_state = _summed((state, count) for state, _unit, _stage, _waiting, _late, count in rows)
+        open_by_unit = _summed((unit, count) for state, unit, _stage, _waiting, _late, count in rows
+                               if state in OPEN_STATES)
+        by_stage = _summed((stage, count) for _state, _unit, stage, waiting, _late, count in rows if waiting)
+        overdue = sum(count for *_grouped, late, count in rows if late)
     counts = _Counts(by_state=dict.fromkeys(REQUEST_STATES, 0), open_by_unit=dict(open_by_unit),
-                     waiting_by_actor=dict.fromkeys(STAGE_ACTORS, 0))
+                     waiting_by_actor=dict.fromkeys(STAGE_ACTORS, 0), overdue=overdue)
     counts.by_state.update(dict(by_state))
     actor_of = {stage_id: actor for actor, ids in stages.items() for stage_id in ids}
     for stage_id, count in by_stage:
@@ -176,17 +191,36 @@ def _counts(session: Session, visible) -> _Counts:
     return counts
 
 
-def _waiting(stages: dict[str, list[int]]):
+def _one_row_per_request(parts: list):
+    """The requests of `parts` as a union of one read per part, each leaving out the rows of the
+    parts before it: no request is counted twice, and no row is visited to find out (the parts'
+    indexes hold the columns read)."""
+    columns = (AccessRequest.state, AccessRequest.unit_id, AccessRequest.current_stage_id, AccessRequest.due_on)
+    reads = [select(*columns).where(part, *(not_(func.coalesce(earlier, false(), type_=Boolean))
+                                            for earlier in parts[:number]))
+             for number, part in enumerate(parts)]
+    return union_all(*reads).subquery("seen")
+
+
+def _waiting(stages: dict[str, list[int]], request):
     """Submitted requests at a stage, plus completed ones waiting for an agency to activate.
 
     Stages are named by id (a handful of rows), so each arm of the condition is a range of the
-    (state, stage) index instead of a join that reads every completed request.
+    (state, stage) index instead of a join that reads every completed request. `request`: the
+    request's columns (AccessRequest, or a subquery's).
     """
     return and_(
-        AccessRequest.current_stage_id.is_not(None),
-        or_(AccessRequest.state == "submitted",
-            and_(AccessRequest.state == "completed", AccessRequest.current_stage_id.in_(stages[AGENCY]))),
+        request.current_stage_id.is_not(None),
+        or_(request.state == "submitted",
+            and_(request.state == "completed", request.current_stage_id.in_(stages[AGENCY]))),
     )
+
+
+def _late(stages: dict[str, list[int]], request, today: date):
+    """overdue_condition with the agency's stages named by id: the same rows, without the join."""
+    return and_(request.due_on < today,
+                or_(request.state == "submitted",
+                    and_(request.state == "completed", request.current_stage_id.in_(stages[AGENCY]))))
 
 
 def _summed(pairs) -> list[tuple]:
@@ -231,9 +265,10 @@ def overdue_condition(today: date):
     )
 
 
-def _overdue(session: Session, today: date, visible) -> tuple[int, list[OverdueRequest]]:
+def _overdue(session: Session, today: date, visible, counted: int | None) -> tuple[int, list[OverdueRequest]]:
+    """The overdue requests' count (`counted` when the counts have it already) and the most overdue."""
     condition = overdue_condition(today) if visible is None else and_(overdue_condition(today), visible)
-    count = session.scalar(
+    count = counted if counted is not None else session.scalar(
         select(func.count())
         .select_from(AccessRequest)
         .outerjoin(ApprovalStage, AccessRequest.current_stage_id == ApprovalStage.id)

@@ -194,43 +194,59 @@ def test_a_day_of_the_trail_holds_its_rows_written_out_of_order(app, login):
     assert "อีกวัน-กลาง" in other and "วันก่อน" not in other
 
 
-@pytest.mark.parametrize("estimated", [(1, 10), (10, 1)])
-def test_before_a_day_the_trail_holds_every_earlier_row_even_one_written_late(app, login, monkeypatch, estimated):
-    """Few rows before the day (by the planner's estimate): the list is bounded by the last key
-    among them, read from the moment's index, so it starts among them; a row written late (a
-    larger key than rows after the day) is still listed. Many before it: no bound, the same rows."""
-    from datetime import UTC, datetime
-
-    from app import datamodel
+def _trail_rows(app, tag: str, moments) -> None:
+    """Trail rows written in the order given, each with its moment (a row written late comes last)."""
     from app.extensions import db
     from app.services import audit
+
+    with app.app_context():
+        for number, moment in enumerate(moments):
+            audit.record(db.session, "before_filter.test", object_type="DayTest",
+                         summary=f"{tag}-{number}").occurred_at = moment
+        db.session.commit()
+
+
+def test_before_a_day_the_trail_lists_earlier_rows_newest_first_even_one_written_late(app, login):
+    """Before a day, the trail is newest first by the moment: a row written late with an early
+    moment (a larger key than rows after the day) is listed in its moment's place."""
+    from datetime import UTC, datetime
+
     from tests.conftest import counted_statements
 
-    monkeypatch.setattr(datamodel.MomentBeforeDay, "_estimated_rows", lambda *_args: estimated)
-    tag = "-".join(map(str, estimated))
-    with app.app_context():
-        for summary, moment in ((f"ก่อนวัน-เก่า-{tag}", datetime(2023, 2, 1, 3, tzinfo=UTC)),
-                                (f"หลังวัน-{tag}", datetime(2023, 3, 10, 3, tzinfo=UTC)),
-                                (f"ก่อนวัน-มาช้า-{tag}", datetime(2023, 2, 20, 3, tzinfo=UTC))):
-            audit.record(db.session, "before_filter.test", object_type="DayTest", summary=summary).occurred_at = moment
-        db.session.commit()
+    _trail_rows(app, "ก่อนวัน", [datetime(2023, 2, 1, 3, tzinfo=UTC), datetime(2023, 3, 10, 3, tzinfo=UTC),
+                                 datetime(2023, 1, 15, 3, tzinfo=UTC)])
     auditor = login("auditor")
     with counted_statements(app) as statements:
         page = auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/03/2566").get_data(as_text=True)
-    assert f"ก่อนวัน-เก่า-{tag}" in page and f"ก่อนวัน-มาช้า-{tag}" in page and f"หลังวัน-{tag}" not in page
-    bounded = [s for s in statements if "audit_event.id <=" in s]
-    assert bool(bounded) == (estimated == (1, 10))
+    assert "ก่อนวัน-0" in page and "ก่อนวัน-2" in page and "ก่อนวัน-1" not in page
+    assert page.index("ก่อนวัน-0") < page.index("ก่อนวัน-2")  # 1 Feb before 15 Jan, newest first
+    assert not [s for s in statements if "EXPLAIN" in s or "max(" in s]  # nothing read before the page
+    # A sort the reader chooses replaces it.
+    oldest_first = auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/03/2566"
+                               "&_oc_AuditEventView=occurred_at&_od_AuditEventView=asc").get_data(as_text=True)
+    assert oldest_first.index("ก่อนวัน-2") < oldest_first.index("ก่อนวัน-0")
 
 
-def test_before_a_day_asks_postgresql_for_its_estimate_only(app, login):
-    """The estimate is the planner's (EXPLAIN, nothing read); other databases are not asked."""
-    from tests.conftest import counted_statements
+def test_next_rows_before_a_day_go_on_by_the_moment_without_a_row_lost_or_repeated(app, login):
+    """30 rows before the day, written out of their moments' order, two sharing one moment: page
+    after page of "Next rows" lists each once, newest moment first (the later key first on a tie)."""
+    import re
+    from datetime import UTC, datetime, timedelta
+    from html import unescape
 
+    start = datetime(2022, 5, 1, 3, tzinfo=UTC)
+    moments = [start + timedelta(hours=(7 * n) % 30) for n in range(30)]
+    moments[12] = moments[5]
+    _trail_rows(app, "หน้าถัดไป", moments)
+    expected = [f"หน้าถัดไป-{n}" for n in sorted(range(30), key=lambda n: (moments[n], n), reverse=True)]
     auditor = login("auditor")
-    with counted_statements(app) as statements:
-        assert auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/03/2566").status_code == 200
-    with app.app_context():
-        from app.extensions import db
-
-        on_postgresql = db.engine.dialect.name == "postgresql"
-    assert any(s.startswith("EXPLAIN (FORMAT JSON)") for s in statements) == on_postgresql
+    url, seen = "/auditeventview/list/?_flt_2_occurred_at=01/06/2565", []
+    for _page in range(5):
+        page = auditor.get(url).get_data(as_text=True)
+        seen += re.findall(r"หน้าถัดไป-\d+", page)
+        following = re.search(r'id="keyset-next" href="([^"]+)"', page)
+        if following is None:
+            break
+        url = unescape(following.group(1))
+    assert seen == expected
+    assert auditor.get("/auditeventview/list/?_flt_2_occurred_at=01/06/2565&after=99999999").status_code == 200

@@ -82,6 +82,7 @@ PAGES = [
     ("auditor", "/auditeventview/list/"),
     ("auditor", "/auditeventview/list/?after={deep_event}"),
     ("auditor", "/auditeventview/list/?_flt_0_occurred_at={today_be}"),  # the trail of one day
+    ("auditor", "/auditeventview/list/?_flt_2_occurred_at={today_be}"),  # before a day, by moment
     ("auditor", "/auditeventview/list/?_flt_0_action=export"),  # one action, rare in the trail
     ("auditor", "/auditeventview/list/?_flt_0_object_type=RightsAudit"),
     ("commandtech", "/lookup/officer?q=สมชาย"),

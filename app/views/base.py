@@ -7,12 +7,12 @@ from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, DateTime
+from sqlalchemy import Boolean, Date, DateTime, false, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
-from app.datamodel import MSG_OUT_OF_SCOPE
+from app.datamodel import MSG_OUT_OF_SCOPE, moment_ordered
 from app.domain.inputs import as_id
 from app.errors import N_, NotAllowed, ValidationFailed
 from app.extensions import db
@@ -44,7 +44,12 @@ class AfterTheLastRowShown(BaseFilter):
         if cursor is None:
             return query
         column = getattr(self.model, self.column_name)
-        return query.filter(column < cursor if value == "desc" else column > cursor)
+        moment = moment_ordered(self.model)
+        if moment is None:
+            return query.filter(column < cursor if value == "desc" else column > cursor)
+        # A list a filter orders by a moment (newest first) goes on by the moment and the key.
+        at = db.session.scalar(select(moment).where(column == cursor))
+        return query.filter(false() if at is None else tuple_(moment, column) < tuple_(at, cursor))
 
 
 def keyset_cursor() -> int | None:

@@ -12,7 +12,6 @@ request's ms, the run's seconds, its rows and bytes, and the peak resident memor
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,14 +50,13 @@ def small_finding(browser) -> str:
 
 
 def main() -> None:
-    from app import job_queue
     from app.extensions import db
     from app.models import JobRun
+    from bench.held_jobs import HeldJobs
     from tests.conftest import Browser, build_app
 
     app = build_app(URL, JOBS_INLINE=False, JOB_QUEUE_URL=None)
-    held: list[int] = []
-    job_queue.submit = held.append  # queued, carried out below as a worker would
+    jobs = HeldJobs()
     browsers: dict[str, Browser] = {}
     print(f"{'file':40} {'request ms':>10} {'run s':>7} {'rows':>8} {'bytes':>11} {'peak MB':>8}  state")
     for label, who, page, address, fmt in FILES:
@@ -71,21 +69,15 @@ def main() -> None:
             data["format"] = fmt
         if "{small}" in address:
             address = address.format(small=small_finding(browser))
-        held.clear()
-        started = time.perf_counter()
-        asked = browser.post(address, data=data)
-        request_ms = (time.perf_counter() - started) * 1000
-        if not held:
+        asked, request_ms, run_id = jobs.ask(browser.post, address, data=data)
+        if run_id is None:
             print(f"{label:40} {request_ms:10.1f} {'':>7} {'':>8} {'':>11} {'':>8}  refused at once "
                   f"({asked.status_code})")
             continue
         peak_reset()
-        started = time.perf_counter()
+        run_seconds = jobs.carry_out(app, run_id)
         with app.app_context():
-            job_queue.perform(held[0])
-        run_seconds = time.perf_counter() - started
-        with app.app_context():
-            run = db.session.get(JobRun, held[0])
+            run = db.session.get(JobRun, run_id)
             size = (run.summary or {}).get("bytes", 0)
             print(f"{label:40} {request_ms:10.1f} {run_seconds:7.2f} {run.total:8,} {size:11,} {peak_mb():8.0f}  "
                   f"{run.state}{': ' + run.error if run.error else ''}")

@@ -15,7 +15,6 @@ rows.
 import os
 import re
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,15 +28,14 @@ RUNS = int(os.environ.get("BENCH_REVIEW_RUNS", "3"))
 def main() -> None:
     from sqlalchemy import delete, update
 
-    from app import job_queue
     from app.extensions import db
     from app.formatting import local_today
     from app.models import JobRun, ReviewCampaign, ReviewDecision
+    from bench.held_jobs import HeldJobs
     from tests.conftest import Browser, build_app
 
     app = build_app(URL, JOBS_INLINE=False, JOB_QUEUE_URL=None)
-    held: list[int] = []
-    job_queue.submit = held.append  # queued, carried out below as a worker would
+    jobs = HeldJobs()
     tech = Browser(app.test_client())
     assert tech.login("commandtech").status_code == 302
     with app.test_request_context():
@@ -48,19 +46,13 @@ def main() -> None:
         command = re.search(r'<select[^>]*name="command"[^>]*>\s*<option[^>]*value="(\d+)"', form).group(1)
         data = {"name": f"bench {number}", "command": command, "due_on": due_on, "undecided_rule": "keep",
                 "recurrence": "none", "csrf_token": tech.csrf_token("/reviewcampaignview/start")}
-        held.clear()
-        started = time.perf_counter()
-        asked = tech.post("/reviewcampaignview/start", data=data)
-        request_ms = (time.perf_counter() - started) * 1000
-        if not held:
+        asked, request_ms, run_id = jobs.ask(tech.post, "/reviewcampaignview/start", data=data)
+        if run_id is None:
             print(f"{number:<8} {request_ms:10.1f} refused ({asked.status_code})")
             break
-        started = time.perf_counter()
+        run_seconds = jobs.carry_out(app, run_id)
         with app.app_context():
-            job_queue.perform(held[0])
-        run_seconds = time.perf_counter() - started
-        with app.app_context():
-            run = db.session.get(JobRun, held[0])
+            run = db.session.get(JobRun, run_id)
             print(f"{number:<8} {request_ms:10.1f} {run_seconds:7.2f} {run.total:8,}  {run.state}"
                   f"{': ' + run.error if run.error else ''}")
             campaign_id = db.session.scalar(

@@ -158,7 +158,7 @@ def not_queued(session: Session, clock: Clock, run_id: int) -> None:
     session.rollback()
     session.execute(update(ReviewCampaign).where(ReviewCampaign.start_run_id == run_id,
                                                  ReviewCampaign.state == "preparing").values(state="failed"))
-    fail(session, clock, run_id, TooBusy(MSG_QUEUE_DOWN))
+    fail(session, clock, run_id, SitthiError(MSG_QUEUE_DOWN))
 
 
 def claim(session: Session, clock: Clock, run_id: int) -> tuple[JobRun, bool]:

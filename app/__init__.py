@@ -2,7 +2,7 @@
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app import input_guard, log_redaction, read_trail
+from app import input_guard, log_redaction, read_commit, read_trail
 from app.extensions import cache, csrf, db, mail, migrate
 
 
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # hostile input is refused before a view, FAB's included, sends it to the database.
     input_guard.register(app)
     read_trail.register(app)
+    read_commit.register(app)
     login_event.connect(audit.record_login)
     sessions.register(app)
     formatting.register(app)

@@ -57,6 +57,11 @@ def add_rows(session: Session, rows: list[dict]) -> None:
     _note(session, ids)
 
 
+def rows_waiting(session: Session) -> bool:
+    """Whether audit rows wait for this transaction's commit: written but not sealed, or held."""
+    return bool(session.info.get(_WRITTEN) or session.info.get(_PENDING))
+
+
 def _note(session: Session, ids: Iterable[int]) -> None:
     session.info.setdefault(_WRITTEN, []).extend(ids)
 

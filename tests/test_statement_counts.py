@@ -84,13 +84,16 @@ def _record_count(html: str) -> str:
     return found.group(1) or found.group(2)
 
 
-def test_a_commands_capped_count_counts_every_request_it_may_see(app, login):
-    """A command's request list first counts the requests filed in its units (one index): past
-    the cap that is enough; below it, every request the command may see is counted, one filed
-    elsewhere by an officer assigned into the command included."""
+@pytest.mark.parametrize("listed", ["requests", "officers"])
+def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed):
+    """A command's request list first counts the requests filed in its units, its officer list
+    the officers of its units (one index each): past the cap that is enough; below it, every row
+    the command may see is counted, one of an officer assigned into the command from elsewhere
+    included."""
     tech = login("commandtech")
     tech.get("/lang/en")
-    url = "/accessrequestview/list/"
+    model, url = {"requests": (AccessRequest, "/accessrequestview/list/"),
+                  "officers": (Officer, "/officerview/list/")}[listed]
     with app.app_context():
         from app.models import User
         from app.security import scope
@@ -100,22 +103,24 @@ def test_a_commands_capped_count_counts_every_request_it_may_see(app, login):
                                     .where(User.username == "commandtech"))
         actor = scope.actor_for(db.session, officer.user)
         within = scope.command_units(db.session, actor)
-        visible = select(func.count(AccessRequest.id)).where(scope.row_condition(db.session, actor, AccessRequest))
-        filed_here = select(func.count(AccessRequest.id)).where(AccessRequest.unit_id.in_(within))
+        visible = select(func.count(model.id)).where(scope.row_condition(db.session, actor, model))
+        here_only = AccessRequest.unit_id.in_(within) if model is AccessRequest else Officer.home_unit_id.in_(within)
+        found_here = select(func.count(model.id)).where(here_only)
         before = db.session.scalar(visible)
-        assert 1 < db.session.scalar(filed_here) <= before < app.config["LIST_COUNT_CAP"]
+        assert 1 < db.session.scalar(found_here) <= before < app.config["LIST_COUNT_CAP"]
 
         far = make_unit(db.session)  # in no command
         assigned_in = make_officer(db.session, far, acting_unit_id=officer.home_unit_id)
-        make_request(db.session, assigned_in, unit=far)
+        if model is AccessRequest:
+            make_request(db.session, assigned_in, unit=far)
         db.session.commit()
-        total, here = db.session.scalar(visible), db.session.scalar(filed_here)
+        total, here = db.session.scalar(visible), db.session.scalar(found_here)
     assert total == before + 1
 
     cap = app.config["LIST_COUNT_CAP"]
     try:
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{total:,}"
-        app.config["LIST_COUNT_CAP"] = here - 1  # the requests filed here alone pass it
+        app.config["LIST_COUNT_CAP"] = here - 1  # the rows found in the command's units alone pass it
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{here - 1:,}+"
         app.config["LIST_COUNT_CAP"] = total - 1  # only all of them together do
         with counted_statements(app) as statements:

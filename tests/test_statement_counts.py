@@ -107,7 +107,7 @@ def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed)
         here_only = AccessRequest.unit_id.in_(within) if model is AccessRequest else Officer.home_unit_id.in_(within)
         found_here = select(func.count(model.id)).where(here_only)
         before = db.session.scalar(visible)
-        assert 1 < db.session.scalar(found_here) <= before < app.config["LIST_COUNT_CAP"]
+        assert 1 < db.session.scalar(found_here) <= before
 
         far = make_unit(db.session)  # in no command
         assigned_in = make_officer(db.session, far, acting_unit_id=officer.home_unit_id)
@@ -119,6 +119,8 @@ def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed)
 
     cap = app.config["LIST_COUNT_CAP"]
     try:
+        # Other tests add officers to the command: the cap is set around what it holds now.
+        app.config["LIST_COUNT_CAP"] = total + 1
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{total:,}"
         app.config["LIST_COUNT_CAP"] = here - 1  # the rows found in the command's units alone pass it
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{here - 1:,}+"

@@ -121,7 +121,8 @@ def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed)
     try:
         # Other tests add officers to the command: the cap is set around what it holds now.
         app.config["LIST_COUNT_CAP"] = total + 1
-        assert _record_count(tech.get(url).get_data(as_text=True)) == f"{total:,}"
+        # An exact count is shown as FAB prints it (no separator), a capped one as "1,000+".
+        assert _record_count(tech.get(url).get_data(as_text=True)) == str(total)
         app.config["LIST_COUNT_CAP"] = here - 1  # the rows found in the command's units alone pass it
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{here - 1:,}+"
         app.config["LIST_COUNT_CAP"] = total - 1  # only all of them together do

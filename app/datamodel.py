@@ -18,6 +18,7 @@ from flask_appbuilder.models.sqla.filters import (
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, false, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.date_input import reads_buddhist_era
 from app.domain.inputs import as_id, entered_date
@@ -276,9 +277,28 @@ class CappedCountInterface(SQLAInterface):
         query = self.apply_all(self.session.query(self.obj), row_filters, outer_default_load=outer_default_load)
         return query.options(*self.row_loads).one_or_none()
 
-    def apply_all(self, query, *args, **kwargs):
-        query = super().apply_all(query, *args, **kwargs)
-        return query.options(*self.loads) if self.loads else query
+    def apply_all(self, query, filters=None, *args, **kwargs):
+        query = super().apply_all(query, filters, *args, **kwargs)
+        # A list under a row's page names that row on every line: it is not read again (_fill_pinned).
+        pinned = self.pinned_relations(filters)
+        loads = [option for option in self.loads if option.path[1].key not in pinned]
+        return query.options(*loads) if loads else query
+
+    def pinned_relations(self, filters) -> dict[str, object]:
+        """The many-to-one relations a related list is filtered on (FAB's related views: the
+        requests under an officer's page), each with the key of the row it names."""
+        if filters is None:
+            return {}
+        return {each.column_name: value for each, value in zip(filters.filters, filters.values, strict=True)
+                if getattr(each, "is_related_view", False) and self.is_relation_many_to_one(each.column_name)}
+
+    def _fill_pinned(self, filters, rows) -> None:
+        """Every row of a related list names the page's own row, already in the session: set on
+        each row, instead of a statement that reads it again (or, unloaded, one per row)."""
+        for name, key in self.pinned_relations(filters).items():
+            named = self.session.get(getattr(self.obj, name).property.mapper.class_, key)
+            for row in rows:
+                set_committed_value(row, name, named)
 
     def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
         """Empty values sort as the largest on every database (PostgreSQL's own rule): SQLite put
@@ -310,8 +330,10 @@ class CappedCountInterface(SQLAInterface):
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
         if page is not None or page_size is not None:
-            return super().query(filters, order_column, order_direction, page, page_size,
-                                 select_columns, outer_default_load)
+            count, rows = super().query(filters, order_column, order_direction, page, page_size,
+                                        select_columns, outer_default_load)
+            self._fill_pinned(filters, rows)
+            return count, rows
         # Unpaged: the choices of a related field (FAB's forms and search form ask for them this
         # way). Every row is read anyway, so its count is their number, not one more statement.
         query = self.apply_all(self.session.query(self.obj), filters, order_column, order_direction,

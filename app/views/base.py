@@ -191,6 +191,11 @@ class SitthiModelView(ModelView):
             raise InputRefused(MSG_PAST_THE_CAP, rows=f"{cap:,}")
         widgets = super()._get_list_widget(filters, actions=actions, order_column=order_column,
                                            order_direction=order_direction, **kwargs)
+        pinned = self.datamodel.pinned_relations(filters)
+        if pinned:
+            # Under a row's page (an officer's requests) that row's column would repeat on every line.
+            listed = widgets["list"].template_args
+            listed["include_columns"] = [name for name in listed["include_columns"] if name not in pinned]
         if self.keyset_pages and not order_column:
             listed = widgets["list"].template_args
             if listed["pks"] and len(listed["pks"]) == (listed.get("page_size") or self.page_size):

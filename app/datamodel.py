@@ -244,6 +244,13 @@ class SitthiFilterConverter(SQLAFilterConverter):
         return list(found) if found is not None else None
 
 
+class ShownCount(int):
+    """A list's count, shown as the reader reads numbers ("2,344"; FAB's template printed "2344")."""
+
+    def __str__(self) -> str:
+        return f"{int(self):,}"
+
+
 class CappedCount(int):
     """A count that stopped at the cap: shown as "1,000+", still usable for paging."""
 
@@ -352,7 +359,7 @@ class CappedCountInterface(SQLAInterface):
             # finds does not already pass the cap (PostgreSQL runs a subquery when first needed).
             count = case((self._counted(query, floor, select_columns, cap) > cap, cap + 1), else_=count)
         count = self.session.execute(select(count)).scalar()
-        return CappedCount(count) if count > cap else count
+        return CappedCount(count) if count > cap else ShownCount(count)
 
     def more_than(self, filters, limit: int) -> bool:
         """Whether `filters` admit more than `limit` rows; at most limit + 1 keys are counted."""

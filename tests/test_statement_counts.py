@@ -78,6 +78,19 @@ def test_counts_stop_at_the_cap(app, login):
     assert "/officerview/show/" in html
 
 
+def test_an_exact_count_reads_with_its_thousands_separated(app, login):
+    """FAB's template printed a count as Python does ("2344"), beside a capped "1,000+"."""
+    from app.datamodel import ShownCount
+
+    assert (str(ShownCount(2344)), str(ShownCount(999)), str(ShownCount(0))) == ("2,344", "999", "0")
+    with app.app_context():
+        officers = db.session.scalar(select(func.count(Officer.id)))
+    admin = login("admin")
+    admin.get("/lang/en")
+    assert _record_count(admin.get("/officerview/list/").get_data(as_text=True)) == \
+        (f"{officers:,}" if officers <= app.config["LIST_COUNT_CAP"] else f"{app.config['LIST_COUNT_CAP']:,}+")
+
+
 def _record_count(html: str) -> str:
     found = re.search(r"Record Count:</strong>\s*([\d,+]+)|จำนวนรายการ:</strong>\s*([\d,+]+)", html)
     assert found, "no record count on the page"
@@ -121,8 +134,8 @@ def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed)
     try:
         # Other tests add officers to the command: the cap is set around what it holds now.
         app.config["LIST_COUNT_CAP"] = total + 1
-        # An exact count is shown as FAB prints it (no separator), a capped one as "1,000+".
-        assert _record_count(tech.get(url).get_data(as_text=True)) == str(total)
+        # An exact count is shown with its thousands separated ("2,344"), as a capped one ("1,000+").
+        assert _record_count(tech.get(url).get_data(as_text=True)) == f"{total:,}"
         app.config["LIST_COUNT_CAP"] = here - 1  # the rows found in the command's units alone pass it
         assert _record_count(tech.get(url).get_data(as_text=True)) == f"{here - 1:,}+"
         app.config["LIST_COUNT_CAP"] = total - 1  # only all of them together do

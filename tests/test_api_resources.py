@@ -226,20 +226,6 @@ def test_an_operator_means_one_filter_whatever_was_made_before(app, api, world):
     assert auditor.get(f"{API}/audit-events/?q=(filters:!((col:occurred_at,opr:eq,value:'{day}')))").status_code == 400
 
 
-def test_no_filter_of_sitthi_shares_an_operator_name(app):
-    from flask_appbuilder.models.filters import BaseFilter
-
-    def every(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from every(sub)
-
-    named = [cls for cls in set(every(BaseFilter)) if cls.arg_name]
-    for ours in (cls for cls in named if cls.__module__.startswith("app.")):
-        sharing = [cls for cls in named if cls.arg_name == ours.arg_name and cls is not ours]
-        assert not sharing, (ours, ours.arg_name, sharing)
-
-
 def test_pages_hold_at_most_100(api, world):
     body = api("centralit").get(f"{API}/officers/?q=(page_size:500)").get_json()
     assert body["count"] > 100

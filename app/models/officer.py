@@ -21,8 +21,11 @@ class Officer(TimestampMixin, VersionedMixin, Model):
         Index("ix_officer_home_unit", "home_unit_id", "id"),
         Index("ix_officer_acting_unit", "acting_unit_id", "id", sqlite_where=text("acting_unit_id IS NOT NULL"),
               postgresql_where=text("acting_unit_id IS NOT NULL")),
-        Index("ix_officer_name_th", "first_name_th", "last_name_th"),
-        Index("ix_officer_last_name_th", "last_name_th"),
+        # A Thai name's prefix (LIKE 'ศิ%') as a range of these on PostgreSQL: compared byte by
+        # byte (pattern ops), as the database's collation is not "C" (migration 0029).
+        Index("ix_officer_name_th", "first_name_th", "last_name_th",
+              postgresql_ops={"first_name_th": "varchar_pattern_ops", "last_name_th": "varchar_pattern_ops"}),
+        Index("ix_officer_last_name_th", "last_name_th", postgresql_ops={"last_name_th": "varchar_pattern_ops"}),
         Index("ix_officer_status", "status"),
         Index("ix_officer_rank_id", "rank_id"),
         # The expiry job's ends of temporary assignments (migration 0007).

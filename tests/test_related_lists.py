@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Unit
 from tests.conftest import counted_statements
-from tests.factories import make_grant, make_officer, make_request
+from tests.factories import make_grant, make_officer, make_request, make_unit
 
 
 def _headers(html: str) -> list[list[str]]:
@@ -45,12 +45,32 @@ def test_an_officers_page_lists_their_requests_and_rights_without_their_name_on_
 
 
 def test_a_units_page_lists_its_officers_without_the_unit_on_each_line(app, login):
+    """A unit with more officers than a page: its officers' list had a next-rows link built for
+    the officer list's own page, and answered 500 under the unit's (no key for the unit)."""
     with app.app_context():
-        unit = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        unit = make_unit(db.session)
+        for _ in range(26):
+            make_officer(db.session, unit)
+        db.session.commit()
         unit_id = unit.id
     admin = login("admin")
     admin.get("/lang/en")
-    html = admin.get(f"/unitview/show/{unit_id}").get_data(as_text=True)
+    response = admin.get(f"/unitview/show/{unit_id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
     officers_head = _headers(html)[-1]
     assert "Rank" in officers_head and "Home unit" not in officers_head, officers_head
-    assert "/officerview/show/" in html
+    assert len(set(re.findall(r'href="/officerview/show/(\d+)', html))) == 25
+
+
+def test_an_officer_with_more_requests_than_a_page_has_a_page(app, login):
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == "KKN-MUEANG"))
+        officer = make_officer(db.session, unit)
+        for _ in range(26):
+            make_request(db.session, officer)
+        db.session.commit()
+        officer_id = officer.id
+    response = login("admin").get(f"/officerview/show/{officer_id}")
+    assert response.status_code == 200
+    assert len(set(re.findall(r'href="/requests/show/(\d+)', response.get_data(as_text=True)))) == 25

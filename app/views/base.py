@@ -196,7 +196,8 @@ class SitthiModelView(ModelView):
             # Under a row's page (an officer's requests) that row's column would repeat on every line.
             listed = widgets["list"].template_args
             listed["include_columns"] = [name for name in listed["include_columns"] if name not in pinned]
-        if self.keyset_pages and not order_column:
+        # Next-rows links belong to the list's own page, not to a list under a row's page (no `after` there).
+        if self.keyset_pages and not order_column and not pinned:
             listed = widgets["list"].template_args
             if listed["pks"] and len(listed["pks"]) == (listed.get("page_size") or self.page_size):
                 g.keyset_next = url_for(request.endpoint, **{

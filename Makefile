@@ -17,7 +17,7 @@ fonts:
 guides: $(BIN)/activate
 	SITTHI_GUIDE_SHOTS=docs/guides/img $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_guides.py -k screenshot
 
-.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm bench-exports bench-review clean
+.PHONY: guides fonts run test lint install migrate init seed translations compile-translations bench bench-data bench-import bench-throughput bench-scaffold bench-keep-warm bench-exports bench-review bench-varied clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,10 @@ bench-exports: install
 # (bench_1m from bench-data, BENCH_REVIEW_URL): the request's ms, the run's seconds and items.
 bench-review: install
 	$(BIN)/python bench/review_bench.py
+
+# Busy screens asked with a different value each time on one connection: prepared statements' plans.
+bench-varied: install
+	$(BIN)/python bench/varied_params.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -423,8 +423,8 @@ class CappedCountInterface(SQLAInterface):
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         cap = current_app.config["LIST_COUNT_CAP"]
-        count = self._counted(query, filters, select_columns, cap)
-        floor = _count_floor_filters(filters)
+        count = self._counted(query, _replaced(filters, "counting_filter") or filters, select_columns, cap)
+        floor = _replaced(filters, "count_floor_filter")
         if floor is not None:
             # One statement either way: the database counts every row only when the part one index
             # finds does not already pass the cap (PostgreSQL runs a subquery when first needed).
@@ -445,17 +445,19 @@ class CappedCountInterface(SQLAInterface):
         return select(func.count()).select_from(keys).scalar_subquery()
 
 
-def _count_floor_filters(filters) -> Filters | None:
-    """The same filters with the row scope narrowed to a part of it one index finds (a filter's
-    `count_floor_filter`, app.views.base.InScope); None when no filter has such a part."""
+def _replaced(filters, replacement: str) -> Filters | None:
+    """The same filters with those that have a stand-in for a capped count replaced by it; None
+    when none has. The stand-ins of app.views.base.InScope: `count_floor_filter`, the part of the
+    row scope one index finds; `counting_filter`, the whole scope in the shape a count runs best
+    (app.security.scope.row_condition's `counting`)."""
     if filters is None:
         return None
-    floors = [getattr(each, "count_floor_filter", lambda: None)() for each in filters.filters]
-    if not any(floors):
+    stand_ins = [getattr(each, replacement, lambda: None)() for each in filters.filters]
+    if not any(stand_ins):
         return None
-    narrowed = filters.copy()
-    narrowed.filters = [floor or each for floor, each in zip(floors, filters.filters, strict=True)]
-    return narrowed
+    replaced = filters.copy()
+    replaced.filters = [stand_in or each for stand_in, each in zip(stand_ins, filters.filters, strict=True)]
+    return replaced
 
 
 def datamodel(model, loads=()) -> CappedCountInterface:

@@ -147,9 +147,11 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         check_in("kind", REQUEST_KINDS, "ck_request_kind"),
         check_in("state", REQUEST_STATES, "ck_request_state"),
         Index("ix_request_state", "state"),
-        # What the dashboard counts of a reader's own requests, held in the index (app.services.dashboard).
-        Index("ix_request_requester_id", "requester_id",
-              postgresql_include=["state", "unit_id", "current_stage_id", "due_on"]),
+        # What the dashboard counts of a reader's own requests, held in the index (app.services.dashboard);
+        # the state a key too, so a command's list counted for one state probes its officers' requests
+        # in that state alone (migration 0030).
+        Index("ix_request_requester_id", "requester_id", "state",
+              postgresql_include=["unit_id", "current_stage_id", "due_on"]),
         Index("ix_request_head_state", "certifying_head_id", "state",
               postgresql_include=["unit_id", "current_stage_id", "requester_id", "due_on"]),
         Index("ix_request_unit_state", "unit_id", "state"),

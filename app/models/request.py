@@ -147,6 +147,10 @@ class AccessRequest(TimestampMixin, VersionedMixin, Model):
         check_in("kind", REQUEST_KINDS, "ck_request_kind"),
         check_in("state", REQUEST_STATES, "ck_request_state"),
         Index("ix_request_state", "state"),
+        # A list of one state, newest first, walks this backwards and tests the reader's scope on
+        # the index alone (a command's "submitted" requests: 13 -> 1.5 ms at 1M; migration 0031).
+        Index("ix_request_state_id", "state", "id",
+              postgresql_include=["unit_id", "requester_id", "target_unit_id", "certifying_head_id"]),
         # What the dashboard counts of a reader's own requests, held in the index (app.services.dashboard);
         # the state a key too, so a command's list counted for one state probes its officers' requests
         # in that state alone (migration 0030).

@@ -122,6 +122,24 @@ def _seq_scans(node) -> list[str]:
     return found
 
 
+def _explained(cursor, statement: str, parameters) -> dict:
+    """The root of the statement's plan, as PostgreSQL would run it with these parameters."""
+    cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+    plan = cursor.fetchone()[0]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+def _plan_of_the_one(app, who: str, url: str, chosen) -> dict:
+    """The plan of the one statement of the page that `chosen` picks (it must pick exactly one)."""
+    from app.extensions import db
+
+    statements = _statements(app, who, url, _test_browsers)
+    picked = [(statement, parameters) for statement, parameters in statements if chosen(statement)]
+    assert len(picked) == 1, [statement for statement, _ in statements]
+    with app.app_context(), db.engine.connect() as connection:
+        return _explained(connection.connection.driver_connection.cursor(), *picked[0])
+
+
 @pytest.mark.parametrize("who, url", PAGES)
 def test_busy_pages_read_the_big_tables_through_indexes(planned_app, who, url):
     from app.extensions import db
@@ -132,10 +150,8 @@ def test_busy_pages_read_the_big_tables_through_indexes(planned_app, who, url):
     with planned_app.app_context(), db.engine.connect() as connection:
         cursor = connection.connection.driver_connection.cursor()
         for statement, parameters in statements:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            plan = cursor.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            scans = _seq_scans(plan[0]["Plan"])
+            plan = _explained(cursor, statement, parameters)
+            scans = _seq_scans(plan)
             assert not scans, (f"{who} {address}: sequential scan of {', '.join(scans)} in\n{statement}\n"
                                f"{json.dumps(plan, indent=1)[:4000]}")
 
@@ -184,10 +200,8 @@ def test_the_chasing_sweep_reads_the_big_tables_through_indexes(planned_app):
         cursor = session.connection().connection.driver_connection.cursor()
         try:
             for statement, parameters in seen:
-                cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-                plan = cursor.fetchone()[0]
-                plan = json.loads(plan) if isinstance(plan, str) else plan
-                scans = _seq_scans(plan[0]["Plan"])
+                plan = _explained(cursor, statement, parameters)
+                scans = _seq_scans(plan)
                 assert not scans, (f"chase-requests: sequential scan of {', '.join(scans)} in\n{statement}\n"
                                    f"{json.dumps(plan, indent=1)[:4000]}")
         finally:
@@ -205,19 +219,16 @@ def test_a_thai_names_first_letters_are_a_range_of_its_index(planned_app, column
     """"Starts with" on a Thai name is counted from a range of the names' index (migration 0029).
     As ILIKE it read the whole index and case-folded every entry (36 ms at 230,000 officers):
     no sequential scan, so only this test sees it."""
-    from app.extensions import db
-
-    statements = _statements(planned_app, "admin", f"/officerview/list/?_flt_0_{column}=สม", _test_browsers)
-    counts = [(statement, parameters) for statement, parameters in statements
-              if f"officer.{column} LIKE" in statement and "count(" in statement]
-    assert len(counts) == 1, [statement for statement, _ in statements]
-    with planned_app.app_context(), db.engine.connect() as connection:
-        cursor = connection.connection.driver_connection.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + counts[0][0], counts[0][1])
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-    ranges = [node for node in _nodes(plan[0]["Plan"]) if "~>=~" in node.get("Index Cond", "")]
+    plan = _plan_of_the_one(planned_app, "admin", f"/officerview/list/?_flt_0_{column}=สม",
+                            lambda statement: f"officer.{column} LIKE" in statement and "count(" in statement)
+    ranges = [node for node in _nodes(plan) if "~>=~" in node.get("Index Cond", "")]
     assert ranges, json.dumps(plan, indent=1)[:4000]
+
+
+def _the_commands_count(statement: str) -> bool:
+    # The user's own statement counts too (unread notifications, requests naming them).
+    return "count(" in statement and "FROM access_request" in statement \
+        and not statement.lstrip().startswith("SELECT ab_user")
 
 
 def test_a_commands_requests_in_one_state_are_counted_among_that_states_only(planned_app):
@@ -227,20 +238,9 @@ def test_a_commands_requests_in_one_state_are_counted_among_that_states_only(pla
     planner finds cheaper at the scale. Before, each officer's every request was read from the
     table (77 ms at 1,000,000 requests), or, as `IN (subquery)` inside the OR, every request in
     that state tested row by row (27-37 ms)."""
-    from app.extensions import db
-
-    statements = _statements(planned_app, "commandtech", "/accessrequestview/list/?_flt_0_state=submitted",
-                             _test_browsers)
-    counts = [(statement, parameters) for statement, parameters in statements
-              if "count(" in statement and "FROM access_request" in statement
-              and not statement.lstrip().startswith("SELECT ab_user")]  # the user's own statement counts too
-    assert len(counts) == 1, [statement for statement, _ in statements]
-    with planned_app.app_context(), db.engine.connect() as connection:
-        cursor = connection.connection.driver_connection.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + counts[0][0], counts[0][1])
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-    officers_tested = [node for node in _nodes(plan[0]["Plan"])
+    plan = _plan_of_the_one(planned_app, "commandtech", "/accessrequestview/list/?_flt_0_state=submitted",
+                            _the_commands_count)
+    officers_tested = [node for node in _nodes(plan)
                        if "requester_id = ANY" in node.get("Index Cond", "") + node.get("Filter", "")]
 
     def among_the_states_rows(node) -> bool:
@@ -255,17 +255,8 @@ def test_a_commands_requests_in_one_state_are_listed_along_that_state(planned_ap
     """The page itself walks (state, id) backwards, testing the command's scope on the index's own
     columns (migration 0031); along the table's key it passed 62,000 rows of other states and
     commands for the newest 25 at 1,000,000 requests (13 ms against 1.5)."""
-    from app.extensions import db
-
-    statements = _statements(planned_app, "commandtech", "/accessrequestview/list/?_flt_0_state=submitted",
-                             _test_browsers)
-    pages = [(statement, parameters) for statement, parameters in statements
-             if statement.lstrip().startswith("SELECT access_request.id AS access_request_id")]
-    assert len(pages) == 1, [statement for statement, _ in statements]
-    with planned_app.app_context(), db.engine.connect() as connection:
-        cursor = connection.connection.driver_connection.cursor()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + pages[0][0], pages[0][1])
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-    walks = [node for node in _nodes(plan[0]["Plan"]) if node.get("Index Name") == "ix_request_state_id"]
+    plan = _plan_of_the_one(
+        planned_app, "commandtech", "/accessrequestview/list/?_flt_0_state=submitted",
+        lambda statement: statement.lstrip().startswith("SELECT access_request.id AS access_request_id"))
+    walks = [node for node in _nodes(plan) if node.get("Index Name") == "ix_request_state_id"]
     assert walks, json.dumps(plan, indent=1)[:6000]

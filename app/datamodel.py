@@ -407,21 +407,33 @@ class CappedCountInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
-        if page is not None or page_size is not None:
-            count, rows = super().query(filters, order_column, order_direction, page, page_size,
-                                        select_columns, outer_default_load)
-            self._fill_pinned(filters, rows)
-            return count, rows
-        # Unpaged: the choices of a related field (FAB's forms and search form ask for them this
-        # way). Every row is read anyway, so its count is their number, not one more statement.
         query = self.apply_all(self.session.query(self.obj), filters, order_column, order_direction,
-                               None, None, select_columns, outer_default_load)
-        rows = query.all()
-        if rows and hasattr(rows[0], self.obj.__name__):
-            rows = [getattr(row, self.obj.__name__) for row in rows]
-        return len(rows), rows
+                               page, page_size, select_columns, outer_default_load)
+        if page is None and page_size is None:
+            # Unpaged: a related field's choices (FAB's forms ask for them this way). Every row
+            # is read anyway, so its count is their number.
+            rows = query.all()
+            if rows and hasattr(rows[0], self.obj.__name__):
+                rows = [getattr(row, self.obj.__name__) for row in rows]
+            return ShownCount(len(rows)), rows
+        # The page and its count in one statement (the count a subquery PostgreSQL runs once):
+        # FAB sent the count first, a round trip and a statement of its own on every list.
+        found = query.add_columns(self._count_of(filters, select_columns).label("sitthi_count")).all()
+        rows = [getattr(row, self.obj.__name__) for row in found]
+        self._fill_pinned(filters, rows)
+        if found:
+            return self._shown(found[0].sitthi_count), rows
+        # No row: none at all on the first page; past the last page, counted on its own.
+        if not page:
+            return ShownCount(0), rows
+        return self.query_count(self.session.query(self.obj), filters, select_columns), rows
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
+        return self._shown(self.session.execute(select(self._count_of(filters, select_columns, query))).scalar())
+
+    def _count_of(self, filters, select_columns, query=None):
+        """The rows `filters` admit, counted up to LIST_COUNT_CAP + 1, as a scalar subquery."""
+        query = query if query is not None else self.session.query(self.obj)
         cap = current_app.config["LIST_COUNT_CAP"]
         count = self._counted(query, _replaced(filters, "counting_filter") or filters, select_columns, cap)
         floor = _replaced(filters, "count_floor_filter")
@@ -429,7 +441,11 @@ class CappedCountInterface(SQLAInterface):
             # One statement either way: the database counts every row only when the part one index
             # finds does not already pass the cap (PostgreSQL runs a subquery when first needed).
             count = case((self._counted(query, floor, select_columns, cap) > cap, cap + 1), else_=count)
-        count = self.session.execute(select(count)).scalar()
+        return count
+
+    @staticmethod
+    def _shown(count: int) -> int:
+        cap = current_app.config["LIST_COUNT_CAP"]
         return CappedCount(count) if count > cap else ShownCount(count)
 
     def more_than(self, filters, limit: int) -> bool:

@@ -145,3 +145,54 @@ def test_a_commands_capped_count_counts_every_row_it_may_see(app, login, listed)
         assert sum("count(*)" in s for s in statements) == 1, "\n".join(statements)
     finally:
         app.config["LIST_COUNT_CAP"] = cap
+
+
+def test_a_list_reads_its_rows_and_their_count_in_one_statement(app, login):
+    """FAB counted a list's rows in a statement of its own before reading the page: the count is
+    now a subquery of the page's statement, and right on every page, past the last one too."""
+    with app.app_context():
+        unit = make_unit(db.session)
+        for _ in range(3):
+            make_officer(db.session, unit, last_name_th="หน้าเดียว")
+        db.session.commit()
+    admin = login("admin")
+    admin.get("/lang/en")
+    url = "/officerview/list/?_flt_0_last_name_th=หน้าเดียว"
+
+    def shown(address: str) -> tuple[str, int, list[str]]:
+        admin.get(address)  # a first view fills the app's caches
+        with counted_statements(app) as statements:
+            html = admin.get(address).get_data(as_text=True)
+        rows = len(set(re.findall(r'href="/officerview/show/(\d+)', html)))
+        return _record_count(html) if rows else "none shown", rows, [s for s in statements if "count(*)" in s]
+
+    for address, count, rows in ((url, "3", 3), (f"{url}&psize_OfficerView=2", "3", 2),
+                                 (f"{url}&psize_OfficerView=2&page_OfficerView=1", "3", 1)):
+        shown_count, shown_rows, counting = shown(address)
+        assert (shown_count, shown_rows) == (count, rows), address
+        assert len(counting) == 1 and "officer.first_name_th" in counting[0], counting
+    # Past the last page no row carries the count: it is counted on its own, and nothing is shown.
+    assert shown(f"{url}&psize_OfficerView=2&page_OfficerView=5")[:2] == ("none shown", 0)
+    assert shown("/officerview/list/?_flt_0_last_name_th=ไม่มีใครชื่อนี้")[:2] == ("none shown", 0)
+
+
+def test_the_apis_count_comes_with_its_page(app, api_tokens):
+    from tests.conftest import ApiUser
+
+    with app.app_context():
+        unit = make_unit(db.session)
+        for _ in range(2):
+            make_officer(db.session, unit, last_name_th="นับในหน้า")
+        db.session.commit()
+    admin = ApiUser(app.test_client(), api_tokens("admin"))
+    wanted = "filters:!((col:last_name_th,opr:sw,value:นับในหน้า))"
+
+    def listed(page: int, size: int) -> tuple[int, int, int]:
+        with counted_statements(app) as statements:
+            body = admin.get(f"/api/v1/officers/?q=({wanted},page:{page},page_size:{size})").get_json()
+        return body["count"], len(body["result"]), sum("count(*)" in s for s in statements)
+
+    assert listed(0, 25) == (2, 2, 1)
+    assert listed(0, 1) == (2, 1, 1)
+    assert listed(1, 1) == (2, 1, 1)
+    assert listed(7, 1) == (2, 0, 2)  # past the last page: no row to carry it, counted on its own

@@ -418,7 +418,8 @@ class CappedCountInterface(SQLAInterface):
             return ShownCount(len(rows)), rows
         # The page and its count in one statement (the count a subquery PostgreSQL runs once):
         # FAB sent the count first, a round trip and a statement of its own on every list.
-        found = query.add_columns(self._count_of(filters, select_columns).label("sitthi_count")).all()
+        count = self._count_of(self.session.query(self.obj), filters, select_columns)
+        found = query.add_columns(count.label("sitthi_count")).all()
         rows = [getattr(row, self.obj.__name__) for row in found]
         self._fill_pinned(filters, rows)
         if found:
@@ -429,11 +430,10 @@ class CappedCountInterface(SQLAInterface):
         return self.query_count(self.session.query(self.obj), filters, select_columns), rows
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
-        return self._shown(self.session.execute(select(self._count_of(filters, select_columns, query))).scalar())
+        return self._shown(self.session.execute(select(self._count_of(query, filters, select_columns))).scalar())
 
-    def _count_of(self, filters, select_columns, query=None):
+    def _count_of(self, query, filters, select_columns):
         """The rows `filters` admit, counted up to LIST_COUNT_CAP + 1, as a scalar subquery."""
-        query = query if query is not None else self.session.query(self.obj)
         cap = current_app.config["LIST_COUNT_CAP"]
         count = self._counted(query, _replaced(filters, "counting_filter") or filters, select_columns, cap)
         floor = _replaced(filters, "count_floor_filter")

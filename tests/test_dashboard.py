@@ -157,6 +157,24 @@ def test_open_requests_are_counted_under_their_command(db_session):
     assert dashboard.open_total == dashboard.by_state["submitted"] + dashboard.by_state["returned"]
 
 
+def test_a_command_is_named_as_it_is_now(db_session):
+    """The commands' names are kept by the process; a renamed or new command shows as it is."""
+    national = make_unit(db_session, kind="national")
+    north = make_unit(db_session, kind="command", parent=national, admin_scope=True)
+    make_request(db_session, make_officer(db_session, make_unit(db_session, parent=north)), state="submitted")
+    names = {row.command_id: row.name for row in approval_dashboard(db_session, NATIONWIDE, TEST_TODAY).open_by_command}
+    assert names[north.id] == str(north)
+
+    north.abbr_th = "ภ.ทดสอบ"
+    south = make_unit(db_session, kind="command", parent=national, admin_scope=True)
+    make_request(db_session, make_officer(db_session, make_unit(db_session, parent=south)), state="returned")
+    db_session.flush()
+
+    names = {row.command_id: row.name for row in approval_dashboard(db_session, NATIONWIDE, TEST_TODAY).open_by_command}
+    assert names[north.id] == "ภ.ทดสอบ"
+    assert names[south.id] == str(south)
+
+
 def _decide(session, request, transition, at, stage=None, item_id=None):
     session.add(Decision(request_id=request.id, stage_id=stage.id if stage else None,
                          item_id=item_id, transition=transition, from_state="submitted",

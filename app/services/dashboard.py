@@ -175,7 +175,7 @@ def _counts(session: Session, visible, today: date, own_parts: list | None) -> _
         waiting = _waiting(stages, request)
         is_late = case((_late(stages, request, today), True), else_=False).label("late")
         # A unit only where the request is open, a stage only where it waits: the figures need no
-        # more, and a head's 3,345 requests (at national scale) fall into 895 groups instead of 1,607.
+        # more, and a head's 3,345 requests (1M set) fall into 895 groups instead of 1,607.
         open_unit = case((request.state.in_(OPEN_STATES), request.unit_id)).label("open_unit")
         waiting_at = case((waiting, request.current_stage_id)).label("waiting_at")
         grouped = (request.state, open_unit, waiting_at, is_late)

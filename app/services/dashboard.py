@@ -242,7 +242,7 @@ def _open_by_command(session: Session, open_by_unit: dict[int, int]) -> list[Com
     totals: Counter[int | None] = Counter()
     for unit_id, count in open_by_unit.items():
         totals[tree.command_of(unit_id)] += count
-    names = _command_names(session) if any(command_id is not None for command_id in totals) else {}
+    names = _command_names(session)
     rows = [
         CommandCount(command_id=command_id, name=names.get(command_id, "") if command_id else "",
                      count=count)

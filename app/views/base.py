@@ -98,6 +98,7 @@ class InScopeFloor(BaseFilter):
     def apply(self, query, value):
         return query.filter(count_floor(db.session, current_actor(), self.model))
 
+
 # Roles get read/write/delete per resource (Superset style) instead of one permission per URL.
 PERMISSION_BY_METHOD = {
     "list": "read",
